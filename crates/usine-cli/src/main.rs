@@ -1,0 +1,87 @@
+//! `usine`: Usine in a terminal. Each subcommand is a short adapter over `usine-core`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use usine_core::{doctor, target};
+
+#[derive(Parser)]
+#[command(name = "usine", version = usine_core::VERSION, about = "Run AI jobs on EuroHPC AI Factories, or on this computer")]
+struct Cli {
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the places where jobs can run.
+    Targets,
+    /// Check what this machine has that Usine needs, and say how to fix what is missing.
+    Doctor,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("USINE_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Targets => targets(cli.json),
+        Command::Doctor => doctor(cli.json),
+    }
+}
+
+fn targets(json: bool) -> ExitCode {
+    let targets = target::list();
+    if json {
+        print_json(&targets);
+    } else {
+        for t in &targets {
+            println!("{:<16} {:<16} {}", t.id, t.name, t.host);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn doctor(json: bool) -> ExitCode {
+    let report = doctor::run();
+    if json {
+        print_json(&report);
+    } else {
+        for check in &report.checks {
+            match &check.outcome {
+                doctor::Outcome::Ok { detail } => println!("ok       {}: {detail}", check.name),
+                doctor::Outcome::Warning { detail, fix } => {
+                    println!("warning  {}: {detail}\n         → {fix}", check.name)
+                }
+                doctor::Outcome::Problem { detail, fix } => {
+                    println!("PROBLEM  {}: {detail}\n         → {fix}", check.name)
+                }
+            }
+        }
+        println!(
+            "\n{}",
+            if report.has_problems() {
+                "Some things need fixing before Usine can do everything (see → above)."
+            } else {
+                "Everything Usine needs is here."
+            }
+        );
+    }
+    if report.has_problems() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(error) => eprintln!("usine: cannot print JSON: {error}"),
+    }
+}

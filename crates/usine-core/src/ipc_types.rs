@@ -1,0 +1,50 @@
+//! The TypeScript view of the types the UI receives, generated from the Rust types so that the
+//! two can never drift apart. `ui/src/lib/bindings.ts` is this module's output, checked in; the
+//! test below fails when it is stale and says how to refresh it.
+
+use ts_rs::{Config, TS};
+
+use crate::{doctor, host_metrics, target};
+
+/// Every type exported to the UI, as one TypeScript module.
+pub fn typescript_module() -> String {
+    let cfg = Config::new();
+    let decls = [
+        target::Target::decl(&cfg),
+        target::TargetKind::decl(&cfg),
+        host_metrics::HostMetrics::decl(&cfg),
+        doctor::Report::decl(&cfg),
+        doctor::Check::decl(&cfg),
+        doctor::Outcome::decl(&cfg),
+    ];
+    let mut out = String::from(
+        "// Generated from the Rust types in crates/usine-core by `ipc_types::typescript_module`.\n\
+         // Do not edit: run `UPDATE_BINDINGS=1 cargo test -p usine-core ipc_types` instead.\n",
+    );
+    for decl in decls {
+        out.push_str("\nexport ");
+        out.push_str(&decl);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    #[test]
+    fn checked_in_bindings_match_the_rust_types() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/lib/bindings.ts");
+        let fresh = super::typescript_module();
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::write(&path, &fresh).unwrap();
+        }
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            on_disk == fresh,
+            "{} is stale: run `UPDATE_BINDINGS=1 cargo test -p usine-core ipc_types`",
+            path.display()
+        );
+    }
+}

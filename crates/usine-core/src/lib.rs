@@ -1,0 +1,12 @@
+//! Usine's core library: everything the desktop app and the `usine` CLI share.
+//!
+//! This crate knows nothing about Tauri, windows or terminals. The app (`src-tauri`) and the CLI
+//! (`crates/usine-cli`) are thin adapters over the functions and types exported here.
+
+pub mod doctor;
+pub mod host_metrics;
+pub mod ipc_types;
+pub mod target;
+
+/// The product version, shared by the app, the CLI and the reports they print.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,32 @@
+//! The desktop app: windows, Tauri commands and events over `usine-core`. Logic lives in the
+//! core; a command here takes its state, calls the core and returns.
+
+mod commands;
+mod live;
+
+use tauri::{Builder, Runtime};
+
+/// Registers commands and background tasks. Separate from [`run`] so that tests can hand in a
+/// mock builder.
+pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
+    builder
+        .invoke_handler(tauri::generate_handler![commands::list_targets])
+        .setup(|app| {
+            live::start_host_metrics(app.handle().clone());
+            Ok(())
+        })
+}
+
+/// Starts the app; returns when the last window closes.
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("USINE_LOG"))
+        .init();
+    if let Err(error) = configure(Builder::default()).run(tauri::generate_context!()) {
+        tracing::error!(%error, "the Usine window could not start");
+        eprintln!(
+            "Usine could not start its window: {error}. Run `usine doctor` to see what is missing."
+        );
+        std::process::exit(1);
+    }
+}

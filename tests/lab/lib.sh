@@ -1,0 +1,42 @@
+# Shared settings of the Usine lab scripts (sourced, not run).
+# shellcheck shell=bash
+
+LAB_STATE=${USINE_LAB_STATE:-/var/lib/usine-lab}
+LAB_PIDS=$LAB_STATE/pids
+LAB_CLIENT=$LAB_STATE/client
+LAB_ENV_FILE=$LAB_CLIENT/lab.env
+LAB_BIN=/opt/usine-lab/bin
+LAB_SSH_PORT=2222
+LAB_JUMP_PORT=2200
+LAB_REST_PORT=6820
+LAB_ACCOUNT=ai-startup
+LAB_TOTP_SECRET=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+LAB_BOB_PASSWORD=bobpass
+
+# name -> the executable that a recorded PID must belong to, so that a reused PID is never killed.
+declare -A LAB_EXE=(
+  [munged]=/usr/sbin/munged
+  [mariadbd]=/usr/sbin/mariadbd
+  [slurmdbd]=/usr/sbin/slurmdbd
+  [slurmctld]=/usr/sbin/slurmctld
+  [slurmd]=/usr/sbin/slurmd
+  [slurmrestd]=/usr/sbin/slurmrestd
+  [sshd-lab]=/usr/sbin/sshd
+  [sshd-jump]=/usr/sbin/sshd
+)
+# Stop order: the reverse of the start order.
+LAB_DAEMONS=(sshd-jump sshd-lab slurmrestd slurmd slurmctld slurmdbd mariadbd munged)
+
+log() { printf '[lab %s] %s\n' "$(date +%T)" "$*"; }
+die() { printf '[lab] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# True when the PID recorded for $1 is alive and runs the expected executable.
+# A zombie counts as stopped: PID 1 here reaps late.
+lab_alive() {
+  local name=$1 pid
+  [ -s "$LAB_PIDS/$name.pid" ] || return 1
+  pid=$(cat "$LAB_PIDS/$name.pid")
+  [ -d "/proc/$pid" ] || return 1
+  [ "$(awk '/^State:/ {print $2}' "/proc/$pid/status" 2>/dev/null)" != Z ] || return 1
+  [ "$(readlink -f "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "${LAB_EXE[$name]}")" ]
+}

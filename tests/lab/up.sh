@@ -1,0 +1,437 @@
+#!/usr/bin/env bash
+# Brings up Usine's test lab on this machine (Debian 12 / Ubuntu, as root), idempotently:
+#   munge, MariaDB + slurmdbd, slurmctld + slurmd (partitions cpu and gpu, four GRES GPUs),
+#   slurmrestd with JWT on 127.0.0.1:6820, an sshd on 127.0.0.1:2222 (key user alice,
+#   password + TOTP user bob, certificate user carol) and a jump host sshd on 127.0.0.1:2200,
+#   plus a stand-in nvidia-smi under /opt/usine-lab/bin (off the default PATH).
+# Every daemon it starts has its PID recorded under $LAB_STATE/pids; down.sh stops exactly those.
+# Client material for tests (keys, certificates, known_hosts, lab.env) lands in $LAB_STATE/client.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+
+[ "$(id -u)" = 0 ] || die "run as root (the lab installs packages, adds users and starts daemons)"
+t0=$(date +%s.%N)
+
+PACKAGES=(munge slurm-wlm slurmctld slurmd slurm-client slurmdbd slurmrestd slurm-wlm-jwt-plugin
+  mariadb-server openssh-server openssh-client libpam-google-authenticator oathtool curl jq
+  python3 procps)
+
+install_packages() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  log "installing ${missing[*]}"
+  # Keep the packages' own init scripts from starting daemons (sshd on :22, mariadb, munge).
+  local made_policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get -o DPkg::Lock::Timeout=600 update -q
+  apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
+  [ -z "$made_policy" ] || rm -f /usr/sbin/policy-rc.d
+}
+
+# Writes stdin to $1 when it differs; returns 0 when it changed, so callers can restart a daemon.
+write_if_changed() {
+  local file=$1 tmp
+  tmp=$(mktemp)
+  cat >"$tmp"
+  if [ -f "$file" ] && cmp -s "$tmp" "$file"; then
+    rm -f "$tmp"
+    return 1
+  fi
+  install -D -m 0644 "$tmp" "$file"
+  rm -f "$tmp"
+  return 0
+}
+
+CHANGED=()
+mark_changed() { CHANGED+=("$1"); }
+is_changed() { local c; for c in "${CHANGED[@]:-}"; do [ "$c" = "$1" ] && return 0; done; return 1; }
+
+# Stops a daemon we started earlier (its config changed), waiting until it is gone.
+restart_needed() {
+  local name=$1
+  lab_alive "$name" || return 0
+  log "config of $name changed: restarting it"
+  kill -TERM "$(cat "$LAB_PIDS/$name.pid")" 2>/dev/null || true
+  for _ in $(seq 100); do lab_alive "$name" || break; sleep 0.1; done
+}
+
+# Records the PID a daemon wrote to its own pidfile.
+record_pid() {
+  local name=$1 pidfile=$2
+  for _ in $(seq 100); do
+    if [ -s "$pidfile" ]; then
+      cp "$pidfile" "$LAB_PIDS/$name.pid"
+      lab_alive "$name" && return 0
+    fi
+    sleep 0.1
+  done
+  die "$name did not start (no live PID in $pidfile); see its log under /var/log"
+}
+
+wait_for() {
+  local what=$1 tries=$2
+  shift 2
+  for _ in $(seq "$tries"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  die "timed out waiting for $what"
+}
+
+users() {
+  local u
+  for u in alice bob carol; do
+    id "$u" >/dev/null 2>&1 || useradd -m -s /bin/bash "$u"
+  done
+  # '*' (not '!'): sshd refuses accounts whose password is locked.
+  usermod -p '*' alice
+  usermod -p '*' carol
+  echo "bob:$LAB_BOB_PASSWORD" | chpasswd
+  id slurmrestd >/dev/null 2>&1 || useradd -r -M -s /usr/sbin/nologin slurmrestd
+}
+
+munge_up() {
+  [ -s /etc/munge/munge.key ] || mungekey --create --keyfile=/etc/munge/munge.key 2>/dev/null ||
+    dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 status=none
+  chown munge:munge /etc/munge/munge.key
+  chmod 0400 /etc/munge/munge.key
+  install -d -o munge -g munge -m 0755 /run/munge
+  lab_alive munged && return 0
+  rm -f /run/munge/munged.pid
+  runuser -u munge -- /usr/sbin/munged --force
+  record_pid munged /run/munge/munged.pid
+}
+
+mariadb_up() {
+  write_if_changed /etc/mysql/mariadb.conf.d/99-usine-lab.cnf <<'EOF' && mark_changed mariadbd || true
+[mysqld]
+bind-address=127.0.0.1
+innodb_buffer_pool_size=512M
+innodb_log_file_size=64M
+innodb_lock_wait_timeout=900
+max_allowed_packet=16M
+EOF
+  is_changed mariadbd && restart_needed mariadbd
+  install -d -o mysql -g root /run/mysqld
+  install -d -o mysql -g adm /var/log/mysql
+  [ -d /var/lib/mysql/mysql ] || mariadb-install-db --user=mysql >/dev/null
+  if ! lab_alive mariadbd; then
+    rm -f /run/mysqld/mysqld.pid
+    start-stop-daemon --start --background --make-pidfile --pidfile "$LAB_PIDS/mariadbd.pid" \
+      --exec /usr/sbin/mariadbd -- --user=mysql --pid-file=/run/mysqld/mysqld.pid \
+      --log-error=/var/log/mysql/error.log
+    wait_for "MariaDB" 150 mysqladmin ping
+  fi
+  mysql -e "CREATE USER IF NOT EXISTS 'slurm'@'localhost' IDENTIFIED BY 'slurmdbpass';
+            GRANT ALL ON slurm_acct_db.* TO 'slurm'@'localhost';"
+}
+
+slurm_config() {
+  install -d -o slurm -g slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm /run/slurm
+  install -d -m 0755 "$LAB_STATE/fakegpu"
+  local n
+  for n in 0 1 2 3; do
+    # Slurm needs a device file per GPU; character devices keep slurmd's log clean, and nothing
+    # ever opens them. Regular files work where mknod is not allowed (containers).
+    [ -e "$LAB_STATE/fakegpu/nvidia$n" ] || mknod -m 0666 "$LAB_STATE/fakegpu/nvidia$n" c 195 "$n" 2>/dev/null ||
+      touch "$LAB_STATE/fakegpu/nvidia$n"
+  done
+  if [ ! -s /var/spool/slurmctld/jwt_hs256.key ]; then
+    dd if=/dev/urandom of=/var/spool/slurmctld/jwt_hs256.key bs=32 count=1 status=none
+  fi
+  chown slurm:slurm /var/spool/slurmctld/jwt_hs256.key
+  chmod 0600 /var/spool/slurmctld/jwt_hs256.key
+
+  # slurmd and srun bind 127.0.0.1 only when the host name resolves to loopback.
+  local noinaddr=
+  case "$(getent hosts "$(hostname)" | awk '{print $1; exit}')" in
+    127.*) noinaddr="CommunicationParameters=NoInAddrAny" ;;
+  esac
+
+  write_if_changed /etc/slurm/slurm.conf <<EOF && mark_changed slurm || true
+# Usine lab: one node, partitions cpu and gpu, four stand-in GPUs. Written by tests/lab/up.sh.
+ClusterName=lab
+SlurmctldHost=localhost(127.0.0.1)
+SlurmUser=slurm
+AuthType=auth/munge
+AuthAltTypes=auth/jwt
+AuthAltParameters=jwt_key=/var/spool/slurmctld/jwt_hs256.key
+CredType=cred/munge
+$noinaddr
+StateSaveLocation=/var/spool/slurmctld
+SlurmdSpoolDir=/var/spool/slurmd
+SlurmctldPidFile=/run/slurm/slurmctld.pid
+SlurmdPidFile=/run/slurm/slurmd.pid
+SlurmctldLogFile=/var/log/slurm/slurmctld.log
+SlurmdLogFile=/var/log/slurm/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/linux
+JobAcctGatherFrequency=task=5
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+DefMemPerCPU=256
+SlurmdParameters=config_overrides
+ReturnToService=2
+MpiDefault=none
+MailProg=/bin/true
+GresTypes=gpu
+PriorityType=priority/multifactor
+PriorityDecayHalfLife=0
+PriorityUsageResetPeriod=NONE
+AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=localhost
+AccountingStorageTRES=gres/gpu,gres/gpu:h100,billing
+AccountingStorageEnforce=associations,limits,qos,safe
+JobCompType=jobcomp/none
+KillWait=5
+MinJobAge=300
+NodeName=localhost NodeAddr=127.0.0.1 NodeHostname=localhost CPUs=8 Boards=1 SocketsPerBoard=1 CoresPerSocket=8 ThreadsPerCore=1 RealMemory=8000 Gres=gpu:h100:4 State=UNKNOWN
+PartitionName=cpu Nodes=localhost Default=YES DefaultTime=01:00:00 MaxTime=1-00:00:00 State=UP
+PartitionName=gpu Nodes=localhost DefaultTime=01:00:00 MaxTime=1-00:00:00 TRESBillingWeights="CPU=1.0,GRES/gpu=10.0" State=UP
+EOF
+  write_if_changed /etc/slurm/gres.conf <<EOF && mark_changed slurm || true
+AutoDetect=off
+NodeName=localhost Name=gpu Type=h100 File=$LAB_STATE/fakegpu/nvidia[0-3]
+EOF
+  write_if_changed /etc/slurm/slurmdbd.conf <<'EOF' && mark_changed slurmdbd || true
+AuthType=auth/munge
+AuthAltTypes=auth/jwt
+AuthAltParameters=jwt_key=/var/spool/slurmctld/jwt_hs256.key
+DbdHost=localhost
+DbdAddr=127.0.0.1
+DbdPort=6819
+SlurmUser=slurm
+PidFile=/run/slurm/slurmdbd.pid
+LogFile=/var/log/slurm/slurmdbd.log
+StorageType=accounting_storage/mysql
+StorageHost=localhost
+StoragePort=3306
+StorageUser=slurm
+StoragePass=slurmdbpass
+StorageLoc=slurm_acct_db
+EOF
+  chown slurm:slurm /etc/slurm/slurmdbd.conf
+  chmod 0600 /etc/slurm/slurmdbd.conf
+}
+
+slurm_up() {
+  if is_changed slurmdbd; then restart_needed slurmdbd; fi
+  if is_changed slurm; then restart_needed slurmd; restart_needed slurmctld; fi
+  if ! lab_alive slurmdbd; then
+    rm -f /run/slurm/slurmdbd.pid
+    /usr/sbin/slurmdbd
+    record_pid slurmdbd /run/slurm/slurmdbd.pid
+  fi
+  wait_for "slurmdbd" 100 sacctmgr -n show cluster
+  sacctmgr -n -P show cluster format=cluster | grep -qx lab || sacctmgr -i add cluster lab >/dev/null
+  if ! lab_alive slurmctld; then
+    rm -f /run/slurm/slurmctld.pid
+    /usr/sbin/slurmctld
+    record_pid slurmctld /run/slurm/slurmctld.pid
+  fi
+  wait_for "slurmctld" 100 scontrol ping
+  if ! lab_alive slurmd; then
+    rm -f /run/slurm/slurmd.pid
+    /usr/sbin/slurmd -N localhost
+    record_pid slurmd /run/slurm/slurmd.pid
+  fi
+  # A node that drained once (e.g. an earlier bad gres.conf) stays drained until resumed.
+  local state
+  for _ in $(seq 100); do
+    state=$(sinfo -h -N -n localhost -o %t 2>/dev/null | head -1)
+    case "$state" in idle | mix | alloc | drain* | drng) break ;; esac
+    sleep 0.2
+  done
+  case "$state" in
+    drain* | drng) scontrol update nodename=localhost state=resume ;;
+  esac
+}
+
+accounts_up() {
+  # gres/gpu becomes a TRES only once slurmctld has registered with slurmdbd.
+  wait_for "the gres/gpu TRES" 150 sh -c 'sacctmgr -n -P show tres type=gres format=name | grep -qx gpu'
+  sacctmgr -n -P show account format=account | grep -qx "$LAB_ACCOUNT" ||
+    sacctmgr -i add account "$LAB_ACCOUNT" Description="AI startup" Organization=startup >/dev/null
+  local u
+  for u in alice bob carol; do
+    sacctmgr -n -P show user "$u" format=user | grep -qx "$u" ||
+      sacctmgr -i add user "$u" Account="$LAB_ACCOUNT" DefaultAccount="$LAB_ACCOUNT" >/dev/null
+  done
+  # 100 GPU-hours and at most four GPUs at once.
+  sacctmgr -n -P show assoc account="$LAB_ACCOUNT" user= format=GrpTRESMins,GrpTRES |
+    grep -q 'gres/gpu=6000|gres/gpu=4' ||
+    sacctmgr -i modify account "$LAB_ACCOUNT" set GrpTRESMins=gres/gpu=6000 GrpTRES=gres/gpu=4 >/dev/null
+}
+
+rest_up() {
+  if is_changed slurm || is_changed slurmdbd; then restart_needed slurmrestd; fi
+  if ! lab_alive slurmrestd; then
+    # slurmrestd stays in the foreground; start-stop-daemon records its real PID.
+    start-stop-daemon --start --background --make-pidfile --pidfile "$LAB_PIDS/slurmrestd.pid" \
+      --output /var/log/slurm/slurmrestd.log --exec /usr/sbin/slurmrestd --env SLURM_JWT=daemon -- \
+      -a rest_auth/jwt -u slurmrestd -g slurmrestd "127.0.0.1:$LAB_REST_PORT"
+  fi
+  # No token: 401 once it listens.
+  wait_for "slurmrestd" 100 sh -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$LAB_REST_PORT/slurm/v0.0.38/ping | grep -q 401"
+}
+
+ssh_material() {
+  local ca=$LAB_STATE/ca
+  install -d -m 0700 "$ca" "$LAB_STATE/hostkeys"
+  install -d -m 0755 "$LAB_CLIENT"
+  ssh-keygen -A >/dev/null
+  [ -s "$LAB_STATE/hostkeys/jump_ed25519" ] ||
+    ssh-keygen -q -t ed25519 -N '' -C usine-lab-jump -f "$LAB_STATE/hostkeys/jump_ed25519"
+  [ -s "$ca/user_ca" ] || ssh-keygen -q -t ed25519 -N '' -C usine-lab-user-ca -f "$ca/user_ca"
+  install -m 0644 "$ca/user_ca.pub" /etc/ssh/usine_lab_user_ca.pub
+
+  # Client keys are lab-only test material, never real secrets.
+  local k
+  for k in alice_ed25519 carol_ed25519 carol_expired_ed25519; do
+    [ -s "$LAB_CLIENT/$k" ] || ssh-keygen -q -t ed25519 -N '' -C "$k@usine-lab" -f "$LAB_CLIENT/$k"
+    chmod 0600 "$LAB_CLIENT/$k"
+  done
+  install -d -o alice -g alice -m 0700 ~alice/.ssh
+  install -o alice -g alice -m 0600 "$LAB_CLIENT/alice_ed25519.pub" ~alice/.ssh/authorized_keys
+
+  # carol has no authorized_keys: only a certificate signed by the lab CA lets her in.
+  if [ ! -s "$LAB_CLIENT/carol_ed25519-cert.pub" ] ||
+    ! ssh-keygen -L -f "$LAB_CLIENT/carol_ed25519-cert.pub" | grep -q "Valid: from"; then
+    ssh-keygen -q -s "$ca/user_ca" -I carol-valid -n carol -V -5m:+3650d "$LAB_CLIENT/carol_ed25519.pub"
+  fi
+  [ -s "$LAB_CLIENT/carol_expired_ed25519-cert.pub" ] ||
+    ssh-keygen -q -s "$ca/user_ca" -I carol-expired -n carol -V 20200101:20200102 \
+      "$LAB_CLIENT/carol_expired_ed25519.pub"
+
+  # bob: password, then a TOTP code. No DISALLOW_REUSE, so tests may use one code twice.
+  printf '%s\n" TOTP_AUTH\n" WINDOW_SIZE 3\n' "$LAB_TOTP_SECRET" >~bob/.google_authenticator
+  chown bob:bob ~bob/.google_authenticator
+  chmod 0400 ~bob/.google_authenticator
+
+  {
+    printf '[127.0.0.1]:%s %s\n' "$LAB_SSH_PORT" "$(cut -d' ' -f1-2 /etc/ssh/ssh_host_ed25519_key.pub)"
+    printf '[127.0.0.1]:%s %s\n' "$LAB_JUMP_PORT" "$(cut -d' ' -f1-2 "$LAB_STATE/hostkeys/jump_ed25519.pub")"
+  } >"$LAB_CLIENT/known_hosts"
+}
+
+sshd_up() {
+  install -d -m 0755 /run/sshd
+  # OpenSSH takes its PAM service name from argv[0]: this name gives the lab its own PAM stack
+  # and leaves the system's sshd untouched.
+  ln -sfn /usr/sbin/sshd /usr/local/sbin/sshd-lab
+  ln -sfn /usr/sbin/sshd /usr/local/sbin/sshd-lab-jump
+  write_if_changed /etc/pam.d/sshd-lab <<'EOF' || true
+auth     required   pam_unix.so
+auth     required   pam_google_authenticator.so
+account  required   pam_unix.so
+session  required   pam_unix.so
+EOF
+  write_if_changed /etc/ssh/sshd_usine_lab_config <<EOF && mark_changed sshd-lab || true
+# Usine lab login node. Written by tests/lab/up.sh.
+Port $LAB_SSH_PORT
+ListenAddress 127.0.0.1
+HostKey /etc/ssh/ssh_host_ed25519_key
+HostKey /etc/ssh/ssh_host_ecdsa_key
+HostKey /etc/ssh/ssh_host_rsa_key
+PidFile /run/sshd-usine-lab.pid
+UsePAM yes
+PermitRootLogin no
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication yes
+AuthenticationMethods publickey
+TrustedUserCAKeys /etc/ssh/usine_lab_user_ca.pub
+Subsystem sftp internal-sftp
+LogLevel VERBOSE
+Match User bob
+    AuthenticationMethods keyboard-interactive
+EOF
+  write_if_changed /etc/ssh/sshd_usine_lab_jump_config <<EOF && mark_changed sshd-jump || true
+# Usine lab bastion: key login, forwarding to the login node only, no shell.
+Port $LAB_JUMP_PORT
+ListenAddress 127.0.0.1
+HostKey $LAB_STATE/hostkeys/jump_ed25519
+PidFile /run/sshd-usine-lab-jump.pid
+UsePAM no
+PermitRootLogin no
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+AuthenticationMethods publickey
+AllowTcpForwarding yes
+PermitOpen 127.0.0.1:$LAB_SSH_PORT localhost:$LAB_SSH_PORT
+PermitTTY no
+ForceCommand /bin/false
+LogLevel VERBOSE
+EOF
+  /usr/sbin/sshd -t -f /etc/ssh/sshd_usine_lab_config
+  /usr/sbin/sshd -t -f /etc/ssh/sshd_usine_lab_jump_config
+  if is_changed sshd-lab; then restart_needed sshd-lab; fi
+  if is_changed sshd-jump; then restart_needed sshd-jump; fi
+  if ! lab_alive sshd-lab; then
+    rm -f /run/sshd-usine-lab.pid
+    /usr/local/sbin/sshd-lab -f /etc/ssh/sshd_usine_lab_config -E /var/log/sshd-usine-lab.log
+    record_pid sshd-lab /run/sshd-usine-lab.pid
+  fi
+  if ! lab_alive sshd-jump; then
+    rm -f /run/sshd-usine-lab-jump.pid
+    /usr/local/sbin/sshd-lab-jump -f /etc/ssh/sshd_usine_lab_jump_config -E /var/log/sshd-usine-lab-jump.log
+    record_pid sshd-jump /run/sshd-usine-lab-jump.pid
+  fi
+}
+
+gpu_standin() {
+  install -D -m 0755 "$HERE/nvidia-smi" "$LAB_BIN/nvidia-smi"
+}
+
+write_env() {
+  write_if_changed "$LAB_ENV_FILE" <<EOF || true
+# Written by tests/lab/up.sh: what tests need to reach the lab. Lab-only, throwaway credentials.
+USINE_LAB_HOST=127.0.0.1
+USINE_LAB_SSH_PORT=$LAB_SSH_PORT
+USINE_LAB_JUMP_PORT=$LAB_JUMP_PORT
+USINE_LAB_KNOWN_HOSTS=$LAB_CLIENT/known_hosts
+USINE_LAB_KEY_USER=alice
+USINE_LAB_KEY=$LAB_CLIENT/alice_ed25519
+USINE_LAB_OTP_USER=bob
+USINE_LAB_OTP_PASSWORD=$LAB_BOB_PASSWORD
+USINE_LAB_TOTP_SECRET=$LAB_TOTP_SECRET
+USINE_LAB_CERT_USER=carol
+USINE_LAB_CERT_KEY=$LAB_CLIENT/carol_ed25519
+USINE_LAB_CERT=$LAB_CLIENT/carol_ed25519-cert.pub
+USINE_LAB_EXPIRED_CERT_KEY=$LAB_CLIENT/carol_expired_ed25519
+USINE_LAB_EXPIRED_CERT=$LAB_CLIENT/carol_expired_ed25519-cert.pub
+USINE_LAB_REST_URL=http://127.0.0.1:$LAB_REST_PORT
+USINE_LAB_ACCOUNT=$LAB_ACCOUNT
+USINE_LAB_NVIDIA_SMI=$LAB_BIN/nvidia-smi
+EOF
+}
+
+install_packages
+t_apt=$(date +%s.%N)
+install -d -m 0755 "$LAB_STATE"
+install -d -m 0700 "$LAB_PIDS"
+users
+munge_up
+mariadb_up
+slurm_config
+slurm_up
+accounts_up
+rest_up
+ssh_material
+sshd_up
+gpu_standin
+write_env
+t1=$(date +%s.%N)
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+log "lab is up: apt $(secs "$t0" "$t_apt") s, start $(secs "$t_apt" "$t1") s"
+log "ssh -p $LAB_SSH_PORT -i $LAB_CLIENT/alice_ed25519 -o UserKnownHostsFile=$LAB_CLIENT/known_hosts alice@127.0.0.1"
+log "test settings: $LAB_ENV_FILE"
