@@ -275,8 +275,9 @@ rest_up() {
   if is_changed slurm || is_changed slurmdbd; then restart_needed slurmrestd; fi
   if ! lab_alive slurmrestd; then
     # slurmrestd stays in the foreground; start-stop-daemon records its real PID.
-    start-stop-daemon --start --background --make-pidfile --pidfile "$LAB_PIDS/slurmrestd.pid" \
-      --output /var/log/slurm/slurmrestd.log --exec /usr/sbin/slurmrestd --env SLURM_JWT=daemon -- \
+    # SLURM_JWT=daemon is how slurmrestd learns to accept JWTs (its man page).
+    SLURM_JWT=daemon start-stop-daemon --start --background --make-pidfile --pidfile "$LAB_PIDS/slurmrestd.pid" \
+      --output /var/log/slurm/slurmrestd.log --exec /usr/sbin/slurmrestd -- \
       -a rest_auth/jwt -u slurmrestd -g slurmrestd "127.0.0.1:$LAB_REST_PORT"
   fi
   # No token: 401 once it listens.
@@ -320,6 +321,39 @@ ssh_material() {
     printf '[127.0.0.1]:%s %s\n' "$LAB_SSH_PORT" "$(cut -d' ' -f1-2 /etc/ssh/ssh_host_ed25519_key.pub)"
     printf '[127.0.0.1]:%s %s\n' "$LAB_JUMP_PORT" "$(cut -d' ' -f1-2 "$LAB_STATE/hostkeys/jump_ed25519.pub")"
   } >"$LAB_CLIENT/known_hosts"
+
+  # What a user's ~/.ssh/config for the lab looks like; tests use it for ProxyJump (OpenSSH
+  # applies command-line options to the destination only, not to jump hosts).
+  cat >"$LAB_CLIENT/ssh_config" <<CONFIG
+Host lab-*
+    HostName 127.0.0.1
+    UserKnownHostsFile $LAB_CLIENT/known_hosts
+    StrictHostKeyChecking yes
+    IdentitiesOnly yes
+    IdentityAgent none
+Host lab-jump
+    Port $LAB_JUMP_PORT
+    User alice
+    IdentityFile $LAB_CLIENT/alice_ed25519
+Host lab-alice
+    Port $LAB_SSH_PORT
+    User alice
+    IdentityFile $LAB_CLIENT/alice_ed25519
+Host lab-alice-via-jump
+    Port $LAB_SSH_PORT
+    User alice
+    IdentityFile $LAB_CLIENT/alice_ed25519
+    ProxyJump lab-jump
+Host lab-bob
+    Port $LAB_SSH_PORT
+    User bob
+    PreferredAuthentications keyboard-interactive
+Host lab-carol
+    Port $LAB_SSH_PORT
+    User carol
+    IdentityFile $LAB_CLIENT/carol_ed25519
+    CertificateFile $LAB_CLIENT/carol_ed25519-cert.pub
+CONFIG
 }
 
 sshd_up() {
@@ -399,6 +433,7 @@ USINE_LAB_HOST=127.0.0.1
 USINE_LAB_SSH_PORT=$LAB_SSH_PORT
 USINE_LAB_JUMP_PORT=$LAB_JUMP_PORT
 USINE_LAB_KNOWN_HOSTS=$LAB_CLIENT/known_hosts
+USINE_LAB_SSH_CONFIG=$LAB_CLIENT/ssh_config
 USINE_LAB_KEY_USER=alice
 USINE_LAB_KEY=$LAB_CLIENT/alice_ed25519
 USINE_LAB_OTP_USER=bob

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Exercises every lab component the way Usine's tests will use it, and fails loudly when one is
+# missing. Prints one line per check and a summary; exits 1 if any check failed.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+
+[ -s "$LAB_ENV_FILE" ] || die "no $LAB_ENV_FILE: run tests/lab/up.sh first"
+set -a
+# shellcheck disable=SC1090
+. "$LAB_ENV_FILE"
+set +a
+
+pass=0
+fail=0
+failed=()
+check() {
+  local what=$1 out
+  shift
+  if out=$("$@" 2>&1); then
+    pass=$((pass + 1))
+    printf '  ok    %s\n' "$what"
+  else
+    fail=$((fail + 1))
+    failed+=("$what")
+    printf '  FAIL  %s\n' "$what"
+    printf '%s\n' "$out" | tail -5 | sed 's/^/        | /'
+  fi
+}
+# The check passes when the command fails (a refusal we expect).
+refused() { ! "$@"; }
+
+SSH_OPTS=(-o BatchMode=yes -o UserKnownHostsFile="$USINE_LAB_KNOWN_HOSTS" -o StrictHostKeyChecking=yes
+  -o IdentitiesOnly=yes -o IdentityAgent=none -o ConnectTimeout=10 -p "$USINE_LAB_SSH_PORT")
+as_alice() { ssh "${SSH_OPTS[@]}" -i "$USINE_LAB_KEY" "alice@$USINE_LAB_HOST" "$@"; }
+as_carol() { ssh "${SSH_OPTS[@]}" -i "$1" -o CertificateFile="$2" "carol@$USINE_LAB_HOST" "${@:3}"; }
+
+# bob answers "Password:" and "Verification code:" through SSH_ASKPASS, like a person would.
+ASKPASS_DIR=$(mktemp -d)
+trap 'rm -rf "$ASKPASS_DIR"' EXIT
+as_bob() {
+  local code=$1
+  shift
+  cat >"$ASKPASS_DIR/askpass" <<EOF
+#!/bin/sh
+case "\$1" in
+  *assword*) echo '$USINE_LAB_OTP_PASSWORD' ;;
+  *erification*) echo '$code' ;;
+  *) exit 1 ;;
+esac
+EOF
+  chmod 0700 "$ASKPASS_DIR/askpass"
+  SSH_ASKPASS="$ASKPASS_DIR/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 setsid -w \
+    ssh -o UserKnownHostsFile="$USINE_LAB_KNOWN_HOSTS" -o StrictHostKeyChecking=yes \
+    -o PreferredAuthentications=keyboard-interactive -o NumberOfPasswordPrompts=1 \
+    -o ConnectTimeout=10 -p "$USINE_LAB_SSH_PORT" "bob@$USINE_LAB_HOST" "$@" </dev/null
+}
+
+wait_job_state() {
+  local id=$1 want=$2 state
+  for _ in $(seq 150); do
+    state=$(as_alice "sacct -n -X -P -j $id --format=State" | head -1)
+    [ "$state" = "$want" ] && return 0
+    sleep 0.2
+  done
+  echo "job $id is '$state', expected $want"
+  return 1
+}
+
+echo "Usine lab smoke check"
+
+echo "- Slurm"
+check "munge authenticates" sh -c 'munge -n | unmunge | grep -q "STATUS:.*Success"'
+check "MariaDB answers" mysqladmin ping
+check "slurmdbd knows cluster 'lab'" sh -c 'sacctmgr -n -P show cluster format=cluster | grep -qx lab'
+check "slurmctld is up" sh -c 'scontrol ping | grep -q UP'
+check "node is usable (idle/mixed)" sh -c 'sinfo -h -N -n localhost -o %t | grep -Eqx "idle|mix|alloc"'
+check "partitions cpu and gpu exist" sh -c 'test "$(sinfo -h -o %R | sort | tr "\n" " ")" = "cpu gpu "'
+check "node has 4 GRES GPUs" sh -c 'scontrol show node localhost | grep -q "Gres=gpu:h100:4"'
+gpu_hour_limit() { sacctmgr -n -P show assoc account="$USINE_LAB_ACCOUNT" user= format=GrpTRESMins | grep -qx gres/gpu=6000; }
+check "account $USINE_LAB_ACCOUNT has a 100 GPU-hour limit" gpu_hour_limit
+
+alice_is_alice() { test "$(as_alice id -un)" = alice; }
+bob_is_bob() { test "$(as_bob "$1" id -un)" = bob; }
+carol_is_carol() { test "$(as_carol "$USINE_LAB_CERT_KEY" "$USINE_LAB_CERT" id -un)" = carol; }
+jump_reaches_login() {
+  test "$(ssh -F "$USINE_LAB_SSH_CONFIG" -o BatchMode=yes lab-alice-via-jump hostname)" = "$(hostname)"
+}
+bastion_gives_no_shell() { ! ssh -F "$USINE_LAB_SSH_CONFIG" -o BatchMode=yes lab-jump id; }
+sftp_round_trip() {
+  printf 'put %s smoke-sftp\nget smoke-sftp %s\nrm smoke-sftp\n' "$USINE_LAB_KNOWN_HOSTS" "$ASKPASS_DIR/back" |
+    sftp -q -b - -F "$USINE_LAB_SSH_CONFIG" -o BatchMode=yes lab-alice &&
+    cmp "$USINE_LAB_KNOWN_HOSTS" "$ASKPASS_DIR/back"
+}
+job_saw_two_gpus() {
+  local out
+  out=$(as_alice "cat /tmp/smoke-$1.out")
+  echo "$out"
+  echo "$out" | grep -qx 'CVD=0,1' && test "$(echo "$out" | grep -Ec '^[01], [0-9]+, [0-9]+$')" = 2
+}
+sacct_json_has_two_gpus() {
+  as_alice "sacct --json -j $1" |
+    jq -e '.jobs[0].tres.allocated[] | select(.type=="gres" and .name=="gpu") | .count == 2'
+}
+squeue_json_answers() { as_alice squeue --json | jq -e '.jobs | type == "array"'; }
+srun_overlap_runs() { wait_job_state "$1" RUNNING && as_alice "srun --jobid=$1 --overlap -t 1 hostname"; }
+
+echo "- SSH login node (127.0.0.1:$USINE_LAB_SSH_PORT)"
+check "alice logs in with her key" alice_is_alice
+check "alice without her key is refused" refused ssh "${SSH_OPTS[@]}" -o PubkeyAuthentication=no "alice@$USINE_LAB_HOST" true
+check "a wrong host key is refused" refused ssh -o BatchMode=yes -o UserKnownHostsFile=/dev/null \
+  -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -i "$USINE_LAB_KEY" -p "$USINE_LAB_SSH_PORT" "alice@$USINE_LAB_HOST" true
+code=$(oathtool --totp -b "$USINE_LAB_TOTP_SECRET")
+check "bob logs in with password + one-time code" bob_is_bob "$code"
+bad=$(printf '%06d' $(((10#$code + 500000) % 1000000)))
+check "bob with a wrong one-time code is refused" refused as_bob "$bad" true
+check "bob in batch mode (no code) is refused" refused ssh "${SSH_OPTS[@]}" "bob@$USINE_LAB_HOST" true
+check "carol logs in with a valid certificate" carol_is_carol
+check "carol with an expired certificate is refused" refused as_carol "$USINE_LAB_EXPIRED_CERT_KEY" "$USINE_LAB_EXPIRED_CERT" true
+check "carol's key without a certificate is refused" refused as_carol "$USINE_LAB_CERT_KEY" /dev/null true
+check "ProxyJump through the bastion (127.0.0.1:$USINE_LAB_JUMP_PORT)" jump_reaches_login
+check "the bastion gives no shell" bastion_gives_no_shell
+check "SFTP works for alice" sftp_round_trip
+
+echo "- Jobs as alice over SSH"
+check "nvidia-smi is not on the default PATH" refused as_alice 'command -v nvidia-smi'
+gpu_job=$(as_alice "sbatch --parsable -J smoke-gpu -p gpu --gres=gpu:h100:2 -t 5 -o /tmp/smoke-%j.out \
+  --wrap 'echo CVD=\$CUDA_VISIBLE_DEVICES; $USINE_LAB_NVIDIA_SMI --query-gpu=index,utilization.gpu,memory.used --format=csv,noheader,nounits'" 2>&1)
+check "sbatch a 2-GPU job (got '$gpu_job')" test -n "${gpu_job##*[!0-9]*}"
+check "the GPU job completes (sacct)" wait_job_state "$gpu_job" COMPLETED
+check "the job saw 2 GPUs and the stand-in nvidia-smi answered" job_saw_two_gpus "$gpu_job"
+check "sacct --json reports the job with 2 GPUs" sacct_json_has_two_gpus "$gpu_job"
+check "squeue --json answers" squeue_json_answers
+cpu_job=$(as_alice "sbatch --parsable -J smoke-long -p cpu -t 5 --wrap 'sleep 60'" 2>&1)
+check "srun --overlap runs inside a running job" srun_overlap_runs "$cpu_job"
+as_alice "scancel $cpu_job" >/dev/null 2>&1
+
+echo "- slurmrestd ($USINE_LAB_REST_URL)"
+token=$(scontrol token username=alice lifespan=300 2>/dev/null | sed -n 's/^SLURM_JWT=//p')
+check "scontrol issues a JWT" test -n "$token"
+rest() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+rest_json() { curl -sf -H 'X-SLURM-USER-NAME: alice' -H "X-SLURM-USER-TOKEN: $token" "$USINE_LAB_REST_URL$1" | jq -e "$2"; }
+check "REST ping with a JWT" rest_json /slurm/v0.0.38/ping '.pings[0].ping == "UP"' 
+check "REST without a token is 401" test "$(rest "$USINE_LAB_REST_URL/slurm/v0.0.38/ping")" = 401
+check "REST with a bad token fails (500, as 22.05 does)" test "$(rest -H 'X-SLURM-USER-NAME: alice' \
+  -H 'X-SLURM-USER-TOKEN: not-a-token' "$USINE_LAB_REST_URL/slurm/v0.0.38/ping")" = 500
+check "REST accounting: the GPU-hour limit is visible" rest_json /slurmdb/v0.0.38/associations \
+  '[.associations[].max.tres.group.minutes[]? | select(.name=="gpu") | .count] | index(6000) != null' 
+
+echo
+echo "lab smoke check: $pass passed, $fail failed"
+if [ "$fail" -gt 0 ]; then
+  printf '  failed: %s\n' "${failed[@]}"
+  echo "  (logs: /var/log/slurm/, /var/log/sshd-usine-lab*.log, /var/log/mysql/error.log)"
+  exit 1
+fi
