@@ -87,7 +87,13 @@ carol_is_carol() { test "$(as_carol "$USINE_LAB_CERT_KEY" "$USINE_LAB_CERT" id -
 jump_reaches_login() {
   test "$(ssh -F "$USINE_LAB_SSH_CONFIG" -o BatchMode=yes lab-alice-via-jump hostname)" = "$(hostname)"
 }
-bastion_gives_no_shell() { ! ssh -F "$USINE_LAB_SSH_CONFIG" -o BatchMode=yes lab-jump id; }
+# The bastion accepts alice's key but runs /bin/false instead of her command: exit status 1,
+# where a refused or failed connection would be 255.
+bastion_gives_no_shell() {
+  local rc=0
+  ssh -F "$USINE_LAB_SSH_CONFIG" -o BatchMode=yes lab-jump id || rc=$?
+  test "$rc" = 1
+}
 sftp_round_trip() {
   printf 'put %s smoke-sftp\nget smoke-sftp %s\nrm smoke-sftp\n' "$USINE_LAB_KNOWN_HOSTS" "$ASKPASS_DIR/back" |
     sftp -q -b - -F "$USINE_LAB_SSH_CONFIG" -o BatchMode=yes lab-alice &&
@@ -120,7 +126,7 @@ check "carol logs in with a valid certificate" carol_is_carol
 check "carol with an expired certificate is refused" refused as_carol "$USINE_LAB_EXPIRED_CERT_KEY" "$USINE_LAB_EXPIRED_CERT" true
 check "carol's key without a certificate is refused" refused as_carol "$USINE_LAB_CERT_KEY" /dev/null true
 check "ProxyJump through the bastion (127.0.0.1:$USINE_LAB_JUMP_PORT)" jump_reaches_login
-check "the bastion gives no shell" bastion_gives_no_shell
+check "the bastion lets alice in but gives no shell" bastion_gives_no_shell
 check "SFTP works for alice" sftp_round_trip
 
 echo "- Jobs as alice over SSH"

@@ -1,1 +1,115 @@
-//! Helpers shared by the lab tests.
+//! Access to the lab that `tests/lab/up.sh` starts: its settings file and a plain `ssh` client.
+//! (Usine's own SSH client replaces the `ssh` command in these tests with the login work.)
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// Where `up.sh` writes the lab's settings, unless `USINE_LAB_ENV` says otherwise.
+pub const DEFAULT_ENV_FILE: &str = "/var/lib/usine-lab/client/lab.env";
+
+/// The lab's settings (ports, users, key paths), read from its `lab.env`.
+pub struct Lab {
+    vars: HashMap<String, String>,
+}
+
+impl Lab {
+    /// Reads the lab's settings. Panics with the fix when the lab is not up: a test that needs
+    /// the lab must fail, never pass quietly without it.
+    pub fn get() -> Self {
+        let path = std::env::var_os("USINE_LAB_ENV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_ENV_FILE));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "cannot read the lab settings {} ({e}): start the lab with `sudo tests/lab/up.sh`",
+                path.display()
+            )
+        });
+        Self {
+            vars: parse_env(&text),
+        }
+    }
+
+    pub fn var(&self, name: &str) -> &str {
+        self.vars
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} is missing from lab.env: re-run tests/lab/up.sh"))
+    }
+
+    /// Runs `remote_command` as the key user (alice) on the lab's login node.
+    pub fn ssh_alice(&self, remote_command: &str) -> Output {
+        let port = self.var("USINE_LAB_SSH_PORT");
+        let target = format!(
+            "{}@{}",
+            self.var("USINE_LAB_KEY_USER"),
+            self.var("USINE_LAB_HOST")
+        );
+        Command::new("ssh")
+            .args(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"])
+            .args(["-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none"])
+            .arg("-o")
+            .arg(format!(
+                "UserKnownHostsFile={}",
+                self.var("USINE_LAB_KNOWN_HOSTS")
+            ))
+            .args([
+                "-i",
+                self.var("USINE_LAB_KEY"),
+                "-p",
+                port,
+                &target,
+                remote_command,
+            ])
+            .output()
+            .expect("the `ssh` command runs")
+    }
+
+    /// Like [`Lab::ssh_alice`], but fails the test unless the command succeeds; returns stdout.
+    pub fn ssh_alice_ok(&self, remote_command: &str) -> String {
+        let out = self.ssh_alice(remote_command);
+        assert!(
+            out.status.success(),
+            "`{remote_command}` failed on the lab ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// Polls `probe` until it returns `Some`, or panics after `timeout` with `what`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn parse_env(text: &str) -> HashMap<String, String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parses_lab_env_lines_and_skips_comments() {
+        let vars = super::parse_env("# lab\nA=1\n\nB = x=y\n");
+        assert_eq!(vars.len(), 2);
+        assert_eq!(vars["A"], "1");
+        assert_eq!(vars["B"], "x=y");
+    }
+}
