@@ -14,7 +14,8 @@ const en = {
   "home.intro":
     "No cluster is set up yet, so jobs run on this computer. Add an AI Factory under Clusters when your allocation arrives.",
   "home.loading": "Looking for places to run jobs…",
-  "home.error": "Usine could not list where jobs can run: {error}. Restart Usine; if it happens again, run `usine doctor`.",
+  "home.error":
+    "Usine could not list where jobs can run: {error}. Restart Usine; if it happens again, run `usine doctor`.",
   "target.cpu": "CPU in use",
   "target.memory": "Memory in use",
   "target.measuring": "measuring…",

@@ -1,0 +1,60 @@
+import { cleanup, render, screen } from "@testing-library/svelte";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { emit } from "@tauri-apps/api/event";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import Home from "./Home.svelte";
+import { HOST_METRICS_EVENT } from "../lib/ipc";
+import type { HostMetrics, Target } from "../lib/bindings";
+
+const thisComputer: Target = {
+  id: "this-computer",
+  name: "This computer",
+  kind: "thisComputer",
+  host: "laptop",
+};
+
+afterEach(async () => {
+  // Unmount, and let the asynchronous unlisten finish, while the IPC mocks still exist.
+  cleanup();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  clearMocks();
+  vi.restoreAllMocks();
+});
+
+describe("Home", () => {
+  it("lists the targets from Rust and updates live figures from events", async () => {
+    mockIPC(
+      (cmd) => {
+        if (cmd === "list_targets") return [thisComputer];
+        throw new Error(`unexpected command ${cmd}`);
+      },
+      { shouldMockEvents: true },
+    );
+    const { container } = render(Home);
+    expect(await screen.findByRole("heading", { name: "This computer" })).toBeTruthy();
+
+    const sample: HostMetrics = {
+      cpuPercent: 61.5,
+      cpuCount: 4,
+      memoryUsedBytes: 1024 ** 3,
+      memoryTotalBytes: 8 * 1024 ** 3,
+      sampledAtMs: Date.now(),
+    };
+    await emit(HOST_METRICS_EVENT, sample);
+    await expect
+      .poll(() => container.querySelector('[data-metric="cpu"]')?.textContent ?? "")
+      .toMatch(/61[.,]5 %/);
+  });
+
+  it("says what to do when the targets cannot be listed", async () => {
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    mockIPC(() => {
+      throw new Error("backend gone");
+    });
+    render(Home);
+    const alert = await screen.findByRole("alert");
+    expect(alert.textContent).toContain("backend gone");
+    expect(alert.textContent).toContain("usine doctor");
+    expect(logged).toHaveBeenCalledWith("no live figures for this computer:", expect.anything());
+  });
+});
