@@ -37,19 +37,27 @@ async function waitForPort(port, timeoutMs) {
       socket.once("error", () => resolve(false));
     });
     if (open) return;
-    if (Date.now() > deadline) throw new Error(`tauri-driver did not listen on ${port}`);
+    if (Date.now() > deadline)
+      throw new Error(`tauri-driver did not listen on ${port}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 before(async () => {
-  assert.ok(app && path.isAbsolute(app), "set USINE_APP to the absolute path of the app binary");
+  assert.ok(
+    app && path.isAbsolute(app),
+    "set USINE_APP to the absolute path of the app binary",
+  );
   mkdirSync(out, { recursive: true });
   const port = await freePort();
   const nativePort = await freePort();
-  driver = spawn(tauriDriver, ["--port", String(port), "--native-port", String(nativePort)], {
-    stdio: ["ignore", "inherit", "inherit"],
-  });
+  driver = spawn(
+    tauriDriver,
+    ["--port", String(port), "--native-port", String(nativePort)],
+    {
+      stdio: ["ignore", "inherit", "inherit"],
+    },
+  );
   await waitForPort(port, 15_000);
   browser = await remote({
     hostname: "127.0.0.1",
@@ -80,7 +88,9 @@ test("Home shows This computer with live CPU and memory figures", async () => {
     timeout: 10_000,
     timeoutMsg: "no CPU figure within 10 s",
   });
-  console.log(`first CPU figure ${Date.now() - started} ms after the session started`);
+  console.log(
+    `first CPU figure ${Date.now() - started} ms after the session started`,
+  );
   assert.match(await cpu.getText(), /\d+ CPUs/);
   assert.match(await card.$('[data-metric="memory"]').getText(), /\d.* \/ \d/);
 
@@ -88,15 +98,27 @@ test("Home shows This computer with live CPU and memory figures", async () => {
   const first = Number(await card.getAttribute("data-sampled-at"));
   await browser.waitUntil(
     async () => Number(await card.getAttribute("data-sampled-at")) > first,
-    { timeout: 5_000, timeoutMsg: "the CPU figure was not refreshed within 5 s" },
+    {
+      timeout: 5_000,
+      timeoutMsg: "the CPU figure was not refreshed within 5 s",
+    },
   );
   await browser.saveScreenshot(path.join(out, "home.png"));
 });
 
 test("the sidebar reaches every section and comes back Home", async () => {
-  const sections = ["Drafts", "Jobs", "Data", "Monitor", "Clusters", "Settings"];
+  const sections = [
+    "Drafts",
+    "Jobs",
+    "Data",
+    "Monitor",
+    "Clusters",
+    "Settings",
+  ];
   for (const name of sections) {
-    const button = await browser.$(`nav button[data-screen="${name.toLowerCase()}"]`);
+    const button = await browser.$(
+      `nav button[data-screen="${name.toLowerCase()}"]`,
+    );
     await button.click();
     const heading = await browser.$("main h1");
     await browser.waitUntil(async () => (await heading.getText()) === name, {
@@ -106,5 +128,7 @@ test("the sidebar reaches every section and comes back Home", async () => {
     assert.equal(await button.getAttribute("aria-current"), "page");
   }
   await (await browser.$('nav button[data-screen="home"]')).click();
-  await (await browser.$('[data-target-id="this-computer"]')).waitForExist({ timeout: 3_000 });
+  await (
+    await browser.$('[data-target-id="this-computer"]')
+  ).waitForExist({ timeout: 3_000 });
 });

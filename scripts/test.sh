@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Runs every test Usine has, in order, and ends with a pass/fail summary with counts:
+# format and lint checks, the lab (up + smoke check), Rust unit and integration tests against
+# the lab, UI tests, and the end-to-end test of the real app. Later steps still run after a
+# failure, so one run shows everything that is broken. Exit status 1 if anything failed.
+# Needs root on Linux for the lab (it installs packages and starts daemons).
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+LOGS=$TARGET_DIR/test-logs
+mkdir -p "$LOGS"
+export CARGO_TERM_COLOR=never NO_COLOR=1 FORCE_COLOR=0
+
+names=()
+results=()
+counts=()
+times=()
+# step NAME COUNT_FN -- COMMAND...: runs COMMAND, logs to $LOGS/NAME.log, records the outcome.
+step() {
+  local name=$1 counter=$2 log="$LOGS/$1.log" t0 rc=0
+  shift 3
+  printf '\n=== %s\n' "$name"
+  t0=$(date +%s)
+  "$@" >"$log" 2>&1 || rc=$?
+  names+=("$name")
+  times+=("$(($(date +%s) - t0)) s")
+  counts+=("$($counter "$log")")
+  if [ "$rc" = 0 ]; then
+    results+=(pass)
+    tail -n 3 "$log"
+  else
+    results+=(FAIL)
+    tail -n 40 "$log"
+    printf '(full log: %s)\n' "$log"
+  fi
+}
+
+none() { echo "-"; }
+cargo_counts() {
+  awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed", p, f }' "$1"
+}
+vitest_counts() {
+  sed -n 's/^ *Tests *\(.*\)$/\1/p' "$1" | tail -1 | sed 's/ ([0-9]*)$//'
+}
+smoke_counts() { sed -n 's/^lab smoke check: //p' "$1" | tail -1; }
+node_counts() {
+  awk '/^ℹ pass/ { p = $3 } /^ℹ fail/ { f = $3 } END { printf "%d passed, %d failed", p, f }' "$1"
+}
+
+step deps none -- scripts/deps.sh --test
+if [ "${results[0]}" != pass ]; then
+  echo "Dependencies could not be installed; nothing else can run."
+  exit 1
+fi
+
+step format none -- bash -c 'cargo fmt --all --check && (cd ui && npx prettier --check . ../tests/e2e/*.mjs)'
+step lint-rust none -- cargo clippy --workspace --all-targets --locked -- -D warnings
+step lint-ui none -- bash -c 'cd ui && npx eslint . && npx svelte-check --tsconfig ./tsconfig.json --fail-on-warnings && npx tsc --noEmit -p tsconfig.json'
+step lab-up none -- tests/lab/up.sh
+step lab-smoke smoke_counts -- tests/lab/smoke.sh
+# The app crate has no tests of its own; the end-to-end test below exercises it.
+step rust-tests cargo_counts -- cargo test --workspace --exclude usine-app --locked
+step ui-tests vitest_counts -- bash -c 'cd ui && npx vitest run'
+# Embedded assets (not the Vite dev server): the binary the end-to-end test drives.
+step app-build none -- bash -c '(cd ui && npm run build) && ui/node_modules/.bin/tauri build --debug --no-bundle'
+# Never drive a stale binary left by an earlier run.
+if [ "${results[-1]}" = pass ]; then
+  step e2e node_counts -- env USINE_APP="$TARGET_DIR/debug/usine-app" E2E_OUT="$TARGET_DIR/e2e-out" \
+    bash -c 'cd tests/e2e && xvfb-run -a node --test --test-reporter=spec app.e2e.mjs'
+else
+  names+=(e2e) results+=(FAIL) times+=("0 s") counts+=("not run: the app did not build")
+fi
+
+printf '\n=== Summary\n'
+failed=0
+for i in "${!names[@]}"; do
+  printf '%-4s  %-11s %7s  %s\n' "${results[$i]}" "${names[$i]}" "${times[$i]}" "${counts[$i]}"
+  [ "${results[$i]}" = pass ] || failed=$((failed + 1))
+done
+if [ "$failed" -gt 0 ]; then
+  printf '\n%d of %d steps FAILED (logs in %s)\n' "$failed" "${#names[@]}" "$LOGS"
+  exit 1
+fi
+printf '\nAll %d steps passed. Screenshot: %s\n' "${#names[@]}" "$TARGET_DIR/e2e-out/home.png"
