@@ -142,6 +142,33 @@ cpu_job=$(as_alice "sbatch --parsable -J smoke-long -p cpu -t 5 --wrap 'sleep 60
 check "srun --overlap runs inside a running job" srun_overlap_runs "$cpu_job"
 as_alice "scancel $cpu_job" >/dev/null 2>&1
 
+echo "- Stand-in nvidia-smi ($USINE_LAB_NVIDIA_SMI)"
+smi() { "$USINE_LAB_NVIDIA_SMI" "$@"; }
+smi_header_has_units() {
+  test "$(smi --query-gpu=index,utilization.gpu,memory.used,power.draw --format=csv,nounits | head -1)" = \
+    "index, utilization.gpu [%], memory.used [MiB], power.draw [W]"
+}
+smi_values_have_units() {
+  smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader | grep -Eqx '[0-9]+ %, [0-9]+ MiB'
+}
+smi_load_changes() {
+  # Three samples a second apart of four GPUs: the load must not be frozen.
+  local rows
+  rows=$(timeout 2.6 "$USINE_LAB_NVIDIA_SMI" --query-gpu=index,utilization.gpu --format=csv,noheader,nounits -l 1)
+  echo "$rows"
+  test "$(echo "$rows" | wc -l)" -ge 8 && test "$(echo "$rows" | sort -u | wc -l)" -gt 4
+}
+smi_idle_job_is_idle() {
+  test "$(SLURM_JOB_NAME=idle-check smi --query-gpu=utilization.gpu --format=csv,noheader,nounits | sort -u)" = 0
+}
+check "header keeps units with nounits, as the real tool does" smi_header_has_units
+check "values carry units without nounits" smi_values_have_units
+check "only CUDA_VISIBLE_DEVICES GPUs are listed, from index 0" \
+  test "$(CUDA_VISIBLE_DEVICES=2,3 smi --query-gpu=index --format=csv,noheader | tr '\n' ' ')" = "0 1 "
+check "load changes over time" smi_load_changes
+check "a job named *idle* sees idle GPUs" smi_idle_job_is_idle
+check "an unknown field is refused" refused smi --query-gpu=no.such.field --format=csv
+
 echo "- slurmrestd ($USINE_LAB_REST_URL)"
 token=$(scontrol token username=alice lifespan=300 2>/dev/null | sed -n 's/^SLURM_JWT=//p')
 check "scontrol issues a JWT" test -n "$token"
