@@ -6,6 +6,8 @@
 pub mod doctor;
 pub mod host_metrics;
 pub mod ipc_types;
+pub mod secrets;
+pub mod ssh;
 pub mod target;
 
 /// The product version, shared by the app, the CLI and the reports they print.
