@@ -113,3 +113,5 @@ mod tests {
         assert_eq!(vars["B"], "x=y");
     }
 }
+
+pub mod ssh;

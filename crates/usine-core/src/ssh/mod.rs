@@ -18,6 +18,7 @@ pub use connection::{CommandOutput, Connection, ConnectionState};
 pub use error::SshError;
 pub use host_keys::{HostKeyStore, fingerprint_sha256};
 pub use questions::{Answer, Prompt, Question, QuestionKind, Questions};
+pub use russh::keys::PublicKey;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,0 +1,138 @@
+//! Building blocks for tests of Usine's own SSH client against the lab.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use usine_core::ssh::{
+    Answer, ConnectSpec, Credential, Endpoint, Hop, HostKeyStore, Question, QuestionKind, Questions,
+};
+use zeroize::Zeroizing;
+
+use crate::Lab;
+
+impl Lab {
+    pub fn endpoint(&self, user: &str) -> Endpoint {
+        Endpoint {
+            host: self.var("USINE_LAB_HOST").to_owned(),
+            port: self.var("USINE_LAB_SSH_PORT").parse().unwrap(),
+            user: user.to_owned(),
+        }
+    }
+
+    pub fn jump_endpoint(&self) -> Endpoint {
+        Endpoint {
+            port: self.var("USINE_LAB_JUMP_PORT").parse().unwrap(),
+            ..self.endpoint(self.var("USINE_LAB_KEY_USER"))
+        }
+    }
+
+    /// alice with her key.
+    pub fn key_hop(&self) -> Hop {
+        Hop {
+            endpoint: self.endpoint(self.var("USINE_LAB_KEY_USER")),
+            credentials: vec![Credential::KeyFile {
+                path: self.var("USINE_LAB_KEY").into(),
+                certificate: None,
+            }],
+        }
+    }
+
+    /// bob: password, then a one-time code.
+    pub fn otp_hop(&self) -> Hop {
+        Hop {
+            endpoint: self.endpoint(self.var("USINE_LAB_OTP_USER")),
+            credentials: vec![Credential::KeyboardInteractive],
+        }
+    }
+
+    /// Trusts exactly the lab's recorded host keys; nothing is learned into them.
+    pub fn host_keys(&self) -> Arc<HostKeyStore> {
+        Arc::new(HostKeyStore {
+            user_file: Some(self.var("USINE_LAB_KNOWN_HOSTS").into()),
+            app_file: scratch_file("app_known_hosts"),
+        })
+    }
+
+    /// The current TOTP code for bob, from `oathtool` (installed by the lab).
+    pub fn totp(&self) -> String {
+        let out = Command::new("oathtool")
+            .args(["--totp", "-b", self.var("USINE_LAB_TOTP_SECRET")])
+            .output()
+            .expect("oathtool runs");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    /// Lines of the login node's sshd log that contain `needle`.
+    pub fn sshd_log_count(&self, needle: &str) -> usize {
+        std::fs::read_to_string("/var/log/sshd-usine-lab.log")
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(needle))
+            .count()
+    }
+}
+
+pub fn spec(target: Hop) -> ConnectSpec {
+    ConnectSpec::direct(target)
+}
+
+/// A fresh file path under the test's temp dir (the file does not exist).
+pub fn scratch_file(tag: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("usine-lab-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(format!("{tag}-{n}"))
+}
+
+/// How the test "user" answers questions.
+#[derive(Clone, Default)]
+pub struct Answers {
+    pub trust_host: bool,
+    pub password: Option<String>,
+    pub code: Option<String>,
+    pub passphrase: Option<String>,
+}
+
+/// Spawns a task that answers questions as `answers` says, and records every question asked.
+pub fn answering(answers: Answers) -> (Questions, Arc<Mutex<Vec<QuestionKind>>>) {
+    let (questions, mut rx) = Questions::channel();
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let log = asked.clone();
+    tokio::spawn(async move {
+        while let Some(q) = rx.recv().await {
+            log.lock().unwrap().push(q.kind.clone());
+            let answer = answer(&answers, &q);
+            q.answer(answer);
+        }
+    });
+    (questions, asked)
+}
+
+fn answer(answers: &Answers, q: &Question) -> Answer {
+    let text = |s: &Option<String>| s.clone().map(|v| Answer::Texts(vec![Zeroizing::new(v)]));
+    match &q.kind {
+        QuestionKind::UnknownHostKey { .. } if answers.trust_host => Answer::Trust,
+        QuestionKind::UnknownHostKey { .. } => Answer::Cancel,
+        QuestionKind::KeyPassphrase { .. } => text(&answers.passphrase).unwrap_or(Answer::Cancel),
+        QuestionKind::Password { .. } => text(&answers.password).unwrap_or(Answer::Cancel),
+        QuestionKind::KeyboardInteractive { prompts, .. } => {
+            let mut out = Vec::new();
+            for p in prompts {
+                let reply = if p.text.contains("assword") {
+                    answers.password.clone()
+                } else if p.text.contains("erification") {
+                    answers.code.clone()
+                } else {
+                    None
+                };
+                match reply {
+                    Some(r) => out.push(Zeroizing::new(r)),
+                    None => return Answer::Cancel,
+                }
+            }
+            Answer::Texts(out)
+        }
+    }
+}

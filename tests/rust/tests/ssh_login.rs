@@ -1,0 +1,313 @@
+//! Usine's own SSH client against the lab's real OpenSSH servers: every login method, host-key
+//! decisions, bastions, and many commands over one authenticated connection.
+
+use std::sync::Arc;
+
+use usine_core::ssh::{
+    Connection, ConnectionState, Credential, Hop, HostKeyStore, QuestionKind, SshError,
+    fingerprint_sha256,
+};
+use usine_lab_tests::Lab;
+use usine_lab_tests::ssh::{Answers, answering, scratch_file, spec};
+
+/// The tests count lines in the shared sshd log, so they run one at a time.
+static SSHD_LOG: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+#[tokio::test]
+async fn key_login_runs_commands() {
+    let _serial = SSHD_LOG.lock().await;
+    let lab = Lab::get();
+    let (questions, asked) = answering(Answers::default());
+    let conn = Connection::open(&spec(lab.key_hop()), lab.host_keys(), questions)
+        .await
+        .expect("alice logs in with her key");
+    assert_eq!(*conn.state().borrow(), ConnectionState::Connected);
+    let out = conn.exec("id -un; echo err >&2; exit 3").await.unwrap();
+    assert_eq!(out.stdout_text(), "alice\n");
+    assert_eq!(out.stderr, b"err\n");
+    assert_eq!(out.exit_status, Some(3));
+    assert!(
+        asked.lock().unwrap().is_empty(),
+        "a known host with a key asks nothing"
+    );
+    conn.close().await;
+}
+
+#[tokio::test]
+async fn fifty_commands_and_one_authentication() {
+    let _serial = SSHD_LOG.lock().await;
+    let lab = Lab::get();
+    let before = lab.sshd_log_count("Accepted publickey for alice");
+    let (questions, _) = answering(Answers::default());
+    let conn = Connection::open(&spec(lab.key_hop()), lab.host_keys(), questions)
+        .await
+        .unwrap();
+    for i in 0..50 {
+        let out = conn.exec(&format!("echo {i}")).await.unwrap();
+        assert_eq!(out.stdout_text(), format!("{i}\n"));
+    }
+    conn.close().await;
+    assert_eq!(
+        lab.sshd_log_count("Accepted publickey for alice") - before,
+        1
+    );
+}
+
+#[tokio::test]
+async fn password_and_one_time_code() {
+    let _serial = SSHD_LOG.lock().await;
+    let lab = Lab::get();
+    let (questions, asked) = answering(Answers {
+        password: Some(lab.var("USINE_LAB_OTP_PASSWORD").to_owned()),
+        code: Some(lab.totp()),
+        ..Answers::default()
+    });
+    let conn = Connection::open(&spec(lab.otp_hop()), lab.host_keys(), questions)
+        .await
+        .expect("bob logs in with password + code");
+    assert_eq!(conn.exec("id -un").await.unwrap().stdout_text(), "bob\n");
+    // The server's prompts reach the user exactly as sent, one round each.
+    let asked = asked.lock().unwrap().clone();
+    let prompts: Vec<String> = asked
+        .iter()
+        .flat_map(|q| match q {
+            QuestionKind::KeyboardInteractive { prompts, .. } => {
+                prompts.iter().map(|p| p.text.clone()).collect()
+            }
+            _ => vec![],
+        })
+        .collect();
+    assert_eq!(prompts, ["Password: ", "Verification code: "]);
+    conn.close().await;
+}
+
+#[tokio::test]
+async fn a_wrong_code_fails_once_and_is_not_retried() {
+    let _serial = SSHD_LOG.lock().await;
+    let lab = Lab::get();
+    let good: u32 = lab.totp().parse().unwrap();
+    let wrong = format!("{:06}", (good + 500_000) % 1_000_000);
+    let before = lab.sshd_log_count("Failed keyboard-interactive/pam for bob");
+    let (questions, asked) = answering(Answers {
+        password: Some(lab.var("USINE_LAB_OTP_PASSWORD").to_owned()),
+        code: Some(wrong),
+        ..Answers::default()
+    });
+    let err = Connection::open(&spec(lab.otp_hop()), lab.host_keys(), questions)
+        .await
+        .err()
+        .expect("a wrong code is refused");
+    assert!(matches!(err, SshError::CodeRejected { .. }), "{err:?}");
+    assert!(err.to_string().contains("wait for a new code"), "{err}");
+    // One server attempt, and the user was asked for the code exactly once.
+    assert_eq!(
+        lab.sshd_log_count("Failed keyboard-interactive/pam for bob") - before,
+        1
+    );
+    let code_prompts = asked
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|q| matches!(q, QuestionKind::KeyboardInteractive { prompts, .. } if prompts.iter().any(|p| p.text.contains("erification"))))
+        .count();
+    assert_eq!(code_prompts, 1);
+}
+
+#[tokio::test]
+async fn certificate_login_and_expired_certificate() {
+    let _serial = SSHD_LOG.lock().await;
+    let lab = Lab::get();
+    let hop = |key: &str, cert: &str| Hop {
+        endpoint: lab.endpoint(lab.var("USINE_LAB_CERT_USER")),
+        credentials: vec![Credential::KeyFile {
+            path: lab.var(key).into(),
+            certificate: Some(lab.var(cert).into()),
+        }],
+    };
+    let (questions, _) = answering(Answers::default());
+    let conn = Connection::open(
+        &spec(hop("USINE_LAB_CERT_KEY", "USINE_LAB_CERT")),
+        lab.host_keys(),
+        questions.clone(),
+    )
+    .await
+    .expect("carol logs in with her certificate");
+    assert_eq!(conn.exec("id -un").await.unwrap().stdout_text(), "carol\n");
+    conn.close().await;
+
+    let err = Connection::open(
+        &spec(hop("USINE_LAB_EXPIRED_CERT_KEY", "USINE_LAB_EXPIRED_CERT")),
+        lab.host_keys(),
+        questions,
+    )
+    .await
+    .err()
+    .expect("an expired certificate is refused");
+    assert!(
+        matches!(err, SshError::CertificateExpired { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("2020-01-02"), "{err}");
+}
+
+#[tokio::test]
+async fn proxy_jump_through_the_bastion() {
+    let _serial = SSHD_LOG.lock().await;
+    let lab = Lab::get();
+    let jump = Hop {
+        endpoint: lab.jump_endpoint(),
+        credentials: lab.key_hop().credentials,
+    };
+    let (questions, _) = answering(Answers::default());
+    let conn = Connection::open(&spec(lab.key_hop()).via(jump), lab.host_keys(), questions)
+        .await
+        .expect("alice reaches the login node through the bastion");
+    let out = conn.exec("echo $SSH_CONNECTION").await.unwrap();
+    // The login node sees the connection coming from the bastion's side of loopback.
+    assert!(
+        out.stdout_text().ends_with(" 2222\n"),
+        "{}",
+        out.stdout_text()
+    );
+    assert_eq!(conn.exec("id -un").await.unwrap().stdout_text(), "alice\n");
+    conn.close().await;
+}
+
+#[tokio::test]
+async fn an_unknown_host_asks_with_its_fingerprint_and_remembers_the_answer() {
+    let _serial = SSHD_LOG.lock().await;
+    let lab = Lab::get();
+    let store = Arc::new(HostKeyStore {
+        user_file: None,
+        app_file: scratch_file("known_hosts"),
+    });
+
+    // Declined: no connection, and nothing recorded.
+    let (questions, asked) = answering(Answers::default());
+    let err = Connection::open(&spec(lab.key_hop()), store.clone(), questions)
+        .await
+        .err()
+        .expect("an untrusted host is refused");
+    assert!(matches!(err, SshError::HostKeyNotTrusted { .. }), "{err:?}");
+    let fingerprint = match &asked.lock().unwrap()[..] {
+        [
+            QuestionKind::UnknownHostKey {
+                fingerprint,
+                port: 2222,
+                ..
+            },
+        ] => fingerprint.clone(),
+        other => panic!("expected one host-key question, got {other:?}"),
+    };
+    let recorded = std::fs::read_to_string(lab.var("USINE_LAB_KNOWN_HOSTS")).unwrap();
+    let server_fingerprints: Vec<String> = recorded
+        .lines()
+        .filter(|l| l.starts_with("[127.0.0.1]:2222 "))
+        .map(|l| {
+            let key = l.split_once(' ').unwrap().1;
+            fingerprint_sha256(&usine_core_public_key(key))
+        })
+        .collect();
+    assert!(
+        server_fingerprints.contains(&fingerprint),
+        "{fingerprint} not in {server_fingerprints:?}"
+    );
+    assert!(!store.app_file.exists());
+
+    // Trusted: connected, recorded, and not asked again.
+    let (questions, asked) = answering(Answers {
+        trust_host: true,
+        ..Answers::default()
+    });
+    Connection::open(&spec(lab.key_hop()), store.clone(), questions)
+        .await
+        .unwrap()
+        .close()
+        .await;
+    assert_eq!(asked.lock().unwrap().len(), 1);
+    let (questions, asked) = answering(Answers::default());
+    Connection::open(&spec(lab.key_hop()), store, questions)
+        .await
+        .unwrap()
+        .close()
+        .await;
+    assert!(asked.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_changed_host_key_is_refused_without_asking() {
+    let _serial = SSHD_LOG.lock().await;
+    let lab = Lab::get();
+    let forged = scratch_file("forged_known_hosts");
+    // Another ed25519 key recorded for the lab's login node.
+    std::fs::write(
+        &forged,
+        "[127.0.0.1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJzUzVA6pl9x74fzCdTEJCMvrzROKIyWA71quC+NMH5P\n",
+    )
+    .unwrap();
+    let store = Arc::new(HostKeyStore {
+        user_file: Some(forged.clone()),
+        app_file: scratch_file("app"),
+    });
+    let (questions, asked) = answering(Answers {
+        trust_host: true,
+        ..Answers::default()
+    });
+    let err = Connection::open(&spec(lab.key_hop()), store, questions)
+        .await
+        .err()
+        .expect("a changed key is refused");
+    match &err {
+        SshError::HostKeyChanged { file, line, .. } => {
+            assert_eq!(file, &forged);
+            assert_eq!(*line, 1);
+        }
+        other => panic!("expected HostKeyChanged, got {other:?}"),
+    }
+    assert!(err.to_string().contains("intercepting"), "{err}");
+    assert!(
+        asked.lock().unwrap().is_empty(),
+        "a changed key is never offered for trust"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_key_says_what_to_check() {
+    let _serial = SSHD_LOG.lock().await;
+    let lab = Lab::get();
+    let hop = Hop {
+        credentials: vec![Credential::KeyFile {
+            path: lab.var("USINE_LAB_CERT_KEY").into(), // carol's key, not registered for alice
+            certificate: None,
+        }],
+        ..lab.key_hop()
+    };
+    let (questions, _) = answering(Answers::default());
+    let err = Connection::open(&spec(hop), lab.host_keys(), questions)
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, SshError::AuthRejected { .. }), "{err:?}");
+    assert!(err.to_string().contains("registered"), "{err}");
+}
+
+#[tokio::test]
+async fn nothing_listening_is_unreachable() {
+    let _serial = SSHD_LOG.lock().await;
+    let lab = Lab::get();
+    let mut hop = lab.key_hop();
+    hop.endpoint.port = 1; // nothing listens there
+    let (questions, _) = answering(Answers::default());
+    let err = Connection::open(&spec(hop), lab.host_keys(), questions)
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, SshError::Unreachable { port: 1, .. }),
+        "{err:?}"
+    );
+}
+
+fn usine_core_public_key(openssh: &str) -> usine_core::ssh::PublicKey {
+    usine_core::ssh::PublicKey::from_openssh(openssh).unwrap()
+}
