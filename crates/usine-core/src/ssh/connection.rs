@@ -148,7 +148,6 @@ impl Connection {
         let config = Arc::new(client::Config {
             keepalive_interval: Some(spec.keepalive),
             keepalive_max: 3,
-            nodelay: true,
             // AES-GCM first: about twice chacha20's speed on CPUs with AES instructions.
             preferred: russh::Preferred {
                 cipher: std::borrow::Cow::Borrowed(&[
@@ -187,6 +186,11 @@ impl Connection {
                                     port: endpoint.port,
                                     reason: e.to_string(),
                                 })?;
+                        // Small packets (commands) must not wait for Nagle's algorithm; russh
+                        // only sets this on sockets it opens itself.
+                        if let Err(error) = tcp.set_nodelay(true) {
+                            tracing::debug!(%error, "TCP_NODELAY not set");
+                        }
                         client::connect_stream(config.clone(), tcp, handler(hop)).await
                     }
                     Some(previous) => {
