@@ -12,6 +12,7 @@ LAB_REST_PORT=6820
 LAB_ACCOUNT=ai-startup
 LAB_TOTP_SECRET=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
 LAB_BOB_PASSWORD=bobpass
+LAB_KEY_PASSPHRASE="lab passphrase"
 
 # name -> the executable that a recorded PID must belong to, so that a reused PID is never killed.
 declare -A LAB_EXE=(

@@ -300,8 +300,13 @@ ssh_material() {
     [ -s "$LAB_CLIENT/$k" ] || ssh-keygen -q -t ed25519 -N '' -C "$k@usine-lab" -f "$LAB_CLIENT/$k"
     chmod 0600 "$LAB_CLIENT/$k"
   done
+  # A second key for alice, encrypted: tests open it with a passphrase from the keychain.
+  [ -s "$LAB_CLIENT/alice_encrypted_ed25519" ] ||
+    ssh-keygen -q -t ed25519 -N "$LAB_KEY_PASSPHRASE" -C alice-encrypted@usine-lab -f "$LAB_CLIENT/alice_encrypted_ed25519"
   install -d -o alice -g alice -m 0700 ~alice/.ssh
-  install -o alice -g alice -m 0600 "$LAB_CLIENT/alice_ed25519.pub" ~alice/.ssh/authorized_keys
+  cat "$LAB_CLIENT/alice_ed25519.pub" "$LAB_CLIENT/alice_encrypted_ed25519.pub" >~alice/.ssh/authorized_keys
+  chown alice:alice ~alice/.ssh/authorized_keys
+  chmod 0600 ~alice/.ssh/authorized_keys
 
   # carol has no authorized_keys: only a certificate signed by the lab CA lets her in.
   if [ ! -s "$LAB_CLIENT/carol_ed25519-cert.pub" ] ||
@@ -436,6 +441,8 @@ USINE_LAB_KNOWN_HOSTS=$LAB_CLIENT/known_hosts
 USINE_LAB_SSH_CONFIG=$LAB_CLIENT/ssh_config
 USINE_LAB_KEY_USER=alice
 USINE_LAB_KEY=$LAB_CLIENT/alice_ed25519
+USINE_LAB_ENCRYPTED_KEY=$LAB_CLIENT/alice_encrypted_ed25519
+USINE_LAB_KEY_PASSPHRASE=$LAB_KEY_PASSPHRASE
 USINE_LAB_OTP_USER=bob
 USINE_LAB_OTP_PASSWORD=$LAB_BOB_PASSWORD
 USINE_LAB_TOTP_SECRET=$LAB_TOTP_SECRET

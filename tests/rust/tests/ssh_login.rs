@@ -34,7 +34,7 @@ async fn key_login_runs_commands() {
 }
 
 #[tokio::test]
-async fn fifty_commands_and_one_authentication() {
+async fn fifty_commands_and_an_sftp_transfer_with_one_authentication() {
     let _serial = SSHD_LOG.lock().await;
     let lab = Lab::get();
     let before = lab.sshd_log_count("Accepted publickey for alice");
@@ -46,6 +46,27 @@ async fn fifty_commands_and_one_authentication() {
         let out = conn.exec(&format!("echo {i}")).await.unwrap();
         assert_eq!(out.stdout_text(), format!("{i}\n"));
     }
+    // And a file there and back over SFTP, on the same connection.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let data: Vec<u8> = (0..2_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let sftp = conn.sftp().await.unwrap();
+    let name = format!("usine-sftp-{}", std::process::id());
+    let mut file = sftp.create(&name).await.unwrap();
+    file.write_all(&data).await.unwrap();
+    file.shutdown().await.unwrap();
+    let mut back = Vec::new();
+    sftp.open(&name)
+        .await
+        .unwrap()
+        .read_to_end(&mut back)
+        .await
+        .unwrap();
+    assert!(back == data, "the file came back different");
+    let size = conn
+        .exec(&format!("stat -c %s {name} && rm {name}"))
+        .await
+        .unwrap();
+    assert_eq!(size.stdout_text(), "2000000\n");
     conn.close().await;
     assert_eq!(
         lab.sshd_log_count("Accepted publickey for alice") - before,
@@ -310,4 +331,76 @@ async fn nothing_listening_is_unreachable() {
 
 fn usine_core_public_key(openssh: &str) -> usine_core::ssh::PublicKey {
     usine_core::ssh::PublicKey::from_openssh(openssh).unwrap()
+}
+
+fn encrypted_key_hop(lab: &Lab) -> Hop {
+    Hop {
+        credentials: vec![Credential::KeyFile {
+            path: lab.var("USINE_LAB_ENCRYPTED_KEY").into(),
+            certificate: None,
+        }],
+        ..lab.key_hop()
+    }
+}
+
+#[tokio::test]
+async fn an_encrypted_key_asks_for_its_passphrase_until_it_is_right_locally() {
+    let _serial = SSHD_LOG.lock().await;
+    let lab = Lab::get();
+    let before = lab.sshd_log_count("for alice");
+    let (questions, asked) = answering(Answers {
+        passphrase: Some("not the passphrase".into()),
+        ..Answers::default()
+    });
+    let err = Connection::open(&spec(encrypted_key_hop(&lab)), lab.host_keys(), questions)
+        .await
+        .err()
+        .expect("a wrong passphrase cannot open the key");
+    assert!(matches!(err, SshError::WrongPassphrase { .. }), "{err:?}");
+    // Three local tries, and not a single login attempt reached the server.
+    assert_eq!(asked.lock().unwrap().len(), 3);
+    assert_eq!(lab.sshd_log_count("for alice"), before);
+}
+
+/// Needs a real Secret Service: `make test` runs the Rust tests under scripts/with-keychain.sh.
+#[tokio::test]
+async fn an_encrypted_key_opens_with_the_passphrase_kept_in_the_keychain() {
+    use usine_core::secrets::{self, SecretKind};
+    let _serial = SSHD_LOG.lock().await;
+    let lab = Lab::get();
+    let key_id = lab.var("USINE_LAB_ENCRYPTED_KEY");
+    assert!(
+        secrets::delete(SecretKind::KeyPassphrase, key_id).await,
+        "no usable keychain: run the tests under scripts/with-keychain.sh"
+    );
+
+    // First use: asked once, and the keychain keeps the passphrase that worked.
+    let (questions, asked) = answering(Answers {
+        passphrase: Some(lab.var("USINE_LAB_KEY_PASSPHRASE").to_owned()),
+        ..Answers::default()
+    });
+    let conn = Connection::open(&spec(encrypted_key_hop(&lab)), lab.host_keys(), questions)
+        .await
+        .expect("the right passphrase opens the key");
+    assert_eq!(conn.exec("id -un").await.unwrap().stdout_text(), "alice\n");
+    conn.close().await;
+    assert!(matches!(
+        &asked.lock().unwrap()[..],
+        [QuestionKind::KeyPassphrase { .. }]
+    ));
+    let kept = secrets::get(SecretKind::KeyPassphrase, key_id).await;
+    assert_eq!(
+        kept.as_deref().map(String::as_str),
+        Some(lab.var("USINE_LAB_KEY_PASSPHRASE"))
+    );
+
+    // Next time: nothing is asked.
+    let (questions, asked) = answering(Answers::default());
+    Connection::open(&spec(encrypted_key_hop(&lab)), lab.host_keys(), questions)
+        .await
+        .expect("the keychain's passphrase opens the key")
+        .close()
+        .await;
+    assert!(asked.lock().unwrap().is_empty());
+    secrets::delete(SecretKind::KeyPassphrase, key_id).await;
 }

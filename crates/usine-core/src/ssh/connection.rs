@@ -278,6 +278,26 @@ impl Connection {
         Ok(out)
     }
 
+    /// An SFTP session on a new channel of this connection (no new login).
+    pub async fn sftp(&self) -> Result<russh_sftp::client::SftpSession, SshError> {
+        let broken = |reason: String| SshError::Disconnected {
+            host: self.endpoint.host.clone(),
+            reason,
+        };
+        let channel = self
+            .handle
+            .channel_open_session()
+            .await
+            .map_err(|e| broken(e.to_string()))?;
+        channel
+            .request_subsystem(true, "sftp")
+            .await
+            .map_err(|e| broken(e.to_string()))?;
+        russh_sftp::client::SftpSession::new(channel.into_stream())
+            .await
+            .map_err(|e| broken(format!("SFTP did not start: {e}")))
+    }
+
     /// Closes the connection politely (the server logs a normal disconnect).
     pub async fn close(self) {
         let _ = self
