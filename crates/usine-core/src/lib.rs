@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod host_metrics;
 pub mod ipc_types;
 pub mod secrets;
+pub mod sites;
 pub mod ssh;
 pub mod target;
 

@@ -12,6 +12,7 @@ mod auth;
 mod connection;
 mod error;
 mod host_keys;
+pub mod keygen;
 mod questions;
 
 pub use connection::{CommandOutput, Connection, ConnectionState};
