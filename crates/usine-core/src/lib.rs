@@ -3,12 +3,15 @@
 //! This crate knows nothing about Tauri, windows or terminals. The app (`src-tauri`) and the CLI
 //! (`crates/usine-cli`) are thin adapters over the functions and types exported here.
 
+pub mod cluster;
+pub mod discovery;
 pub mod doctor;
 pub mod host_metrics;
 pub mod ipc_types;
 pub mod secrets;
 pub mod sites;
 pub mod ssh;
+pub mod store;
 pub mod target;
 
 /// The product version, shared by the app, the CLI and the reports they print.

@@ -1,0 +1,273 @@
+//! The clusters the user added: how to reach each one, stored locally, and the one shared
+//! connection per cluster that everything else uses.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+use ts_rs::TS;
+
+use crate::discovery::{self, ClusterProfile};
+use crate::ssh::{
+    ConnectSpec, Connection, Credential, Endpoint, Hop, HostKeyStore, Questions, SshError,
+};
+use crate::store::{Store, StoreError, Table, data_dir};
+
+/// How the user logs in to a cluster, in the words the UI uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", tag = "method")]
+pub enum Login {
+    /// A key file, optionally with an OpenSSH certificate.
+    #[serde(rename_all = "camelCase")]
+    Key {
+        #[ts(type = "string")]
+        key: PathBuf,
+        #[ts(type = "string | null")]
+        certificate: Option<PathBuf>,
+    },
+    /// The keys of the running ssh-agent.
+    Agent,
+    /// Password and one-time code, typed when asked.
+    PasswordAndCode,
+    /// A key file, then a one-time code.
+    #[serde(rename_all = "camelCase")]
+    KeyThenCode {
+        #[ts(type = "string")]
+        key: PathBuf,
+    },
+}
+
+impl Login {
+    fn credentials(&self) -> Vec<Credential> {
+        let key = |path: &PathBuf, certificate: Option<PathBuf>| Credential::KeyFile {
+            path: path.clone(),
+            certificate,
+        };
+        match self {
+            Self::Key {
+                key: k,
+                certificate,
+            } => vec![key(k, certificate.clone())],
+            Self::Agent => vec![Credential::Agent],
+            Self::PasswordAndCode => vec![Credential::KeyboardInteractive],
+            Self::KeyThenCode { key: k } => vec![key(k, None), Credential::KeyboardInteractive],
+        }
+    }
+}
+
+/// A bastion to cross first (OpenSSH's ProxyJump).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Jump {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub login: Login,
+}
+
+/// Everything Usine keeps about a cluster (no secret: those live in the keychain).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterSettings {
+    /// The user's name for it; unique.
+    pub name: String,
+    /// The catalogue site it belongs to, if any.
+    pub site: Option<String>,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub login: Login,
+    pub jumps: Vec<Jump>,
+}
+
+impl ClusterSettings {
+    pub fn connect_spec(&self) -> ConnectSpec {
+        let hop = |host: &str, port: u16, user: &str, login: &Login| Hop {
+            endpoint: Endpoint {
+                host: host.to_owned(),
+                port,
+                user: user.to_owned(),
+            },
+            credentials: login.credentials(),
+        };
+        let mut spec = ConnectSpec::direct(hop(&self.host, self.port, &self.user, &self.login));
+        for j in &self.jumps {
+            spec = spec.via(hop(&j.host, j.port, &j.user, &j.login));
+        }
+        spec
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("There is no cluster called “{0}”. `usine cluster list` shows the ones you added.")]
+    Unknown(String),
+    #[error(
+        "A cluster called “{0}” already exists. Choose another name, or forget the old one first."
+    )]
+    Exists(String),
+    #[error("A cluster needs a name, a host and a user name.")]
+    Incomplete,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Ssh(#[from] SshError),
+}
+
+pub fn add(store: &Store, settings: &ClusterSettings) -> Result<(), ClusterError> {
+    if [&settings.name, &settings.host, &settings.user]
+        .iter()
+        .any(|s| s.trim().is_empty())
+    {
+        return Err(ClusterError::Incomplete);
+    }
+    if store
+        .get_json::<ClusterSettings>(Table::Clusters, &settings.name)?
+        .is_some()
+    {
+        return Err(ClusterError::Exists(settings.name.clone()));
+    }
+    store.put_json(Table::Clusters, &settings.name, settings)?;
+    Ok(())
+}
+
+pub fn list(store: &Store) -> Result<Vec<ClusterSettings>, ClusterError> {
+    Ok(store
+        .list_json::<ClusterSettings>(Table::Clusters)?
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect())
+}
+
+pub fn get(store: &Store, name: &str) -> Result<ClusterSettings, ClusterError> {
+    store
+        .get_json(Table::Clusters, name)?
+        .ok_or_else(|| ClusterError::Unknown(name.to_owned()))
+}
+
+pub fn forget(store: &Store, name: &str) -> Result<(), ClusterError> {
+    if store.delete(Table::Clusters, name)? {
+        Ok(())
+    } else {
+        Err(ClusterError::Unknown(name.to_owned()))
+    }
+}
+
+/// The discovery cached at the last connection, for offline use.
+pub fn cached_profile(store: &Store, name: &str) -> Result<Option<ClusterProfile>, ClusterError> {
+    Ok(store.get_json(Table::ClusterProfiles, name)?)
+}
+
+/// Known-hosts files: the user's OpenSSH one, and Usine's own beside its database.
+pub fn host_keys() -> Arc<HostKeyStore> {
+    Arc::new(HostKeyStore::with_user_known_hosts(
+        data_dir().join("known_hosts"),
+    ))
+}
+
+/// One open connection per cluster, shared by everything that talks to it.
+#[derive(Default, Clone)]
+pub struct Connections {
+    open: Arc<Mutex<HashMap<String, Arc<Connection>>>>,
+}
+
+impl Connections {
+    /// The cluster's connection, opened (and logged in) only if there is none alive yet.
+    /// Concurrent callers wait for the same login instead of starting a second one.
+    pub async fn get(
+        &self,
+        settings: &ClusterSettings,
+        questions: Questions,
+    ) -> Result<Arc<Connection>, ClusterError> {
+        let mut open = self.open.lock().await;
+        if let Some(conn) = open.get(&settings.name).filter(|c| !c.is_closed()) {
+            return Ok(conn.clone());
+        }
+        let conn =
+            Arc::new(Connection::open(&settings.connect_spec(), host_keys(), questions).await?);
+        open.insert(settings.name.clone(), conn.clone());
+        Ok(conn)
+    }
+
+    pub async fn is_connected(&self, name: &str) -> bool {
+        self.open
+            .lock()
+            .await
+            .get(name)
+            .is_some_and(|c| !c.is_closed())
+    }
+}
+
+/// Connects (or reuses the connection), discovers the cluster and caches what it learned.
+pub async fn connect_and_discover(
+    store: &Store,
+    connections: &Connections,
+    settings: &ClusterSettings,
+    questions: Questions,
+) -> Result<ClusterProfile, ClusterError> {
+    let conn = connections.get(settings, questions).await?;
+    let budget = settings
+        .site
+        .as_deref()
+        .and_then(crate::sites::find)
+        .map(|s| s.budget_command)
+        .unwrap_or_default();
+    let profile = discovery::discover(&conn, &budget).await?;
+    store.put_json(Table::ClusterProfiles, &settings.name, &profile)?;
+    Ok(profile)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lab() -> ClusterSettings {
+        ClusterSettings {
+            name: "lab".into(),
+            site: None,
+            host: "127.0.0.1".into(),
+            port: 2222,
+            user: "bob".into(),
+            login: Login::KeyThenCode { key: "/k".into() },
+            jumps: vec![Jump {
+                host: "bastion".into(),
+                port: 22,
+                user: "bob".into(),
+                login: Login::Agent,
+            }],
+        }
+    }
+
+    #[test]
+    fn settings_become_a_connect_spec_with_the_same_hops() {
+        let spec = lab().connect_spec();
+        assert_eq!(spec.target.endpoint.to_string(), "bob@127.0.0.1:2222");
+        assert_eq!(spec.target.credentials.len(), 2);
+        assert_eq!(spec.target.credentials[1], Credential::KeyboardInteractive);
+        assert_eq!(spec.jumps[0].endpoint.to_string(), "bob@bastion");
+        assert_eq!(spec.jumps[0].credentials, vec![Credential::Agent]);
+    }
+
+    #[test]
+    fn add_list_get_forget() {
+        let dir = std::env::temp_dir().join(format!("usine-cluster-{}", std::process::id()));
+        let store = Store::open(&dir.join("db")).unwrap();
+        add(&store, &lab()).unwrap();
+        assert!(matches!(add(&store, &lab()), Err(ClusterError::Exists(_))));
+        let mut blank = lab();
+        blank.name = "x".into();
+        blank.host = " ".into();
+        assert!(matches!(add(&store, &blank), Err(ClusterError::Incomplete)));
+        assert_eq!(list(&store).unwrap(), vec![lab()]);
+        assert_eq!(get(&store, "lab").unwrap(), lab());
+        forget(&store, "lab").unwrap();
+        assert!(matches!(get(&store, "lab"), Err(ClusterError::Unknown(_))));
+        assert!(matches!(
+            forget(&store, "lab"),
+            Err(ClusterError::Unknown(_))
+        ));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,228 @@
+//! The local SQLite database: what must survive restarts and work offline (clusters, their
+//! discovered profiles; drafts, jobs and metrics later). WAL mode, numbered migrations, and every
+//! write that matters in a transaction.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Schema changes, applied in order once each. Never edit a landed one: add the next.
+const MIGRATIONS: &[&str] = &[
+    // 1: clusters and what was discovered about them.
+    "CREATE TABLE clusters (
+        name TEXT PRIMARY KEY NOT NULL,
+        settings TEXT NOT NULL,          -- JSON of cluster::ClusterSettings
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    );
+    CREATE TABLE cluster_profiles (
+        cluster TEXT PRIMARY KEY NOT NULL REFERENCES clusters(name) ON DELETE CASCADE,
+        profile TEXT NOT NULL,           -- JSON of discovery::ClusterProfile
+        discovered_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    );",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("Usine's local database {} cannot be opened ({reason}). Check that the disk is not full and that the folder is yours.", path.display())]
+    Open { path: PathBuf, reason: String },
+    #[error("Usine's local database failed: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error(
+        "Usine's local database holds data it cannot read ({0}); it was written by another version of Usine."
+    )]
+    Corrupt(String),
+}
+
+pub struct Store {
+    db: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let open_err = |e: &dyn std::fmt::Display| StoreError::Open {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| open_err(&e))?;
+        }
+        let db = Connection::open(path).map_err(|e| open_err(&e))?;
+        db.pragma_update(None, "journal_mode", "WAL")?;
+        db.pragma_update(None, "foreign_keys", "ON")?;
+        db.pragma_update(None, "busy_timeout", 5000)?;
+        let mut store = Self { db };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The database in the platform's data folder, or under `USINE_DATA_DIR` when set.
+    pub fn open_default() -> Result<Self, StoreError> {
+        Self::open(&data_dir().join("usine.sqlite3"))
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let tx = self.db.transaction()?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        for (number, sql) in (1i64..).zip(MIGRATIONS) {
+            if number > version {
+                tx.execute_batch(sql)?;
+                tx.pragma_update(None, "user_version", number)?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn put_json(
+        &self,
+        table: Table,
+        key: &str,
+        value: &impl serde::Serialize,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let sql = match table {
+            Table::Clusters => {
+                "INSERT INTO clusters(name, settings) VALUES (?1, ?2)
+                                ON CONFLICT(name) DO UPDATE SET settings = excluded.settings"
+            }
+            Table::ClusterProfiles => {
+                "INSERT INTO cluster_profiles(cluster, profile) VALUES (?1, ?2)
+                                ON CONFLICT(cluster) DO UPDATE SET profile = excluded.profile,
+                                discovered_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+            }
+        };
+        self.db.execute(sql, params![key, json])?;
+        Ok(())
+    }
+
+    pub fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        table: Table,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let sql = match table {
+            Table::Clusters => "SELECT settings FROM clusters WHERE name = ?1",
+            Table::ClusterProfiles => "SELECT profile FROM cluster_profiles WHERE cluster = ?1",
+        };
+        let json: Option<String> = self
+            .db
+            .query_row(sql, params![key], |r| r.get(0))
+            .optional()?;
+        json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()
+    }
+
+    /// Every row of `table`, in key order.
+    pub fn list_json<T: serde::de::DeserializeOwned>(
+        &self,
+        table: Table,
+    ) -> Result<Vec<(String, T)>, StoreError> {
+        let sql = match table {
+            Table::Clusters => "SELECT name, settings FROM clusters ORDER BY name",
+            Table::ClusterProfiles => {
+                "SELECT cluster, profile FROM cluster_profiles ORDER BY cluster"
+            }
+        };
+        let mut stmt = self.db.prepare(sql)?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        rows.map(|row| {
+            let (key, json) = row?;
+            let value =
+                serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Ok((key, value))
+        })
+        .collect()
+    }
+
+    /// Deletes a row (and, for a cluster, its profile); true when something was deleted.
+    pub fn delete(&self, table: Table, key: &str) -> Result<bool, StoreError> {
+        let sql = match table {
+            Table::Clusters => "DELETE FROM clusters WHERE name = ?1",
+            Table::ClusterProfiles => "DELETE FROM cluster_profiles WHERE cluster = ?1",
+        };
+        Ok(self.db.execute(sql, params![key])? > 0)
+    }
+}
+
+/// The tables that hold one JSON document per key.
+#[derive(Debug, Clone, Copy)]
+pub enum Table {
+    Clusters,
+    ClusterProfiles,
+}
+
+/// Usine's data folder: `USINE_DATA_DIR`, else the platform's (e.g. `~/.local/share/usine`).
+pub fn data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("USINE_DATA_DIR") {
+        return PathBuf::from(dir);
+    }
+    directories::ProjectDirs::from("eu", "Usine", "usine")
+        .map(|d| d.data_dir().to_owned())
+        .unwrap_or_else(|| PathBuf::from(".usine"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_db(tag: &str) -> PathBuf {
+        std::env::temp_dir().join(format!(
+            "usine-store-{tag}-{}/usine.sqlite3",
+            std::process::id()
+        ))
+    }
+
+    #[test]
+    fn migrations_apply_once_and_data_survives_reopening() {
+        let path = temp_db("reopen");
+        {
+            let store = Store::open(&path).unwrap();
+            store
+                .put_json(
+                    Table::Clusters,
+                    "lab",
+                    &serde_json::json!({"host": "127.0.0.1"}),
+                )
+                .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let version: i64 = store
+            .db
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let got: Option<serde_json::Value> = store.get_json(Table::Clusters, "lab").unwrap();
+        assert_eq!(got.unwrap()["host"], "127.0.0.1");
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn deleting_a_cluster_deletes_its_profile() {
+        let path = temp_db("cascade");
+        let store = Store::open(&path).unwrap();
+        store.put_json(Table::Clusters, "lab", &1).unwrap();
+        store.put_json(Table::ClusterProfiles, "lab", &2).unwrap();
+        assert!(store.delete(Table::Clusters, "lab").unwrap());
+        assert_eq!(
+            store
+                .get_json::<i32>(Table::ClusterProfiles, "lab")
+                .unwrap(),
+            None
+        );
+        assert!(!store.delete(Table::Clusters, "lab").unwrap());
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_profile_needs_its_cluster() {
+        let path = temp_db("fk");
+        let store = Store::open(&path).unwrap();
+        assert!(
+            store
+                .put_json(Table::ClusterProfiles, "nowhere", &1)
+                .is_err()
+        );
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+}
