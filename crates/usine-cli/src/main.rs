@@ -1,5 +1,9 @@
 //! `usine`: Usine in a terminal. Each subcommand is a short adapter over `usine-core`.
 
+mod cluster_cmd;
+mod key_cmd;
+mod terminal;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +25,18 @@ enum Command {
     Targets,
     /// Check what this machine has that Usine needs, and say how to fix what is missing.
     Doctor,
+    /// Add, list, connect to and forget clusters.
+    #[command(subcommand)]
+    Cluster(cluster_cmd::ClusterCommand),
+    /// SSH keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Make a new ed25519 key, protected by a passphrase kept in the keychain.
+    Generate(key_cmd::GenerateArgs),
 }
 
 fn main() -> ExitCode {
@@ -29,13 +45,32 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    match cli.command {
-        Command::Targets => targets(cli.json),
-        Command::Doctor => doctor(cli.json),
+    let result = match cli.command {
+        Command::Targets => {
+            targets(cli.json);
+            Ok(true)
+        }
+        Command::Doctor => Ok(doctor(cli.json)),
+        Command::Cluster(c) => block_on(cluster_cmd::run(c, cli.json)).map(|()| true),
+        Command::Key(KeyCommand::Generate(args)) => {
+            block_on(key_cmd::generate(args)).map(|()| true)
+        }
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("usine: {error:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 
-fn targets(json: bool) -> ExitCode {
+fn block_on<T>(f: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Runtime::new()?.block_on(f)
+}
+
+fn targets(json: bool) {
     let targets = target::list();
     if json {
         print_json(&targets);
@@ -44,10 +79,10 @@ fn targets(json: bool) -> ExitCode {
             println!("{:<16} {:<16} {}", t.id, t.name, t.host);
         }
     }
-    ExitCode::SUCCESS
 }
 
-fn doctor(json: bool) -> ExitCode {
+/// Prints the report; false when something needs fixing.
+fn doctor(json: bool) -> bool {
     let report = doctor::run();
     if json {
         print_json(&report);
@@ -72,11 +107,7 @@ fn doctor(json: bool) -> ExitCode {
             }
         );
     }
-    if report.has_problems() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    !report.has_problems()
 }
 
 fn print_json(value: &impl serde::Serialize) {

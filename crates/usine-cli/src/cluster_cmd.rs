@@ -1,0 +1,213 @@
+//! `usine cluster …`: add, list, connect, forget.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use usine_core::cluster::{self, ClusterSettings, Connections, Jump, Login};
+use usine_core::discovery::ClusterProfile;
+use usine_core::sites;
+use usine_core::store::Store;
+
+use crate::{print_json, terminal};
+
+#[derive(Subcommand)]
+pub enum ClusterCommand {
+    /// Remember a cluster: from the site catalogue (--site) or by hand (--host).
+    Add(AddArgs),
+    /// List the clusters you added.
+    List,
+    /// Log in (asking for codes as needed) and show what the cluster offers you.
+    Connect { name: String },
+    /// Forget a cluster (keys and keychain entries stay).
+    Forget { name: String },
+}
+
+#[derive(Args)]
+pub struct AddArgs {
+    /// Your name for the cluster.
+    name: String,
+    /// A site from the catalogue (lumi, leonardo, meluxina, …): fills in host and port.
+    #[arg(long)]
+    site: Option<String>,
+    #[arg(long)]
+    host: Option<String>,
+    #[arg(long)]
+    port: Option<u16>,
+    /// Your user name on the cluster.
+    #[arg(long)]
+    user: String,
+    /// Private key file to log in with.
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// OpenSSH certificate for that key.
+    #[arg(long, requires = "key")]
+    certificate: Option<PathBuf>,
+    /// The site asks for a one-time code (after the key, or with a password when no key).
+    #[arg(long)]
+    code: bool,
+    /// Use the keys of the running ssh-agent.
+    #[arg(long, conflicts_with_all = ["key", "code"])]
+    agent: bool,
+    /// A bastion to cross first, as user@host[:port] (logs in with the same key or agent).
+    #[arg(long = "jump")]
+    jumps: Vec<String>,
+}
+
+pub async fn run(command: ClusterCommand, json: bool) -> anyhow::Result<()> {
+    let store = Store::open_default()?;
+    match command {
+        ClusterCommand::Add(args) => {
+            let settings = settings_from(args)?;
+            cluster::add(&store, &settings)?;
+            println!(
+                "Added {} ({}@{}:{}). Next: usine cluster connect {}",
+                settings.name, settings.user, settings.host, settings.port, settings.name
+            );
+        }
+        ClusterCommand::List => {
+            let clusters = cluster::list(&store)?;
+            if json {
+                print_json(&clusters);
+            } else if clusters.is_empty() {
+                println!(
+                    "No cluster yet. Add one with: usine cluster add NAME --site lumi --user YOU --key ~/.ssh/id_ed25519"
+                );
+            } else {
+                for c in clusters {
+                    println!("{:<16} {}@{}:{}", c.name, c.user, c.host, c.port);
+                }
+            }
+        }
+        ClusterCommand::Connect { name } => {
+            let settings = cluster::get(&store, &name)?;
+            eprintln!("Connecting to {name}…");
+            let profile = cluster::connect_and_discover(
+                &store,
+                &Connections::default(),
+                &settings,
+                terminal::questions(),
+            )
+            .await?;
+            if json {
+                print_json(&profile);
+            } else {
+                print_profile(&name, &profile);
+            }
+        }
+        ClusterCommand::Forget { name } => {
+            cluster::forget(&store, &name)?;
+            println!("Forgot {name}.");
+        }
+    }
+    Ok(())
+}
+
+fn settings_from(a: AddArgs) -> anyhow::Result<ClusterSettings> {
+    let site = a
+        .site
+        .as_deref()
+        .map(|id| {
+            sites::find(id)
+                .with_context(|| format!("no site “{id}” in the catalogue; use --host instead"))
+        })
+        .transpose()?;
+    let host = match (&a.host, &site) {
+        (Some(h), _) => h.clone(),
+        (None, Some(s)) => s.hosts[0].clone(),
+        (None, None) => bail!("say where the cluster is: --site SITE or --host HOST"),
+    };
+    let port = a.port.or(site.as_ref().map(|s| s.port)).unwrap_or(22);
+    let login = match (a.key, a.agent, a.code) {
+        (Some(key), _, false) => Login::Key {
+            key,
+            certificate: a.certificate,
+        },
+        (Some(key), _, true) => Login::KeyThenCode { key },
+        (None, true, _) => Login::Agent,
+        (None, false, true) => Login::PasswordAndCode,
+        (None, false, false) => bail!("say how you log in: --key FILE, --agent, or --code"),
+    };
+    let jumps = a
+        .jumps
+        .iter()
+        .map(|j| parse_jump(j, &login))
+        .collect::<anyhow::Result<_>>()?;
+    Ok(ClusterSettings {
+        name: a.name,
+        site: site.map(|s| s.id),
+        host,
+        port,
+        user: a.user,
+        login,
+        jumps,
+    })
+}
+
+fn parse_jump(text: &str, login: &Login) -> anyhow::Result<Jump> {
+    let (user, rest) = text
+        .split_once('@')
+        .with_context(|| format!("--jump {text}: write it as user@host[:port]"))?;
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) => (
+            h,
+            p.parse()
+                .with_context(|| format!("--jump {text}: the port is not a number"))?,
+        ),
+        None => (rest, 22),
+    };
+    // A bastion logs in with the same key or agent; codes are for the cluster itself.
+    let login = match login {
+        Login::KeyThenCode { key } => Login::Key {
+            key: key.clone(),
+            certificate: None,
+        },
+        other => other.clone(),
+    };
+    Ok(Jump {
+        host: host.to_owned(),
+        port,
+        user: user.to_owned(),
+        login,
+    })
+}
+
+fn print_profile(name: &str, p: &ClusterProfile) {
+    println!("Connected to {name} (Slurm {}).", p.slurm_version);
+    println!("\nPartitions (where jobs run):");
+    for part in &p.partitions {
+        let gpus = match (&part.gpu_type, part.gpus_per_node) {
+            (_, 0) => "no GPUs".to_owned(),
+            (Some(t), n) => format!("{n} × {t} GPUs per node"),
+            (None, n) => format!("{n} GPUs per node"),
+        };
+        let time = part
+            .max_time_minutes
+            .map_or("no time limit".to_owned(), |m| {
+                format!("up to {} h", m / 60)
+            });
+        println!(
+            "  {:<16} {:>4} nodes, {gpus}, {time}{}",
+            part.name,
+            part.nodes,
+            if part.is_default { " (default)" } else { "" }
+        );
+    }
+    println!("\nProjects (Slurm accounts):");
+    for a in &p.accounts {
+        match a.gpu_hours_left() {
+            Some(left) => println!("  {:<16} {left:.1} GPU hours left", a.name),
+            None => println!("  {:<16} no GPU-hour limit set by Slurm", a.name),
+        }
+    }
+    if let Some(report) = &p.budget_report {
+        println!("\nThe site's budget report:\n{report}");
+    }
+    println!("\nHome folder: {}", p.home);
+    if let Some(free) = p.home_free_bytes {
+        println!(
+            "Free space there: {:.1} GiB",
+            free as f64 / (1u64 << 30) as f64
+        );
+    }
+}

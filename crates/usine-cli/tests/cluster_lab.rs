@@ -1,0 +1,221 @@
+//! `usine cluster` and `usine key` against the lab, the way a person uses them: answers are
+//! typed on stdin, and each run uses its own data folder and home.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use usine_lab_tests::Lab;
+use usine_lab_tests::ssh::scratch_file;
+
+struct Sandbox {
+    data: PathBuf,
+    home: PathBuf,
+}
+
+impl Sandbox {
+    /// A fresh data folder, and a home whose known_hosts trusts the lab's hosts (or not).
+    fn new(lab: &Lab, trust_lab_hosts: bool) -> Self {
+        let root = scratch_file("cli");
+        let home = root.join("home");
+        std::fs::create_dir_all(home.join(".ssh")).unwrap();
+        if trust_lab_hosts {
+            std::fs::copy(
+                lab.var("USINE_LAB_KNOWN_HOSTS"),
+                home.join(".ssh/known_hosts"),
+            )
+            .unwrap();
+        }
+        Self {
+            data: root.join("data"),
+            home,
+        }
+    }
+
+    fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_usine"))
+            .args(args)
+            .env("USINE_DATA_DIR", &self.data)
+            .env("HOME", &self.home)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn add_connect_with_a_one_time_code_and_see_the_cluster() {
+    let lab = Lab::get();
+    let sb = Sandbox::new(&lab, true);
+    let add = sb.run(
+        &[
+            "cluster",
+            "add",
+            "lab",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "2222",
+            "--user",
+            "bob",
+            "--code",
+        ],
+        "",
+    );
+    assert!(add.status.success(), "{}", text(&add.stderr));
+
+    let answers = format!("{}\n{}\n", lab.var("USINE_LAB_OTP_PASSWORD"), lab.totp());
+    let out = sb.run(&["cluster", "connect", "lab", "--json"], &answers);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The prompts are the server's own, and the secrets are never echoed.
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("Password:") && stderr.contains("Verification code:"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(lab.var("USINE_LAB_OTP_PASSWORD")));
+    let profile: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = profile["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["cpu", "gpu"]);
+    let gpu = &profile["partitions"][1];
+    assert_eq!(
+        (gpu["gpusPerNode"].as_u64(), gpu["gpuType"].as_str()),
+        (Some(4), Some("h100"))
+    );
+    let account = &profile["accounts"][0];
+    assert_eq!(account["name"], lab.var("USINE_LAB_ACCOUNT"));
+    assert_eq!(account["gpuMinutesLimit"], 6000);
+    assert_eq!(account["maxGpusAtOnce"], 4);
+
+    let list = sb.run(&["cluster", "list"], "");
+    assert!(text(&list.stdout).contains("bob@127.0.0.1:2222"));
+    assert!(sb.run(&["cluster", "forget", "lab"], "").status.success());
+    let again = sb.run(&["cluster", "connect", "lab"], "");
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("usine cluster list"),
+        "{}",
+        text(&again.stderr)
+    );
+}
+
+#[test]
+fn a_wrong_code_is_reported_and_not_retried() {
+    let lab = Lab::get();
+    let sb = Sandbox::new(&lab, true);
+    sb.run(
+        &[
+            "cluster",
+            "add",
+            "lab",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "2222",
+            "--user",
+            "bob",
+            "--code",
+        ],
+        "",
+    );
+    let good: u32 = lab.totp().parse().unwrap();
+    let wrong = format!("{:06}", (good + 500_000) % 1_000_000);
+    // Plenty of answers on stdin: a client that retried would consume them.
+    let answers = format!(
+        "{pw}\n{wrong}\n{pw}\n{wrong}\n",
+        pw = lab.var("USINE_LAB_OTP_PASSWORD")
+    );
+    let out = sb.run(&["cluster", "connect", "lab"], &answers);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("did not accept the password or one-time code"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("Verification code:").count(), 1, "{stderr}");
+}
+
+#[test]
+fn via_the_bastion_an_unknown_host_is_asked_about_and_no_means_no() {
+    let lab = Lab::get();
+    let sb = Sandbox::new(&lab, false);
+    let key = lab.var("USINE_LAB_KEY");
+    sb.run(
+        &[
+            "cluster",
+            "add",
+            "lab",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "2222",
+            "--user",
+            "alice",
+            "--key",
+            key,
+            "--jump",
+            "alice@127.0.0.1:2200",
+        ],
+        "",
+    );
+    let refused = sb.run(&["cluster", "connect", "lab"], "no\n");
+    assert!(!refused.status.success());
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains("SHA256:") && stderr.contains("port 2200"),
+        "{stderr}"
+    );
+    // Trust the bastion and then the login node: connected, and remembered for next time.
+    let ok = sb.run(&["cluster", "connect", "lab", "--json"], "yes\nyes\n");
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    let quiet = sb.run(&["cluster", "connect", "lab", "--json"], "");
+    assert!(quiet.status.success(), "{}", text(&quiet.stderr));
+    assert!(!text(&quiet.stderr).contains("never connected"));
+}
+
+#[test]
+fn a_generated_key_is_explained_for_the_chosen_site() {
+    let lab = Lab::get();
+    let sb = Sandbox::new(&lab, false);
+    let path = sb.home.join(".ssh/id_test");
+    // A chosen passphrase cannot be typed without a terminal; the generated one needs the
+    // keychain, which `make test` provides (scripts/with-keychain.sh).
+    let out = sb.run(
+        &[
+            "key",
+            "generate",
+            "--path",
+            path.to_str().unwrap(),
+            "--site",
+            "jupiter",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("ssh-ed25519 "), "{stdout}");
+    assert!(
+        stdout.contains("JuDoor") && stdout.contains("from="),
+        "{stdout}"
+    );
+    assert!(stdout.contains("in your system keychain"), "{stdout}");
+    assert!(path.exists() && path.with_extension("pub").exists());
+}
