@@ -1,9 +1,129 @@
 //! Tauri commands: one-screen adapters over `usine-core`.
 
+use serde::Deserialize;
+use tauri::{AppHandle, Emitter, Runtime, State};
+use usine_core::cluster::{self, AskedQuestion, ClusterSettings, ClusterView};
+use usine_core::discovery::ClusterProfile;
+use usine_core::sites::{self, Site};
+use usine_core::ssh::{Answer, ConnectionState, Questions};
 use usine_core::target::{self, Target};
+use zeroize::Zeroizing;
+
+use crate::error::UiError;
+use crate::state::AppState;
+
+/// A login question for the UI to show.
+pub const QUESTION_EVENT: &str = "ssh-question";
+/// `{ cluster, state }` whenever a cluster's connection state changes.
+pub const CLUSTER_STATE_EVENT: &str = "cluster-state";
 
 #[tauri::command]
 #[tracing::instrument]
 pub fn list_targets() -> Vec<Target> {
     target::list()
+}
+
+#[tauri::command]
+pub fn list_sites() -> Vec<Site> {
+    sites::all()
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub async fn list_clusters(state: State<'_, AppState>) -> Result<Vec<ClusterView>, UiError> {
+    let connected = state.connections.connected().await;
+    Ok(cluster::views(&state.store(), &connected)?)
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub fn add_cluster(state: State<'_, AppState>, settings: ClusterSettings) -> Result<(), UiError> {
+    Ok(cluster::add(&state.store(), &settings)?)
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub fn forget_cluster(state: State<'_, AppState>, name: String) -> Result<(), UiError> {
+    Ok(cluster::forget(&state.store(), &name)?)
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(app, state), err(Debug))]
+pub async fn connect_cluster<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    name: String,
+) -> Result<ClusterProfile, UiError> {
+    let settings = cluster::get(&state.store(), &name)?;
+    let emit_state = |s: ConnectionState| {
+        let _ = app.emit(
+            CLUSTER_STATE_EVENT,
+            serde_json::json!({ "cluster": name, "state": s }),
+        );
+    };
+    emit_state(ConnectionState::Connecting);
+    let questions = relay_questions(app.clone(), name.clone());
+    match cluster::connect_and_discover(&state.connections, &settings, questions).await {
+        Ok(profile) => {
+            cluster::save_profile(&state.store(), &name, &profile)?;
+            emit_state(ConnectionState::Connected);
+            Ok(profile)
+        }
+        Err(error) => {
+            emit_state(ConnectionState::Offline {
+                reason: error.to_string(),
+            });
+            Err(error.into())
+        }
+    }
+}
+
+/// The UI's reply to a question. Secrets arrive here once and are never sent back.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum UiAnswer {
+    Trust,
+    Texts { texts: Vec<String> },
+    Cancel,
+}
+
+#[tauri::command]
+pub fn answer_question(
+    state: State<'_, AppState>,
+    id: u64,
+    answer: UiAnswer,
+) -> Result<(), UiError> {
+    let question = state.take(id).ok_or_else(|| UiError {
+        message: "This question was already answered or has expired; connect again.".into(),
+    })?;
+    question.answer(match answer {
+        UiAnswer::Trust => Answer::Trust,
+        UiAnswer::Texts { texts } => Answer::Texts(texts.into_iter().map(Zeroizing::new).collect()),
+        UiAnswer::Cancel => Answer::Cancel,
+    });
+    Ok(())
+}
+
+/// A question channel whose questions are parked in the app state and shown by the UI.
+fn relay_questions<R: Runtime>(app: AppHandle<R>, cluster: String) -> Questions {
+    let (questions, mut rx) = Questions::channel();
+    tauri::async_runtime::spawn(async move {
+        while let Some(question) = rx.recv().await {
+            let kind = question.kind.clone();
+            let state = tauri::Manager::state::<AppState>(&app);
+            let id = state.park(question);
+            let asked = AskedQuestion {
+                id,
+                cluster: cluster.clone(),
+                question: kind,
+            };
+            if let Err(error) = app.emit(QUESTION_EVENT, &asked) {
+                tracing::warn!(%error, "could not show a login question");
+                if let Some(q) = state.take(id) {
+                    q.answer(Answer::Cancel);
+                }
+            }
+        }
+    });
+    questions
 }

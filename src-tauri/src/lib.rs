@@ -2,16 +2,28 @@
 //! core; a command here takes its state, calls the core and returns.
 
 mod commands;
+mod error;
 mod live;
+mod state;
 
-use tauri::{Builder, Runtime};
+use tauri::{Builder, Manager, Runtime};
+use usine_core::store::Store;
 
 /// Registers commands and background tasks. Separate from [`run`] so that tests can hand in a
 /// mock builder.
 pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     builder
-        .invoke_handler(tauri::generate_handler![commands::list_targets])
+        .invoke_handler(tauri::generate_handler![
+            commands::list_targets,
+            commands::list_sites,
+            commands::list_clusters,
+            commands::add_cluster,
+            commands::forget_cluster,
+            commands::connect_cluster,
+            commands::answer_question,
+        ])
         .setup(|app| {
+            app.manage(state::AppState::new(Store::open_default()?));
             live::start_host_metrics(app.handle().clone());
             Ok(())
         })

@@ -2,8 +2,11 @@
 // and WebKitWebDriver. Run under a display, e.g. `xvfb-run -a node --test app.e2e.mjs`.
 //   USINE_APP      absolute path of the app binary built with embedded assets (required)
 //   E2E_OUT        folder for screenshots (default: ./out)
-import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+//   USINE_LAB_ENV  the lab's settings (default /var/lib/usine-lab/client/lab.env), for the
+//                  cluster test, which logs in to the lab's sshd with a one-time code
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import os from "node:os";
 import net from "node:net";
 import path from "node:path";
 import { after, before, test } from "node:test";
@@ -131,4 +134,82 @@ test("the sidebar reaches every section and comes back Home", async () => {
   await (
     await browser.$('[data-target-id="this-computer"]')
   ).waitForExist({ timeout: 3_000 });
+});
+
+function labSettings() {
+  const file = process.env.USINE_LAB_ENV ?? "/var/lib/usine-lab/client/lab.env";
+  return Object.fromEntries(
+    readFileSync(file, "utf8")
+      .split("\n")
+      .filter((l) => l.includes("=") && !l.startsWith("#"))
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
+}
+
+async function fill(selector, value) {
+  const input = await browser.$(selector);
+  await input.clearValue();
+  await input.setValue(value);
+}
+
+test("add the lab cluster, answer the host-key and one-time-code dialogs, see it connected", async () => {
+  const lab = labSettings();
+  await (await browser.$('nav button[data-screen="clusters"]')).click();
+  await fill('form.add input[name="name"]', "lab");
+  await fill('form.add input[name="host"]', lab.USINE_LAB_HOST);
+  await fill('form.add input[name="port"]', lab.USINE_LAB_SSH_PORT);
+  await fill('form.add input[name="user"]', lab.USINE_LAB_OTP_USER);
+  await (await browser.$('form.add input[value="passwordAndCode"]')).click();
+  await (await browser.$("form.add button[type=submit]")).click();
+
+  const card = await browser.$('[data-cluster="lab"]');
+  await card.waitForExist({ timeout: 5_000 });
+  await card.$("button.primary").click();
+
+  // First contact: the host's fingerprint is shown and must be trusted explicitly.
+  const hostKey = await browser.$('[data-question="unknownHostKey"]');
+  await hostKey.waitForExist({ timeout: 10_000 });
+  assert.match(await hostKey.$("[data-fingerprint]").getText(), /^SHA256:/);
+  await hostKey.$("button[type=submit]").click();
+
+  // The server's own prompts, one round each: password, then the one-time code.
+  for (let round = 0; round < 2; round++) {
+    const dialog = await browser.$('[data-question="keyboardInteractive"]');
+    await dialog.waitForExist({ timeout: 10_000 });
+    const label = await dialog.$("label").getText();
+    const answer = /assword/.test(label)
+      ? lab.USINE_LAB_OTP_PASSWORD
+      : execFileSync("oathtool", ["--totp", "-b", lab.USINE_LAB_TOTP_SECRET])
+          .toString()
+          .trim();
+    await dialog.$('input[data-prompt="0"]').setValue(answer);
+    await dialog.$("button[type=submit]").click();
+    await browser.waitUntil(
+      async () =>
+        !(await dialog.isExisting()) ||
+        !(await dialog.$("label").getText()).includes(label.trim()),
+      {
+        timeout: 5_000,
+      },
+    );
+  }
+
+  const badge = card.$(".badge");
+  await browser.waitUntil(
+    async () => (await badge.getAttribute("data-state")) === "connected",
+    {
+      timeout: 20_000,
+      timeoutMsg: "the lab cluster did not become connected",
+    },
+  );
+  assert.equal(await badge.getText(), "Connected");
+  assert.match(
+    await card.$('[data-partition="gpu"]').getText(),
+    /4 × h100 GPUs per node/,
+  );
+  assert.match(
+    await card.$(`[data-account="${lab.USINE_LAB_ACCOUNT}"]`).getText(),
+    /100 GPU hours left/,
+  );
+  await browser.saveScreenshot(path.join(out, "clusters.png"));
 });

@@ -83,12 +83,12 @@ pub async fn run(command: ClusterCommand, json: bool) -> anyhow::Result<()> {
             let settings = cluster::get(&store, &name)?;
             eprintln!("Connecting to {name}…");
             let profile = cluster::connect_and_discover(
-                &store,
                 &Connections::default(),
                 &settings,
                 terminal::questions(),
             )
             .await?;
+            cluster::save_profile(&store, &name, &profile)?;
             if json {
                 print_json(&profile);
             } else {

@@ -1,7 +1,7 @@
 //! The clusters the user added: how to reach each one, stored locally, and the one shared
 //! connection per cluster that everything else uses.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -191,18 +191,18 @@ impl Connections {
         Ok(conn)
     }
 
-    pub async fn is_connected(&self, name: &str) -> bool {
-        self.open
-            .lock()
-            .await
-            .get(name)
-            .is_some_and(|c| !c.is_closed())
+    /// Names of the clusters with a live connection.
+    pub async fn connected(&self) -> HashSet<String> {
+        let open = self.open.lock().await;
+        open.iter()
+            .filter(|(_, c)| !c.is_closed())
+            .map(|(name, _)| name.clone())
+            .collect()
     }
 }
 
-/// Connects (or reuses the connection), discovers the cluster and caches what it learned.
+/// Connects (or reuses the connection) and discovers what the cluster offers.
 pub async fn connect_and_discover(
-    store: &Store,
     connections: &Connections,
     settings: &ClusterSettings,
     questions: Questions,
@@ -214,9 +214,51 @@ pub async fn connect_and_discover(
         .and_then(crate::sites::find)
         .map(|s| s.budget_command)
         .unwrap_or_default();
-    let profile = discovery::discover(&conn, &budget).await?;
-    store.put_json(Table::ClusterProfiles, &settings.name, &profile)?;
-    Ok(profile)
+    Ok(discovery::discover(&conn, &budget).await?)
+}
+
+/// Caches a discovered profile for offline use.
+pub fn save_profile(
+    store: &Store,
+    name: &str,
+    profile: &ClusterProfile,
+) -> Result<(), ClusterError> {
+    store.put_json(Table::ClusterProfiles, name, profile)?;
+    Ok(())
+}
+
+/// A cluster as a UI shows it: its settings, whether it is connected, and what is known of it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterView {
+    pub settings: ClusterSettings,
+    pub connected: bool,
+    /// From the last connection; shown offline too.
+    pub profile: Option<ClusterProfile>,
+}
+
+/// Every cluster with its state, for a UI; `connected` comes from [`Connections::connected`].
+pub fn views(store: &Store, connected: &HashSet<String>) -> Result<Vec<ClusterView>, ClusterError> {
+    list(store)?
+        .into_iter()
+        .map(|settings| {
+            Ok(ClusterView {
+                connected: connected.contains(&settings.name),
+                profile: cached_profile(store, &settings.name)?,
+                settings,
+            })
+        })
+        .collect()
+}
+
+/// A question from a cluster's login, numbered so that the UI's answer finds its way back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AskedQuestion {
+    #[ts(type = "number")]
+    pub id: u64,
+    pub cluster: String,
+    pub question: crate::ssh::QuestionKind,
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use ts_rs::{Config, TS};
 
-use crate::{doctor, host_metrics, target};
+use crate::{cluster, discovery, doctor, host_metrics, sites, ssh, target};
 
 /// Every type exported to the UI, as one TypeScript module.
 pub fn typescript_module() -> String {
@@ -16,6 +16,21 @@ pub fn typescript_module() -> String {
         doctor::Report::decl(&cfg),
         doctor::Check::decl(&cfg),
         doctor::Outcome::decl(&cfg),
+        sites::Site::decl(&cfg),
+        sites::Partition::decl(&cfg),
+        sites::LoginMethod::decl(&cfg),
+        sites::GpuVendor::decl(&cfg),
+        cluster::ClusterSettings::decl(&cfg),
+        cluster::Login::decl(&cfg),
+        cluster::Jump::decl(&cfg),
+        cluster::ClusterView::decl(&cfg),
+        cluster::AskedQuestion::decl(&cfg),
+        discovery::ClusterProfile::decl(&cfg),
+        discovery::PartitionInfo::decl(&cfg),
+        discovery::AccountInfo::decl(&cfg),
+        ssh::QuestionKind::decl(&cfg),
+        ssh::Prompt::decl(&cfg),
+        ssh::ConnectionState::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types in crates/usine-core by `ipc_types::typescript_module`.\n\

@@ -36,3 +36,105 @@ export type Check = {
 name: string, outcome: Outcome, };
 
 export type Outcome = { "status": "ok", detail: string, } | { "status": "warning", detail: string, fix: string, } | { "status": "problem", detail: string, fix: string, };
+
+export type Site = { id: string, name: string, operator: string, 
+/**
+ * Login hosts; the first is the one to use.
+ */
+hosts: Array<string>, port: number, login: LoginMethod, 
+/**
+ * Where the public key is registered; empty when unknown.
+ */
+keyPortal: string, keyInstructions: string, gpuVendor: GpuVendor, gpuModel: string, 
+/**
+ * `nvidia-smi` or `rocm-smi`.
+ */
+gpuTool: string, partitions: Array<Partition>, 
+/**
+ * The site's command that prints the remaining budget; empty when unknown.
+ */
+budgetCommand: string, billing: string, docs: string, 
+/**
+ * Field names whose value no source confirmed.
+ */
+unconfirmed: Array<string>, };
+
+export type Partition = { name: string, 
+/**
+ * What it is for, in plain words.
+ */
+purpose: string, };
+
+export type LoginMethod = "key" | "certificate" | "key-and-code";
+
+export type GpuVendor = "nvidia" | "amd";
+
+export type ClusterSettings = { 
+/**
+ * The user's name for it; unique.
+ */
+name: string, 
+/**
+ * The catalogue site it belongs to, if any.
+ */
+site: string | null, host: string, port: number, user: string, login: Login, jumps: Array<Jump>, };
+
+export type Login = { "method": "key", key: string, certificate: string | null, } | { "method": "agent" } | { "method": "passwordAndCode" } | { "method": "keyThenCode", key: string, };
+
+export type Jump = { host: string, port: number, user: string, login: Login, };
+
+export type ClusterView = { settings: ClusterSettings, connected: boolean, 
+/**
+ * From the last connection; shown offline too.
+ */
+profile: ClusterProfile | null, };
+
+export type AskedQuestion = { id: number, cluster: string, question: QuestionKind, };
+
+export type ClusterProfile = { slurmVersion: string, partitions: Array<PartitionInfo>, accounts: Array<AccountInfo>, 
+/**
+ * What the site's own budget command printed (`saldo -b`, `lumi-allocations`, …).
+ */
+budgetReport: string | null, home: string, scratch: string | null, homeFreeBytes: number | null, };
+
+export type PartitionInfo = { name: string, isDefault: boolean, 
+/**
+ * GPUs per node (0 for CPU-only partitions).
+ */
+gpusPerNode: number, 
+/**
+ * Slurm's GPU type (`h100`, `a100`, …) when the site declares one.
+ */
+gpuType: string | null, nodes: number, 
+/**
+ * Longest time a job may run, in minutes; `None` when unlimited.
+ */
+maxTimeMinutes: number | null, available: boolean, };
+
+export type AccountInfo = { 
+/**
+ * Slurm account (what sites call the project).
+ */
+name: string, 
+/**
+ * GPU-minutes the account may use in total (`GrpTRESMins=gres/gpu=…`), if limited.
+ */
+gpuMinutesLimit: number | null, 
+/**
+ * GPU-minutes already used, as Slurm counts them for that limit.
+ */
+gpuMinutesUsed: number | null, 
+/**
+ * GPUs the account may hold at once (`GrpTRES=gres/gpu=…`), if limited.
+ */
+maxGpusAtOnce: number | null, };
+
+export type QuestionKind = { "kind": "unknownHostKey", host: string, port: number, algorithm: string, fingerprint: string, } | { "kind": "keyboardInteractive", destination: string, name: string, instructions: string, prompts: Array<Prompt>, } | { "kind": "keyPassphrase", keyPath: string, } | { "kind": "password", destination: string, };
+
+export type Prompt = { text: string, 
+/**
+ * Whether the answer may be shown while typed (false for passwords and codes).
+ */
+echo: boolean, };
+
+export type ConnectionState = { "state": "connecting" } | { "state": "waitingForUser" } | { "state": "connected" } | { "state": "offline", reason: string, };

@@ -1,15 +1,58 @@
 // The only place that talks to the Rust side. Types come from the generated bindings.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { HostMetrics, Target } from "./bindings";
+import type {
+  AskedQuestion,
+  ClusterProfile,
+  ClusterSettings,
+  ClusterView,
+  ConnectionState,
+  HostMetrics,
+  Site,
+  Target,
+} from "./bindings";
 
 /** Must match `HOST_METRICS_EVENT` in src-tauri/src/live.rs. */
 export const HOST_METRICS_EVENT = "host-metrics";
+/** Must match `QUESTION_EVENT` and `CLUSTER_STATE_EVENT` in src-tauri/src/commands.rs. */
+export const QUESTION_EVENT = "ssh-question";
+export const CLUSTER_STATE_EVENT = "cluster-state";
 
-export function listTargets(): Promise<Target[]> {
-  return invoke<Target[]>("list_targets");
+/** What the user answers to a login question; secrets go to Rust and never come back. */
+export type QuestionAnswer =
+  { kind: "trust" } | { kind: "texts"; texts: string[] } | { kind: "cancel" };
+
+export interface ClusterStateEvent {
+  cluster: string;
+  state: ConnectionState;
 }
+
+/** Commands reject with `{ message }`, a sentence that says what to do next. */
+export function errorMessage(e: unknown): string {
+  if (e && typeof e === "object" && "message" in e)
+    return String((e as { message: unknown }).message);
+  return String(e);
+}
+
+export const listTargets = (): Promise<Target[]> => invoke("list_targets");
+export const listSites = (): Promise<Site[]> => invoke("list_sites");
+export const listClusters = (): Promise<ClusterView[]> => invoke("list_clusters");
+export const addCluster = (settings: ClusterSettings): Promise<void> =>
+  invoke("add_cluster", { settings });
+export const forgetCluster = (name: string): Promise<void> => invoke("forget_cluster", { name });
+export const connectCluster = (name: string): Promise<ClusterProfile> =>
+  invoke("connect_cluster", { name });
+export const answerQuestion = (id: number, answer: QuestionAnswer): Promise<void> =>
+  invoke("answer_question", { id, answer });
 
 export function onHostMetrics(handler: (metrics: HostMetrics) => void): Promise<UnlistenFn> {
   return listen<HostMetrics>(HOST_METRICS_EVENT, (event) => handler(event.payload));
+}
+
+export function onQuestion(handler: (q: AskedQuestion) => void): Promise<UnlistenFn> {
+  return listen<AskedQuestion>(QUESTION_EVENT, (event) => handler(event.payload));
+}
+
+export function onClusterState(handler: (e: ClusterStateEvent) => void): Promise<UnlistenFn> {
+  return listen<ClusterStateEvent>(CLUSTER_STATE_EVENT, (event) => handler(event.payload));
 }

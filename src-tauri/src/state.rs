@@ -1,0 +1,51 @@
+//! What the app keeps while it runs: the local store, the shared connections, and the login
+//! questions waiting for the user's answer.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use usine_core::cluster::Connections;
+use usine_core::ssh::Question;
+use usine_core::store::Store;
+
+pub struct AppState {
+    pub store: Mutex<Store>,
+    pub connections: Connections,
+    pub pending: Mutex<HashMap<u64, Question>>,
+    next_question: AtomicU64,
+}
+
+impl AppState {
+    pub fn new(store: Store) -> Self {
+        Self {
+            store: Mutex::new(store),
+            connections: Connections::default(),
+            pending: Mutex::new(HashMap::new()),
+            next_question: AtomicU64::new(1),
+        }
+    }
+
+    /// Parks a question until the UI answers it; returns its number.
+    pub fn park(&self, question: Question) -> u64 {
+        let id = self.next_question.fetch_add(1, Ordering::Relaxed);
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(id, question);
+        id
+    }
+
+    pub fn take(&self, id: u64) -> Option<Question> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(&id)
+    }
+
+    pub fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
