@@ -5,7 +5,7 @@
 //   USINE_LAB_ENV  the lab's settings (default /var/lib/usine-lab/client/lab.env), for the
 //                  cluster test, which logs in to the lab's sshd with a one-time code
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import net from "node:net";
 import path from "node:path";
@@ -19,6 +19,7 @@ const tauriDriver = process.env.TAURI_DRIVER ?? "tauri-driver";
 
 let driver;
 let browser;
+let launcher;
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -40,34 +41,35 @@ async function waitForPort(port, timeoutMs) {
       socket.once("error", () => resolve(false));
     });
     if (open) return;
-    if (Date.now() > deadline)
-      throw new Error(`tauri-driver did not listen on ${port}`);
+    if (Date.now() > deadline) throw new Error(`tauri-driver did not listen on ${port}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 before(async () => {
-  assert.ok(
-    app && path.isAbsolute(app),
-    "set USINE_APP to the absolute path of the app binary",
-  );
+  assert.ok(app && path.isAbsolute(app), "set USINE_APP to the absolute path of the app binary");
   mkdirSync(out, { recursive: true });
   const port = await freePort();
   const nativePort = await freePort();
-  driver = spawn(
-    tauriDriver,
-    ["--port", String(port), "--native-port", String(nativePort)],
-    {
-      stdio: ["ignore", "inherit", "inherit"],
-    },
+  // A fresh home and data folder: no known hosts, no clusters, as on a first start.
+  // WebKitWebDriver starts the app with its own environment, so a wrapper sets ours.
+  const home = mkdtempSync(path.join(os.tmpdir(), "usine-e2e-"));
+  launcher = path.join(home, "usine-app");
+  writeFileSync(
+    launcher,
+    `#!/bin/sh\nexport HOME='${home}' USINE_DATA_DIR='${home}/data'\nexec '${app}' "$@"\n`,
   );
+  chmodSync(launcher, 0o755);
+  driver = spawn(tauriDriver, ["--port", String(port), "--native-port", String(nativePort)], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
   await waitForPort(port, 15_000);
   browser = await remote({
     hostname: "127.0.0.1",
     port,
     logLevel: "warn",
     capabilities: {
-      "tauri:options": { application: app },
+      "tauri:options": { application: launcher },
       // WebKitWebDriver does not speak WebDriver BiDi, which webdriverio 9 asks for by default.
       "wdio:enforceWebDriverClassic": true,
     },
@@ -91,37 +93,23 @@ test("Home shows This computer with live CPU and memory figures", async () => {
     timeout: 10_000,
     timeoutMsg: "no CPU figure within 10 s",
   });
-  console.log(
-    `first CPU figure ${Date.now() - started} ms after the session started`,
-  );
+  console.log(`first CPU figure ${Date.now() - started} ms after the session started`);
   assert.match(await cpu.getText(), /\d+ CPUs/);
   assert.match(await card.$('[data-metric="memory"]').getText(), /\d.* \/ \d/);
 
   // Live: a newer sample must replace the first one (Rust pushes one about every second).
   const first = Number(await card.getAttribute("data-sampled-at"));
-  await browser.waitUntil(
-    async () => Number(await card.getAttribute("data-sampled-at")) > first,
-    {
-      timeout: 5_000,
-      timeoutMsg: "the CPU figure was not refreshed within 5 s",
-    },
-  );
+  await browser.waitUntil(async () => Number(await card.getAttribute("data-sampled-at")) > first, {
+    timeout: 5_000,
+    timeoutMsg: "the CPU figure was not refreshed within 5 s",
+  });
   await browser.saveScreenshot(path.join(out, "home.png"));
 });
 
 test("the sidebar reaches every section and comes back Home", async () => {
-  const sections = [
-    "Drafts",
-    "Jobs",
-    "Data",
-    "Monitor",
-    "Clusters",
-    "Settings",
-  ];
+  const sections = ["Drafts", "Jobs", "Data", "Monitor", "Clusters", "Settings"];
   for (const name of sections) {
-    const button = await browser.$(
-      `nav button[data-screen="${name.toLowerCase()}"]`,
-    );
+    const button = await browser.$(`nav button[data-screen="${name.toLowerCase()}"]`);
     await button.click();
     const heading = await browser.$("main h1");
     await browser.waitUntil(async () => (await heading.getText()) === name, {
@@ -131,9 +119,7 @@ test("the sidebar reaches every section and comes back Home", async () => {
     assert.equal(await button.getAttribute("aria-current"), "page");
   }
   await (await browser.$('nav button[data-screen="home"]')).click();
-  await (
-    await browser.$('[data-target-id="this-computer"]')
-  ).waitForExist({ timeout: 3_000 });
+  await (await browser.$('[data-target-id="this-computer"]')).waitForExist({ timeout: 3_000 });
 });
 
 function labSettings() {
@@ -168,7 +154,13 @@ test("add the lab cluster, answer the host-key and one-time-code dialogs, see it
 
   // First contact: the host's fingerprint is shown and must be trusted explicitly.
   const hostKey = await browser.$('[data-question="unknownHostKey"]');
-  await hostKey.waitForExist({ timeout: 10_000 });
+  await hostKey.waitForExist({ timeout: 10_000 }).catch(async (e) => {
+    await browser.saveScreenshot(path.join(out, "clusters-failure.png"));
+    const error = await card.$('[role="alert"]');
+    throw new Error(
+      `no host-key dialog${(await error.isExisting()) ? `; the card says: ${await error.getText()}` : ""}: ${e}`,
+    );
+  });
   assert.match(await hostKey.$("[data-fingerprint]").getText(), /^SHA256:/);
   await hostKey.$("button[type=submit]").click();
 
@@ -179,15 +171,12 @@ test("add the lab cluster, answer the host-key and one-time-code dialogs, see it
     const label = await dialog.$("label").getText();
     const answer = /assword/.test(label)
       ? lab.USINE_LAB_OTP_PASSWORD
-      : execFileSync("oathtool", ["--totp", "-b", lab.USINE_LAB_TOTP_SECRET])
-          .toString()
-          .trim();
+      : execFileSync("oathtool", ["--totp", "-b", lab.USINE_LAB_TOTP_SECRET]).toString().trim();
     await dialog.$('input[data-prompt="0"]').setValue(answer);
     await dialog.$("button[type=submit]").click();
     await browser.waitUntil(
       async () =>
-        !(await dialog.isExisting()) ||
-        !(await dialog.$("label").getText()).includes(label.trim()),
+        !(await dialog.isExisting()) || !(await dialog.$("label").getText()).includes(label.trim()),
       {
         timeout: 5_000,
       },
@@ -195,18 +184,12 @@ test("add the lab cluster, answer the host-key and one-time-code dialogs, see it
   }
 
   const badge = card.$(".badge");
-  await browser.waitUntil(
-    async () => (await badge.getAttribute("data-state")) === "connected",
-    {
-      timeout: 20_000,
-      timeoutMsg: "the lab cluster did not become connected",
-    },
-  );
+  await browser.waitUntil(async () => (await badge.getAttribute("data-state")) === "connected", {
+    timeout: 20_000,
+    timeoutMsg: "the lab cluster did not become connected",
+  });
   assert.equal(await badge.getText(), "Connected");
-  assert.match(
-    await card.$('[data-partition="gpu"]').getText(),
-    /4 × h100 GPUs per node/,
-  );
+  assert.match(await card.$('[data-partition="gpu"]').getText(), /4 × h100 GPUs per node/);
   assert.match(
     await card.$(`[data-account="${lab.USINE_LAB_ACCOUNT}"]`).getText(),
     /100 GPU hours left/,
