@@ -67,6 +67,7 @@ pub async fn connect_cluster<R: Runtime>(
         Ok(profile) => {
             cluster::save_profile(&state.store(), &name, &profile)?;
             emit_state(ConnectionState::Connected);
+            crate::live::watch_connection(app.clone(), name.clone());
             Ok(profile)
         }
         Err(error) => {

@@ -27,3 +27,43 @@ pub fn start_host_metrics<R: Runtime>(app: AppHandle<R>) {
         }
     }));
 }
+
+/// Keeps an eye on a cluster's connection after the user connected: when the link drops, it
+/// reconnects by itself within the core's bounded policy (never for logins that need a code),
+/// and the UI follows every step through `cluster-state` events. Stops once the cluster is
+/// offline for good, forgotten, or already watched.
+pub fn watch_connection<R: Runtime>(app: AppHandle<R>, name: String) {
+    use tauri::Manager;
+    use usine_core::cluster::{self, ReconnectPolicy};
+
+    let state = app.state::<crate::state::AppState>();
+    if !state.start_watching(&name) {
+        return;
+    }
+    tauri::async_runtime::spawn(async move {
+        let state = app.state::<crate::state::AppState>();
+        let emit = |s: usine_core::ssh::ConnectionState| {
+            let payload = serde_json::json!({ "cluster": name, "state": s });
+            let _ = app.emit(crate::commands::CLUSTER_STATE_EVENT, payload);
+        };
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            if state.connections.connected().await.contains(&name) {
+                continue;
+            }
+            let Ok(settings) = cluster::get(&state.store(), &name) else {
+                break; // forgotten
+            };
+            let policy = ReconnectPolicy::default();
+            if state
+                .connections
+                .reconnect_quietly(&settings, &policy, emit)
+                .await
+                .is_err()
+            {
+                break; // offline until the user presses Connect
+            }
+        }
+        state.stop_watching(&name);
+    });
+}

@@ -1,7 +1,7 @@
 //! What the app keeps while it runs: the local store, the shared connections, and the login
 //! questions waiting for the user's answer.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -14,6 +14,7 @@ pub struct AppState {
     pub connections: Connections,
     pub pending: Mutex<HashMap<u64, Question>>,
     next_question: AtomicU64,
+    watched: Mutex<HashSet<String>>,
 }
 
 impl AppState {
@@ -23,7 +24,23 @@ impl AppState {
             connections: Connections::default(),
             pending: Mutex::new(HashMap::new()),
             next_question: AtomicU64::new(1),
+            watched: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// Marks a cluster's connection as watched; false if it already was.
+    pub fn start_watching(&self, name: &str) -> bool {
+        self.watched
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(name.to_owned())
+    }
+
+    pub fn stop_watching(&self, name: &str) {
+        self.watched
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(name);
     }
 
     /// Parks a question until the UI answers it; returns its number.

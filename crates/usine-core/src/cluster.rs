@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
@@ -11,7 +12,8 @@ use ts_rs::TS;
 
 use crate::discovery::{self, ClusterProfile};
 use crate::ssh::{
-    ConnectSpec, Connection, Credential, Endpoint, Hop, HostKeyStore, Questions, SshError,
+    ConnectSpec, Connection, ConnectionState, Credential, Endpoint, Hop, HostKeyStore, Questions,
+    SshError,
 };
 use crate::store::{Store, StoreError, Table, data_dir};
 
@@ -40,6 +42,12 @@ pub enum Login {
 }
 
 impl Login {
+    /// Whether logging in needs a person (a password or one-time code). Such logins are never
+    /// repeated automatically: sites lock accounts that send codes unasked.
+    pub fn needs_user(&self) -> bool {
+        matches!(self, Self::PasswordAndCode | Self::KeyThenCode { .. })
+    }
+
     fn credentials(&self) -> Vec<Credential> {
         let key = |path: &PathBuf, certificate: Option<PathBuf>| Credential::KeyFile {
             path: path.clone(),
@@ -83,6 +91,11 @@ pub struct ClusterSettings {
 }
 
 impl ClusterSettings {
+    /// Whether any hop's login needs a person.
+    pub fn login_needs_user(&self) -> bool {
+        self.login.needs_user() || self.jumps.iter().any(|j| j.login.needs_user())
+    }
+
     pub fn connect_spec(&self) -> ConnectSpec {
         let hop = |host: &str, port: u16, user: &str, login: &Login| Hop {
             endpoint: Endpoint {
@@ -110,6 +123,17 @@ pub enum ClusterError {
     Exists(String),
     #[error("A cluster needs a name, a host and a user name.")]
     Incomplete,
+    #[error(
+        "The connection to “{0}” dropped. Logging in again needs you (a one-time code or a \
+         password): press Connect when you are ready."
+    )]
+    NeedsUser(String),
+    #[error("Could not reconnect to “{name}” after {attempts} tries: {last}")]
+    ReconnectFailed {
+        name: String,
+        attempts: u32,
+        last: Box<ClusterError>,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -167,13 +191,42 @@ pub fn host_keys() -> Arc<HostKeyStore> {
     ))
 }
 
+/// How often, and after how long, a dropped connection is retried without asking anyone.
+#[derive(Debug, Clone)]
+pub struct ReconnectPolicy {
+    /// Wait before each attempt; its length is the number of attempts.
+    pub delays: Vec<Duration>,
+}
+
+impl Default for ReconnectPolicy {
+    fn default() -> Self {
+        Self {
+            delays: [1, 5, 15, 60].map(Duration::from_secs).to_vec(),
+        }
+    }
+}
+
 /// One open connection per cluster, shared by everything that talks to it.
-#[derive(Default, Clone)]
+#[derive(Clone)]
 pub struct Connections {
     open: Arc<Mutex<HashMap<String, Arc<Connection>>>>,
+    host_keys: Arc<HostKeyStore>,
+}
+
+impl Default for Connections {
+    fn default() -> Self {
+        Self::new(host_keys())
+    }
 }
 
 impl Connections {
+    pub fn new(host_keys: Arc<HostKeyStore>) -> Self {
+        Self {
+            open: Arc::default(),
+            host_keys,
+        }
+    }
+
     /// The cluster's connection, opened (and logged in) only if there is none alive yet.
     /// Concurrent callers wait for the same login instead of starting a second one.
     pub async fn get(
@@ -185,10 +238,63 @@ impl Connections {
         if let Some(conn) = open.get(&settings.name).filter(|c| !c.is_closed()) {
             return Ok(conn.clone());
         }
-        let conn =
-            Arc::new(Connection::open(&settings.connect_spec(), host_keys(), questions).await?);
+        let spec = settings.connect_spec();
+        let conn = Arc::new(Connection::open(&spec, self.host_keys.clone(), questions).await?);
         open.insert(settings.name.clone(), conn.clone());
         Ok(conn)
+    }
+
+    /// Brings a dropped connection back without asking anyone anything: bounded attempts,
+    /// each reported through `on_state`. A login that needs a person (one-time code, password,
+    /// a passphrase the keychain does not have) is not attempted: the user must press Connect.
+    pub async fn reconnect_quietly(
+        &self,
+        settings: &ClusterSettings,
+        policy: &ReconnectPolicy,
+        mut on_state: impl FnMut(ConnectionState),
+    ) -> Result<Arc<Connection>, ClusterError> {
+        if settings.login_needs_user() {
+            let error = ClusterError::NeedsUser(settings.name.clone());
+            on_state(ConnectionState::Offline {
+                reason: error.to_string(),
+            });
+            return Err(error);
+        }
+        let of = u32::try_from(policy.delays.len()).unwrap_or(u32::MAX);
+        let mut last = None;
+        for (attempt, delay) in (1..).zip(&policy.delays) {
+            on_state(ConnectionState::Reconnecting { attempt, of });
+            tokio::time::sleep(*delay).await;
+            match self.get(settings, refusing_questions()).await {
+                Ok(conn) => {
+                    on_state(ConnectionState::Connected);
+                    return Ok(conn);
+                }
+                // A question came up (e.g. the keychain lost the passphrase): a person is needed.
+                Err(ClusterError::Ssh(SshError::Cancelled)) => {
+                    last = Some(ClusterError::NeedsUser(settings.name.clone()));
+                    break;
+                }
+                Err(e @ ClusterError::Ssh(SshError::HostKeyChanged { .. })) => {
+                    last = Some(e);
+                    break;
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        let error = match last {
+            Some(e @ ClusterError::NeedsUser(_)) => e,
+            Some(e) => ClusterError::ReconnectFailed {
+                name: settings.name.clone(),
+                attempts: of,
+                last: Box::new(e),
+            },
+            None => ClusterError::NeedsUser(settings.name.clone()),
+        };
+        on_state(ConnectionState::Offline {
+            reason: error.to_string(),
+        });
+        Err(error)
     }
 
     /// Names of the clusters with a live connection.
@@ -199,6 +305,18 @@ impl Connections {
             .map(|(name, _)| name.clone())
             .collect()
     }
+}
+
+/// Questions nobody is there to answer: each is declined at once.
+fn refusing_questions() -> Questions {
+    let (questions, mut rx) = Questions::channel();
+    tokio::spawn(async move {
+        while let Some(q) = rx.recv().await {
+            tracing::info!(question = ?q.kind, "declined: reconnecting without the user");
+            q.answer(crate::ssh::Answer::Cancel);
+        }
+    });
+    questions
 }
 
 /// Connects (or reuses the connection) and discovers what the cluster offers.

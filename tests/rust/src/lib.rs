@@ -114,4 +114,5 @@ mod tests {
     }
 }
 
+pub mod proxy;
 pub mod ssh;

@@ -39,6 +39,7 @@ const en = {
   "clusters.state.connecting": "Connecting…",
   "clusters.state.waitingForUser": "Waiting for you",
   "clusters.state.offline": "Offline",
+  "clusters.state.reconnecting": "Reconnecting…",
   "clusters.partitions": "Partitions (where jobs run)",
   "clusters.accounts": "Projects and their GPU hours",
   "clusters.gpusPerNode": "{count} × {type} GPUs per node",

@@ -21,7 +21,12 @@ pub enum ConnectionState {
     /// A question (host key, code, passphrase) is waiting for the user.
     WaitingForUser,
     Connected,
-    /// The link dropped; `reason` says why, in plain words.
+    /// The link dropped and Usine is trying again by itself (only for logins that need nobody).
+    Reconnecting {
+        attempt: u32,
+        of: u32,
+    },
+    /// Not connected; `reason` says why and what to do, in plain words.
     Offline {
         reason: String,
     },
