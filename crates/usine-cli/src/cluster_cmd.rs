@@ -6,8 +6,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use usine_core::cluster::{self, ClusterSettings, Connections, Jump, Login};
 use usine_core::discovery::ClusterProfile;
-use usine_core::sites;
 use usine_core::store::Store;
+use usine_core::{sites, ssh_config};
 
 use crate::{print_json, terminal};
 
@@ -15,6 +15,14 @@ use crate::{print_json, terminal};
 pub enum ClusterCommand {
     /// Remember a cluster: from the site catalogue (--site) or by hand (--host).
     Add(AddArgs),
+    /// Add hosts from your OpenSSH config (all of them, or the ones named).
+    Import {
+        /// Host aliases to import; none means every concrete `Host` entry.
+        aliases: Vec<String>,
+        /// The config file to read.
+        #[arg(long, default_value_os_t = default_ssh_config())]
+        config: PathBuf,
+    },
     /// List the clusters you added.
     List,
     /// Log in (asking for codes as needed) and show what the cluster offers you.
@@ -65,6 +73,40 @@ pub async fn run(command: ClusterCommand, json: bool) -> anyhow::Result<()> {
                 settings.name, settings.user, settings.host, settings.port, settings.name
             );
         }
+        ClusterCommand::Import { aliases, config } => {
+            let found = ssh_config::import(&config);
+            for note in &found.notes {
+                eprintln!("note: {note}");
+            }
+            let user = std::env::var("USER").unwrap_or_default();
+            let mut added = 0;
+            for host in found
+                .hosts
+                .iter()
+                .filter(|h| aliases.is_empty() || aliases.contains(&h.alias))
+            {
+                let settings = ssh_config::to_cluster(host, &found.hosts, &user);
+                match cluster::add(&store, &settings) {
+                    Ok(()) => {
+                        added += 1;
+                        println!(
+                            "Added {} ({}@{}:{})",
+                            settings.name, settings.user, settings.host, settings.port
+                        );
+                    }
+                    Err(e) => eprintln!("Skipped {}: {e}", settings.name),
+                }
+            }
+            for missing in aliases
+                .iter()
+                .filter(|a| !found.hosts.iter().any(|h| &&h.alias == a))
+            {
+                eprintln!("No `Host {missing}` in {}", config.display());
+            }
+            if added == 0 {
+                bail!("nothing imported from {}", config.display());
+            }
+        }
         ClusterCommand::List => {
             let clusters = cluster::list(&store)?;
             if json {
@@ -101,6 +143,13 @@ pub async fn run(command: ClusterCommand, json: bool) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn default_ssh_config() -> PathBuf {
+    std::env::home_dir()
+        .unwrap_or_default()
+        .join(".ssh")
+        .join("config")
 }
 
 fn settings_from(a: AddArgs) -> anyhow::Result<ClusterSettings> {

@@ -219,3 +219,50 @@ fn a_generated_key_is_explained_for_the_chosen_site() {
     assert!(stdout.contains("in your system keychain"), "{stdout}");
     assert!(path.exists() && path.with_extension("pub").exists());
 }
+
+#[test]
+fn import_from_an_ssh_config_and_connect_through_its_proxy_jump() {
+    let lab = Lab::get();
+    let sb = Sandbox::new(&lab, true);
+    let config = lab.var("USINE_LAB_SSH_CONFIG");
+    let out = sb.run(
+        &[
+            "cluster",
+            "import",
+            "--config",
+            config,
+            "lab-alice-via-jump",
+            "lab-bob",
+            "lab-nothing",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("Added lab-alice-via-jump (alice@127.0.0.1:2222)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Added lab-bob (bob@127.0.0.1:2222)"),
+        "{stdout}"
+    );
+    assert!(
+        text(&out.stderr).contains("No `Host lab-nothing`"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let list = sb.run(&["cluster", "list", "--json"], "");
+    let clusters: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let jump = &clusters[0]["jumps"][0];
+    assert_eq!(
+        (jump["host"].as_str(), jump["port"].as_u64()),
+        (Some("127.0.0.1"), Some(2200))
+    );
+
+    let connect = sb.run(&["cluster", "connect", "lab-alice-via-jump", "--json"], "");
+    assert!(connect.status.success(), "{}", text(&connect.stderr));
+    let profile: serde_json::Value = serde_json::from_slice(&connect.stdout).unwrap();
+    assert_eq!(profile["home"], "/home/alice");
+}

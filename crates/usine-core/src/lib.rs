@@ -11,6 +11,7 @@ pub mod ipc_types;
 pub mod secrets;
 pub mod sites;
 pub mod ssh;
+pub mod ssh_config;
 pub mod store;
 pub mod target;
 

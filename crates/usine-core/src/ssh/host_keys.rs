@@ -154,7 +154,7 @@ fn matches_host(patterns: &HostPatterns, name: &str) -> bool {
 }
 
 /// OpenSSH host patterns: `*` any run of characters, `?` one character, case-insensitive.
-fn glob(pattern: &str, name: &str) -> bool {
+pub(crate) fn glob(pattern: &str, name: &str) -> bool {
     let (p, n): (Vec<char>, Vec<char>) = (
         pattern.to_lowercase().chars().collect(),
         name.to_lowercase().chars().collect(),

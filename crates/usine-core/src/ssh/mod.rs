@@ -17,6 +17,7 @@ mod questions;
 
 pub use connection::{CommandOutput, Connection, ConnectionState};
 pub use error::SshError;
+pub(crate) use host_keys::glob as host_pattern_matches;
 pub use host_keys::{HostKeyStore, fingerprint_sha256};
 pub use questions::{Answer, Prompt, Question, QuestionKind, Questions};
 pub use russh::keys::PublicKey;
