@@ -36,6 +36,11 @@ pub async fn list_clusters(state: State<'_, AppState>) -> Result<Vec<ClusterView
 }
 
 #[tauri::command]
+pub fn ssh_config_candidates() -> usine_core::ssh_config::Candidates {
+    usine_core::ssh_config::candidates(&usine_core::ssh_config::default_path())
+}
+
+#[tauri::command]
 #[tracing::instrument(skip(state), err(Debug))]
 pub fn add_cluster(state: State<'_, AppState>, settings: ClusterSettings) -> Result<(), UiError> {
     Ok(cluster::add(&state.store(), &settings)?)

@@ -20,7 +20,7 @@ pub enum ClusterCommand {
         /// Host aliases to import; none means every concrete `Host` entry.
         aliases: Vec<String>,
         /// The config file to read.
-        #[arg(long, default_value_os_t = default_ssh_config())]
+        #[arg(long, default_value_os_t = ssh_config::default_path())]
         config: PathBuf,
     },
     /// List the clusters you added.
@@ -74,19 +74,17 @@ pub async fn run(command: ClusterCommand, json: bool) -> anyhow::Result<()> {
             );
         }
         ClusterCommand::Import { aliases, config } => {
-            let found = ssh_config::import(&config);
+            let found = ssh_config::candidates(&config);
             for note in &found.notes {
                 eprintln!("note: {note}");
             }
-            let user = std::env::var("USER").unwrap_or_default();
             let mut added = 0;
-            for host in found
-                .hosts
+            for settings in found
+                .clusters
                 .iter()
-                .filter(|h| aliases.is_empty() || aliases.contains(&h.alias))
+                .filter(|c| aliases.is_empty() || aliases.contains(&c.name))
             {
-                let settings = ssh_config::to_cluster(host, &found.hosts, &user);
-                match cluster::add(&store, &settings) {
+                match cluster::add(&store, settings) {
                     Ok(()) => {
                         added += 1;
                         println!(
@@ -99,7 +97,7 @@ pub async fn run(command: ClusterCommand, json: bool) -> anyhow::Result<()> {
             }
             for missing in aliases
                 .iter()
-                .filter(|a| !found.hosts.iter().any(|h| &&h.alias == a))
+                .filter(|a| !found.clusters.iter().any(|c| &&c.name == a))
             {
                 eprintln!("No `Host {missing}` in {}", config.display());
             }
@@ -143,13 +141,6 @@ pub async fn run(command: ClusterCommand, json: bool) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn default_ssh_config() -> PathBuf {
-    std::env::home_dir()
-        .unwrap_or_default()
-        .join(".ssh")
-        .join("config")
 }
 
 fn settings_from(a: AddArgs) -> anyhow::Result<ClusterSettings> {

@@ -4,7 +4,7 @@
 
 use ts_rs::{Config, TS};
 
-use crate::{cluster, discovery, doctor, host_metrics, sites, ssh, target};
+use crate::{cluster, discovery, doctor, host_metrics, sites, ssh, ssh_config, target};
 
 /// Every type exported to the UI, as one TypeScript module.
 pub fn typescript_module() -> String {
@@ -28,6 +28,7 @@ pub fn typescript_module() -> String {
         discovery::ClusterProfile::decl(&cfg),
         discovery::PartitionInfo::decl(&cfg),
         discovery::AccountInfo::decl(&cfg),
+        ssh_config::Candidates::decl(&cfg),
         ssh::QuestionKind::decl(&cfg),
         ssh::Prompt::decl(&cfg),
         ssh::ConnectionState::decl(&cfg),

@@ -214,6 +214,38 @@ fn resolve_one(lines: &Lines, home: &Path, alias: &str) -> ImportedHost {
     }
 }
 
+/// Clusters ready to add from the user's `~/.ssh/config`, with notes on what was skipped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Candidates {
+    pub clusters: Vec<ClusterSettings>,
+    pub notes: Vec<String>,
+}
+
+/// The user's OpenSSH config file.
+pub fn default_path() -> PathBuf {
+    std::env::home_dir()
+        .unwrap_or_default()
+        .join(".ssh")
+        .join("config")
+}
+
+/// Reads an OpenSSH config and proposes one cluster per concrete host.
+pub fn candidates(path: &Path) -> Candidates {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_default();
+    let found = import(path);
+    Candidates {
+        clusters: found
+            .hosts
+            .iter()
+            .map(|h| to_cluster(h, &found.hosts, &user))
+            .collect(),
+        notes: found.notes,
+    }
+}
+
 /// Turns an imported host into cluster settings; bastions that are aliases of the same config
 /// are resolved through `all`. `default_user` fills in a missing `User` (OpenSSH uses the local
 /// login name).

@@ -129,6 +129,8 @@ gpuMinutesUsed: number | null,
  */
 maxGpusAtOnce: number | null, };
 
+export type Candidates = { clusters: Array<ClusterSettings>, notes: Array<string>, };
+
 export type QuestionKind = { "kind": "unknownHostKey", host: string, port: number, algorithm: string, fingerprint: string, } | { "kind": "keyboardInteractive", destination: string, name: string, instructions: string, prompts: Array<Prompt>, } | { "kind": "keyPassphrase", keyPath: string, } | { "kind": "password", destination: string, };
 
 export type Prompt = { text: string, 
@@ -137,4 +139,4 @@ export type Prompt = { text: string,
  */
 echo: boolean, };
 
-export type ConnectionState = { "state": "connecting" } | { "state": "waitingForUser" } | { "state": "connected" } | { "state": "offline", reason: string, };
+export type ConnectionState = { "state": "connecting" } | { "state": "waitingForUser" } | { "state": "connected" } | { "state": "reconnecting", attempt: number, of: number, } | { "state": "offline", reason: string, };

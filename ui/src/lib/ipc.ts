@@ -3,6 +3,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AskedQuestion,
+  Candidates,
   ClusterProfile,
   ClusterSettings,
   ClusterView,
@@ -39,6 +40,7 @@ export const listSites = (): Promise<Site[]> => invoke("list_sites");
 export const listClusters = (): Promise<ClusterView[]> => invoke("list_clusters");
 export const addCluster = (settings: ClusterSettings): Promise<void> =>
   invoke("add_cluster", { settings });
+export const sshConfigCandidates = (): Promise<Candidates> => invoke("ssh_config_candidates");
 export const forgetCluster = (name: string): Promise<void> => invoke("forget_cluster", { name });
 export const connectCluster = (name: string): Promise<ClusterProfile> =>
   invoke("connect_cluster", { name });
