@@ -303,8 +303,12 @@ ssh_material() {
   # A second key for alice, encrypted: tests open it with a passphrase from the keychain.
   [ -s "$LAB_CLIENT/alice_encrypted_ed25519" ] ||
     ssh-keygen -q -t ed25519 -N "$LAB_KEY_PASSPHRASE" -C alice-encrypted@usine-lab -f "$LAB_CLIENT/alice_encrypted_ed25519"
+  # The other key types sites accept: RSA (signed with SHA-2) and ECDSA.
+  [ -s "$LAB_CLIENT/alice_rsa" ] || ssh-keygen -q -t rsa -b 3072 -N '' -C alice-rsa@usine-lab -f "$LAB_CLIENT/alice_rsa"
+  [ -s "$LAB_CLIENT/alice_ecdsa" ] || ssh-keygen -q -t ecdsa -b 256 -N '' -C alice-ecdsa@usine-lab -f "$LAB_CLIENT/alice_ecdsa"
   install -d -o alice -g alice -m 0700 ~alice/.ssh
-  cat "$LAB_CLIENT/alice_ed25519.pub" "$LAB_CLIENT/alice_encrypted_ed25519.pub" >~alice/.ssh/authorized_keys
+  cat "$LAB_CLIENT/alice_ed25519.pub" "$LAB_CLIENT/alice_encrypted_ed25519.pub" \
+    "$LAB_CLIENT/alice_rsa.pub" "$LAB_CLIENT/alice_ecdsa.pub" >~alice/.ssh/authorized_keys
   chown alice:alice ~alice/.ssh/authorized_keys
   chmod 0600 ~alice/.ssh/authorized_keys
 
@@ -442,6 +446,8 @@ USINE_LAB_SSH_CONFIG=$LAB_CLIENT/ssh_config
 USINE_LAB_KEY_USER=alice
 USINE_LAB_KEY=$LAB_CLIENT/alice_ed25519
 USINE_LAB_ENCRYPTED_KEY=$LAB_CLIENT/alice_encrypted_ed25519
+USINE_LAB_RSA_KEY=$LAB_CLIENT/alice_rsa
+USINE_LAB_ECDSA_KEY=$LAB_CLIENT/alice_ecdsa
 USINE_LAB_KEY_PASSPHRASE=$LAB_KEY_PASSPHRASE
 USINE_LAB_OTP_USER=bob
 USINE_LAB_OTP_PASSWORD=$LAB_BOB_PASSWORD

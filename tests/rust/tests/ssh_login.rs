@@ -34,6 +34,42 @@ async fn key_login_runs_commands() {
 }
 
 #[tokio::test]
+async fn rsa_and_ecdsa_keys_log_in_too() {
+    let _serial = SSHD_LOG.lock().await;
+    let lab = Lab::get();
+    // OpenSSH 9 refuses SHA-1 `ssh-rsa` signatures by default, so an RSA login that succeeds
+    // was signed with rsa-sha2-256/512.
+    for (var, key_type) in [
+        ("USINE_LAB_RSA_KEY", "RSA"),
+        ("USINE_LAB_ECDSA_KEY", "ECDSA"),
+    ] {
+        let server_says = "Accepted publickey for alice from 127.0.0.1 port";
+        let hop = Hop {
+            credentials: vec![Credential::KeyFile {
+                path: lab.var(var).into(),
+                certificate: None,
+            }],
+            ..lab.key_hop()
+        };
+        let count = || {
+            std::fs::read_to_string("/var/log/sshd-usine-lab.log")
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| l.contains(server_says) && l.contains(&format!("ssh2: {key_type} ")))
+                .count()
+        };
+        let before = count();
+        let (questions, _) = answering(Answers::default());
+        let conn = Connection::open(&spec(hop), lab.host_keys(), questions)
+            .await
+            .unwrap_or_else(|e| panic!("{var}: {e}"));
+        assert_eq!(conn.exec("id -un").await.unwrap().stdout_text(), "alice\n");
+        conn.close().await;
+        assert_eq!(count() - before, 1, "{var}");
+    }
+}
+
+#[tokio::test]
 async fn fifty_commands_and_an_sftp_transfer_with_one_authentication() {
     let _serial = SSHD_LOG.lock().await;
     let lab = Lab::get();
