@@ -6,6 +6,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use usine_core::cluster::{self, ClusterSettings, Connections, Jump, Login};
 use usine_core::discovery::ClusterProfile;
+use usine_core::ssh::certificate::CertificateState;
 use usine_core::store::Store;
 use usine_core::{sites, ssh_config};
 
@@ -108,14 +109,21 @@ pub async fn run(command: ClusterCommand, json: bool) -> anyhow::Result<()> {
         ClusterCommand::List => {
             let clusters = cluster::list(&store)?;
             if json {
-                print_json(&clusters);
+                print_json(&cluster::views(&store, &Default::default())?);
             } else if clusters.is_empty() {
                 println!(
                     "No cluster yet. Add one with: usine cluster add NAME --site lumi --user YOU --key ~/.ssh/id_ed25519"
                 );
             } else {
                 for c in clusters {
-                    println!("{:<16} {}@{}:{}", c.name, c.user, c.host, c.port);
+                    let cert = match c.certificate_status() {
+                        Some(s) if s.state == CertificateState::Valid => String::new(),
+                        Some(s) => {
+                            format!("  (certificate {:?}: get a new one)", s.state).to_lowercase()
+                        }
+                        None => String::new(),
+                    };
+                    println!("{:<16} {}@{}:{}{cert}", c.name, c.user, c.host, c.port);
                 }
             }
         }

@@ -255,7 +255,7 @@ fn import_from_an_ssh_config_and_connect_through_its_proxy_jump() {
 
     let list = sb.run(&["cluster", "list", "--json"], "");
     let clusters: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    let jump = &clusters[0]["jumps"][0];
+    let jump = &clusters[0]["settings"]["jumps"][0];
     assert_eq!(
         (jump["host"].as_str(), jump["port"].as_u64()),
         (Some("127.0.0.1"), Some(2200))
@@ -265,4 +265,59 @@ fn import_from_an_ssh_config_and_connect_through_its_proxy_jump() {
     assert!(connect.status.success(), "{}", text(&connect.stderr));
     let profile: serde_json::Value = serde_json::from_slice(&connect.stdout).unwrap();
     assert_eq!(profile["home"], "/home/alice");
+}
+
+#[test]
+fn certificate_validity_is_shown_before_connecting() {
+    let lab = Lab::get();
+    let sb = Sandbox::new(&lab, true);
+    for (name, key, cert) in [
+        ("carol", "USINE_LAB_CERT_KEY", "USINE_LAB_CERT"),
+        (
+            "carol-old",
+            "USINE_LAB_EXPIRED_CERT_KEY",
+            "USINE_LAB_EXPIRED_CERT",
+        ),
+    ] {
+        let args = [
+            "cluster",
+            "add",
+            name,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "2222",
+            "--user",
+            "carol",
+            "--key",
+            lab.var(key),
+            "--certificate",
+            lab.var(cert),
+        ];
+        assert!(sb.run(&args, "").status.success());
+    }
+    let list = sb.run(&["cluster", "list", "--json"], "");
+    let views: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let state = |i: usize| {
+        views[i]["certificate"]["state"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        (state(0), state(1)),
+        ("valid".to_owned(), "expired".to_owned())
+    );
+    assert_eq!(views[1]["certificate"]["validBefore"], 1_577_923_200u64);
+    let text_list = text(&sb.run(&["cluster", "list"], "").stdout);
+    assert!(
+        text_list.contains("carol-old") && text_list.contains("certificate expired: get a new one"),
+        "{text_list}"
+    );
+    let connect = sb.run(&["cluster", "connect", "carol-old"], "");
+    assert!(
+        text(&connect.stderr).contains("expired on 2020-01-02"),
+        "{}",
+        text(&connect.stderr)
+    );
 }

@@ -11,6 +11,7 @@ use tokio::sync::Mutex;
 use ts_rs::TS;
 
 use crate::discovery::{self, ClusterProfile};
+use crate::ssh::certificate::{self, CertificateStatus};
 use crate::ssh::{
     ConnectSpec, Connection, ConnectionState, Credential, Endpoint, Hop, HostKeyStore, Questions,
     SshError,
@@ -91,6 +92,17 @@ pub struct ClusterSettings {
 }
 
 impl ClusterSettings {
+    /// The validity of the certificate the cluster logs in with, if any (unreadable: none).
+    pub fn certificate_status(&self) -> Option<CertificateStatus> {
+        match &self.login {
+            Login::Key {
+                certificate: Some(path),
+                ..
+            } => certificate::status(path).ok(),
+            _ => None,
+        }
+    }
+
     /// Whether any hop's login needs a person.
     pub fn login_needs_user(&self) -> bool {
         self.login.needs_user() || self.jumps.iter().any(|j| j.login.needs_user())
@@ -353,6 +365,8 @@ pub struct ClusterView {
     pub connected: bool,
     /// From the last connection; shown offline too.
     pub profile: Option<ClusterProfile>,
+    /// The login certificate's validity, when the cluster uses one.
+    pub certificate: Option<CertificateStatus>,
 }
 
 /// Every cluster with its state, for a UI; `connected` comes from [`Connections::connected`].
@@ -363,6 +377,7 @@ pub fn views(store: &Store, connected: &HashSet<String>) -> Result<Vec<ClusterVi
             Ok(ClusterView {
                 connected: connected.contains(&settings.name),
                 profile: cached_profile(store, &settings.name)?,
+                certificate: settings.certificate_status(),
                 settings,
             })
         })

@@ -31,6 +31,8 @@ pub fn typescript_module() -> String {
         ssh_config::Candidates::decl(&cfg),
         ssh::QuestionKind::decl(&cfg),
         ssh::Prompt::decl(&cfg),
+        ssh::certificate::CertificateStatus::decl(&cfg),
+        ssh::certificate::CertificateState::decl(&cfg),
         ssh::ConnectionState::decl(&cfg),
     ];
     let mut out = String::from(

@@ -87,7 +87,11 @@ export type ClusterView = { settings: ClusterSettings, connected: boolean,
 /**
  * From the last connection; shown offline too.
  */
-profile: ClusterProfile | null, };
+profile: ClusterProfile | null, 
+/**
+ * The login certificate's validity, when the cluster uses one.
+ */
+certificate: CertificateStatus | null, };
 
 export type AskedQuestion = { id: number, cluster: string, question: QuestionKind, };
 
@@ -138,5 +142,13 @@ export type Prompt = { text: string,
  * Whether the answer may be shown while typed (false for passwords and codes).
  */
 echo: boolean, };
+
+export type CertificateStatus = { state: CertificateState, 
+/**
+ * End of validity, seconds since the Unix epoch (UTC).
+ */
+validBefore: number, };
+
+export type CertificateState = "valid" | "expiresSoon" | "expired" | "notYetValid";
 
 export type ConnectionState = { "state": "connecting" } | { "state": "waitingForUser" } | { "state": "connected" } | { "state": "reconnecting", attempt: number, of: number, } | { "state": "offline", reason: string, };

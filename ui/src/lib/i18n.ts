@@ -49,6 +49,12 @@ const en = {
   "clusters.hoursLeft": "{hours} GPU hours left",
   "clusters.noLimit": "no GPU-hour limit",
   "clusters.slurm": "Slurm {version}",
+  "cert.valid": "Login certificate valid until {time}.",
+  "cert.expiresSoon":
+    "Your login certificate expires at {time}: get a new one from the site before then.",
+  "cert.expired":
+    "Your login certificate expired at {time}: get a new one from the site, then connect.",
+  "cert.notYetValid": "Your login certificate is not valid yet: check your computer's clock.",
   "import.title": "Already using ssh?",
   "import.find": "Find the hosts in my SSH configuration",
   "import.none": "No host found in ~/.ssh/config.",

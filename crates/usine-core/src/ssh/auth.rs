@@ -3,13 +3,13 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use russh::client::{AuthResult, Handle, KeyboardInteractiveAuthResponse};
 use russh::keys::agent::AgentIdentity;
 use russh::keys::agent::client::AgentClient;
 use russh::keys::{Certificate, PrivateKey, PrivateKeyWithHashAlg};
 
+use super::certificate;
 use super::connection::ClientHandler;
 use super::questions::{Answer, Prompt, QuestionKind, Questions};
 use super::{Credential, Hop, SshError};
@@ -258,15 +258,8 @@ impl Login<'_> {
 }
 
 fn load_certificate(path: &Path) -> Result<Certificate, SshError> {
-    let cert =
-        russh::keys::load_openssh_certificate(path).map_err(|e| SshError::KeyUnreadable {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let cert = certificate::load(path)?;
+    let now = certificate::now();
     if now >= cert.valid_before() {
         return Err(SshError::CertificateExpired {
             path: path.to_owned(),

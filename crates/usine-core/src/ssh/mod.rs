@@ -9,6 +9,7 @@
 //! [`Question`]s on a channel: the app shows a dialog, the CLI a prompt, tests answer them.
 
 mod auth;
+pub mod certificate;
 mod connection;
 mod error;
 mod host_keys;
