@@ -5,7 +5,7 @@ use tauri::{AppHandle, Emitter, Runtime, State};
 use usine_core::cluster::{self, AskedQuestion, ClusterSettings, ClusterView};
 use usine_core::discovery::ClusterProfile;
 use usine_core::sites::{self, Site};
-use usine_core::ssh::{Answer, ConnectionState, Questions};
+use usine_core::ssh::{Answer, ConnectionState, Questions, keygen};
 use usine_core::target::{self, Target};
 use zeroize::Zeroizing;
 
@@ -33,6 +33,15 @@ pub fn list_sites() -> Vec<Site> {
 pub async fn list_clusters(state: State<'_, AppState>) -> Result<Vec<ClusterView>, UiError> {
     let connected = state.connections.connected().await;
     Ok(cluster::views(&state.store(), &connected)?)
+}
+
+/// A new ed25519 key at the default place (or the next free name), its passphrase generated
+/// and kept in the keychain.
+#[tauri::command]
+#[tracing::instrument(err(Debug))]
+pub async fn generate_key(comment: String) -> Result<keygen::GeneratedKey, UiError> {
+    let path = keygen::free_path(&keygen::default_path());
+    Ok(keygen::generate_ed25519(&path, &comment, keygen::Passphrase::Generated).await?)
 }
 
 #[tauri::command]

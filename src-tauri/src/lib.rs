@@ -19,6 +19,7 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::list_clusters,
             commands::add_cluster,
             commands::ssh_config_candidates,
+            commands::generate_key,
             commands::forget_cluster,
             commands::connect_cluster,
             commands::answer_question,

@@ -5,7 +5,7 @@
 //   USINE_LAB_ENV  the lab's settings (default /var/lib/usine-lab/client/lab.env), for the
 //                  cluster test, which logs in to the lab's sshd with a one-time code
 import { execFileSync, spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import net from "node:net";
 import path from "node:path";
@@ -20,6 +20,7 @@ const tauriDriver = process.env.TAURI_DRIVER ?? "tauri-driver";
 let driver;
 let browser;
 let launcher;
+let home;
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -53,7 +54,7 @@ before(async () => {
   const nativePort = await freePort();
   // A fresh home and data folder: no known hosts, no clusters, as on a first start.
   // WebKitWebDriver starts the app with its own environment, so a wrapper sets ours.
-  const home = mkdtempSync(path.join(os.tmpdir(), "usine-e2e-"));
+  home = mkdtempSync(path.join(os.tmpdir(), "usine-e2e-"));
   launcher = path.join(home, "usine-app");
   writeFileSync(
     launcher,
@@ -195,4 +196,22 @@ test("add the lab cluster, answer the host-key and one-time-code dialogs, see it
     /100 GPU hours left/,
   );
   await browser.saveScreenshot(path.join(out, "clusters.png"));
+});
+
+test("a newcomer without a key gets one, with the public key ready to copy", async () => {
+  // Needs a keychain for the generated passphrase: make test runs this under with-keychain.sh.
+  await (await browser.$('nav button[data-screen="clusters"]')).click();
+  await (await browser.$('form.add input[value="key"]')).click();
+  await (await browser.$("form.add button.link")).click();
+  const made = await browser.$("[data-generated-key]");
+  await made.waitForExist({
+    timeout: 10_000,
+    timeoutMsg: "no key was made (is a keychain running? see scripts/with-keychain.sh)",
+  });
+  assert.match(await made.$("textarea").getValue(), /^ssh-ed25519 AAAA\S+ /);
+  const keyPath = path.join(home, ".ssh", "id_usine_ed25519");
+  assert.equal(await (await browser.$('form.add input[name="key"]')).getValue(), keyPath);
+  assert.equal(statSync(keyPath).mode & 0o777, 0o600);
+  await made.scrollIntoView();
+  await browser.saveScreenshot(path.join(out, "new-key.png"));
 });

@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 #[derive(Args)]
 pub struct GenerateArgs {
     /// Where to write the private key (the public key goes next to it, with .pub).
-    #[arg(long, default_value_os_t = default_path())]
+    #[arg(long, default_value_os_t = keygen::default_path())]
     path: PathBuf,
     /// Text stored in the public key to recognise it (e.g. your e-mail).
     #[arg(long, default_value = "usine")]
@@ -22,13 +22,6 @@ pub struct GenerateArgs {
     /// Show how to register the key on this site (lumi, jupiter, …).
     #[arg(long)]
     site: Option<String>,
-}
-
-fn default_path() -> PathBuf {
-    std::env::home_dir()
-        .unwrap_or_default()
-        .join(".ssh")
-        .join("id_usine_ed25519")
 }
 
 pub async fn generate(args: GenerateArgs) -> anyhow::Result<()> {

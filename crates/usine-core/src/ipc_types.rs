@@ -32,6 +32,7 @@ pub fn typescript_module() -> String {
         ssh::QuestionKind::decl(&cfg),
         ssh::Prompt::decl(&cfg),
         ssh::certificate::CertificateStatus::decl(&cfg),
+        ssh::keygen::GeneratedKey::decl(&cfg),
         ssh::certificate::CertificateState::decl(&cfg),
         ssh::ConnectionState::decl(&cfg),
     ];

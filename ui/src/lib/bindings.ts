@@ -149,6 +149,16 @@ export type CertificateStatus = { state: CertificateState,
  */
 validBefore: number, };
 
+export type GeneratedKey = { privatePath: string, publicPath: string, 
+/**
+ * The line to paste into the site's portal.
+ */
+publicOpenssh: string, fingerprint: string, 
+/**
+ * Whether the keychain holds the passphrase (false: the user must remember it).
+ */
+passphraseInKeychain: boolean, };
+
 export type CertificateState = "valid" | "expiresSoon" | "expired" | "notYetValid";
 
 export type ConnectionState = { "state": "connecting" } | { "state": "waitingForUser" } | { "state": "connected" } | { "state": "reconnecting", attempt: number, of: number, } | { "state": "offline", reason: string, };

@@ -73,6 +73,12 @@ const en = {
   "add.login.passwordAndCode": "Password and one-time code",
   "add.login.agent": "Keys in my SSH agent",
   "add.key": "Private key file",
+  "key.make": "I have no key: make one for me",
+  "key.made":
+    "Your new key is ready, protected by a passphrase kept in your system keychain. Give the site this public key (it is safe to share):",
+  "key.copy": "Copy the public key",
+  "key.copied": "Copied.",
+  "key.portal": "Register it on the site's portal: {url}",
   "add.jump": "Bastion to go through (optional, user@host:port)",
   "add.submit": "Add cluster",
   "add.badJump": "Write the bastion as user@host or user@host:port.",

@@ -8,6 +8,7 @@ import type {
   ClusterSettings,
   ClusterView,
   ConnectionState,
+  GeneratedKey,
   HostMetrics,
   Site,
   Target,
@@ -41,6 +42,8 @@ export const listClusters = (): Promise<ClusterView[]> => invoke("list_clusters"
 export const addCluster = (settings: ClusterSettings): Promise<void> =>
   invoke("add_cluster", { settings });
 export const sshConfigCandidates = (): Promise<Candidates> => invoke("ssh_config_candidates");
+export const generateKey = (comment: string): Promise<GeneratedKey> =>
+  invoke("generate_key", { comment });
 export const forgetCluster = (name: string): Promise<void> => invoke("forget_cluster", { name });
 export const connectCluster = (name: string): Promise<ClusterProfile> =>
   invoke("connect_cluster", { name });

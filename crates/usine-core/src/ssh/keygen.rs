@@ -19,9 +19,12 @@ pub enum Passphrase {
     Chosen(Zeroizing<String>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
 pub struct GeneratedKey {
+    #[ts(type = "string")]
     pub private_path: PathBuf,
+    #[ts(type = "string")]
     pub public_path: PathBuf,
     /// The line to paste into the site's portal.
     pub public_openssh: String,
@@ -41,6 +44,26 @@ pub enum KeygenError {
     NoKeychain,
     #[error("Could not write the key to {}: {reason}", path.display())]
     Write { path: PathBuf, reason: String },
+}
+
+/// Where a new key goes unless the user chooses: `~/.ssh/id_usine_ed25519`.
+pub fn default_path() -> PathBuf {
+    std::env::home_dir()
+        .unwrap_or_default()
+        .join(".ssh")
+        .join("id_usine_ed25519")
+}
+
+/// `path`, or `path-2`, `path-3`, … : the first name where neither the key nor its `.pub` exists.
+pub fn free_path(path: &Path) -> PathBuf {
+    let taken = |p: &Path| p.exists() || p.with_extension("pub").exists();
+    if !taken(path) {
+        return path.to_owned();
+    }
+    (2..)
+        .map(|n| PathBuf::from(format!("{}-{n}", path.display())))
+        .find(|p| !taken(p))
+        .expect("an unused name exists")
 }
 
 /// Writes `path` (private, 0600) and `path.pub`, encrypted with the passphrase.
@@ -195,6 +218,18 @@ mod tests {
         let again =
             generate_ed25519(&path, "x", Passphrase::Chosen(Zeroizing::new("p".into()))).await;
         assert!(matches!(again, Err(KeygenError::Exists(_))));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn free_path_never_points_at_an_existing_key() {
+        let dir = std::env::temp_dir().join(format!("usine-freepath-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let base = dir.join("id");
+        assert_eq!(free_path(&base), base);
+        std::fs::write(dir.join("id.pub"), "").unwrap();
+        std::fs::write(dir.join("id-2"), "").unwrap();
+        assert_eq!(free_path(&base), dir.join("id-3"));
         std::fs::remove_dir_all(dir).unwrap();
     }
 
