@@ -1,0 +1,72 @@
+import { cleanup, fireEvent, render, screen } from "@testing-library/svelte";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { emit } from "@tauri-apps/api/event";
+import { afterEach, describe, expect, it } from "vitest";
+import QuestionDialog from "./QuestionDialog.svelte";
+import { QUESTION_EVENT } from "./ipc";
+import type { AskedQuestion } from "./bindings";
+
+afterEach(async () => {
+  cleanup();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  clearMocks();
+});
+
+function recordAnswers() {
+  const answers: unknown[] = [];
+  mockIPC(
+    (cmd, args) => {
+      if (cmd === "answer_question") answers.push(args);
+    },
+    { shouldMockEvents: true },
+  );
+  return answers;
+}
+
+describe("QuestionDialog", () => {
+  it("shows a one-time-code round as the server sent it and hides what is typed", async () => {
+    const answers = recordAnswers();
+    render(QuestionDialog);
+    const asked: AskedQuestion = {
+      id: 7,
+      cluster: "lab",
+      question: {
+        kind: "keyboardInteractive",
+        destination: "bob@127.0.0.1:2222",
+        name: "",
+        instructions: "",
+        prompts: [{ text: "Verification code: ", echo: false }],
+      },
+    };
+    await emit(QUESTION_EVENT, asked);
+    const input = (await screen.findByLabelText("Verification code:")) as HTMLInputElement;
+    expect(input.type).toBe("password");
+    await fireEvent.input(input, { target: { value: "123456" } });
+    await fireEvent.click(screen.getByRole("button", { name: "Continue" }));
+    await expect
+      .poll(() => answers)
+      .toEqual([{ id: 7, answer: { kind: "texts", texts: ["123456"] } }]);
+    expect(screen.queryByRole("dialog")).toBeNull();
+  });
+
+  it("asks about an unknown host with its fingerprint, and Cancel refuses it", async () => {
+    const answers = recordAnswers();
+    render(QuestionDialog);
+    await emit(QUESTION_EVENT, {
+      id: 1,
+      cluster: "lumi",
+      question: {
+        kind: "unknownHostKey",
+        host: "lumi.csc.fi",
+        port: 22,
+        algorithm: "ssh-ed25519",
+        fingerprint: "SHA256:abc",
+      },
+    } satisfies AskedQuestion);
+    const dialog = await screen.findByRole("dialog");
+    expect(dialog.textContent).toContain("SHA256:abc");
+    expect(dialog.textContent).toContain("Is this really lumi.csc.fi?");
+    await fireEvent.click(screen.getByRole("button", { name: "Cancel" }));
+    await expect.poll(() => answers).toEqual([{ id: 1, answer: { kind: "cancel" } }]);
+  });
+});
