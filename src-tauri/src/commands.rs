@@ -103,14 +103,18 @@ pub enum UiAnswer {
 }
 
 #[tauri::command]
-pub fn answer_question(
+pub fn answer_question<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     id: u64,
     answer: UiAnswer,
 ) -> Result<(), UiError> {
-    let question = state.take(id).ok_or_else(|| UiError {
+    let (cluster, question) = state.take(id).ok_or_else(|| UiError {
         message: "This question was already answered or has expired; connect again.".into(),
     })?;
+    let connecting =
+        serde_json::json!({ "cluster": cluster, "state": ConnectionState::Connecting });
+    let _ = app.emit(CLUSTER_STATE_EVENT, connecting);
     question.answer(match answer {
         UiAnswer::Trust => Answer::Trust,
         UiAnswer::Texts { texts } => Answer::Texts(texts.into_iter().map(Zeroizing::new).collect()),
@@ -126,7 +130,10 @@ fn relay_questions<R: Runtime>(app: AppHandle<R>, cluster: String) -> Questions 
         while let Some(question) = rx.recv().await {
             let kind = question.kind.clone();
             let state = tauri::Manager::state::<AppState>(&app);
-            let id = state.park(question);
+            let id = state.park(&cluster, question);
+            let waiting = ConnectionState::WaitingForUser;
+            let payload = serde_json::json!({ "cluster": cluster, "state": waiting });
+            let _ = app.emit(CLUSTER_STATE_EVENT, payload);
             let asked = AskedQuestion {
                 id,
                 cluster: cluster.clone(),
@@ -134,7 +141,7 @@ fn relay_questions<R: Runtime>(app: AppHandle<R>, cluster: String) -> Questions 
             };
             if let Err(error) = app.emit(QUESTION_EVENT, &asked) {
                 tracing::warn!(%error, "could not show a login question");
-                if let Some(q) = state.take(id) {
+                if let Some((_, q)) = state.take(id) {
                     q.answer(Answer::Cancel);
                 }
             }

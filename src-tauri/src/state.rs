@@ -12,7 +12,8 @@ use usine_core::store::Store;
 pub struct AppState {
     pub store: Mutex<Store>,
     pub connections: Connections,
-    pub pending: Mutex<HashMap<u64, Question>>,
+    /// Questions waiting for the UI, with the cluster that asked.
+    pub pending: Mutex<HashMap<u64, (String, Question)>>,
     next_question: AtomicU64,
     watched: Mutex<HashSet<String>>,
 }
@@ -44,16 +45,16 @@ impl AppState {
     }
 
     /// Parks a question until the UI answers it; returns its number.
-    pub fn park(&self, question: Question) -> u64 {
+    pub fn park(&self, cluster: &str, question: Question) -> u64 {
         let id = self.next_question.fetch_add(1, Ordering::Relaxed);
         self.pending
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(id, question);
+            .insert(id, (cluster.to_owned(), question));
         id
     }
 
-    pub fn take(&self, id: u64) -> Option<Question> {
+    pub fn take(&self, id: u64) -> Option<(String, Question)> {
         self.pending
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

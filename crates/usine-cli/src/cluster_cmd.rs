@@ -251,11 +251,16 @@ fn print_profile(name: &str, p: &ClusterProfile) {
     if let Some(report) = &p.budget_report {
         println!("\nThe site's budget report:\n{report}");
     }
-    println!("\nHome folder: {}", p.home);
-    if let Some(free) = p.home_free_bytes {
-        println!(
-            "Free space there: {:.1} GiB",
-            free as f64 / (1u64 << 30) as f64
-        );
+    println!("\nStorage:");
+    for area in &p.storage {
+        match area.free_bytes {
+            Some(free) => println!(
+                "  {:<8} {} ({:.1} GiB free)",
+                area.kind,
+                area.path,
+                free as f64 / (1u64 << 30) as f64
+            ),
+            None => println!("  {:<8} {}", area.kind, area.path),
+        }
     }
 }

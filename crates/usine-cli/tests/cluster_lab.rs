@@ -33,8 +33,13 @@ impl Sandbox {
     }
 
     fn run(&self, args: &[&str], stdin: &str) -> Output {
+        self.run_with(args, stdin, &[])
+    }
+
+    fn run_with(&self, args: &[&str], stdin: &str, env: &[(&str, &std::ffi::OsStr)]) -> Output {
         let mut child = Command::new(env!("CARGO_BIN_EXE_usine"))
             .args(args)
+            .envs(env.iter().copied())
             .env("USINE_DATA_DIR", &self.data)
             .env("HOME", &self.home)
             .stdin(Stdio::piped())
@@ -264,7 +269,9 @@ fn import_from_an_ssh_config_and_connect_through_its_proxy_jump() {
     let connect = sb.run(&["cluster", "connect", "lab-alice-via-jump", "--json"], "");
     assert!(connect.status.success(), "{}", text(&connect.stderr));
     let profile: serde_json::Value = serde_json::from_slice(&connect.stdout).unwrap();
-    assert_eq!(profile["home"], "/home/alice");
+    assert_eq!(profile["storage"][0]["kind"], "home");
+    assert_eq!(profile["storage"][0]["path"], "/home/alice");
+    assert!(profile["storage"][0]["freeBytes"].as_u64().unwrap() > 0);
 }
 
 #[test]
@@ -319,5 +326,65 @@ fn certificate_validity_is_shown_before_connecting() {
         text(&connect.stderr).contains("expired on 2020-01-02"),
         "{}",
         text(&connect.stderr)
+    );
+}
+
+#[test]
+fn the_ssh_agent_logs_in_without_a_key_file() {
+    let lab = Lab::get();
+    let sb = Sandbox::new(&lab, true);
+    let socket = sb.home.join("agent.sock");
+    let mut agent = Command::new("ssh-agent")
+        .args(["-D", "-a"])
+        .arg(&socket)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("ssh-agent runs");
+    for _ in 0..50 {
+        if socket.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let added = Command::new("ssh-add")
+        .arg(lab.var("USINE_LAB_KEY"))
+        .env("SSH_AUTH_SOCK", &socket)
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let add = [
+        "cluster",
+        "add",
+        "lab",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "2222",
+        "--user",
+        "alice",
+        "--agent",
+    ];
+    assert!(sb.run(&add, "").status.success());
+
+    let out = sb.run_with(
+        &["cluster", "connect", "lab", "--json"],
+        "",
+        &[("SSH_AUTH_SOCK", socket.as_os_str())],
+    );
+    let _ = agent.kill();
+    let _ = agent.wait();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // Without the agent the same login has nothing to offer, and says so.
+    let none = sb.run_with(
+        &["cluster", "connect", "lab"],
+        "",
+        &[("SSH_AUTH_SOCK", std::ffi::OsStr::new("/nonexistent"))],
+    );
+    assert!(!none.status.success());
+    assert!(
+        text(&none.stderr).contains("No SSH agent is running"),
+        "{}",
+        text(&none.stderr)
     );
 }

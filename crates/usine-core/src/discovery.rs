@@ -58,10 +58,18 @@ pub struct ClusterProfile {
     pub accounts: Vec<AccountInfo>,
     /// What the site's own budget command printed (`saldo -b`, `lumi-allocations`, …).
     pub budget_report: Option<String>,
-    pub home: String,
-    pub scratch: Option<String>,
+    /// Home, and the scratch/work/project areas the site announces through the usual variables.
+    pub storage: Vec<StorageArea>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageArea {
+    /// `home`, `scratch`, `work` or `project`.
+    pub kind: String,
+    pub path: String,
     #[ts(type = "number | null")]
-    pub home_free_bytes: Option<u64>,
+    pub free_bytes: Option<u64>,
 }
 
 /// Asks the cluster. `budget_command` comes from the site catalogue (empty: none known).
@@ -107,24 +115,35 @@ pub async fn discover(conn: &Connection, budget_command: &str) -> Result<Cluster
         let out = conn.exec(budget_command).await?;
         out.success().then(|| out.stdout_text().trim().to_owned())
     };
-    let paths = text(
-        conn.exec("printf '%s\\n' \"$HOME\" \"${SCRATCH:-}\"; df -P -k \"$HOME\"")
-            .await?,
-    );
-    let mut lines = paths.lines();
-    let home = lines.next().unwrap_or_default().to_owned();
-    let scratch = lines.next().filter(|s| !s.is_empty()).map(str::to_owned);
-    let df: String = lines.collect::<Vec<_>>().join("\n");
-
+    let storage = text(conn.exec(STORAGE_SCRIPT).await?);
     Ok(ClusterProfile {
         slurm_version: parse_slurm_version(&version),
         partitions: parse_sinfo_partitions(&partitions),
         accounts,
         budget_report,
-        home,
-        scratch,
-        home_free_bytes: parse_df_available(&df),
+        storage: parse_storage(&storage),
     })
+}
+
+/// Prints `kind|path|free KiB` for each storage area the login environment names.
+const STORAGE_SCRIPT: &str = r#"for kv in "home=$HOME" "scratch=${SCRATCH:-}" "work=${WORK:-}" "project=${PROJECT:-}"; do
+  p=${kv#*=}; [ -n "$p" ] || continue
+  printf '%s|%s|%s\n' "${kv%%=*}" "$p" "$(df -P -k "$p" 2>/dev/null | awk 'NR == 2 { print $4 }')"
+done"#;
+
+/// Lines of [`STORAGE_SCRIPT`].
+pub fn parse_storage(text: &str) -> Vec<StorageArea> {
+    text.lines()
+        .filter_map(|line| {
+            let mut f = line.splitn(3, '|');
+            let (kind, path, kib) = (f.next()?, f.next()?, f.next().unwrap_or(""));
+            (!path.is_empty()).then(|| StorageArea {
+                kind: kind.to_owned(),
+                path: path.to_owned(),
+                free_bytes: kib.trim().parse::<u64>().ok().map(|k| k * 1024),
+            })
+        })
+        .collect()
 }
 
 /// `slurm 23.11.4` or `slurm-wlm 22.05.8` → `23.11.4` / `22.05.8`.
@@ -248,13 +267,6 @@ pub fn parse_accounts(names: &[String], limits: &str, usage: &str) -> Vec<Accoun
         .collect()
 }
 
-/// Free bytes from `df -P -k`.
-pub fn parse_df_available(text: &str) -> Option<u64> {
-    let line = text.lines().nth(1)?;
-    let available: u64 = line.split_whitespace().nth(3)?.parse().ok()?;
-    Some(available * 1024)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,7 +279,6 @@ mod tests {
         "ai-startup||cpu=0,mem=8,energy=0,node=0,billing=0,fs/disk=0,vmem=0,pages=0,gres/gpu=754,gres/gpu:h100=754\n",
         " ai-startup|alice|cpu=0,mem=8,energy=0,node=0,billing=0,fs/disk=0,vmem=0,pages=0,gres/gpu=0,gres/gpu:h100=0\n",
     );
-    const DF: &str = "Filesystem     1024-blocks     Used Available Capacity Mounted on\n/dev/vda         264212084 21679072  73606816      23% /\n";
 
     #[test]
     fn partitions_from_sinfo() {
@@ -333,10 +344,32 @@ mod tests {
     }
 
     #[test]
-    fn versions_and_free_space() {
+    fn versions_and_storage() {
         assert_eq!(parse_slurm_version("slurm-wlm 22.05.8\n"), "22.05.8");
         assert_eq!(parse_slurm_version("slurm 24.11.1"), "24.11.1");
-        assert_eq!(parse_df_available(DF), Some(73_606_816 * 1024));
-        assert_eq!(parse_df_available("nonsense"), None);
+        let areas = parse_storage("home|/home/alice|73606816\nscratch|/scratch/p1|\nbad\n");
+        assert_eq!(areas.len(), 2);
+        assert_eq!(areas[0].free_bytes, Some(73_606_816 * 1024));
+        assert_eq!(
+            (areas[1].kind.as_str(), areas[1].free_bytes),
+            ("scratch", None)
+        );
+    }
+
+    #[test]
+    fn the_storage_script_runs_in_a_real_shell() {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(STORAGE_SCRIPT)
+            .env("HOME", "/")
+            .env("SCRATCH", "/tmp")
+            .env_remove("WORK")
+            .env_remove("PROJECT")
+            .output()
+            .unwrap();
+        let areas = parse_storage(&String::from_utf8(out.stdout).unwrap());
+        let kinds: Vec<&str> = areas.iter().map(|a| a.kind.as_str()).collect();
+        assert_eq!(kinds, ["home", "scratch"]);
+        assert!(areas.iter().all(|a| a.free_bytes.is_some()), "{areas:?}");
     }
 }

@@ -28,6 +28,7 @@ pub fn typescript_module() -> String {
         discovery::ClusterProfile::decl(&cfg),
         discovery::PartitionInfo::decl(&cfg),
         discovery::AccountInfo::decl(&cfg),
+        discovery::StorageArea::decl(&cfg),
         ssh_config::Candidates::decl(&cfg),
         ssh::QuestionKind::decl(&cfg),
         ssh::Prompt::decl(&cfg),

@@ -11,18 +11,12 @@ const SERVICE: &str = "usine";
 pub enum SecretKind {
     /// The passphrase of a private key file (id: the key's path).
     KeyPassphrase,
-    /// A cluster password (id: `user@host`).
-    Password,
-    /// A slurmrestd token (id: the cluster).
-    RestToken,
 }
 
 impl SecretKind {
     fn prefix(self) -> &'static str {
         match self {
             Self::KeyPassphrase => "key-passphrase",
-            Self::Password => "password",
-            Self::RestToken => "slurmrestd-token",
         }
     }
 }

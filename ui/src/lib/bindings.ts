@@ -99,7 +99,11 @@ export type ClusterProfile = { slurmVersion: string, partitions: Array<Partition
 /**
  * What the site's own budget command printed (`saldo -b`, `lumi-allocations`, …).
  */
-budgetReport: string | null, home: string, scratch: string | null, homeFreeBytes: number | null, };
+budgetReport: string | null, 
+/**
+ * Home, and the scratch/work/project areas the site announces through the usual variables.
+ */
+storage: Array<StorageArea>, };
 
 export type PartitionInfo = { name: string, isDefault: boolean, 
 /**
@@ -132,6 +136,12 @@ gpuMinutesUsed: number | null,
  * GPUs the account may hold at once (`GrpTRES=gres/gpu=…`), if limited.
  */
 maxGpusAtOnce: number | null, };
+
+export type StorageArea = { 
+/**
+ * `home`, `scratch`, `work` or `project`.
+ */
+kind: string, path: string, freeBytes: number | null, };
 
 export type Candidates = { clusters: Array<ClusterSettings>, notes: Array<string>, };
 
