@@ -195,6 +195,7 @@ test("add the lab cluster, answer the host-key and one-time-code dialogs, see it
     await card.$(`[data-account="${lab.USINE_LAB_ACCOUNT}"]`).getText(),
     /100 GPU hours left/,
   );
+  await browser.execute(() => window.scrollTo(0, 0));
   await browser.saveScreenshot(path.join(out, "clusters.png"));
 });
 

@@ -57,6 +57,23 @@ impl Sandbox {
     }
 }
 
+/// `usine cluster add NAME --host 127.0.0.1 --port 2222 --user USER …` for the lab's login node.
+fn add_lab_cluster(sb: &Sandbox, name: &str, user: &str, login: &[&str]) -> Output {
+    let mut args = vec![
+        "cluster",
+        "add",
+        name,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "2222",
+        "--user",
+        user,
+    ];
+    args.extend_from_slice(login);
+    sb.run(&args, "")
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -65,21 +82,7 @@ fn text(b: &[u8]) -> String {
 fn add_connect_with_a_one_time_code_and_see_the_cluster() {
     let lab = Lab::get();
     let sb = Sandbox::new(&lab, true);
-    let add = sb.run(
-        &[
-            "cluster",
-            "add",
-            "lab",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "2222",
-            "--user",
-            "bob",
-            "--code",
-        ],
-        "",
-    );
+    let add = add_lab_cluster(&sb, "lab", "bob", &["--code"]);
     assert!(add.status.success(), "{}", text(&add.stderr));
 
     let answers = format!("{}\n{}\n", lab.var("USINE_LAB_OTP_PASSWORD"), lab.totp());
@@ -126,21 +129,7 @@ fn add_connect_with_a_one_time_code_and_see_the_cluster() {
 fn a_wrong_code_is_reported_and_not_retried() {
     let lab = Lab::get();
     let sb = Sandbox::new(&lab, true);
-    sb.run(
-        &[
-            "cluster",
-            "add",
-            "lab",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "2222",
-            "--user",
-            "bob",
-            "--code",
-        ],
-        "",
-    );
+    add_lab_cluster(&sb, "lab", "bob", &["--code"]);
     let good: u32 = lab.totp().parse().unwrap();
     let wrong = format!("{:06}", (good + 500_000) % 1_000_000);
     // Plenty of answers on stdin: a client that retried would consume them.
@@ -163,23 +152,11 @@ fn via_the_bastion_an_unknown_host_is_asked_about_and_no_means_no() {
     let lab = Lab::get();
     let sb = Sandbox::new(&lab, false);
     let key = lab.var("USINE_LAB_KEY");
-    sb.run(
-        &[
-            "cluster",
-            "add",
-            "lab",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "2222",
-            "--user",
-            "alice",
-            "--key",
-            key,
-            "--jump",
-            "alice@127.0.0.1:2200",
-        ],
-        "",
+    add_lab_cluster(
+        &sb,
+        "lab",
+        "alice",
+        &["--key", key, "--jump", "alice@127.0.0.1:2200"],
     );
     let refused = sb.run(&["cluster", "connect", "lab"], "no\n");
     assert!(!refused.status.success());
@@ -286,22 +263,8 @@ fn certificate_validity_is_shown_before_connecting() {
             "USINE_LAB_EXPIRED_CERT",
         ),
     ] {
-        let args = [
-            "cluster",
-            "add",
-            name,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "2222",
-            "--user",
-            "carol",
-            "--key",
-            lab.var(key),
-            "--certificate",
-            lab.var(cert),
-        ];
-        assert!(sb.run(&args, "").status.success());
+        let login = ["--key", lab.var(key), "--certificate", lab.var(cert)];
+        assert!(add_lab_cluster(&sb, name, "carol", &login).status.success());
     }
     let list = sb.run(&["cluster", "list", "--json"], "");
     let views: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
@@ -352,19 +315,11 @@ fn the_ssh_agent_logs_in_without_a_key_file() {
         .output()
         .unwrap();
     assert!(added.status.success(), "{}", text(&added.stderr));
-    let add = [
-        "cluster",
-        "add",
-        "lab",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "2222",
-        "--user",
-        "alice",
-        "--agent",
-    ];
-    assert!(sb.run(&add, "").status.success());
+    assert!(
+        add_lab_cluster(&sb, "lab", "alice", &["--agent"])
+            .status
+            .success()
+    );
 
     let out = sb.run_with(
         &["cluster", "connect", "lab", "--json"],
