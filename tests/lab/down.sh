@@ -30,6 +30,10 @@ for name in "${LAB_DAEMONS[@]}"; do
   rm -f "$LAB_PIDS/$name.pid"
 done
 
+if mountpoint -q "$LAB_STATE/small" 2>/dev/null; then
+  umount "$LAB_STATE/small" && log "unmounted the small test disk"
+fi
+
 if [ -n "$wipe" ]; then
   rm -rf "$LAB_STATE" /var/spool/slurmctld/* /var/spool/slurmd/* /var/lib/mysql
   log "lab state wiped"

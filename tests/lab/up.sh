@@ -431,6 +431,12 @@ EOF
   fi
 }
 
+# A tiny file system, so that tests can fill a destination without filling the machine.
+small_disk() {
+  install -d -m 0777 "$LAB_STATE/small"
+  mountpoint -q "$LAB_STATE/small" || mount -t tmpfs -o size=2m,mode=0777 usine-lab-small "$LAB_STATE/small"
+}
+
 gpu_standin() {
   install -D -m 0755 "$HERE/nvidia-smi" "$LAB_BIN/nvidia-smi"
 }
@@ -460,6 +466,7 @@ USINE_LAB_EXPIRED_CERT=$LAB_CLIENT/carol_expired_ed25519-cert.pub
 USINE_LAB_REST_URL=http://127.0.0.1:$LAB_REST_PORT
 USINE_LAB_ACCOUNT=$LAB_ACCOUNT
 USINE_LAB_NVIDIA_SMI=$LAB_BIN/nvidia-smi
+USINE_LAB_SMALL_DISK=$LAB_STATE/small
 EOF
 }
 
@@ -476,6 +483,7 @@ accounts_up
 rest_up
 ssh_material
 sshd_up
+small_disk
 gpu_standin
 write_env
 t1=$(date +%s.%N)

@@ -14,6 +14,7 @@ pub mod ssh;
 pub mod ssh_config;
 pub mod store;
 pub mod target;
+pub mod transfer;
 
 /// The product version, shared by the app, the CLI and the reports they print.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

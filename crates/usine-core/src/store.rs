@@ -19,6 +19,25 @@ const MIGRATIONS: &[&str] = &[
         profile TEXT NOT NULL,           -- JSON of discovery::ClusterProfile
         discovered_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
     );",
+    // 2: transfer manifests, so that an upload resumes where it stopped.
+    "CREATE TABLE transfers (
+        id TEXT PRIMARY KEY NOT NULL,
+        cluster TEXT NOT NULL,
+        local_root TEXT NOT NULL,
+        remote_root TEXT NOT NULL,
+        state TEXT NOT NULL,            -- running, done, failed
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    );
+    CREATE TABLE transfer_files (
+        transfer_id TEXT NOT NULL REFERENCES transfers(id) ON DELETE CASCADE,
+        rel_path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime INTEGER NOT NULL,
+        confirmed INTEGER NOT NULL DEFAULT 0,   -- bytes the cluster is known to hold
+        sha256 TEXT,                            -- of the local file, once read
+        verified INTEGER NOT NULL DEFAULT 0,    -- remote sha256sum matched
+        PRIMARY KEY (transfer_id, rel_path)
+    );",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +53,7 @@ pub enum StoreError {
 }
 
 pub struct Store {
-    db: Connection,
+    pub(crate) db: Connection,
 }
 
 impl Store {

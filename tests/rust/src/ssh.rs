@@ -54,6 +54,22 @@ impl Lab {
         })
     }
 
+    /// Trusts the lab login node's keys when reached on another port (through a relay).
+    pub fn host_keys_for_port(&self, port: u16) -> Arc<HostKeyStore> {
+        let known = std::fs::read_to_string(self.var("USINE_LAB_KNOWN_HOSTS")).unwrap();
+        let file = scratch_file("relay_known_hosts");
+        let relayed: String = known
+            .lines()
+            .filter_map(|l| l.strip_prefix("[127.0.0.1]:2222 "))
+            .map(|key| format!("[127.0.0.1]:{port} {key}\n"))
+            .collect();
+        std::fs::write(&file, relayed).unwrap();
+        Arc::new(HostKeyStore {
+            user_file: None,
+            app_file: file,
+        })
+    }
+
     /// The current TOTP code for bob, from `oathtool` (installed by the lab).
     pub fn totp(&self) -> String {
         let out = Command::new("oathtool")

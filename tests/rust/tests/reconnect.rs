@@ -1,30 +1,13 @@
 //! A dropped link: logins that need nobody come back by themselves, within a bounded number of
 //! tries; logins that need a one-time code are never replayed without the user.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use usine_core::cluster::{ClusterError, ClusterSettings, Connections, Login, ReconnectPolicy};
-use usine_core::ssh::{ConnectionState, HostKeyStore, SshError};
+use usine_core::ssh::{ConnectionState, SshError};
 use usine_lab_tests::Lab;
 use usine_lab_tests::proxy::CuttableProxy;
-use usine_lab_tests::ssh::{Answers, answering, scratch_file};
-
-/// The lab's login-node keys, recorded for the relay's port.
-fn host_keys_for(lab: &Lab, port: u16) -> Arc<HostKeyStore> {
-    let known = std::fs::read_to_string(lab.var("USINE_LAB_KNOWN_HOSTS")).unwrap();
-    let file = scratch_file("relay_known_hosts");
-    let relayed: String = known
-        .lines()
-        .filter_map(|l| l.strip_prefix("[127.0.0.1]:2222 "))
-        .map(|key| format!("[127.0.0.1]:{port} {key}\n"))
-        .collect();
-    std::fs::write(&file, relayed).unwrap();
-    Arc::new(HostKeyStore {
-        user_file: None,
-        app_file: file,
-    })
-}
+use usine_lab_tests::ssh::{Answers, answering};
 
 fn settings(name: &str, port: u16, user: &str, login: Login) -> ClusterSettings {
     ClusterSettings {
@@ -48,7 +31,7 @@ fn quick(attempts: usize) -> ReconnectPolicy {
 async fn a_key_login_comes_back_after_the_link_is_restored() {
     let lab = Lab::get();
     let proxy = CuttableProxy::start(lab.var("USINE_LAB_SSH_PORT").parse().unwrap()).await;
-    let connections = Connections::new(host_keys_for(&lab, proxy.port()));
+    let connections = Connections::new(lab.host_keys_for_port(proxy.port()));
     let alice = settings(
         "relay-alice",
         proxy.port(),
@@ -110,7 +93,7 @@ async fn a_key_login_comes_back_after_the_link_is_restored() {
 async fn a_one_time_code_login_is_never_replayed_by_itself() {
     let lab = Lab::get();
     let proxy = CuttableProxy::start(lab.var("USINE_LAB_SSH_PORT").parse().unwrap()).await;
-    let connections = Connections::new(host_keys_for(&lab, proxy.port()));
+    let connections = Connections::new(lab.host_keys_for_port(proxy.port()));
     let bob = settings("relay-bob", proxy.port(), "bob", Login::PasswordAndCode);
     let (questions, asked) = answering(Answers {
         password: Some(lab.var("USINE_LAB_OTP_PASSWORD").to_owned()),

@@ -261,12 +261,36 @@ impl Connection {
     /// Runs `command` through the remote login shell on a new channel of this connection.
     /// Any user text in `command` must have gone through [`super::quote`].
     pub async fn exec(&self, command: &str) -> Result<CommandOutput, SshError> {
+        self.run(command, None).await
+    }
+
+    /// Runs `command` and streams `input` to its stdin (back-pressured by the SSH window), then
+    /// closes stdin and collects the output. For `tar -x` and other commands that read data.
+    pub async fn exec_with_input(
+        &self,
+        command: &str,
+        input: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    ) -> Result<CommandOutput, SshError> {
+        self.run(command, Some(input)).await
+    }
+
+    async fn run(
+        &self,
+        command: &str,
+        input: Option<tokio::sync::mpsc::Receiver<Vec<u8>>>,
+    ) -> Result<CommandOutput, SshError> {
         let broken = |e: russh::Error| SshError::Disconnected {
             host: self.endpoint.host.clone(),
             reason: e.to_string(),
         };
         let mut channel = self.handle.channel_open_session().await.map_err(broken)?;
         channel.exec(true, command).await.map_err(broken)?;
+        if let Some(mut input) = input {
+            while let Some(chunk) = input.recv().await {
+                channel.data(&chunk[..]).await.map_err(broken)?;
+            }
+            channel.eof().await.map_err(broken)?;
+        }
         let mut out = CommandOutput {
             stdout: Vec::new(),
             stderr: Vec::new(),
@@ -279,6 +303,13 @@ impl Connection {
                 ChannelMsg::ExitStatus { exit_status } => out.exit_status = Some(exit_status),
                 _ => {}
             }
+        }
+        // A command cut off by a dropped link ends without a status: that is not an answer.
+        if out.exit_status.is_none() && self.handle.is_closed() {
+            return Err(SshError::Disconnected {
+                host: self.endpoint.host.clone(),
+                reason: "the link dropped while the command ran".into(),
+            });
         }
         Ok(out)
     }
@@ -298,7 +329,16 @@ impl Connection {
             .request_subsystem(true, "sftp")
             .await
             .map_err(|e| broken(e.to_string()))?;
-        russh_sftp::client::SftpSession::new(channel.into_stream())
+        // Many large writes in flight: the defaults (16 × 32 KiB) cap throughput at a few MB/s
+        // as soon as there is network latency.
+        let config = russh_sftp::client::Config {
+            max_concurrent_writes: 64,
+            max_concurrent_reads: 64,
+            max_write_packet_len: 255 * 1024,
+            request_timeout_secs: 60,
+            ..Default::default()
+        };
+        russh_sftp::client::SftpSession::new_with_config(channel.into_stream(), config)
             .await
             .map_err(|e| broken(format!("SFTP did not start: {e}")))
     }

@@ -1,0 +1,870 @@
+//! Uploads over the cluster's one connection: resumable, checksum-verified, fast on huge files
+//! (pipelined SFTP) and on many small ones (tar streams, no per-file round trips).
+//!
+//! Every file is listed in a manifest in the local store before anything is sent; what the
+//! cluster confirmed is recorded as it happens, so a dropped link, a cancel or a crash resumes
+//! from there. Names reach the cluster only inside tar headers, SFTP requests or NUL-separated
+//! lists on stdin: no remote shell ever interprets a file name.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::params;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use ts_rs::TS;
+
+use crate::ssh::{Connection, SshError, quote};
+use crate::store::Store;
+
+/// Files at least this big go through SFTP on their own; smaller ones travel in tar batches.
+pub const LARGE_FILE: u64 = 16 << 20;
+/// A tar batch closes after this many files or bytes: a resume re-sends at most one batch.
+const BATCH_FILES: usize = 1000;
+const BATCH_BYTES: u64 = 64 << 20;
+const CHUNK: usize = 256 << 10;
+/// Suffix of a large file while it is incomplete on the cluster.
+pub const PARTIAL_SUFFIX: &str = ".usine-part";
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+    #[error(
+        "Not enough space in {path}: the upload needs {needed_mib} MiB and only {free_mib} MiB are \
+         free. Choose your scratch or work folder (see the cluster's storage list), or free space."
+    )]
+    NoSpace {
+        path: String,
+        needed_mib: u64,
+        free_mib: u64,
+    },
+    #[error("{0} is not a folder or file Usine can read: {1}")]
+    Source(PathBuf, String),
+    #[error("The cluster refused the upload into {path}: {message}")]
+    Remote { path: String, message: String },
+    #[error("There is no transfer {0} to resume.")]
+    UnknownTransfer(String),
+    #[error(
+        "The upload stopped: {0}. Nothing already confirmed is lost; resume it when the cluster \
+         is reachable again."
+    )]
+    Interrupted(SshError),
+    #[error("Usine's local database failed: {0}")]
+    Store(#[from] rusqlite::Error),
+}
+
+impl From<SshError> for TransferError {
+    fn from(e: SshError) -> Self {
+        Self::Interrupted(e)
+    }
+}
+
+/// A file that could not be sent, and why; the rest of the transfer goes on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FileProblem {
+    pub path: String,
+    pub problem: String,
+}
+
+/// Where an upload stands, reported as it goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    #[ts(type = "number")]
+    pub bytes_done: u64,
+    #[ts(type = "number")]
+    pub bytes_total: u64,
+    pub files_done: usize,
+    pub files_total: usize,
+    pub current: Option<String>,
+}
+
+/// The outcome of one run of [`upload`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub transfer_id: String,
+    pub files: usize,
+    pub verified: usize,
+    /// Bytes sent over the network in this run (re-sent bytes after a resume included).
+    #[ts(type = "number")]
+    pub bytes_sent: u64,
+    /// Bytes the cluster already held from an earlier run, not sent again.
+    #[ts(type = "number")]
+    pub bytes_skipped: u64,
+    pub problems: Vec<FileProblem>,
+}
+
+/// A file of the manifest.
+#[derive(Debug, Clone)]
+struct Entry {
+    rel: String,
+    size: u64,
+    mtime: i64,
+    confirmed: u64,
+    sha256: Option<String>,
+}
+
+/// Lists `source` (a file or a folder) and records a new transfer to `remote_root`.
+pub fn create(
+    store: &Mutex<Store>,
+    cluster: &str,
+    source: &Path,
+    remote_root: &str,
+) -> Result<(String, Vec<FileProblem>), TransferError> {
+    let (files, problems) = scan(source)?;
+    let id = new_id();
+    let mut guard = lock(store);
+    let tx = guard.db.transaction()?;
+    tx.execute(
+        "INSERT INTO transfers(id, cluster, local_root, remote_root, state) VALUES (?1, ?2, ?3, ?4, 'running')",
+        params![id, cluster, source.to_string_lossy(), remote_root],
+    )?;
+    for f in &files {
+        tx.execute(
+            "INSERT INTO transfer_files(transfer_id, rel_path, size, mtime) VALUES (?1, ?2, ?3, ?4)",
+            params![id, f.rel, f.size as i64, f.mtime],
+        )?;
+    }
+    tx.commit()?;
+    Ok((id, problems))
+}
+
+/// Sends what the cluster does not hold yet, then verifies every file with `sha256sum`.
+/// Call it again with the same id after an interruption: it continues from the manifest.
+pub async fn upload(
+    conn: &Connection,
+    store: &Mutex<Store>,
+    transfer_id: &str,
+    mut on_progress: impl FnMut(&Progress),
+) -> Result<Report, TransferError> {
+    let (local_root, remote_root, entries) = load(store, transfer_id)?;
+    let bytes_total = entries.iter().map(|e| e.size).sum();
+    let already: u64 = entries.iter().map(|e| e.confirmed).sum();
+    let mut progress = Progress {
+        bytes_done: already,
+        bytes_total,
+        files_done: entries
+            .iter()
+            .filter(|e| e.confirmed == e.size && e.sha256.is_some())
+            .count(),
+        files_total: entries.len(),
+        current: None,
+    };
+    on_progress(&progress);
+
+    let needed = bytes_total - already;
+    check_space(conn, &remote_root, needed).await?;
+
+    let mut report = Report {
+        transfer_id: transfer_id.to_owned(),
+        files: entries.len(),
+        verified: 0,
+        bytes_sent: 0,
+        bytes_skipped: already,
+        problems: Vec::new(),
+    };
+    let single_file = local_root.is_file();
+    let source_of = |rel: &str| {
+        if single_file {
+            local_root.clone()
+        } else {
+            local_root.join(rel)
+        }
+    };
+
+    // Large files first, one at a time over SFTP.
+    let pending: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| e.confirmed < e.size || e.sha256.is_none())
+        .collect();
+    let (large, small): (Vec<&Entry>, Vec<&Entry>) =
+        pending.into_iter().partition(|e| e.size >= LARGE_FILE);
+    if !large.is_empty() {
+        let sftp = sftp_session(conn).await?;
+        for entry in large {
+            progress.current = Some(entry.rel.clone());
+            let sent = send_large(
+                conn,
+                &sftp,
+                store,
+                transfer_id,
+                &source_of(&entry.rel),
+                &remote_root,
+                entry,
+                &mut progress,
+                &mut on_progress,
+            )
+            .await;
+            match sent {
+                Ok(bytes) => report.bytes_sent += bytes,
+                Err(TransferError::Source(path, why)) => report.problems.push(FileProblem {
+                    path: entry.rel.clone(),
+                    problem: format!("{} could not be read: {why}", path.display()),
+                }),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    // Small files in tar batches over one exec channel each.
+    for batch in batches(&small) {
+        let sent = send_batch(
+            conn,
+            store,
+            transfer_id,
+            &local_root,
+            single_file,
+            &remote_root,
+            &batch,
+            &mut progress,
+            &mut on_progress,
+        )
+        .await?;
+        report.bytes_sent += sent.bytes;
+        report.problems.extend(sent.problems);
+    }
+
+    // Verify everything against the cluster's own checksums.
+    progress.current = None;
+    let (_, _, entries) = load(store, transfer_id)?;
+    let remote = remote_sha256(conn, &remote_root, entries.iter().map(|e| e.rel.as_str())).await?;
+    let problem_paths: Vec<String> = report.problems.iter().map(|p| p.path.clone()).collect();
+    for entry in &entries {
+        if problem_paths.contains(&entry.rel) {
+            continue;
+        }
+        match (&entry.sha256, remote.get(&entry.rel)) {
+            (Some(local), Some(theirs)) if local == theirs => {
+                report.verified += 1;
+                lock(store).db.execute(
+                    "UPDATE transfer_files SET verified = 1 WHERE transfer_id = ?1 AND rel_path = ?2",
+                    params![transfer_id, entry.rel],
+                )?;
+            }
+            (_, None) => report.problems.push(FileProblem {
+                path: entry.rel.clone(),
+                problem: "missing on the cluster after the upload".into(),
+            }),
+            _ => {
+                // Forget what was confirmed, so that the next run sends it again.
+                lock(store).db.execute(
+                    "UPDATE transfer_files SET confirmed = 0, sha256 = NULL WHERE transfer_id = ?1 AND rel_path = ?2",
+                    params![transfer_id, entry.rel],
+                )?;
+                report.problems.push(FileProblem {
+                    path: entry.rel.clone(),
+                    problem: "its checksum on the cluster differs (the file changed while it was sent?); resume to send it again".into(),
+                });
+            }
+        }
+    }
+    let state = if report.problems.is_empty() {
+        "done"
+    } else {
+        "failed"
+    };
+    lock(store).db.execute(
+        "UPDATE transfers SET state = ?2 WHERE id = ?1",
+        params![transfer_id, state],
+    )?;
+    Ok(report)
+}
+
+fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    store
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn new_id() -> String {
+    use getrandom::rand_core::Rng;
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let random = getrandom::rand_core::UnwrapErr(getrandom::SysRng).next_u32();
+    // Sortable by creation time, unique without coordination.
+    format!("{ms:013x}{random:08x}")
+}
+
+fn load(store: &Mutex<Store>, id: &str) -> Result<(PathBuf, String, Vec<Entry>), TransferError> {
+    let guard = lock(store);
+    let (local, remote): (String, String) = guard
+        .db
+        .query_row(
+            "SELECT local_root, remote_root FROM transfers WHERE id = ?1",
+            params![id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(|_| TransferError::UnknownTransfer(id.to_owned()))?;
+    let mut stmt = guard.db.prepare(
+        "SELECT rel_path, size, mtime, confirmed, sha256 FROM transfer_files WHERE transfer_id = ?1 ORDER BY rel_path",
+    )?;
+    let entries = stmt
+        .query_map(params![id], |r| {
+            Ok(Entry {
+                rel: r.get(0)?,
+                size: r.get::<_, i64>(1)? as u64,
+                mtime: r.get(2)?,
+                confirmed: r.get::<_, i64>(3)? as u64,
+                sha256: r.get(4)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((PathBuf::from(local), remote, entries))
+}
+
+/// The files under `source` (or `source` itself), with what cannot be sent reported.
+fn scan(source: &Path) -> Result<(Vec<Entry>, Vec<FileProblem>), TransferError> {
+    let meta = std::fs::metadata(source)
+        .map_err(|e| TransferError::Source(source.to_owned(), e.to_string()))?;
+    let mtime = |m: &std::fs::Metadata| {
+        m.modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs() as i64)
+    };
+    if meta.is_file() {
+        let name = source
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        return Ok((
+            vec![Entry {
+                rel: name,
+                size: meta.len(),
+                mtime: mtime(&meta),
+                confirmed: 0,
+                sha256: None,
+            }],
+            vec![],
+        ));
+    }
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    // Symbolic links are not followed: a loop or a link out of the folder cannot drag in more.
+    for item in walkdir::WalkDir::new(source)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        let item = match item {
+            Ok(i) => i,
+            Err(e) => {
+                let path = e
+                    .path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                problems.push(FileProblem {
+                    path,
+                    problem: format!("cannot be read: {e}"),
+                });
+                continue;
+            }
+        };
+        let rel_path = item.path().strip_prefix(source).unwrap_or(item.path());
+        let Some(rel) = rel_path.to_str().map(str::to_owned) else {
+            problems.push(FileProblem {
+                path: rel_path.to_string_lossy().into_owned(),
+                problem: "its name is not valid text (UTF-8); rename it to send it".into(),
+            });
+            continue;
+        };
+        if item.path_is_symlink() {
+            problems.push(FileProblem {
+                path: rel,
+                problem: "a symbolic link; not followed, not sent".into(),
+            });
+            continue;
+        }
+        if !item.file_type().is_file() {
+            continue;
+        }
+        // Only plain names below the folder reach the cluster.
+        if !rel_path
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+        {
+            problems.push(FileProblem {
+                path: rel,
+                problem: "its path leaves the chosen folder".into(),
+            });
+            continue;
+        }
+        match item.metadata() {
+            Ok(m) => files.push(Entry {
+                rel,
+                size: m.len(),
+                mtime: mtime(&m),
+                confirmed: 0,
+                sha256: None,
+            }),
+            Err(e) => problems.push(FileProblem {
+                path: rel,
+                problem: format!("cannot be read: {e}"),
+            }),
+        }
+    }
+    Ok((files, problems))
+}
+
+async fn check_space(
+    conn: &Connection,
+    remote_root: &str,
+    needed: u64,
+) -> Result<(), TransferError> {
+    let root = quote(remote_root);
+    let out = conn
+        .exec(&format!("mkdir -p -- {root} && df -P -k -- {root}"))
+        .await?;
+    if !out.success() {
+        return Err(TransferError::Remote {
+            path: remote_root.to_owned(),
+            message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        });
+    }
+    let free_kib: u64 = out
+        .stdout_text()
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(u64::MAX / 1024);
+    // Keep a little slack: file systems round up to blocks.
+    if needed + needed / 100 + (1 << 20) > free_kib * 1024 {
+        return Err(TransferError::NoSpace {
+            path: remote_root.to_owned(),
+            needed_mib: needed.div_ceil(1 << 20),
+            free_mib: free_kib / 1024,
+        });
+    }
+    Ok(())
+}
+
+async fn sftp_session(conn: &Connection) -> Result<russh_sftp::client::SftpSession, TransferError> {
+    Ok(conn.sftp().await?)
+}
+
+fn remote_path(root: &str, rel: &str) -> String {
+    format!("{}/{rel}", root.trim_end_matches('/'))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn send_large(
+    conn: &Connection,
+    sftp: &russh_sftp::client::SftpSession,
+    store: &Mutex<Store>,
+    id: &str,
+    source: &Path,
+    remote_root: &str,
+    entry: &Entry,
+    progress: &mut Progress,
+    on_progress: &mut impl FnMut(&Progress),
+) -> Result<u64, TransferError> {
+    let target = remote_path(remote_root, &entry.rel);
+    let partial = format!("{target}{PARTIAL_SUFFIX}");
+    let remote_err = |e: russh_sftp::client::error::Error| TransferError::Remote {
+        path: partial.clone(),
+        message: e.to_string(),
+    };
+    if let Some(parent) = Path::new(&target).parent() {
+        conn.exec(&format!("mkdir -p -- {}", quote(&parent.to_string_lossy())))
+            .await?;
+    }
+    // Resume after what the cluster holds, but never beyond what the manifest confirmed
+    // with this same local file (size and time unchanged).
+    let held = match sftp.metadata(&partial).await {
+        Ok(m) => m.size.unwrap_or(0),
+        Err(_) => 0,
+    };
+    let offset = held.min(entry.size);
+    let mut file = std::fs::File::open(source)
+        .map_err(|e| TransferError::Source(source.to_owned(), e.to_string()))?;
+    let mut hasher = Sha256::new();
+    // The checksum covers the whole file: re-read locally what the cluster already has.
+    let mut prefix = (&mut file).take(offset);
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = prefix
+            .read(&mut buf)
+            .map_err(|e| TransferError::Source(source.to_owned(), e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    let flags = russh_sftp::protocol::OpenFlags::WRITE | russh_sftp::protocol::OpenFlags::CREATE;
+    let mut remote = sftp
+        .open_with_flags(&partial, flags)
+        .await
+        .map_err(remote_err)?;
+    remote
+        .seek(std::io::SeekFrom::Start(offset))
+        .await
+        .map_err(|e| TransferError::Remote {
+            path: partial.clone(),
+            message: e.to_string(),
+        })?;
+    progress.bytes_done = progress.bytes_done - entry.confirmed.min(progress.bytes_done) + offset;
+    let mut sent = 0u64;
+    let mut since_save = 0u64;
+    loop {
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| TransferError::Source(source.to_owned(), e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        remote.write_all(&buf[..n]).await.map_err(|e| {
+            TransferError::Interrupted(SshError::Disconnected {
+                host: conn.endpoint().host.clone(),
+                reason: e.to_string(),
+            })
+        })?;
+        sent += n as u64;
+        since_save += n as u64;
+        progress.bytes_done += n as u64;
+        if since_save >= 8 << 20 {
+            since_save = 0;
+            save_confirmed(store, id, &entry.rel, offset + sent, None)?;
+            on_progress(progress);
+        }
+    }
+    remote.shutdown().await.map_err(|e| {
+        TransferError::Interrupted(SshError::Disconnected {
+            host: conn.endpoint().host.clone(),
+            reason: e.to_string(),
+        })
+    })?;
+    let done = conn
+        .exec(&format!("mv -f -- {} {}", quote(&partial), quote(&target)))
+        .await?;
+    if !done.success() {
+        return Err(TransferError::Remote {
+            path: target,
+            message: String::from_utf8_lossy(&done.stderr).trim().to_owned(),
+        });
+    }
+    let digest = hex(&hasher.finalize());
+    save_confirmed(store, id, &entry.rel, entry.size, Some(&digest))?;
+    progress.files_done += 1;
+    on_progress(progress);
+    Ok(sent)
+}
+
+fn save_confirmed(
+    store: &Mutex<Store>,
+    id: &str,
+    rel: &str,
+    confirmed: u64,
+    sha256: Option<&str>,
+) -> Result<(), TransferError> {
+    lock(store).db.execute(
+        "UPDATE transfer_files SET confirmed = ?3, sha256 = COALESCE(?4, sha256) WHERE transfer_id = ?1 AND rel_path = ?2",
+        params![id, rel, confirmed as i64, sha256],
+    )?;
+    Ok(())
+}
+
+fn batches<'a>(small: &[&'a Entry]) -> Vec<Vec<&'a Entry>> {
+    let mut out: Vec<Vec<&Entry>> = Vec::new();
+    let mut bytes = 0;
+    for &e in small {
+        match out.last_mut() {
+            Some(b) if b.len() < BATCH_FILES && bytes + e.size <= BATCH_BYTES => {
+                bytes += e.size;
+                b.push(e);
+            }
+            _ => {
+                bytes = e.size;
+                out.push(vec![e]);
+            }
+        }
+    }
+    out
+}
+
+struct BatchResult {
+    bytes: u64,
+    problems: Vec<FileProblem>,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn send_batch(
+    conn: &Connection,
+    store: &Mutex<Store>,
+    id: &str,
+    local_root: &Path,
+    single_file: bool,
+    remote_root: &str,
+    batch: &[&Entry],
+    progress: &mut Progress,
+    on_progress: &mut impl FnMut(&Progress),
+) -> Result<BatchResult, TransferError> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
+    let files: Vec<(String, PathBuf)> = batch
+        .iter()
+        .map(|e| {
+            (
+                e.rel.clone(),
+                if single_file {
+                    local_root.to_owned()
+                } else {
+                    local_root.join(&e.rel)
+                },
+            )
+        })
+        .collect();
+    // The tar stream is built on a blocking thread, hashing each file as it is read.
+    let builder = tokio::task::spawn_blocking(move || build_tar(files, tx));
+    let command = format!(
+        "mkdir -p -- {root} && tar -C {root} -xf -",
+        root = quote(remote_root)
+    );
+    let out = conn.exec_with_input(&command, rx).await;
+    let built = builder
+        .await
+        .map_err(|e| TransferError::Source(local_root.to_owned(), e.to_string()))?;
+    let out = out?;
+    if !out.success() {
+        let message = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        if message.contains("No space left") {
+            return Err(TransferError::NoSpace {
+                path: remote_root.to_owned(),
+                needed_mib: batch.iter().map(|e| e.size).sum::<u64>().div_ceil(1 << 20),
+                free_mib: 0,
+            });
+        }
+        return Err(TransferError::Remote {
+            path: remote_root.to_owned(),
+            message,
+        });
+    }
+    let mut bytes = 0;
+    let mut problems = Vec::new();
+    for (entry, result) in batch.iter().zip(built) {
+        match result {
+            Ok(digest) => {
+                save_confirmed(store, id, &entry.rel, entry.size, Some(&digest))?;
+                bytes += entry.size;
+                progress.bytes_done += entry.size;
+                progress.files_done += 1;
+            }
+            Err(why) => problems.push(FileProblem {
+                path: entry.rel.clone(),
+                problem: format!("could not be read: {why}"),
+            }),
+        }
+    }
+    progress.current = batch.last().map(|e| e.rel.clone());
+    on_progress(progress);
+    Ok(BatchResult { bytes, problems })
+}
+
+/// Writes a tar stream of `files` into `out` in chunks; returns each file's SHA-256 (or why it
+/// could not be read: it is then left out of the stream).
+fn build_tar(
+    files: Vec<(String, PathBuf)>,
+    out: tokio::sync::mpsc::Sender<Vec<u8>>,
+) -> Vec<Result<String, String>> {
+    struct ChunkWriter {
+        buf: Vec<u8>,
+        out: tokio::sync::mpsc::Sender<Vec<u8>>,
+    }
+    impl std::io::Write for ChunkWriter {
+        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+            self.buf.extend_from_slice(data);
+            if self.buf.len() >= CHUNK {
+                self.flush()?;
+            }
+            Ok(data.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            if !self.buf.is_empty() {
+                let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+                self.out
+                    .blocking_send(chunk)
+                    .map_err(|_| std::io::Error::other("the upload channel closed"))?;
+            }
+            Ok(())
+        }
+    }
+    struct Hashing<R> {
+        inner: R,
+        hasher: Sha256,
+    }
+    impl<R: Read> Read for Hashing<R> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            self.hasher.update(&buf[..n]);
+            Ok(n)
+        }
+    }
+
+    let mut tar = tar::Builder::new(ChunkWriter {
+        buf: Vec::with_capacity(CHUNK),
+        out,
+    });
+    let mut results = Vec::with_capacity(files.len());
+    for (rel, path) in files {
+        let result = (|| {
+            let file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
+            let meta = file.metadata().map_err(|e| e.to_string())?;
+            let mut header = tar::Header::new_gnu();
+            header.set_metadata_in_mode(&meta, tar::HeaderMode::Deterministic);
+            header.set_mtime(
+                meta.modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_secs()),
+            );
+            let mut reader = Hashing {
+                inner: file.take(meta.len()),
+                hasher: Sha256::new(),
+            };
+            // append_data writes GNU long-name records for long or unusual names.
+            tar.append_data(&mut header, &rel, &mut reader)
+                .map_err(|e| e.to_string())?;
+            Ok(hex(&reader.hasher.finalize()))
+        })();
+        results.push(result);
+    }
+    let _ = tar
+        .into_inner()
+        .and_then(|mut w| std::io::Write::flush(&mut w));
+    results
+}
+
+/// `sha256sum` of every file, computed by the cluster. Names go on stdin, NUL-separated.
+async fn remote_sha256<'a>(
+    conn: &Connection,
+    remote_root: &str,
+    rels: impl Iterator<Item = &'a str>,
+) -> Result<HashMap<String, String>, TransferError> {
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    let list: Vec<u8> = rels
+        .flat_map(|r| r.bytes().chain(std::iter::once(0)))
+        .collect();
+    let _ = tx.send(list).await;
+    drop(tx);
+    let command = format!(
+        "cd -- {} && xargs -0 -r sha256sum --zero --",
+        quote(remote_root)
+    );
+    let out = conn.exec_with_input(&command, rx).await?;
+    // Records are "HASH  NAME\0" (no escaping with --zero).
+    Ok(out
+        .stdout
+        .split(|&b| b == 0)
+        .filter_map(|rec| {
+            let text = std::str::from_utf8(rec).ok()?;
+            let (hash, name) = text.split_once("  ")?;
+            Some((name.to_owned(), hash.to_owned()))
+        })
+        .collect())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_lists_plain_files_and_reports_links_and_odd_names() {
+        let dir = std::env::temp_dir().join(format!("usine-scan-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("a b.txt"), "x").unwrap();
+        std::fs::write(dir.join("sub").join("-rf"), "yy").unwrap();
+        std::fs::write(dir.join("new\nline"), "z").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&dir, dir.join("loop")).unwrap();
+        let (files, problems) = scan(&dir).unwrap();
+        let names: Vec<&str> = files.iter().map(|f| f.rel.as_str()).collect();
+        assert_eq!(names, ["a b.txt", "new\nline", "sub/-rf"]);
+        assert_eq!(files[2].size, 2);
+        #[cfg(unix)]
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.path == "loop" && p.problem.contains("symbolic link"))
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn batches_close_on_count_or_size() {
+        let e = |size| Entry {
+            rel: String::new(),
+            size,
+            mtime: 0,
+            confirmed: 0,
+            sha256: None,
+        };
+        let small: Vec<Entry> = (0..2500).map(|_| e(10)).collect();
+        let refs: Vec<&Entry> = small.iter().collect();
+        assert_eq!(
+            batches(&refs).iter().map(Vec::len).collect::<Vec<_>>(),
+            [1000, 1000, 500]
+        );
+        let big: Vec<Entry> = (0..5).map(|_| e(30 << 20)).collect();
+        let refs: Vec<&Entry> = big.iter().collect();
+        assert_eq!(
+            batches(&refs).iter().map(Vec::len).collect::<Vec<_>>(),
+            [2, 2, 1]
+        );
+    }
+
+    #[test]
+    fn tar_stream_round_trips_through_real_tar_with_hostile_names() {
+        let dir = std::env::temp_dir().join(format!("usine-tar-{}", std::process::id()));
+        let src = dir.join("src");
+        std::fs::create_dir_all(src.join("d")).unwrap();
+        let names = [
+            "it's $(id).txt",
+            "d/-leading dash",
+            "ünïcödé ✓",
+            &"long".repeat(60),
+        ];
+        for (i, n) in names.iter().enumerate() {
+            std::fs::write(src.join(n), format!("content {i}")).unwrap();
+        }
+        let files: Vec<(String, PathBuf)> =
+            names.iter().map(|n| (n.to_string(), src.join(n))).collect();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+        let hashes = build_tar(files, tx);
+        let mut stream = Vec::new();
+        while let Ok(chunk) = rx.try_recv() {
+            stream.extend(chunk);
+        }
+        let out = dir.join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        let mut tar = std::process::Command::new("tar")
+            .arg("-C")
+            .arg(&out)
+            .arg("-xf")
+            .arg("-")
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(tar.stdin.as_mut().unwrap(), &stream).unwrap();
+        drop(tar.stdin.take());
+        assert!(tar.wait().unwrap().success());
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(
+                std::fs::read_to_string(out.join(n)).unwrap(),
+                format!("content {i}")
+            );
+            let expected = hex(&Sha256::digest(format!("content {i}").as_bytes()));
+            assert_eq!(hashes[i].as_deref(), Ok(expected.as_str()));
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,253 @@
+//! Uploads to the lab over Usine's own connection: hostile names, verification, a link cut in
+//! the middle, an engine stopped in the middle, and a destination that is too small.
+
+use std::sync::{Arc, Mutex};
+
+use usine_core::cluster::{ClusterSettings, Connections, Login};
+use usine_core::ssh::{Connection, quote};
+use usine_core::store::Store;
+use usine_core::transfer::{self, TransferError};
+use usine_lab_tests::Lab;
+use usine_lab_tests::proxy::CuttableProxy;
+use usine_lab_tests::ssh::{Answers, answering, scratch_file, spec};
+
+fn store() -> Mutex<Store> {
+    Mutex::new(Store::open(&scratch_file("store").join("usine.sqlite3")).unwrap())
+}
+
+async fn alice(lab: &Lab) -> Connection {
+    let (questions, _) = answering(Answers::default());
+    Connection::open(&spec(lab.key_hop()), lab.host_keys(), questions)
+        .await
+        .unwrap()
+}
+
+/// Deterministic content of `len` bytes.
+fn data(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[0] ^ seed)
+        .collect()
+}
+
+fn remote_dir(tag: &str) -> String {
+    format!("/home/alice/usine-it/{tag}-{}", std::process::id())
+}
+
+#[tokio::test]
+async fn a_folder_with_hostile_names_arrives_verified() {
+    let lab = Lab::get();
+    let src = scratch_file("hostile");
+    let names = [
+        "plain.txt",
+        "with space.csv",
+        "it's \"quoted\".txt",
+        "$(touch pwned)",
+        "-rf",
+        "new\nline",
+        "ünïcödé/ファイル.bin",
+        "deep/a/b/c/d.txt",
+    ];
+    for (i, n) in names.iter().enumerate() {
+        let p = src.join(n);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, data(1000 + i * 37, i as u8)).unwrap();
+    }
+    std::fs::write(src.join("large.bin"), data(20 << 20, 9)).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&src, src.join("loop")).unwrap();
+
+    let conn = alice(&lab).await;
+    let store = store();
+    let remote = remote_dir("hostile");
+    let (id, problems) = transfer::create(&store, "lab", &src, &remote).unwrap();
+    assert!(problems.iter().any(|p| p.path == "loop"), "{problems:?}");
+    let mut seen = Vec::new();
+    let report = transfer::upload(&conn, &store, &id, |p| seen.push(p.bytes_done))
+        .await
+        .unwrap();
+    assert_eq!(report.files, names.len() + 1);
+    assert_eq!(report.verified, report.files, "{:?}", report.problems);
+    assert!(report.problems.is_empty());
+    assert!(
+        seen.windows(2).all(|w| w[1] >= w[0]),
+        "progress never goes back"
+    );
+    assert_eq!(seen.last().copied(), Some(report.bytes_sent));
+
+    // Exactly the expected files, and no name was run as a command.
+    let listing = conn
+        .exec(&format!(
+            "cd {} && find . -type f -printf x | wc -c; ls ~/pwned 2>&1",
+            quote(&remote)
+        ))
+        .await
+        .unwrap()
+        .stdout_text();
+    assert!(
+        listing.starts_with(&format!("{}\n", names.len() + 1)),
+        "{listing}"
+    );
+    assert!(listing.contains("No such file"), "{listing}");
+    let dash = conn
+        .exec(&format!("wc -c < {}", quote(&format!("{remote}/-rf"))))
+        .await
+        .unwrap();
+    assert_eq!(dash.stdout_text().trim(), (1000 + 4 * 37).to_string());
+    conn.exec(&format!("rm -rf {}", quote(&remote)))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_cut_link_resumes_where_it_stopped() {
+    let lab = Lab::get();
+    let size = 48usize << 20;
+    let src = scratch_file("cut");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("model.safetensors"), data(size, 3)).unwrap();
+    for i in 0..300 {
+        std::fs::write(src.join(format!("shard-{i:04}.json")), data(4096, i as u8)).unwrap();
+    }
+    let proxy =
+        Arc::new(CuttableProxy::start(lab.var("USINE_LAB_SSH_PORT").parse().unwrap()).await);
+    let settings = ClusterSettings {
+        name: "relay".into(),
+        site: None,
+        host: "127.0.0.1".into(),
+        port: proxy.port(),
+        user: "alice".into(),
+        login: Login::Key {
+            key: lab.var("USINE_LAB_KEY").into(),
+            certificate: None,
+        },
+        jumps: vec![],
+    };
+    let connections = Connections::new(lab.host_keys_for_port(proxy.port()));
+    let store = store();
+    let remote = remote_dir("cut");
+    let (id, _) = transfer::create(&store, "relay", &src, &remote).unwrap();
+
+    let (questions, _) = answering(Answers::default());
+    let conn = connections.get(&settings, questions).await.unwrap();
+    let cutter = proxy.clone();
+    let mut cut_at = 0;
+    let first = transfer::upload(&conn, &store, &id, |p| {
+        if cut_at == 0 && p.bytes_done > (size as u64) * 6 / 10 {
+            cut_at = p.bytes_done;
+            cutter.cut();
+        }
+    })
+    .await;
+    assert!(
+        matches!(first, Err(TransferError::Interrupted(_))),
+        "{first:?}"
+    );
+    assert!(
+        first
+            .unwrap_err()
+            .to_string()
+            .contains("Nothing already confirmed is lost")
+    );
+
+    proxy.restore();
+    let (questions, _) = answering(Answers::default());
+    let conn = connections.get(&settings, questions).await.unwrap();
+    let second = transfer::upload(&conn, &store, &id, |_| {}).await.unwrap();
+    assert_eq!(second.verified, 301, "{:?}", second.problems);
+    // The large file continued from what the cluster held: most of it was not sent again.
+    let total = size as u64 + 300 * 4096;
+    assert!(second.bytes_skipped > 0);
+    assert!(
+        second.bytes_sent + second.bytes_skipped <= total + (8 << 20),
+        "re-sent too much: sent {} + skipped {} for {total}",
+        second.bytes_sent,
+        second.bytes_skipped
+    );
+    assert!(
+        second.bytes_sent < total - cut_at + (8 << 20),
+        "sent {} after a cut at {cut_at}",
+        second.bytes_sent
+    );
+    conn.exec(&format!("rm -rf {}", quote(&remote)))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_engine_stopped_midway_restarts_from_its_manifest() {
+    let lab = Lab::get();
+    let src = scratch_file("stop");
+    std::fs::create_dir_all(&src).unwrap();
+    for i in 0..2500 {
+        std::fs::write(src.join(format!("img-{i:05}.png")), data(2048, i as u8)).unwrap();
+    }
+    let conn = alice(&lab).await;
+    let store = store();
+    let remote = remote_dir("stop");
+    let (id, _) = transfer::create(&store, "lab", &src, &remote).unwrap();
+    // Stop the engine (drop its future) once the first batch is confirmed.
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let mut tx = Some(tx);
+    let on_progress = |p: &transfer::Progress| {
+        if p.files_done >= 1000
+            && let Some(t) = tx.take()
+        {
+            let _ = t.send(());
+        }
+    };
+    let stopped = tokio::select! {
+        r = transfer::upload(&conn, &store, &id, on_progress) => Some(r),
+        _ = rx => None,
+    };
+    assert!(
+        stopped.is_none(),
+        "the upload should have been stopped midway"
+    );
+
+    // A new engine (same store) picks up: the confirmed batch is not sent again.
+    let again = transfer::upload(&conn, &store, &id, |_| {}).await.unwrap();
+    assert_eq!(again.verified, 2500, "{:?}", again.problems);
+    assert!(
+        again.bytes_skipped >= 1000 * 2048,
+        "skipped {}",
+        again.bytes_skipped
+    );
+    assert!(again.bytes_sent <= 1500 * 2048, "sent {}", again.bytes_sent);
+    conn.exec(&format!("rm -rf {}", quote(&remote)))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_destination_that_is_too_small_is_refused_before_sending() {
+    let lab = Lab::get();
+    let src = scratch_file("full");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("big.bin"), data(5 << 20, 1)).unwrap();
+    let conn = alice(&lab).await;
+    let store = store();
+    let remote = format!(
+        "{}/full-{}",
+        lab.var("USINE_LAB_SMALL_DISK"),
+        std::process::id()
+    );
+    let (id, _) = transfer::create(&store, "lab", &src, &remote).unwrap();
+    let err = transfer::upload(&conn, &store, &id, |_| {})
+        .await
+        .err()
+        .unwrap();
+    match &err {
+        TransferError::NoSpace {
+            needed_mib,
+            free_mib,
+            ..
+        } => assert!(needed_mib > free_mib),
+        other => panic!("expected NoSpace, got {other:?}"),
+    }
+    assert!(err.to_string().contains("scratch"), "{err}");
+    let left = conn
+        .exec(&format!("ls -A {}", quote(&remote)))
+        .await
+        .unwrap();
+    assert_eq!(left.stdout_text(), "", "nothing was written");
+}
