@@ -3,6 +3,7 @@
 mod cluster_cmd;
 mod key_cmd;
 mod terminal;
+mod transfer_cmd;
 
 use std::process::ExitCode;
 
@@ -31,6 +32,10 @@ enum Command {
     /// SSH keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Send a file or folder to a cluster: resumable, verified with checksums.
+    Upload(transfer_cmd::UploadArgs),
+    /// List uploads, finished or not.
+    Transfers,
 }
 
 #[derive(Subcommand)]
@@ -55,6 +60,8 @@ fn main() -> ExitCode {
         Command::Key(KeyCommand::Generate(args)) => {
             block_on(key_cmd::generate(args)).map(|()| true)
         }
+        Command::Upload(args) => block_on(transfer_cmd::upload(args, cli.json)),
+        Command::Transfers => transfer_cmd::list(cli.json).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -343,3 +343,42 @@ fn the_ssh_agent_logs_in_without_a_key_file() {
         text(&none.stderr)
     );
 }
+
+#[test]
+fn upload_a_folder_then_see_it_in_the_history() {
+    let lab = Lab::get();
+    let sb = Sandbox::new(&lab, true);
+    assert!(
+        add_lab_cluster(&sb, "lab", "alice", &["--key", lab.var("USINE_LAB_KEY")])
+            .status
+            .success()
+    );
+    let src = sb.home.join("dataset");
+    std::fs::create_dir_all(src.join("train")).unwrap();
+    for i in 0..50 {
+        std::fs::write(src.join(format!("train/{i}.txt")), format!("sample {i}\n")).unwrap();
+    }
+    let remote = format!("/home/alice/usine-it/cli-{}", std::process::id());
+    let out = sb.run(&["upload", "lab", src.to_str().unwrap(), &remote], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("50 of 50 files verified"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let history = sb.run(&["transfers", "--json"], "");
+    let list: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    assert_eq!(list[0]["state"], "done");
+    assert_eq!(list[0]["verified"], 50);
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+
+    // Resuming a finished upload sends nothing and verifies again.
+    let again = sb.run(&["upload", "--resume", &id, "--json"], "");
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(
+        (report["bytesSent"].as_u64(), report["verified"].as_u64()),
+        (Some(0), Some(50))
+    );
+}

@@ -275,6 +275,97 @@ pub async fn upload(
     Ok(report)
 }
 
+/// Uploads and, when the link drops, reconnects by itself (never asking for a code) and resumes,
+/// within `policy`. Questions for the first login go to `questions`.
+#[allow(clippy::too_many_arguments)]
+pub async fn upload_resuming(
+    connections: &crate::cluster::Connections,
+    settings: &crate::cluster::ClusterSettings,
+    questions: crate::ssh::Questions,
+    store: &Mutex<Store>,
+    transfer_id: &str,
+    policy: &crate::cluster::ReconnectPolicy,
+    mut on_progress: impl FnMut(&Progress),
+    mut on_state: impl FnMut(crate::ssh::ConnectionState),
+) -> Result<Report, ResumeError> {
+    let mut conn = connections.get(settings, questions).await?;
+    loop {
+        // The report describes the last run, the one that finished.
+        match upload(&conn, store, transfer_id, &mut on_progress).await {
+            Ok(report) => return Ok(report),
+            Err(TransferError::Interrupted(e)) => {
+                tracing::info!(error = %e, "upload interrupted; reconnecting");
+                conn = connections
+                    .reconnect_quietly(settings, policy, &mut on_state)
+                    .await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// What [`upload_resuming`] can end with.
+#[derive(Debug, thiserror::Error)]
+pub enum ResumeError {
+    #[error(transparent)]
+    Transfer(#[from] TransferError),
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
+}
+
+/// One line of the transfer history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub id: String,
+    pub cluster: String,
+    pub local_root: String,
+    pub remote_root: String,
+    /// `running`, `done` or `failed`.
+    pub state: String,
+    pub created_at: String,
+    pub files: usize,
+    pub verified: usize,
+    #[ts(type = "number")]
+    pub bytes: u64,
+    #[ts(type = "number")]
+    pub bytes_confirmed: u64,
+}
+
+/// Every transfer, newest first.
+pub fn list(store: &Mutex<Store>) -> Result<Vec<Summary>, TransferError> {
+    let guard = lock(store);
+    let mut stmt = guard.db.prepare(
+        "SELECT t.id, t.cluster, t.local_root, t.remote_root, t.state, t.created_at,
+                COUNT(f.rel_path), COALESCE(SUM(f.verified), 0), COALESCE(SUM(f.size), 0), COALESCE(SUM(f.confirmed), 0)
+         FROM transfers t LEFT JOIN transfer_files f ON f.transfer_id = t.id
+         GROUP BY t.id ORDER BY t.id DESC",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Summary {
+            id: r.get(0)?,
+            cluster: r.get(1)?,
+            local_root: r.get(2)?,
+            remote_root: r.get(3)?,
+            state: r.get(4)?,
+            created_at: r.get(5)?,
+            files: r.get::<_, i64>(6)? as usize,
+            verified: r.get::<_, i64>(7)? as usize,
+            bytes: r.get::<_, i64>(8)? as u64,
+            bytes_confirmed: r.get::<_, i64>(9)? as u64,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The transfer's summary, or an error naming it.
+pub fn get(store: &Mutex<Store>, id: &str) -> Result<Summary, TransferError> {
+    list(store)?
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| TransferError::UnknownTransfer(id.to_owned()))
+}
+
 fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
     store
         .lock()

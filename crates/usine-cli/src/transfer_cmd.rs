@@ -1,0 +1,115 @@
+//! `usine upload` and `usine transfers`.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use usine_core::cluster::{self, Connections, ReconnectPolicy};
+use usine_core::store::Store;
+use usine_core::transfer;
+
+use crate::{print_json, terminal};
+
+#[derive(Args)]
+pub struct UploadArgs {
+    /// The cluster (see `usine cluster list`).
+    cluster: Option<String>,
+    /// A file or folder on this computer.
+    source: Option<PathBuf>,
+    /// The folder on the cluster to put it in (created if needed).
+    destination: Option<String>,
+    /// Continue an earlier upload instead (its id is in `usine transfers`).
+    #[arg(long, conflicts_with_all = ["cluster", "source", "destination"])]
+    resume: Option<String>,
+}
+
+pub async fn upload(args: UploadArgs, json: bool) -> anyhow::Result<bool> {
+    let store = Mutex::new(Store::open_default()?);
+    let (cluster_name, id) = match (args.resume, args.cluster, args.source, args.destination) {
+        (Some(id), ..) => (transfer::get(&store, &id)?.cluster, id),
+        (None, Some(cluster), Some(source), Some(destination)) => {
+            let (id, problems) = transfer::create(&store, &cluster, &source, &destination)?;
+            for p in problems {
+                eprintln!("skipped {}: {}", p.path, p.problem);
+            }
+            (cluster, id)
+        }
+        _ => anyhow::bail!(
+            "say what to send: usine upload CLUSTER SOURCE DESTINATION (or --resume ID)"
+        ),
+    };
+    let settings = {
+        let guard = store.lock().unwrap_or_else(|p| p.into_inner());
+        cluster::get(&guard, &cluster_name)?
+    };
+    eprintln!("Upload {id} to {cluster_name} (resume it with: usine upload --resume {id})");
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let result = transfer::upload_resuming(
+        &Connections::default(),
+        &settings,
+        terminal::questions(),
+        &store,
+        &id,
+        &ReconnectPolicy::default(),
+        |p| {
+            bar.set_length(p.bytes_total);
+            bar.set_position(p.bytes_done);
+            bar.set_message(format!("{}/{} files", p.files_done, p.files_total));
+        },
+        |state| bar.println(format!("connection: {state:?}")),
+    )
+    .await;
+    bar.finish_and_clear();
+    let report = result?;
+    if json {
+        print_json(&report);
+    } else {
+        println!(
+            "{} of {} files verified on {cluster_name} ({} MiB sent, {} MiB were already there).",
+            report.verified,
+            report.files,
+            report.bytes_sent >> 20,
+            report.bytes_skipped >> 20
+        );
+        for p in &report.problems {
+            println!("  problem with {}: {}", p.path, p.problem);
+        }
+    }
+    Ok(report.problems.is_empty())
+}
+
+pub fn list(json: bool) -> anyhow::Result<()> {
+    let store = Mutex::new(Store::open_default()?);
+    let transfers = transfer::list(&store)?;
+    if json {
+        print_json(&transfers);
+        return Ok(());
+    }
+    if transfers.is_empty() {
+        println!(
+            "No transfer yet. Send a folder with: usine upload CLUSTER ./data /scratch/you/data"
+        );
+    }
+    for t in transfers {
+        println!(
+            "{}  {:<7} {} → {}:{}  {}/{} files verified, {} of {} MiB on the cluster",
+            t.id,
+            t.state,
+            t.local_root,
+            t.cluster,
+            t.remote_root,
+            t.verified,
+            t.files,
+            t.bytes_confirmed >> 20,
+            t.bytes >> 20
+        );
+    }
+    Ok(())
+}
