@@ -68,6 +68,8 @@ impl Store {
         }
         let db = Connection::open(path).map_err(|e| open_err(&e))?;
         db.pragma_update(None, "journal_mode", "WAL")?;
+        // In WAL mode NORMAL still survives an app crash; it only skips an fsync per commit.
+        db.pragma_update(None, "synchronous", "NORMAL")?;
         db.pragma_update(None, "foreign_keys", "ON")?;
         db.pragma_update(None, "busy_timeout", 5000)?;
         let mut store = Self { db };

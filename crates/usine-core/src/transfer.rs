@@ -1,5 +1,6 @@
 //! Uploads over the cluster's one connection: resumable, checksum-verified, fast on huge files
-//! (pipelined SFTP) and on many small ones (tar streams, no per-file round trips).
+//! (one stream per file, hashed by the cluster as it lands) and on many small ones (tar
+//! streams, no per-file round trips).
 //!
 //! Every file is listed in a manifest in the local store before anything is sent; what the
 //! cluster confirmed is recorded as it happens, so a dropped link, a cancel or a crash resumes
@@ -15,13 +16,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::params;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use ts_rs::TS;
 
 use crate::ssh::{Connection, SshError, quote};
 use crate::store::Store;
 
-/// Files at least this big go through SFTP on their own; smaller ones travel in tar batches.
+/// Files at least this big travel on their own stream; smaller ones in tar batches.
 pub const LARGE_FILE: u64 = 16 << 20;
 /// A tar batch closes after this many files or bytes: a resume re-sends at most one batch.
 const BATCH_FILES: usize = 1000;
@@ -107,6 +107,7 @@ struct Entry {
     mtime: i64,
     confirmed: u64,
     sha256: Option<String>,
+    verified: bool,
 }
 
 /// Lists `source` (a file or a folder) and records a new transfer to `remote_root`.
@@ -177,20 +178,18 @@ pub async fn upload(
         }
     };
 
-    // Large files first, one at a time over SFTP.
+    // Large files first, one at a time, each on its own exec channel.
     let pending: Vec<&Entry> = entries
         .iter()
         .filter(|e| e.confirmed < e.size || e.sha256.is_none())
         .collect();
     let (large, small): (Vec<&Entry>, Vec<&Entry>) =
         pending.into_iter().partition(|e| e.size >= LARGE_FILE);
-    if !large.is_empty() {
-        let sftp = sftp_session(conn).await?;
+    {
         for entry in large {
             progress.current = Some(entry.rel.clone());
             let sent = send_large(
                 conn,
-                &sftp,
                 store,
                 transfer_id,
                 &source_of(&entry.rel),
@@ -201,7 +200,10 @@ pub async fn upload(
             )
             .await;
             match sent {
-                Ok(bytes) => report.bytes_sent += bytes,
+                Ok((sent, held)) => {
+                    report.bytes_sent += sent;
+                    report.bytes_skipped += held;
+                }
                 Err(TransferError::Source(path, why)) => report.problems.push(FileProblem {
                     path: entry.rel.clone(),
                     problem: format!("{} could not be read: {why}", path.display()),
@@ -232,9 +234,16 @@ pub async fn upload(
     // Verify everything against the cluster's own checksums.
     progress.current = None;
     let (_, _, entries) = load(store, transfer_id)?;
-    let remote = remote_sha256(conn, &remote_root, entries.iter().map(|e| e.rel.as_str())).await?;
+    let unverified: Vec<&Entry> = entries.iter().filter(|e| !e.verified).collect();
+    let remote = remote_sha256(
+        conn,
+        &remote_root,
+        unverified.iter().map(|e| e.rel.as_str()),
+    )
+    .await?;
     let problem_paths: Vec<String> = report.problems.iter().map(|p| p.path.clone()).collect();
-    for entry in &entries {
+    report.verified = entries.len() - unverified.len();
+    for entry in unverified {
         if problem_paths.contains(&entry.rel) {
             continue;
         }
@@ -394,7 +403,7 @@ fn load(store: &Mutex<Store>, id: &str) -> Result<(PathBuf, String, Vec<Entry>),
         )
         .map_err(|_| TransferError::UnknownTransfer(id.to_owned()))?;
     let mut stmt = guard.db.prepare(
-        "SELECT rel_path, size, mtime, confirmed, sha256 FROM transfer_files WHERE transfer_id = ?1 ORDER BY rel_path",
+        "SELECT rel_path, size, mtime, confirmed, sha256, verified FROM transfer_files WHERE transfer_id = ?1 ORDER BY rel_path",
     )?;
     let entries = stmt
         .query_map(params![id], |r| {
@@ -404,6 +413,7 @@ fn load(store: &Mutex<Store>, id: &str) -> Result<(PathBuf, String, Vec<Entry>),
                 mtime: r.get(2)?,
                 confirmed: r.get::<_, i64>(3)? as u64,
                 sha256: r.get(4)?,
+                verified: r.get(5)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -432,6 +442,7 @@ fn scan(source: &Path) -> Result<(Vec<Entry>, Vec<FileProblem>), TransferError> 
                 mtime: mtime(&meta),
                 confirmed: 0,
                 sha256: None,
+                verified: false,
             }],
             vec![],
         ));
@@ -493,6 +504,7 @@ fn scan(source: &Path) -> Result<(Vec<Entry>, Vec<FileProblem>), TransferError> 
                 mtime: mtime(&m),
                 confirmed: 0,
                 sha256: None,
+                verified: false,
             }),
             Err(e) => problems.push(FileProblem {
                 path: rel,
@@ -536,18 +548,17 @@ async fn check_space(
     Ok(())
 }
 
-async fn sftp_session(conn: &Connection) -> Result<russh_sftp::client::SftpSession, TransferError> {
-    Ok(conn.sftp().await?)
-}
-
 fn remote_path(root: &str, rel: &str) -> String {
     format!("{}/{rel}", root.trim_end_matches('/'))
 }
 
+/// Streams one large file into `<target>.usine-part` on an exec channel, resuming after the
+/// bytes the cluster already holds, while the cluster hashes what it stores: one pass, and the
+/// file is verified the moment it arrives. Then renames it into place. Returns the bytes sent
+/// and the bytes the cluster already held.
 #[allow(clippy::too_many_arguments)]
 async fn send_large(
     conn: &Connection,
-    sftp: &russh_sftp::client::SftpSession,
     store: &Mutex<Store>,
     id: &str,
     source: &Path,
@@ -555,111 +566,129 @@ async fn send_large(
     entry: &Entry,
     progress: &mut Progress,
     on_progress: &mut impl FnMut(&Progress),
-) -> Result<u64, TransferError> {
+) -> Result<(u64, u64), TransferError> {
     let target = remote_path(remote_root, &entry.rel);
     let partial = format!("{target}{PARTIAL_SUFFIX}");
-    let remote_err = |e: russh_sftp::client::error::Error| TransferError::Remote {
-        path: partial.clone(),
-        message: e.to_string(),
-    };
-    if let Some(parent) = Path::new(&target).parent() {
-        conn.exec(&format!("mkdir -p -- {}", quote(&parent.to_string_lossy())))
-            .await?;
-    }
-    // Resume after what the cluster holds, but never beyond what the manifest confirmed
-    // with this same local file (size and time unchanged).
-    let held = match sftp.metadata(&partial).await {
-        Ok(m) => m.size.unwrap_or(0),
-        Err(_) => 0,
-    };
-    let offset = held.min(entry.size);
-    let mut file = std::fs::File::open(source)
-        .map_err(|e| TransferError::Source(source.to_owned(), e.to_string()))?;
-    let mut hasher = Sha256::new();
-    // The checksum covers the whole file: re-read locally what the cluster already has.
-    let mut prefix = (&mut file).take(offset);
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        let n = prefix
-            .read(&mut buf)
-            .map_err(|e| TransferError::Source(source.to_owned(), e.to_string()))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    let flags = russh_sftp::protocol::OpenFlags::WRITE | russh_sftp::protocol::OpenFlags::CREATE;
-    let mut remote = sftp
-        .open_with_flags(&partial, flags)
-        .await
-        .map_err(remote_err)?;
-    remote
-        .seek(std::io::SeekFrom::Start(offset))
-        .await
-        .map_err(|e| TransferError::Remote {
-            path: partial.clone(),
-            message: e.to_string(),
-        })?;
-    progress.bytes_done = progress.bytes_done - entry.confirmed.min(progress.bytes_done) + offset;
-    let mut sent = 0u64;
-    let mut since_save = 0u64;
-    loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| TransferError::Source(source.to_owned(), e.to_string()))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        remote.write_all(&buf[..n]).await.map_err(|e| {
-            TransferError::Interrupted(SshError::Disconnected {
-                host: conn.endpoint().host.clone(),
-                reason: e.to_string(),
-            })
-        })?;
-        sent += n as u64;
-        since_save += n as u64;
-        progress.bytes_done += n as u64;
-        if since_save >= 8 << 20 {
-            since_save = 0;
-            save_confirmed(store, id, &entry.rel, offset + sent, None)?;
-            on_progress(progress);
-        }
-    }
-    remote.shutdown().await.map_err(|e| {
-        TransferError::Interrupted(SshError::Disconnected {
-            host: conn.endpoint().host.clone(),
-            reason: e.to_string(),
-        })
-    })?;
-    let done = conn
-        .exec(&format!("mv -f -- {} {}", quote(&partial), quote(&target)))
+    let unreadable = |e: std::io::Error| TransferError::Source(source.to_owned(), e.to_string());
+    let parent = Path::new(&target)
+        .parent()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let held = conn
+        .exec(&format!(
+            "mkdir -p -- {} && stat -c %s -- {} 2>/dev/null || echo 0",
+            quote(&parent),
+            quote(&partial)
+        ))
         .await?;
-    if !done.success() {
+    let offset = held
+        .stdout_text()
+        .trim()
+        .parse::<u64>()
+        .unwrap_or(0)
+        .min(entry.size);
+
+    // The checksum covers the whole file: re-read locally what the cluster already has.
+    let mut file = std::fs::File::open(source).map_err(unreadable)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut (&mut file).take(offset), &mut HashWriter(&mut hasher))
+        .map_err(unreadable)?;
+    progress.bytes_done = progress.bytes_done - entry.confirmed.min(progress.bytes_done) + offset;
+    on_progress(progress);
+
+    // Cut back to `offset`, hash the kept part, then append stdin while hashing it too.
+    let command = format!(
+        "sh -c 'f=$1; n=$2; truncate -s \"$n\" -- \"$f\" && {{ head -c \"$n\" -- \"$f\"; tee -a -- \"$f\"; }} | sha256sum' sh {} {offset}",
+        quote(&partial)
+    );
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = sent.clone();
+    let reader = tokio::task::spawn_blocking(move || -> std::io::Result<Sha256> {
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                return Ok(hasher);
+            }
+            hasher.update(&buf[..n]);
+            if tx.blocking_send(buf[..n].to_vec()).is_err() {
+                return Ok(hasher); // the channel closed: the command ended early
+            }
+            counter.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    let base = progress.bytes_done;
+    let exec = conn.exec_with_input(&command, rx);
+    tokio::pin!(exec);
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    let out = loop {
+        tokio::select! {
+            out = &mut exec => break out,
+            _ = tick.tick() => {
+                progress.bytes_done = base + sent.load(std::sync::atomic::Ordering::Relaxed);
+                on_progress(progress);
+            }
+        }
+    };
+    let hasher = reader
+        .await
+        .map_err(|e| TransferError::Source(source.to_owned(), e.to_string()))?
+        .map_err(unreadable)?;
+    let out = out?;
+    let bytes = sent.load(std::sync::atomic::Ordering::Relaxed);
+    if !out.success() {
+        let message = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        if message.contains("No space left") {
+            return Err(TransferError::NoSpace {
+                path: remote_root.to_owned(),
+                needed_mib: entry.size.div_ceil(1 << 20),
+                free_mib: 0,
+            });
+        }
         return Err(TransferError::Remote {
-            path: target,
-            message: String::from_utf8_lossy(&done.stderr).trim().to_owned(),
+            path: partial,
+            message,
         });
     }
-    let digest = hex(&hasher.finalize());
-    save_confirmed(store, id, &entry.rel, entry.size, Some(&digest))?;
+    let local = hex(&hasher.finalize());
+    let remote = out
+        .stdout_text()
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let moved = conn
+        .exec(&format!("mv -f -- {} {}", quote(&partial), quote(&target)))
+        .await?;
+    if !moved.success() {
+        return Err(TransferError::Remote {
+            path: target,
+            message: String::from_utf8_lossy(&moved.stderr).trim().to_owned(),
+        });
+    }
+    let verified = local == remote;
+    lock(store).db.execute(
+        "UPDATE transfer_files SET confirmed = ?3, sha256 = ?4, verified = ?5 WHERE transfer_id = ?1 AND rel_path = ?2",
+        params![id, entry.rel, entry.size as i64, local, verified],
+    )?;
+    progress.bytes_done = base + bytes;
     progress.files_done += 1;
     on_progress(progress);
-    Ok(sent)
+    Ok((bytes, offset))
 }
 
-fn save_confirmed(
-    store: &Mutex<Store>,
-    id: &str,
-    rel: &str,
-    confirmed: u64,
-    sha256: Option<&str>,
-) -> Result<(), TransferError> {
-    lock(store).db.execute(
-        "UPDATE transfer_files SET confirmed = ?3, sha256 = COALESCE(?4, sha256) WHERE transfer_id = ?1 AND rel_path = ?2",
-        params![id, rel, confirmed as i64, sha256],
-    )?;
-    Ok(())
+/// Feeds everything written into a hasher.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.update(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn batches<'a>(small: &[&'a Entry]) -> Vec<Vec<&'a Entry>> {
@@ -738,10 +767,17 @@ async fn send_batch(
     }
     let mut bytes = 0;
     let mut problems = Vec::new();
+    // One transaction for the whole batch: the cluster confirmed it as a whole.
+    let mut guard = lock(store);
+    let tx = guard.db.transaction()?;
     for (entry, result) in batch.iter().zip(built) {
         match result {
             Ok(digest) => {
-                save_confirmed(store, id, &entry.rel, entry.size, Some(&digest))?;
+                tx.execute(
+                    "UPDATE transfer_files SET confirmed = ?3, sha256 = ?4 \
+                     WHERE transfer_id = ?1 AND rel_path = ?2",
+                    params![id, entry.rel, entry.size as i64, digest],
+                )?;
                 bytes += entry.size;
                 progress.bytes_done += entry.size;
                 progress.files_done += 1;
@@ -752,6 +788,8 @@ async fn send_batch(
             }),
         }
     }
+    tx.commit()?;
+    drop(guard);
     progress.current = batch.last().map(|e| e.rel.clone());
     on_progress(progress);
     Ok(BatchResult { bytes, problems })
@@ -898,6 +936,7 @@ mod tests {
             mtime: 0,
             confirmed: 0,
             sha256: None,
+            verified: false,
         };
         let small: Vec<Entry> = (0..2500).map(|_| e(10)).collect();
         let refs: Vec<&Entry> = small.iter().collect();

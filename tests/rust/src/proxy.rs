@@ -62,3 +62,66 @@ impl CuttableProxy {
         self.cut.store(false, Ordering::SeqCst);
     }
 }
+
+/// A TCP relay on 127.0.0.1 that delays every chunk by `one_way` in each direction, like a
+/// distant cluster: throughput is kept (chunks are pipelined), only latency is added.
+pub struct DelayProxy {
+    port: u16,
+}
+
+impl DelayProxy {
+    pub async fn start(target_port: u16, one_way: std::time::Duration) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let _ = client.set_nodelay(true);
+                tokio::spawn(async move {
+                    let Ok(server) = TcpStream::connect(("127.0.0.1", target_port)).await else {
+                        return;
+                    };
+                    let _ = server.set_nodelay(true);
+                    let (cr, cw) = client.into_split();
+                    let (sr, sw) = server.into_split();
+                    tokio::join!(delayed(cr, sw, one_way), delayed(sr, cw, one_way));
+                });
+            }
+        });
+        Self { port }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+async fn delayed(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    delay: std::time::Duration,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
+    let reader = async move {
+        let mut buf = vec![0u8; 256 << 10];
+        while let Ok(n) = from.read(&mut buf).await {
+            if n == 0
+                || tx
+                    .send((tokio::time::Instant::now() + delay, buf[..n].to_vec()))
+                    .is_err()
+            {
+                break;
+            }
+        }
+    };
+    let writer = async move {
+        while let Some((due, chunk)) = rx.recv().await {
+            tokio::time::sleep_until(due).await;
+            if to.write_all(&chunk).await.is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown().await;
+    };
+    tokio::join!(reader, writer);
+}

@@ -1,0 +1,316 @@
+//! Upload speed of Usine against the tools a user would otherwise use (scp, scp -r, sftp, rsync),
+//! on the lab's sshd, on plain loopback and through a relay that adds 20 ms of round-trip time.
+//! Same data, same cipher (aes256-gcm), fresh connection for every run, data in RAM on both ends.
+//!
+//! Run: `cargo bench -p usine-lab-tests --bench transfer` (the lab must be up).
+//! `USINE_BENCH_QUICK=1` uses smaller data (256 MiB, 2,000 files, 100 MB mixed).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use usine_core::ssh::{Connection, Endpoint, Hop};
+use usine_core::store::Store;
+use usine_core::transfer;
+use usine_lab_tests::Lab;
+use usine_lab_tests::proxy::DelayProxy;
+use usine_lab_tests::ssh::{Answers, answering, scratch_file, spec};
+
+const LOCAL: &str = "/dev/shm/usine-bench-local";
+const REMOTE: &str = "/dev/shm/usine-bench-remote";
+
+struct Dataset {
+    name: String,
+    path: PathBuf,
+    bytes: u64,
+    files: usize,
+}
+
+fn write_data(path: &Path, len: usize, seed: u32) {
+    let mut x = seed.wrapping_mul(2_654_435_761) | 1;
+    let bytes: Vec<u8> = (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect();
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// The three data sets: one big file, `small_files` files of 4 KiB, and a mixed folder of
+/// 24 MiB shards plus `mixed_small` small files.
+fn datasets(quick: bool, small_files: usize, mixed_small: u32, tag: &str) -> Vec<Dataset> {
+    let root = PathBuf::from(LOCAL).join(tag);
+    let big_len = if quick { 256usize << 20 } else { 1 << 30 };
+    std::fs::create_dir_all(root.join("big")).unwrap();
+    write_data(&root.join("big/model.bin"), big_len, 1);
+
+    let small = root.join(format!("small-{small_files}"));
+    std::fs::create_dir_all(&small).unwrap();
+    for i in 0..small_files {
+        let p = small.join(format!("{:02}", i % 100));
+        std::fs::create_dir_all(&p).unwrap();
+        write_data(&p.join(format!("{i:05}.txt")), 4096, i as u32);
+    }
+
+    // Mixed: a few large files and many small ones, about 500 MB (100 MB quick).
+    let mixed = root.join("mixed");
+    std::fs::create_dir_all(mixed.join("shards")).unwrap();
+    let (large, small_n) = (if quick { 4 } else { 20 }, mixed_small);
+    for i in 0..large {
+        write_data(&mixed.join(format!("shard-{i}.bin")), 24 << 20, 100 + i);
+    }
+    for i in 0..small_n {
+        write_data(&mixed.join(format!("shards/{i:05}.json")), 4096, 1000 + i);
+    }
+    let measure = |p: &Path| {
+        let (mut bytes, mut files) = (0, 0);
+        for e in walk(p) {
+            bytes += std::fs::metadata(&e).unwrap().len();
+            files += 1;
+        }
+        (bytes, files)
+    };
+    let mut out = Vec::new();
+    for (name, path) in [
+        (
+            format!("1 file of {} MiB", big_len >> 20),
+            root.join("big/model.bin"),
+        ),
+        (format!("{small_files} files of 4 KiB"), small.clone()),
+        (
+            format!("mixed folder ({large} × 24 MiB + {small_n} × 4 KiB)"),
+            mixed.clone(),
+        ),
+    ] {
+        let (bytes, files) = if path.is_file() {
+            (std::fs::metadata(&path).unwrap().len(), 1)
+        } else {
+            measure(&path)
+        };
+        out.push(Dataset {
+            name,
+            path,
+            bytes,
+            files,
+        });
+    }
+    out
+}
+
+fn walk(p: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(p).unwrap() {
+        let e = e.unwrap().path();
+        if e.is_dir() {
+            out.extend(walk(&e));
+        } else {
+            out.push(e);
+        }
+    }
+    out
+}
+
+fn ssh_opts(lab: &Lab, port: u16) -> Vec<String> {
+    [
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        "-c",
+        "aes256-gcm@openssh.com",
+        "-i",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([
+        lab.var("USINE_LAB_KEY").to_owned(),
+        "-o".into(),
+        format!("Port={port}"),
+    ])
+    .collect()
+}
+
+fn run(cmd: &mut Command) -> Duration {
+    let start = Instant::now();
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    start.elapsed()
+}
+
+fn remote(lab: &Lab, script: &str) -> String {
+    let out = lab.ssh_alice(script);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Checks the destination holds exactly the data: same number of files and bytes.
+fn check(lab: &Lab, dest: &str, d: &Dataset) {
+    let got = remote(
+        lab,
+        &format!("find {dest} -type f -printf '%s\\n' | awk '{{n++; s+=$1}} END {{print n, s}}'"),
+    );
+    assert_eq!(
+        got.trim(),
+        format!("{} {}", d.files, d.bytes),
+        "{dest} holds something else"
+    );
+}
+
+async fn usine(lab: &Lab, port: u16, d: &Dataset, dest: &str) -> (Duration, Duration) {
+    let hop = Hop {
+        endpoint: Endpoint {
+            port,
+            ..lab.endpoint("alice")
+        },
+        credentials: lab.key_hop().credentials,
+    };
+    let store = Mutex::new(Store::open(&scratch_file("bench").join("db")).unwrap());
+    let start = Instant::now();
+    let (questions, _) = answering(Answers::default());
+    let conn = Connection::open(&spec(hop), lab.host_keys_for_port(port), questions)
+        .await
+        .unwrap();
+    let (id, _) = transfer::create(&store, "bench", &d.path, dest).unwrap();
+    let mut sent_at = None;
+    let report = transfer::upload(&conn, &store, &id, |p| {
+        if p.bytes_done == p.bytes_total && sent_at.is_none() {
+            sent_at = Some(start.elapsed());
+        }
+    })
+    .await
+    .unwrap();
+    let total = start.elapsed();
+    assert_eq!(report.verified, d.files);
+    conn.close().await;
+    (sent_at.unwrap_or(total), total)
+}
+
+#[tokio::main]
+async fn main() {
+    let lab = Lab::get();
+    let quick = std::env::var_os("USINE_BENCH_QUICK").is_some();
+    let proxy = DelayProxy::start(
+        lab.var("USINE_LAB_SSH_PORT").parse().unwrap(),
+        Duration::from_millis(10),
+    )
+    .await;
+    let _ = std::fs::remove_dir_all(LOCAL);
+    let sets = datasets(
+        quick,
+        if quick { 2000 } else { 10_000 },
+        if quick { 1000 } else { 5000 },
+        "loopback",
+    );
+    // With latency, per-file tools (scp -r, sftp) need about 3 round trips per file: fewer files
+    // keep the run under a quarter of an hour, and the ratios per file are what matters.
+    let rtt_sets = datasets(quick, 2000, 1000, "rtt");
+
+    println!("Upload to the lab's sshd (OpenSSH 9.2), aes256-gcm, data in RAM at both ends.");
+    println!("Usine times include connecting and logging in, like the tools'; 'verified' adds the");
+    println!("cluster's own sha256sum of every file, which the other tools do not do.\n");
+    println!("| network | data | tool | seconds | MB/s | Usine faster by |");
+    println!("|---|---|---|---:|---:|---:|");
+    for (network, port, sets) in [
+        (
+            "loopback",
+            lab.var("USINE_LAB_SSH_PORT").parse::<u16>().unwrap(),
+            sets.iter().collect::<Vec<_>>(),
+        ),
+        ("+20 ms RTT", proxy.port(), rtt_sets.iter().collect()),
+    ] {
+        for d in sets {
+            let mb = |t: Duration| d.bytes as f64 / 1e6 / t.as_secs_f64();
+            let dest = |tool: &str| format!("{REMOTE}/{tool}");
+            let fresh = |tool: &str| {
+                remote(&lab, &format!("rm -rf {0} && mkdir -p {0}", dest(tool)));
+            };
+            fresh("usine");
+            let (sent, verified) = usine(&lab, port, d, &dest("usine")).await;
+            check(&lab, &dest("usine"), d);
+            let opts = ssh_opts(&lab, port);
+            let target = |tool: &str| format!("alice@127.0.0.1:{}/", dest(tool));
+            let dir = d.path.is_dir();
+            let mut others: Vec<(String, Duration)> = Vec::new();
+            // scp (SFTP protocol in OpenSSH 9), -r for folders.
+            fresh("scp");
+            let mut scp = Command::new("scp");
+            scp.arg("-q").args(&opts);
+            if dir {
+                scp.arg("-r");
+            }
+            others.push((
+                if dir { "scp -r" } else { "scp" }.into(),
+                run(scp.arg(&d.path).arg(target("scp"))),
+            ));
+            // sftp in batch mode.
+            fresh("sftp");
+            let batch = scratch_file("sftp-batch");
+            std::fs::write(
+                &batch,
+                format!(
+                    "put {} {} {}/\n",
+                    if dir { "-r" } else { "" },
+                    d.path.display(),
+                    dest("sftp")
+                ),
+            )
+            .unwrap();
+            let mut sftp = Command::new("sftp");
+            sftp.arg("-q")
+                .arg("-b")
+                .arg(&batch)
+                .args(&opts)
+                .arg("alice@127.0.0.1");
+            others.push(("sftp".into(), run(&mut sftp)));
+            // rsync over ssh.
+            fresh("rsync");
+            let mut rsync = Command::new("rsync");
+            rsync
+                .arg("-a")
+                .arg("-e")
+                .arg(format!("ssh {}", opts.join(" ")))
+                .arg(&d.path)
+                .arg(target("rsync"));
+            others.push(("rsync -e ssh".into(), run(&mut rsync)));
+            for (tool, _) in &others {
+                let name = tool.split_whitespace().next().unwrap();
+                check(&lab, &dest(name), d);
+            }
+            println!(
+                "| {network} | {} | **Usine** (sent) | {:.2} | {:.0} | |",
+                d.name,
+                sent.as_secs_f64(),
+                mb(sent)
+            );
+            println!(
+                "| {network} | {} | **Usine** (sent + verified) | {:.2} | {:.0} | |",
+                d.name,
+                verified.as_secs_f64(),
+                mb(verified)
+            );
+            for (tool, t) in &others {
+                println!(
+                    "| {network} | {} | {tool} | {:.2} | {:.0} | {:.2}× ({:.2}× verified) |",
+                    d.name,
+                    t.as_secs_f64(),
+                    mb(*t),
+                    t.as_secs_f64() / sent.as_secs_f64(),
+                    t.as_secs_f64() / verified.as_secs_f64()
+                );
+            }
+        }
+    }
+    remote(&lab, &format!("rm -rf {REMOTE}"));
+    let _ = std::fs::remove_dir_all(LOCAL);
+}
