@@ -4,6 +4,8 @@
 //!
 //! Run: `cargo bench -p usine-lab-tests --bench transfer` (the lab must be up).
 //! `USINE_BENCH_QUICK=1` uses smaller data (256 MiB, 2,000 files, 100 MB mixed).
+//! With latency, `USINE_BENCH_RTT_FILES` small files (default 500) are sent: scp -r and sftp
+//! need about three round trips per file, so 10,000 would take them most of an hour.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -212,9 +214,11 @@ async fn main() {
         if quick { 1000 } else { 5000 },
         "loopback",
     );
-    // With latency, per-file tools (scp -r, sftp) need about 3 round trips per file: fewer files
-    // keep the run under a quarter of an hour, and the ratios per file are what matters.
-    let rtt_sets = datasets(quick, 2000, 1000, "rtt");
+    let rtt_files: usize = std::env::var("USINE_BENCH_RTT_FILES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500);
+    let rtt_sets = datasets(quick, rtt_files, rtt_files as u32 / 2, "rtt");
 
     println!("Upload to the lab's sshd (OpenSSH 9.2), aes256-gcm, data in RAM at both ends.");
     println!("Usine times include connecting and logging in, like the tools'; 'verified' adds the");
