@@ -7,6 +7,7 @@ use usine_core::discovery::ClusterProfile;
 use usine_core::sites::{self, Site};
 use usine_core::ssh::{Answer, ConnectionState, Questions, keygen};
 use usine_core::target::{self, Target};
+use usine_core::transfer;
 use zeroize::Zeroizing;
 
 use crate::error::UiError;
@@ -148,4 +149,87 @@ fn relay_questions<R: Runtime>(app: AppHandle<R>, cluster: String) -> Questions 
         }
     });
     questions
+}
+
+/// `{ id, progress }` while an upload runs.
+pub const TRANSFER_PROGRESS_EVENT: &str = "transfer-progress";
+/// `{ id, report }` or `{ id, error }` when an upload ends.
+pub const TRANSFER_DONE_EVENT: &str = "transfer-done";
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub fn list_transfers(state: State<'_, AppState>) -> Result<Vec<transfer::Summary>, UiError> {
+    Ok(transfer::list(&state.store)?)
+}
+
+/// Records an upload and starts it in the background; progress and the end come as events.
+#[tauri::command]
+#[tracing::instrument(skip(app, state), err(Debug))]
+pub fn start_upload<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    cluster: String,
+    source: String,
+    destination: String,
+) -> Result<String, UiError> {
+    let (id, problems) = transfer::create(
+        &state.store,
+        &cluster,
+        std::path::Path::new(&source),
+        &destination,
+    )?;
+    for p in problems {
+        tracing::info!(path = %p.path, problem = %p.problem, "not sent");
+    }
+    run_upload(app, cluster, id.clone());
+    Ok(id)
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(app, state), err(Debug))]
+pub fn resume_upload<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<(), UiError> {
+    let summary = transfer::get(&state.store, &id)?;
+    run_upload(app, summary.cluster, id);
+    Ok(())
+}
+
+fn run_upload<R: Runtime>(app: AppHandle<R>, cluster_name: String, id: String) {
+    tauri::async_runtime::spawn(async move {
+        let state = tauri::Manager::state::<AppState>(&app);
+        let settings = cluster::get(&state.store(), &cluster_name);
+        let result = match settings {
+            Ok(settings) => transfer::upload_resuming(
+                &state.connections,
+                &settings,
+                relay_questions(app.clone(), cluster_name.clone()),
+                &state.store,
+                &id,
+                &cluster::ReconnectPolicy::default(),
+                |p| {
+                    let _ = app.emit(
+                        TRANSFER_PROGRESS_EVENT,
+                        serde_json::json!({ "id": id, "progress": p }),
+                    );
+                },
+                |s| {
+                    let _ = app.emit(
+                        CLUSTER_STATE_EVENT,
+                        serde_json::json!({ "cluster": cluster_name, "state": s }),
+                    );
+                },
+            )
+            .await
+            .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let payload = match result {
+            Ok(report) => serde_json::json!({ "id": id, "report": report }),
+            Err(error) => serde_json::json!({ "id": id, "error": error }),
+        };
+        let _ = app.emit(TRANSFER_DONE_EVENT, payload);
+    });
 }

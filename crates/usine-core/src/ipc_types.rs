@@ -4,7 +4,7 @@
 
 use ts_rs::{Config, TS};
 
-use crate::{cluster, discovery, doctor, host_metrics, sites, ssh, ssh_config, target};
+use crate::{cluster, discovery, doctor, host_metrics, sites, ssh, ssh_config, target, transfer};
 
 /// Every type exported to the UI, as one TypeScript module.
 pub fn typescript_module() -> String {
@@ -30,6 +30,10 @@ pub fn typescript_module() -> String {
         discovery::AccountInfo::decl(&cfg),
         discovery::StorageArea::decl(&cfg),
         ssh_config::Candidates::decl(&cfg),
+        transfer::Summary::decl(&cfg),
+        transfer::Progress::decl(&cfg),
+        transfer::Report::decl(&cfg),
+        transfer::FileProblem::decl(&cfg),
         ssh::QuestionKind::decl(&cfg),
         ssh::Prompt::decl(&cfg),
         ssh::certificate::CertificateStatus::decl(&cfg),

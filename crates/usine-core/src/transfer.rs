@@ -185,11 +185,13 @@ pub async fn upload(
         .collect();
     let (large, small): (Vec<&Entry>, Vec<&Entry>) =
         pending.into_iter().partition(|e| e.size >= LARGE_FILE);
+    let held = held_sizes(conn, &remote_root, &large).await?;
     {
-        for entry in large {
+        for (entry, held) in large.iter().zip(held) {
             progress.current = Some(entry.rel.clone());
             let sent = send_large(
                 conn,
+                held,
                 store,
                 transfer_id,
                 &source_of(&entry.rel),
@@ -559,6 +561,7 @@ fn remote_path(root: &str, rel: &str) -> String {
 #[allow(clippy::too_many_arguments)]
 async fn send_large(
     conn: &Connection,
+    held: u64,
     store: &Mutex<Store>,
     id: &str,
     source: &Path,
@@ -570,23 +573,7 @@ async fn send_large(
     let target = remote_path(remote_root, &entry.rel);
     let partial = format!("{target}{PARTIAL_SUFFIX}");
     let unreadable = |e: std::io::Error| TransferError::Source(source.to_owned(), e.to_string());
-    let parent = Path::new(&target)
-        .parent()
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let held = conn
-        .exec(&format!(
-            "mkdir -p -- {} && stat -c %s -- {} 2>/dev/null || echo 0",
-            quote(&parent),
-            quote(&partial)
-        ))
-        .await?;
-    let offset = held
-        .stdout_text()
-        .trim()
-        .parse::<u64>()
-        .unwrap_or(0)
-        .min(entry.size);
+    let offset = held.min(entry.size);
 
     // The checksum covers the whole file: re-read locally what the cluster already has.
     let mut file = std::fs::File::open(source).map_err(unreadable)?;
@@ -597,9 +584,15 @@ async fn send_large(
     on_progress(progress);
 
     // Cut back to `offset`, hash the kept part, then append stdin while hashing it too.
+    // The rename happens only when the part has its full size: a stream cut by a dropped link
+    // also ends normally on the cluster, and must not become the file.
     let command = format!(
-        "sh -c 'f=$1; n=$2; truncate -s \"$n\" -- \"$f\" && {{ head -c \"$n\" -- \"$f\"; tee -a -- \"$f\"; }} | sha256sum' sh {} {offset}",
-        quote(&partial)
+        "sh -c 'f=$1; n=$2; t=$3; size=$4; truncate -s \"$n\" -- \"$f\" && \
+         {{ head -c \"$n\" -- \"$f\"; tee -a -- \"$f\"; }} | sha256sum && \
+         [ \"$(stat -c %s -- \"$f\")\" = \"$size\" ] && mv -f -- \"$f\" \"$t\"' sh {} {offset} {} {}",
+        quote(&partial),
+        quote(&target),
+        entry.size
     );
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
     let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -658,15 +651,6 @@ async fn send_large(
         .next()
         .unwrap_or_default()
         .to_owned();
-    let moved = conn
-        .exec(&format!("mv -f -- {} {}", quote(&partial), quote(&target)))
-        .await?;
-    if !moved.success() {
-        return Err(TransferError::Remote {
-            path: target,
-            message: String::from_utf8_lossy(&moved.stderr).trim().to_owned(),
-        });
-    }
     let verified = local == remote;
     lock(store).db.execute(
         "UPDATE transfer_files SET confirmed = ?3, sha256 = ?4, verified = ?5 WHERE transfer_id = ?1 AND rel_path = ?2",
@@ -676,6 +660,43 @@ async fn send_large(
     progress.files_done += 1;
     on_progress(progress);
     Ok((bytes, offset))
+}
+
+/// How many bytes of each large file the cluster already holds in its `.usine-part` (0 when
+/// none), and the folders for them made: one round trip for all, names on stdin.
+async fn held_sizes(
+    conn: &Connection,
+    remote_root: &str,
+    large: &[&Entry],
+) -> Result<Vec<u64>, TransferError> {
+    if large.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let list: Vec<u8> = large
+        .iter()
+        .flat_map(|e| e.rel.bytes().chain(std::iter::once(0)))
+        .collect();
+    let _ = tx.send(list).await;
+    drop(tx);
+    let script = format!(
+        "cd -- {} && xargs -0 sh -c 'for f; do mkdir -p -- \"$(dirname -- \"$f\")\"; \
+         stat -c %s -- \"$f{PARTIAL_SUFFIX}\" 2>/dev/null || echo 0; done' sh",
+        quote(remote_root)
+    );
+    let out = conn.exec_with_input(&script, rx).await?;
+    let sizes: Vec<u64> = out
+        .stdout_text()
+        .lines()
+        .map(|l| l.trim().parse().unwrap_or(0))
+        .collect();
+    if sizes.len() != large.len() {
+        return Err(TransferError::Remote {
+            path: remote_root.to_owned(),
+            message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        });
+    }
+    Ok(sizes)
 }
 
 /// Feeds everything written into a hasher.

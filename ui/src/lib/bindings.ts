@@ -145,6 +145,26 @@ kind: string, path: string, freeBytes: number | null, };
 
 export type Candidates = { clusters: Array<ClusterSettings>, notes: Array<string>, };
 
+export type Summary = { id: string, cluster: string, localRoot: string, remoteRoot: string, 
+/**
+ * `running`, `done` or `failed`.
+ */
+state: string, createdAt: string, files: number, verified: number, bytes: number, bytesConfirmed: number, };
+
+export type Progress = { bytesDone: number, bytesTotal: number, filesDone: number, filesTotal: number, current: string | null, };
+
+export type Report = { transferId: string, files: number, verified: number, 
+/**
+ * Bytes sent over the network in this run (re-sent bytes after a resume included).
+ */
+bytesSent: number, 
+/**
+ * Bytes the cluster already held from an earlier run, not sent again.
+ */
+bytesSkipped: number, problems: Array<FileProblem>, };
+
+export type FileProblem = { path: string, problem: string, };
+
 export type QuestionKind = { "kind": "unknownHostKey", host: string, port: number, algorithm: string, fingerprint: string, } | { "kind": "keyboardInteractive", destination: string, name: string, instructions: string, prompts: Array<Prompt>, } | { "kind": "keyPassphrase", keyPath: string, } | { "kind": "password", destination: string, };
 
 export type Prompt = { text: string, 
