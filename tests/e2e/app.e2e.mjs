@@ -216,3 +216,23 @@ test("a newcomer without a key gets one, with the public key ready to copy", asy
   await made.scrollIntoView();
   await browser.saveScreenshot(path.join(out, "new-key.png"));
 });
+
+test("send a folder to the connected cluster: reuses the login, ends verified", async () => {
+  const src = mkdtempSync(path.join(os.tmpdir(), "usine-e2e-data-"));
+  for (let i = 0; i < 20; i++) writeFileSync(path.join(src, `sample ${i}.txt`), `row ${i}\n`);
+  await (await browser.$('nav button[data-screen="data"]')).click();
+  await fill('form.upload input[name="source"]', src);
+  await fill('form.upload input[name="destination"]', `/home/bob/usine-e2e-${process.pid}`);
+  await (await browser.$("form.upload button[type=submit]")).click();
+
+  const row = await browser.$("[data-transfer]");
+  await row.waitForExist({ timeout: 10_000 });
+  await browser.waitUntil(async () => (await row.getAttribute("data-state")) === "done", {
+    timeout: 30_000,
+    timeoutMsg: "the upload did not end verified",
+  });
+  assert.match(await row.getText(), /20 of 20 files verified/);
+  // The cluster's connection from the login test was reused: no code was asked again.
+  assert.equal(await (await browser.$('[role="dialog"]')).isExisting(), false);
+  await browser.saveScreenshot(path.join(out, "data.png"));
+});

@@ -73,6 +73,7 @@ pub struct FileProblem {
 /// Where an upload stands, reported as it goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "TransferProgress")]
 pub struct Progress {
     #[ts(type = "number")]
     pub bytes_done: u64,
@@ -86,6 +87,7 @@ pub struct Progress {
 /// The outcome of one run of [`upload`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "TransferReport")]
 pub struct Report {
     pub transfer_id: String,
     pub files: usize,
@@ -327,6 +329,7 @@ pub enum ResumeError {
 /// One line of the transfer history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "TransferSummary")]
 pub struct Summary {
     pub id: String,
     pub cluster: String,

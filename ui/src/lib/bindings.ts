@@ -145,15 +145,15 @@ kind: string, path: string, freeBytes: number | null, };
 
 export type Candidates = { clusters: Array<ClusterSettings>, notes: Array<string>, };
 
-export type Summary = { id: string, cluster: string, localRoot: string, remoteRoot: string, 
+export type TransferSummary = { id: string, cluster: string, localRoot: string, remoteRoot: string, 
 /**
  * `running`, `done` or `failed`.
  */
 state: string, createdAt: string, files: number, verified: number, bytes: number, bytesConfirmed: number, };
 
-export type Progress = { bytesDone: number, bytesTotal: number, filesDone: number, filesTotal: number, current: string | null, };
+export type TransferProgress = { bytesDone: number, bytesTotal: number, filesDone: number, filesTotal: number, current: string | null, };
 
-export type Report = { transferId: string, files: number, verified: number, 
+export type TransferReport = { transferId: string, files: number, verified: number, 
 /**
  * Bytes sent over the network in this run (re-sent bytes after a resume included).
  */

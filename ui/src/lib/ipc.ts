@@ -12,12 +12,18 @@ import type {
   HostMetrics,
   Site,
   Target,
+  TransferProgress,
+  TransferReport,
+  TransferSummary,
 } from "./bindings";
 
 /** Must match `HOST_METRICS_EVENT` in src-tauri/src/live.rs. */
 export const HOST_METRICS_EVENT = "host-metrics";
 /** Must match `QUESTION_EVENT` and `CLUSTER_STATE_EVENT` in src-tauri/src/commands.rs. */
 export const QUESTION_EVENT = "ssh-question";
+/** Must match `TRANSFER_PROGRESS_EVENT` and `TRANSFER_DONE_EVENT` in src-tauri/src/commands.rs. */
+export const TRANSFER_PROGRESS_EVENT = "transfer-progress";
+export const TRANSFER_DONE_EVENT = "transfer-done";
 export const CLUSTER_STATE_EVENT = "cluster-state";
 
 /** What the user answers to a login question; secrets go to Rust and never come back. */
@@ -44,6 +50,13 @@ export const addCluster = (settings: ClusterSettings): Promise<void> =>
 export const sshConfigCandidates = (): Promise<Candidates> => invoke("ssh_config_candidates");
 export const generateKey = (comment: string): Promise<GeneratedKey> =>
   invoke("generate_key", { comment });
+export const listTransfers = (): Promise<TransferSummary[]> => invoke("list_transfers");
+export const startUpload = (
+  cluster: string,
+  source: string,
+  destination: string,
+): Promise<string> => invoke("start_upload", { cluster, source, destination });
+export const resumeUpload = (id: string): Promise<void> => invoke("resume_upload", { id });
 export const forgetCluster = (name: string): Promise<void> => invoke("forget_cluster", { name });
 export const connectCluster = (name: string): Promise<ClusterProfile> =>
   invoke("connect_cluster", { name });
@@ -60,4 +73,22 @@ export function onQuestion(handler: (q: AskedQuestion) => void): Promise<Unliste
 
 export function onClusterState(handler: (e: ClusterStateEvent) => void): Promise<UnlistenFn> {
   return listen<ClusterStateEvent>(CLUSTER_STATE_EVENT, (event) => handler(event.payload));
+}
+
+export interface TransferDone {
+  id: string;
+  report?: TransferReport;
+  error?: string;
+}
+
+export function onTransferProgress(
+  handler: (e: { id: string; progress: TransferProgress }) => void,
+): Promise<UnlistenFn> {
+  return listen<{ id: string; progress: TransferProgress }>(TRANSFER_PROGRESS_EVENT, (event) =>
+    handler(event.payload),
+  );
+}
+
+export function onTransferDone(handler: (e: TransferDone) => void): Promise<UnlistenFn> {
+  return listen<TransferDone>(TRANSFER_DONE_EVENT, (event) => handler(event.payload));
 }
