@@ -34,6 +34,8 @@ enum Command {
     Key(KeyCommand),
     /// Send a file or folder to a cluster: resumable, verified with checksums.
     Upload(transfer_cmd::UploadArgs),
+    /// Bring a folder (e.g. a job's results) back from a cluster, verified with checksums.
+    Download(transfer_cmd::DownloadArgs),
     /// List uploads, finished or not.
     Transfers,
 }
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
             block_on(key_cmd::generate(args)).map(|()| true)
         }
         Command::Upload(args) => block_on(transfer_cmd::upload(args, cli.json)),
+        Command::Download(args) => block_on(transfer_cmd::download(args, cli.json)),
         Command::Transfers => transfer_cmd::list(cli.json).map(|()| true),
     };
     match result {

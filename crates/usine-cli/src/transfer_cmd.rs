@@ -44,13 +44,7 @@ pub async fn upload(args: UploadArgs, json: bool) -> anyhow::Result<bool> {
         cluster::get(&guard, &cluster_name)?
     };
     eprintln!("Upload {id} to {cluster_name} (resume it with: usine upload --resume {id})");
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let bar = progress_bar();
     let result = transfer::upload_resuming(
         &Connections::default(),
         &settings,
@@ -75,6 +69,62 @@ pub async fn upload(args: UploadArgs, json: bool) -> anyhow::Result<bool> {
             "{} of {} files verified on {cluster_name} ({} MiB sent, {} MiB were already there).",
             report.verified,
             report.files,
+            report.bytes_sent >> 20,
+            report.bytes_skipped >> 20
+        );
+        for p in &report.problems {
+            println!("  problem with {}: {}", p.path, p.problem);
+        }
+    }
+    Ok(report.problems.is_empty())
+}
+
+fn progress_bar() -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+#[derive(Args)]
+pub struct DownloadArgs {
+    /// The cluster (see `usine cluster list`).
+    cluster: String,
+    /// The folder on the cluster, e.g. a job's output folder.
+    source: String,
+    /// Where to put it on this computer (created if needed).
+    destination: PathBuf,
+}
+
+/// Brings a folder back; run it again to continue after an interruption.
+pub async fn download(args: DownloadArgs, json: bool) -> anyhow::Result<bool> {
+    let store = Store::open_default()?;
+    let settings = cluster::get(&store, &args.cluster)?;
+    let conn = Connections::default()
+        .get(&settings, terminal::questions())
+        .await?;
+    let bar = progress_bar();
+    let report = usine_core::download::download(&conn, &args.source, &args.destination, |p| {
+        bar.set_length(p.bytes_total);
+        bar.set_position(p.bytes_done);
+        bar.set_message(format!("{}/{} files", p.files_done, p.files_total));
+    })
+    .await;
+    bar.finish_and_clear();
+    let report =
+        report.map_err(|e| anyhow::anyhow!("{e} (run the same command again to continue)"))?;
+    if json {
+        print_json(&report);
+    } else {
+        println!(
+            "{} of {} files verified in {} ({} MiB received, {} MiB were already here).",
+            report.verified,
+            report.files,
+            args.destination.display(),
             report.bytes_sent >> 20,
             report.bytes_skipped >> 20
         );

@@ -373,6 +373,20 @@ fn upload_a_folder_then_see_it_in_the_history() {
     assert_eq!(list[0]["verified"], 50);
     let id = list[0]["id"].as_str().unwrap().to_owned();
 
+    // And back: the same files, verified here.
+    let back = sb.home.join("back");
+    let down = sb.run(&["download", "lab", &remote, back.to_str().unwrap()], "");
+    assert!(down.status.success(), "{}", text(&down.stderr));
+    assert!(
+        text(&down.stdout).contains("50 of 50 files verified"),
+        "{}",
+        text(&down.stdout)
+    );
+    assert_eq!(
+        std::fs::read_to_string(back.join("train/7.txt")).unwrap(),
+        "sample 7\n"
+    );
+
     // Resuming a finished upload sends nothing and verifies again.
     let again = sb.run(&["upload", "--resume", &id, "--json"], "");
     assert!(again.status.success(), "{}", text(&again.stderr));

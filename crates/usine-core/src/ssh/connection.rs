@@ -32,6 +32,9 @@ pub enum ConnectionState {
     },
 }
 
+/// Where a streamed command's stdout goes, chunk by chunk.
+pub type StdoutSink<'a> = &'a mut (dyn FnMut(&[u8]) + Send);
+
 /// Output of a command run on the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandOutput {
@@ -261,7 +264,18 @@ impl Connection {
     /// Runs `command` through the remote login shell on a new channel of this connection.
     /// Any user text in `command` must have gone through [`super::quote`].
     pub async fn exec(&self, command: &str) -> Result<CommandOutput, SshError> {
-        self.run(command, None).await
+        self.run(command, None, None).await
+    }
+
+    /// Runs `command` and hands its stdout to `on_stdout` as it arrives (for downloads that do
+    /// not fit in memory); the returned output holds stderr and the exit status only.
+    pub async fn exec_streaming(
+        &self,
+        command: &str,
+        input: Option<tokio::sync::mpsc::Receiver<Vec<u8>>>,
+        on_stdout: StdoutSink<'_>,
+    ) -> Result<CommandOutput, SshError> {
+        self.run(command, input, Some(on_stdout)).await
     }
 
     /// Runs `command` and streams `input` to its stdin (back-pressured by the SSH window), then
@@ -271,13 +285,14 @@ impl Connection {
         command: &str,
         input: tokio::sync::mpsc::Receiver<Vec<u8>>,
     ) -> Result<CommandOutput, SshError> {
-        self.run(command, Some(input)).await
+        self.run(command, Some(input), None).await
     }
 
     async fn run(
         &self,
         command: &str,
         input: Option<tokio::sync::mpsc::Receiver<Vec<u8>>>,
+        mut on_stdout: Option<StdoutSink<'_>>,
     ) -> Result<CommandOutput, SshError> {
         let broken = |e: russh::Error| SshError::Disconnected {
             host: self.endpoint.host.clone(),
@@ -298,7 +313,10 @@ impl Connection {
         };
         while let Some(msg) = channel.wait().await {
             match msg {
-                ChannelMsg::Data { data } => out.stdout.extend_from_slice(&data),
+                ChannelMsg::Data { data } => match on_stdout.as_mut() {
+                    Some(sink) => sink(&data),
+                    None => out.stdout.extend_from_slice(&data),
+                },
                 ChannelMsg::ExtendedData { data, ext: 1 } => out.stderr.extend_from_slice(&data),
                 ChannelMsg::ExitStatus { exit_status } => out.exit_status = Some(exit_status),
                 _ => {}
