@@ -7,6 +7,33 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+/// alice's cluster settings and connections through a [`CuttableProxy`] in front of the lab's
+/// login node: what fault tests cut and restore.
+pub async fn relayed_alice(
+    lab: &crate::Lab,
+) -> (
+    Arc<CuttableProxy>,
+    usine_core::cluster::ClusterSettings,
+    usine_core::cluster::Connections,
+) {
+    let proxy =
+        Arc::new(CuttableProxy::start(lab.var("USINE_LAB_SSH_PORT").parse().unwrap()).await);
+    let settings = usine_core::cluster::ClusterSettings {
+        name: "relay".into(),
+        site: None,
+        host: "127.0.0.1".into(),
+        port: proxy.port(),
+        user: "alice".into(),
+        login: usine_core::cluster::Login::Key {
+            key: lab.var("USINE_LAB_KEY").into(),
+            certificate: None,
+        },
+        jumps: vec![],
+    };
+    let connections = usine_core::cluster::Connections::new(lab.host_keys_for_port(proxy.port()));
+    (proxy, settings, connections)
+}
+
 pub struct CuttableProxy {
     port: u16,
     cut: Arc<AtomicBool>,

@@ -1,14 +1,11 @@
 //! Downloads of a job's output folder from the lab: odd names, links that point outside,
 //! skipping what is already here, and a link cut in the middle of a large file.
 
-use std::sync::Arc;
-
-use usine_core::cluster::{ClusterSettings, Connections, Login};
 use usine_core::download::download;
 use usine_core::ssh::{Connection, quote};
 use usine_core::transfer::TransferError;
 use usine_lab_tests::Lab;
-use usine_lab_tests::proxy::CuttableProxy;
+use usine_lab_tests::proxy::relayed_alice;
 use usine_lab_tests::ssh::{Answers, answering, scratch_file, spec};
 
 async fn alice(lab: &Lab) -> Connection {
@@ -71,21 +68,7 @@ async fn a_cut_link_resumes_the_large_file_where_it_stopped() {
     let lab = Lab::get();
     let setup = alice(&lab).await;
     let remote = make_results(&setup, "cut-down", 48).await;
-    let proxy =
-        Arc::new(CuttableProxy::start(lab.var("USINE_LAB_SSH_PORT").parse().unwrap()).await);
-    let settings = ClusterSettings {
-        name: "relay".into(),
-        site: None,
-        host: "127.0.0.1".into(),
-        port: proxy.port(),
-        user: "alice".into(),
-        login: Login::Key {
-            key: lab.var("USINE_LAB_KEY").into(),
-            certificate: None,
-        },
-        jumps: vec![],
-    };
-    let connections = Connections::new(lab.host_keys_for_port(proxy.port()));
+    let (proxy, settings, connections) = relayed_alice(&lab).await;
     let local = scratch_file("cut-down");
     let (questions, _) = answering(Answers::default());
     let conn = connections.get(&settings, questions).await.unwrap();

@@ -1,14 +1,13 @@
 //! Uploads to the lab over Usine's own connection: hostile names, verification, a link cut in
 //! the middle, an engine stopped in the middle, and a destination that is too small.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use usine_core::cluster::{ClusterSettings, Connections, Login};
 use usine_core::ssh::{Connection, quote};
 use usine_core::store::Store;
 use usine_core::transfer::{self, TransferError};
 use usine_lab_tests::Lab;
-use usine_lab_tests::proxy::CuttableProxy;
+use usine_lab_tests::proxy::relayed_alice;
 use usine_lab_tests::ssh::{Answers, answering, scratch_file, spec};
 
 fn store() -> Mutex<Store> {
@@ -108,21 +107,7 @@ async fn a_cut_link_resumes_where_it_stopped() {
     for i in 0..300 {
         std::fs::write(src.join(format!("shard-{i:04}.json")), data(4096, i as u8)).unwrap();
     }
-    let proxy =
-        Arc::new(CuttableProxy::start(lab.var("USINE_LAB_SSH_PORT").parse().unwrap()).await);
-    let settings = ClusterSettings {
-        name: "relay".into(),
-        site: None,
-        host: "127.0.0.1".into(),
-        port: proxy.port(),
-        user: "alice".into(),
-        login: Login::Key {
-            key: lab.var("USINE_LAB_KEY").into(),
-            certificate: None,
-        },
-        jumps: vec![],
-    };
-    let connections = Connections::new(lab.host_keys_for_port(proxy.port()));
+    let (proxy, settings, connections) = relayed_alice(&lab).await;
     let store = store();
     let remote = remote_dir("cut");
     let (id, _) = transfer::create(&store, "relay", &src, &remote).unwrap();
