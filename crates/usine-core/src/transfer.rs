@@ -145,6 +145,8 @@ pub async fn upload(
     transfer_id: &str,
     mut on_progress: impl FnMut(&Progress),
 ) -> Result<Report, TransferError> {
+    let (local_root, _, entries) = load(store, transfer_id)?;
+    skip_unchanged(conn, store, transfer_id, &local_root, &entries).await?;
     let (local_root, remote_root, entries) = load(store, transfer_id)?;
     let bytes_total = entries.iter().map(|e| e.size).sum();
     let already: u64 = entries.iter().map(|e| e.confirmed).sum();
@@ -592,10 +594,12 @@ async fn send_large(
     let command = format!(
         "sh -c 'f=$1; n=$2; t=$3; size=$4; truncate -s \"$n\" -- \"$f\" && \
          {{ head -c \"$n\" -- \"$f\"; tee -a -- \"$f\"; }} | sha256sum && \
-         [ \"$(stat -c %s -- \"$f\")\" = \"$size\" ] && mv -f -- \"$f\" \"$t\"' sh {} {offset} {} {}",
+         [ \"$(stat -c %s -- \"$f\")\" = \"$size\" ] && mv -f -- \"$f\" \"$t\" && \
+         touch -m -d \"@$5\" -- \"$t\"' sh {} {offset} {} {} {}",
         quote(&partial),
         quote(&target),
-        entry.size
+        entry.size,
+        entry.mtime
     );
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
     let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -663,6 +667,85 @@ async fn send_large(
     progress.files_done += 1;
     on_progress(progress);
     Ok((bytes, offset))
+}
+
+/// Like rsync's quick check: a file the cluster already has with the same size and modification
+/// time is not sent again (it is still hashed here, and verified against the cluster below).
+async fn skip_unchanged(
+    conn: &Connection,
+    store: &Mutex<Store>,
+    id: &str,
+    local_root: &Path,
+    entries: &[Entry],
+) -> Result<(), TransferError> {
+    let fresh: Vec<&Entry> = entries.iter().filter(|e| e.confirmed == 0).collect();
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    let remote_root = {
+        let guard = lock(store);
+        guard.db.query_row(
+            "SELECT remote_root FROM transfers WHERE id = ?1",
+            params![id],
+            |r| r.get::<_, String>(0),
+        )?
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let names: Vec<u8> = fresh
+        .iter()
+        .flat_map(|e| e.rel.bytes().chain(std::iter::once(0)))
+        .collect();
+    let _ = tx.send(names).await;
+    drop(tx);
+    let script = format!(
+        "cd -- {} 2>/dev/null || exit 0; xargs -0 -r stat --printf '%s %Y %n\\0' -- 2>/dev/null; exit 0",
+        quote(&remote_root)
+    );
+    let out = conn.exec_with_input(&script, rx).await?;
+    let remote: HashMap<&str, (u64, i64)> = out
+        .stdout
+        .split(|&b| b == 0)
+        .filter_map(|rec| {
+            let text = std::str::from_utf8(rec).ok()?;
+            let mut parts = text.splitn(3, ' ');
+            let size = parts.next()?.parse().ok()?;
+            let mtime = parts.next()?.parse().ok()?;
+            Some((parts.next()?, (size, mtime)))
+        })
+        .collect();
+    let single_file = local_root.is_file();
+    let mut same = Vec::new();
+    for e in fresh {
+        if remote.get(e.rel.as_str()) == Some(&(e.size, e.mtime)) {
+            let path = if single_file {
+                local_root.to_owned()
+            } else {
+                local_root.join(&e.rel)
+            };
+            if let Ok(digest) = sha256_of(&path) {
+                same.push((e, digest));
+            }
+        }
+    }
+    let mut guard = lock(store);
+    let tx = guard.db.transaction()?;
+    for (e, digest) in same {
+        tx.execute(
+            "UPDATE transfer_files SET confirmed = ?3, sha256 = ?4 WHERE transfer_id = ?1 AND rel_path = ?2",
+            params![id, e.rel, e.size as i64, digest],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn sha256_of(path: &Path) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    std::io::copy(
+        &mut std::fs::File::open(path)?,
+        &mut HashWriter(&mut hasher),
+    )?;
+    Ok(hex(&hasher.finalize()))
 }
 
 /// How many bytes of each large file the cluster already holds in its `.usine-part` (0 when

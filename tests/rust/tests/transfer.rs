@@ -236,3 +236,50 @@ async fn a_destination_that_is_too_small_is_refused_before_sending() {
         .unwrap();
     assert_eq!(left.stdout_text(), "", "nothing was written");
 }
+
+#[tokio::test]
+async fn sending_the_same_folder_again_only_sends_what_changed() {
+    let lab = Lab::get();
+    let src = scratch_file("again");
+    std::fs::create_dir_all(&src).unwrap();
+    for i in 0..200 {
+        std::fs::write(src.join(format!("row-{i:03}.csv")), data(3000, i as u8)).unwrap();
+    }
+    std::fs::write(src.join("weights.bin"), data(20 << 20, 7)).unwrap();
+    let conn = alice(&lab).await;
+    let store = store();
+    let remote = remote_dir("again");
+    let (first, _) = transfer::create(&store, "lab", &src, &remote).unwrap();
+    transfer::upload(&conn, &store, &first, |_| {})
+        .await
+        .unwrap();
+
+    // Nothing changed: everything is recognised (size and time, like rsync) and verified.
+    let (second, _) = transfer::create(&store, "lab", &src, &remote).unwrap();
+    let report = transfer::upload(&conn, &store, &second, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.bytes_sent, report.verified),
+        (0, 201),
+        "{:?}",
+        report.problems
+    );
+
+    // One file changed: only it travels.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::write(src.join("row-042.csv"), data(5000, 99)).unwrap();
+    let (third, _) = transfer::create(&store, "lab", &src, &remote).unwrap();
+    let report = transfer::upload(&conn, &store, &third, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.bytes_sent, report.verified),
+        (5000, 201),
+        "{:?}",
+        report.problems
+    );
+    conn.exec(&format!("rm -rf {}", quote(&remote)))
+        .await
+        .unwrap();
+}
