@@ -11,7 +11,9 @@ use std::path::{Component, Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::ssh::{Connection, quote};
-use crate::transfer::{FileProblem, LARGE_FILE, PARTIAL_SUFFIX, Progress, Report, TransferError};
+use crate::transfer::{
+    FileProblem, LARGE_FILE, PARTIAL_SUFFIX, Progress, Report, TransferError, nul_separated,
+};
 
 struct RemoteFile {
     rel: String,
@@ -152,13 +154,7 @@ async fn list(
         }
         entries.push((rel.to_owned(), size.parse().unwrap_or(0)));
     }
-    let (tx, rx) = tokio::sync::mpsc::channel(1);
-    let names: Vec<u8> = entries
-        .iter()
-        .flat_map(|(r, _)| r.bytes().chain(std::iter::once(0)))
-        .collect();
-    let _ = tx.send(names).await;
-    drop(tx);
+    let rx = nul_separated(entries.iter().map(|(r, _)| r.as_str()));
     let sums = conn
         .exec_with_input(
             &format!("cd -- {root} && xargs -0 -r sha256sum --zero --"),
@@ -276,13 +272,7 @@ async fn fetch_batch(
     local_root: &Path,
     batch: &[&RemoteFile],
 ) -> Result<u64, TransferError> {
-    let (tx, rx) = tokio::sync::mpsc::channel(1);
-    let names: Vec<u8> = batch
-        .iter()
-        .flat_map(|f| f.rel.bytes().chain(std::iter::once(0)))
-        .collect();
-    let _ = tx.send(names).await;
-    drop(tx);
+    let rx = nul_separated(batch.iter().map(|f| f.rel.as_str()));
     // The unpacking runs on a blocking thread, fed through a bounded channel.
     let (chunks_tx, chunks_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
     let dest = local_root.to_owned();

@@ -690,13 +690,7 @@ async fn skip_unchanged(
             |r| r.get::<_, String>(0),
         )?
     };
-    let (tx, rx) = tokio::sync::mpsc::channel(1);
-    let names: Vec<u8> = fresh
-        .iter()
-        .flat_map(|e| e.rel.bytes().chain(std::iter::once(0)))
-        .collect();
-    let _ = tx.send(names).await;
-    drop(tx);
+    let rx = nul_separated(fresh.iter().map(|e| e.rel.as_str()));
     let script = format!(
         "cd -- {} 2>/dev/null || exit 0; xargs -0 -r stat --printf '%s %Y %n\\0' -- 2>/dev/null; exit 0",
         quote(&remote_root)
@@ -758,13 +752,7 @@ async fn held_sizes(
     if large.is_empty() {
         return Ok(Vec::new());
     }
-    let (tx, rx) = tokio::sync::mpsc::channel(1);
-    let list: Vec<u8> = large
-        .iter()
-        .flat_map(|e| e.rel.bytes().chain(std::iter::once(0)))
-        .collect();
-    let _ = tx.send(list).await;
-    drop(tx);
+    let rx = nul_separated(large.iter().map(|e| e.rel.as_str()));
     let script = format!(
         "cd -- {} && xargs -0 sh -c 'for f; do mkdir -p -- \"$(dirname -- \"$f\")\"; \
          stat -c %s -- \"$f{PARTIAL_SUFFIX}\" 2>/dev/null || echo 0; done' sh",
@@ -982,12 +970,7 @@ async fn remote_sha256<'a>(
     remote_root: &str,
     rels: impl Iterator<Item = &'a str>,
 ) -> Result<HashMap<String, String>, TransferError> {
-    let (tx, rx) = tokio::sync::mpsc::channel(8);
-    let list: Vec<u8> = rels
-        .flat_map(|r| r.bytes().chain(std::iter::once(0)))
-        .collect();
-    let _ = tx.send(list).await;
-    drop(tx);
+    let rx = nul_separated(rels);
     let command = format!(
         "cd -- {} && xargs -0 -r sha256sum --zero --",
         quote(remote_root)
@@ -1003,6 +986,20 @@ async fn remote_sha256<'a>(
             Some((name.to_owned(), hash.to_owned()))
         })
         .collect())
+}
+
+/// A stdin for `xargs -0` or `tar --null -T -`: the names, each NUL-terminated, so that no name
+/// is ever split, quoted or interpreted.
+pub(crate) fn nul_separated<'a>(
+    names: impl Iterator<Item = &'a str>,
+) -> tokio::sync::mpsc::Receiver<Vec<u8>> {
+    let list: Vec<u8> = names
+        .flat_map(|n| n.bytes().chain(std::iter::once(0)))
+        .collect();
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    // Capacity 1 and nothing sent yet: this cannot fail. Dropping `tx` ends stdin.
+    let _ = tx.try_send(list);
+    rx
 }
 
 fn hex(bytes: &[u8]) -> String {
