@@ -65,7 +65,7 @@ pub async fn download(
     on_progress(&progress);
 
     let (large, small): (Vec<&RemoteFile>, Vec<&RemoteFile>) =
-        wanted.into_iter().partition(|f| f.size >= LARGE_FILE);
+        wanted.iter().partition(|f| f.size >= LARGE_FILE);
     for f in large {
         progress.current = Some(f.rel.clone());
         let (received, held) = fetch_large(
@@ -90,11 +90,12 @@ pub async fn download(
         on_progress(&progress);
     }
 
-    // Every file fetched in this run is checked against the cluster's checksum.
-    for f in &files {
+    // Every file fetched in this run is checked against the cluster's checksum (the skipped
+    // ones were hashed above already).
+    for f in wanted {
         let path = local_root.join(&f.rel);
         match sha256_file(&path) {
-            Ok(h) if h == f.sha256 => {}
+            Ok(h) if h == f.sha256 => report.verified += 1,
             Ok(_) => problems.push(FileProblem {
                 path: f.rel.clone(),
                 problem: "its checksum differs from the cluster's (did it change during the download?); download again".into(),
@@ -102,11 +103,6 @@ pub async fn download(
             Err(e) => problems.push(FileProblem { path: f.rel.clone(), problem: format!("missing here after the download: {e}") }),
         }
     }
-    report.verified = files.len()
-        - problems
-            .iter()
-            .filter(|p| files.iter().any(|f| f.rel == p.path))
-            .count();
     report.problems = problems;
     Ok(report)
 }

@@ -4,7 +4,7 @@
 //!
 //! Every file is listed in a manifest in the local store before anything is sent; what the
 //! cluster confirmed is recorded as it happens, so a dropped link, a cancel or a crash resumes
-//! from there. Names reach the cluster only inside tar headers, SFTP requests or NUL-separated
+//! from there. Names reach the cluster only inside tar headers, quoted command arguments or NUL-separated
 //! lists on stdin: no remote shell ever interprets a file name.
 
 use std::collections::HashMap;
@@ -145,9 +145,21 @@ pub async fn upload(
     transfer_id: &str,
     mut on_progress: impl FnMut(&Progress),
 ) -> Result<Report, TransferError> {
-    let (local_root, _, entries) = load(store, transfer_id)?;
-    skip_unchanged(conn, store, transfer_id, &local_root, &entries).await?;
     let (local_root, remote_root, entries) = load(store, transfer_id)?;
+    let entries = if skip_unchanged(
+        conn,
+        store,
+        transfer_id,
+        &local_root,
+        &remote_root,
+        &entries,
+    )
+    .await?
+    {
+        load(store, transfer_id)?.2
+    } else {
+        entries
+    };
     let bytes_total = entries.iter().map(|e| e.size).sum();
     let already: u64 = entries.iter().map(|e| e.confirmed).sum();
     let mut progress = Progress {
@@ -671,29 +683,23 @@ async fn send_large(
 
 /// Like rsync's quick check: a file the cluster already has with the same size and modification
 /// time is not sent again (it is still hashed here, and verified against the cluster below).
+/// Returns whether the manifest changed.
 async fn skip_unchanged(
     conn: &Connection,
     store: &Mutex<Store>,
     id: &str,
     local_root: &Path,
+    remote_root: &str,
     entries: &[Entry],
-) -> Result<(), TransferError> {
+) -> Result<bool, TransferError> {
     let fresh: Vec<&Entry> = entries.iter().filter(|e| e.confirmed == 0).collect();
     if fresh.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
-    let remote_root = {
-        let guard = lock(store);
-        guard.db.query_row(
-            "SELECT remote_root FROM transfers WHERE id = ?1",
-            params![id],
-            |r| r.get::<_, String>(0),
-        )?
-    };
     let rx = nul_separated(fresh.iter().map(|e| e.rel.as_str()));
     let script = format!(
         "cd -- {} 2>/dev/null || exit 0; xargs -0 -r stat --printf '%s %Y %n\\0' -- 2>/dev/null; exit 0",
-        quote(&remote_root)
+        quote(remote_root)
     );
     let out = conn.exec_with_input(&script, rx).await?;
     let remote: HashMap<&str, (u64, i64)> = out
@@ -721,6 +727,9 @@ async fn skip_unchanged(
             }
         }
     }
+    if same.is_empty() {
+        return Ok(false);
+    }
     let mut guard = lock(store);
     let tx = guard.db.transaction()?;
     for (e, digest) in same {
@@ -730,7 +739,7 @@ async fn skip_unchanged(
         )?;
     }
     tx.commit()?;
-    Ok(())
+    Ok(true)
 }
 
 fn sha256_of(path: &Path) -> std::io::Result<String> {
