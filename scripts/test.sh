@@ -28,7 +28,12 @@ step() {
   counts+=("$($counter "$log")")
   if [ "$rc" = 0 ]; then
     results+=(pass)
-    tail -n 3 "$log"
+    if [ "$counter" = none ]; then
+      tail -n 3 "$log"
+    else
+      # Every test's own line, so the record shows what ran (not only the last summary).
+      grep -Ev '^ *(Compiling|Checking|Downloaded|Downloading|Blocking|Locking|Updating) ' "$log"
+    fi
   else
     results+=(FAIL)
     tail -n 40 "$log"
