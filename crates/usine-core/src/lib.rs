@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod download;
 pub mod host_metrics;
 pub mod ipc_types;
+pub mod jobs;
 pub mod secrets;
 pub mod sites;
 pub mod ssh;

@@ -33,7 +33,7 @@ pub struct Partition {
 }
 
 /// The TOML file uses snake_case (like Cargo.toml); the UI receives camelCase.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all(serialize = "camelCase", deserialize = "snake_case"))]
 #[ts(rename_all = "camelCase")]
 pub struct Site {
@@ -55,6 +55,12 @@ pub struct Site {
     /// The site's command that prints the remaining budget; empty when unknown.
     pub budget_command: String,
     pub billing: String,
+    /// The unit the site bills in (`core-hours`, `node-hours`); empty when unknown.
+    #[serde(default)]
+    pub billing_unit: String,
+    /// What one GPU for one hour costs in `billing_unit`.
+    #[serde(default)]
+    pub billing_per_gpu_hour: Option<f64>,
     pub docs: String,
     /// Field names whose value no source confirmed.
     pub unconfirmed: Vec<String>,
@@ -146,5 +152,10 @@ mod tests {
         assert_eq!(find("leonardo").unwrap().login, LoginMethod::Certificate);
         assert_eq!(find("leonardo").unwrap().budget_command, "saldo -b");
         assert!(find("atlantis").is_none());
+        let lumi = find("lumi").unwrap();
+        assert_eq!(
+            (lumi.billing_unit.as_str(), lumi.billing_per_gpu_hour),
+            ("LUMI GPU-hours", Some(0.5))
+        );
     }
 }

@@ -1,0 +1,538 @@
+//! Checks a job against what its target offers, before it costs anything: offline, from the
+//! cluster profile cached at the last login. Every problem is said in plain words with a fix.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use super::sbatch::{self, format_time_limit};
+use super::spec::JobSpec;
+use crate::discovery::{ClusterProfile, PartitionInfo};
+use crate::sites::Site;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum Severity {
+    /// The job cannot be submitted as it is.
+    Blocker,
+    /// It can run, but probably not as the user hopes.
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem {
+    /// The spec field the problem is about (`partition`, `timeLimitMinutes`, …).
+    pub field: String,
+    pub severity: Severity,
+    /// What is wrong and what to do, in plain words.
+    pub message: String,
+}
+
+/// Where the job would run, as far as the checks need to know.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    Cluster(&'a ClusterProfile),
+    /// This computer: one node with this many cores and GPUs.
+    ThisComputer {
+        cpus: u32,
+        gpus: u32,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CostEstimate {
+    /// GPU-hours if the job runs to its time limit (every array task included).
+    pub gpu_hours: f64,
+    /// The same in the site's billing unit, when the catalogue knows it.
+    pub billed: Option<f64>,
+    pub billing_unit: Option<String>,
+    /// GPU-hours the project has left, when the cluster reports a limit.
+    pub gpu_hours_left: Option<f64>,
+}
+
+impl CostEstimate {
+    pub fn fits(&self) -> bool {
+        self.gpu_hours_left
+            .is_none_or(|left| self.gpu_hours <= left)
+    }
+}
+
+pub fn estimate(
+    spec: &JobSpec,
+    profile: Option<&ClusterProfile>,
+    site: Option<&Site>,
+) -> CostEstimate {
+    let gpu_hours =
+        spec.total_gpus() as f64 * spec.time_limit_minutes as f64 / 60.0 * spec.runs() as f64;
+    let rate = site.and_then(|s| s.billing_per_gpu_hour);
+    let gpu_hours_left = profile.and_then(|p| {
+        let account = match &spec.account {
+            Some(name) => p.accounts.iter().find(|a| &a.name == name),
+            None => p.accounts.first(),
+        };
+        account.and_then(|a| a.gpu_hours_left())
+    });
+    CostEstimate {
+        gpu_hours,
+        billed: rate.map(|r| gpu_hours * r),
+        billing_unit: rate.and(site.map(|s| s.billing_unit.clone())),
+        gpu_hours_left,
+    }
+}
+
+fn hours(minutes: u64) -> String {
+    if minutes.is_multiple_of(60) {
+        format!("{} h", minutes / 60)
+    } else {
+        format_time_limit(minutes)
+    }
+}
+
+fn names(parts: &[&PartitionInfo]) -> String {
+    parts
+        .iter()
+        .map(|p| format!("`{}`", p.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn check(spec: &JobSpec, target: Target<'_>, cost: &CostEstimate) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut add = |field: &str, severity, message: String| {
+        out.push(Problem {
+            field: field.into(),
+            severity,
+            message,
+        })
+    };
+    use Severity::{Blocker, Warning};
+
+    if let Err(e) = sbatch::render(spec) {
+        add("name", Blocker, e.to_string());
+    }
+    if spec.commands.trim().is_empty() {
+        add(
+            "commands",
+            Blocker,
+            "The job has no commands: write what it should run.".into(),
+        );
+    }
+    for (field, value) in [
+        ("nodes", spec.nodes),
+        ("tasksPerNode", spec.tasks_per_node),
+        ("cpusPerTask", spec.cpus_per_task),
+    ] {
+        if value == 0 {
+            add(
+                field,
+                Blocker,
+                format!("The {} must be at least 1.", field_words(field)),
+            );
+        }
+    }
+    if spec.time_limit_minutes == 0 {
+        add(
+            "timeLimitMinutes",
+            Blocker,
+            "Give the job a time limit of at least one minute.".into(),
+        );
+    }
+
+    match target {
+        Target::ThisComputer { cpus, gpus } => {
+            if spec.nodes > 1 {
+                add(
+                    "nodes",
+                    Blocker,
+                    format!(
+                        "This computer is a single node; the job asks for {}. Choose 1 node, or send the job to a cluster.",
+                        spec.nodes
+                    ),
+                );
+            }
+            if spec.gpus_per_node > gpus {
+                add("gpusPerNode", Blocker, match gpus {
+                    0 => "This computer has no GPU Usine can use. Choose 0 GPUs, or send the job to a cluster.".into(),
+                    n => format!("This computer has {n} GPU(s). Ask for at most {n}, or send the job to a cluster."),
+                });
+            }
+            let wanted = spec.tasks_per_node * spec.cpus_per_task;
+            if wanted > cpus {
+                add(
+                    "cpusPerTask",
+                    Warning,
+                    format!(
+                        "This computer has {cpus} cores and the job asks for {wanted}; it will run, only slower."
+                    ),
+                );
+            }
+        }
+        Target::Cluster(profile) => check_cluster(spec, profile, cost, &mut add),
+    }
+    out
+}
+
+fn check_cluster(
+    spec: &JobSpec,
+    profile: &ClusterProfile,
+    cost: &CostEstimate,
+    add: &mut impl FnMut(&str, Severity, String),
+) {
+    use Severity::{Blocker, Warning};
+    let partitions: Vec<&PartitionInfo> = profile.partitions.iter().collect();
+    let chosen = match &spec.partition {
+        Some(name) => match partitions.iter().find(|p| &p.name == name) {
+            Some(p) => Some(*p),
+            None => {
+                add(
+                    "partition",
+                    Blocker,
+                    format!(
+                        "The cluster has no partition `{name}`. Choose one of {}.",
+                        names(&partitions)
+                    ),
+                );
+                None
+            }
+        },
+        None => partitions.iter().find(|p| p.is_default).copied(),
+    };
+    if let Some(p) = chosen {
+        if !p.available {
+            add(
+                "partition",
+                Warning,
+                format!(
+                    "`{}` is closed right now (maintenance?): the job will wait until it opens.",
+                    p.name
+                ),
+            );
+        }
+        if spec.gpus_per_node > 0 {
+            let with_gpus: Vec<&PartitionInfo> = partitions
+                .iter()
+                .filter(|q| q.gpus_per_node > 0)
+                .copied()
+                .collect();
+            if p.gpus_per_node == 0 {
+                add(
+                    "partition",
+                    Blocker,
+                    format!(
+                        "`{}` has no GPUs. Choose a GPU partition ({}), or ask for 0 GPUs.",
+                        p.name,
+                        names(&with_gpus)
+                    ),
+                );
+            } else if spec.gpus_per_node > p.gpus_per_node {
+                add(
+                    "gpusPerNode",
+                    Blocker,
+                    format!(
+                        "A node of `{}` has {} GPUs. Ask for at most {} per node, and more nodes if you need more.",
+                        p.name, p.gpus_per_node, p.gpus_per_node
+                    ),
+                );
+            }
+            if let (Some(want), Some(have)) = (&spec.gpu_type, &p.gpu_type)
+                && !want.eq_ignore_ascii_case(have)
+            {
+                add(
+                    "gpuType",
+                    Blocker,
+                    format!(
+                        "`{}` has `{have}` GPUs, not `{want}`. Choose `{have}`, or leave the GPU type empty.",
+                        p.name
+                    ),
+                );
+            }
+        }
+        if let Some(max) = p.max_time_minutes
+            && spec.time_limit_minutes > max
+        {
+            add(
+                "timeLimitMinutes",
+                Blocker,
+                format!(
+                    "`{}` allows at most {}; choose {} or split the job into shorter parts that save checkpoints.",
+                    p.name,
+                    hours(max),
+                    hours(max)
+                ),
+            );
+        }
+        if p.nodes > 0 && spec.nodes > p.nodes {
+            add(
+                "nodes",
+                Blocker,
+                format!(
+                    "`{}` has {} node(s); ask for at most {}.",
+                    p.name, p.nodes, p.nodes
+                ),
+            );
+        }
+    } else if spec.partition.is_none() {
+        add(
+            "partition",
+            Warning,
+            "The cluster has no default partition: choose one.".into(),
+        );
+    }
+
+    let accounts = &profile.accounts;
+    match &spec.account {
+        Some(name) if !accounts.is_empty() && !accounts.iter().any(|a| &a.name == name) => {
+            let list: Vec<String> = accounts.iter().map(|a| format!("`{}`", a.name)).collect();
+            add("account", Blocker, format!(
+                "You are not a member of the project `{name}` on this cluster. Choose {}.", list.join(" or ")
+            ));
+        }
+        None if accounts.len() > 1 => add("account", Warning,
+            "You belong to several projects: choose which one pays, or the cluster's default is used.".into()),
+        _ => {}
+    }
+    let account = match &spec.account {
+        Some(name) => accounts.iter().find(|a| &a.name == name),
+        None => accounts.first(),
+    };
+    if let Some(max) = account.and_then(|a| a.max_gpus_at_once) {
+        let parallel = spec.array.as_ref().map_or(1, |a| {
+            u64::from(a.max_parallel.unwrap_or(u32::MAX)).min(a.runs())
+        });
+        let at_once = spec.total_gpus() * parallel;
+        if spec.total_gpus() > max {
+            add(
+                "gpusPerNode",
+                Blocker,
+                format!(
+                    "Your project may use at most {max} GPUs at once and this job needs {}. Ask for fewer GPUs.",
+                    spec.total_gpus()
+                ),
+            );
+        } else if at_once > max {
+            add(
+                "array",
+                Warning,
+                format!(
+                    "Your project may use {max} GPUs at once, so at most {} runs of the sweep run together; the others wait.",
+                    max / spec.total_gpus().max(1)
+                ),
+            );
+        }
+    }
+    if let Some(left) = cost.gpu_hours_left
+        && !cost.fits()
+    {
+        let per_hour = spec.total_gpus() as f64 * spec.runs() as f64;
+        let fitting_minutes = (left / per_hour * 60.0).floor() as u64;
+        let fix = if fitting_minutes >= 1 {
+            format!(
+                "shorten the time limit to {} or use fewer GPUs",
+                hours(fitting_minutes)
+            )
+        } else {
+            "ask your project's manager for more GPU-hours".into()
+        };
+        add(
+            "timeLimitMinutes",
+            Blocker,
+            format!(
+                "This job may use up to {:.1} GPU-hours, but your project has {:.1} left. To run it, {fix}.",
+                cost.gpu_hours, left
+            ),
+        );
+    }
+}
+
+fn field_words(field: &str) -> &'static str {
+    match field {
+        "nodes" => "number of nodes",
+        "tasksPerNode" => "number of tasks per node",
+        _ => "number of CPU cores per task",
+    }
+}
+
+pub fn has_blockers(problems: &[Problem]) -> bool {
+    problems.iter().any(|p| p.severity == Severity::Blocker)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discovery::{AccountInfo, parse_sinfo_partitions};
+
+    /// The lab's profile as discovered (Slurm 22.05): 100 GPU-h, 754 GPU-minutes used.
+    fn lab() -> ClusterProfile {
+        ClusterProfile {
+            slurm_version: "22.05.8".into(),
+            partitions: parse_sinfo_partitions(
+                "cpu*|(null)|1|1-00:00:00|up\ngpu|gpu:h100:4|1|1-00:00:00|up\n",
+            ),
+            accounts: vec![AccountInfo {
+                name: "ai-startup".into(),
+                gpu_minutes_limit: Some(6000),
+                gpu_minutes_used: Some(754),
+                max_gpus_at_once: Some(4),
+            }],
+            budget_report: None,
+            storage: vec![],
+        }
+    }
+
+    fn gpu_job() -> JobSpec {
+        JobSpec {
+            account: Some("ai-startup".into()),
+            partition: Some("gpu".into()),
+            gpus_per_node: 2,
+            time_limit_minutes: 120,
+            commands: "python train.py\n".into(),
+            ..JobSpec::default()
+        }
+    }
+
+    fn problems(spec: &JobSpec) -> Vec<Problem> {
+        let p = lab();
+        let cost = estimate(spec, Some(&p), None);
+        check(spec, Target::Cluster(&p), &cost)
+    }
+
+    #[test]
+    fn a_good_job_passes_and_costs_what_it_asks() {
+        let spec = gpu_job();
+        assert_eq!(problems(&spec), []);
+        let cost = estimate(&spec, Some(&lab()), None);
+        assert!((cost.gpu_hours - 4.0).abs() < 1e-9);
+        assert!((cost.gpu_hours_left.unwrap() - 87.43).abs() < 0.01);
+        assert!(cost.fits());
+    }
+
+    #[test]
+    fn each_mistake_is_explained_with_a_fix() {
+        type Change = Box<dyn Fn(&mut JobSpec)>;
+        let cases: Vec<(Change, &str, &str)> = vec![
+            (
+                Box::new(|s| s.partition = Some("gpus".into())),
+                "partition",
+                "Choose one of `cpu`, `gpu`",
+            ),
+            (
+                Box::new(|s| s.partition = Some("cpu".into())),
+                "partition",
+                "Choose a GPU partition (`gpu`)",
+            ),
+            (
+                Box::new(|s| s.gpus_per_node = 8),
+                "gpusPerNode",
+                "at most 4 per node",
+            ),
+            (
+                Box::new(|s| s.gpu_type = Some("a100".into())),
+                "gpuType",
+                "Choose `h100`",
+            ),
+            (
+                Box::new(|s| s.time_limit_minutes = 1500),
+                "timeLimitMinutes",
+                "`gpu` allows at most 24 h; choose 24 h or split",
+            ),
+            (Box::new(|s| s.nodes = 3), "nodes", "ask for at most 1"),
+            (
+                Box::new(|s| s.account = Some("other".into())),
+                "account",
+                "Choose `ai-startup`",
+            ),
+            (Box::new(|s| s.commands.clear()), "commands", "no commands"),
+            (Box::new(|s| s.name = "a b".into()), "name", "no spaces"),
+        ];
+        for (change, field, words) in cases {
+            let mut spec = gpu_job();
+            change(&mut spec);
+            let found = problems(&spec);
+            assert!(
+                found.iter().any(|p| p.field == field
+                    && p.severity == Severity::Blocker
+                    && p.message.contains(words)),
+                "{field}: {found:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_job_beyond_the_budget_is_blocked_with_what_would_fit() {
+        // 4 GPUs × 24 h = 96 GPU-h > 87.4 left.
+        let spec = JobSpec {
+            gpus_per_node: 4,
+            time_limit_minutes: 1440,
+            ..gpu_job()
+        };
+        let found = problems(&spec);
+        let budget = found
+            .iter()
+            .find(|p| p.message.contains("GPU-hours"))
+            .expect("budget problem");
+        assert_eq!(budget.severity, Severity::Blocker);
+        assert!(
+            budget.message.contains("96.0 GPU-hours") && budget.message.contains("87.4 left"),
+            "{}",
+            budget.message
+        );
+        assert!(
+            budget
+                .message
+                .contains("shorten the time limit to 21:51:00"),
+            "{}",
+            budget.message
+        );
+    }
+
+    #[test]
+    fn sweeps_count_every_run_and_warn_about_the_gpu_cap() {
+        let mut spec = gpu_job();
+        spec.array = Some(crate::jobs::spec::JobArray {
+            first: 0,
+            last: 7,
+            max_parallel: None,
+        });
+        let cost = estimate(&spec, Some(&lab()), None);
+        assert!((cost.gpu_hours - 32.0).abs() < 1e-9);
+        let found = problems(&spec);
+        assert!(
+            found.iter().any(|p| p.field == "array"
+                && p.severity == Severity::Warning
+                && p.message.contains("at most 2 runs")),
+            "{found:#?}"
+        );
+    }
+
+    #[test]
+    fn billing_units_come_from_the_catalogue() {
+        let spec = JobSpec {
+            nodes: 1,
+            gpus_per_node: 8,
+            time_limit_minutes: 60,
+            ..gpu_job()
+        };
+        let lumi = crate::sites::find("lumi").unwrap();
+        let cost = estimate(&spec, None, Some(&lumi));
+        assert_eq!(
+            (cost.billed, cost.billing_unit.as_deref()),
+            (Some(4.0), Some("LUMI GPU-hours"))
+        );
+        assert!(cost.fits());
+    }
+
+    #[test]
+    fn this_computer_is_one_node() {
+        let spec = JobSpec {
+            nodes: 2,
+            gpus_per_node: 1,
+            ..gpu_job()
+        };
+        let cost = estimate(&spec, None, None);
+        let found = check(&spec, Target::ThisComputer { cpus: 2, gpus: 0 }, &cost);
+        let fields: Vec<&str> = found.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["nodes", "gpusPerNode"]);
+        assert!(has_blockers(&found));
+    }
+}

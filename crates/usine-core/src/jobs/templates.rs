@@ -1,0 +1,82 @@
+//! Job templates (`data/templates.toml`): a spec with sensible values and plain-word help for
+//! the fields a newcomer has to decide.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use super::spec::JobSpec;
+
+const CATALOGUE: &str = include_str!("../../data/templates.toml");
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Template {
+    pub id: String,
+    pub title: String,
+    pub summary: String,
+    /// Field name (as in the spec) → what to choose and why.
+    pub help: BTreeMap<String, String>,
+    pub spec: JobSpec,
+}
+
+#[derive(Deserialize)]
+struct Catalogue {
+    template: Vec<Template>,
+}
+
+pub fn all() -> Vec<Template> {
+    // Compiled in and checked by the tests below, so it always parses.
+    toml::from_str::<Catalogue>(CATALOGUE)
+        .map(|c| c.template)
+        .unwrap_or_else(|e| panic!("data/templates.toml is invalid: {e}"))
+}
+
+pub fn find(id: &str) -> Option<Template> {
+    all().into_iter().find(|t| t.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::sbatch;
+
+    #[test]
+    fn every_template_renders_reads_back_and_explains_real_fields() {
+        let all = all();
+        assert_eq!(all.len(), 5);
+        for t in &all {
+            let script = sbatch::render(&t.spec).unwrap_or_else(|e| panic!("{}: {e}", t.id));
+            assert_eq!(sbatch::import(&script).spec, t.spec, "{}", t.id);
+            let fields = serde_json::to_value(&t.spec).unwrap();
+            for key in t.help.keys() {
+                let top = key.split('.').next().unwrap();
+                assert!(
+                    fields.get(top).is_some(),
+                    "{}: help for unknown field {key}",
+                    t.id
+                );
+            }
+            assert!(!t.spec.commands.is_empty(), "{}", t.id);
+        }
+        let sweep = find("hyperparameter-sweep").unwrap();
+        assert_eq!(sweep.spec.runs(), 8);
+        assert!(
+            find("llm-finetune-apptainer")
+                .unwrap()
+                .spec
+                .environment
+                .container
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn the_multi_node_template_launches_through_slurm() {
+        let spec = find("pytorch-multi-node").unwrap().spec;
+        assert!(spec.nodes > 1);
+        assert!(
+            spec.commands.contains("srun torchrun") && spec.commands.contains("SLURM_JOB_NODELIST")
+        );
+    }
+}
