@@ -4,6 +4,7 @@
 
 use ts_rs::{Config, TS};
 
+use crate::jobs::{checks, spec, templates};
 use crate::{cluster, discovery, doctor, host_metrics, sites, ssh, ssh_config, target, transfer};
 
 /// Every type exported to the UI, as one TypeScript module.
@@ -30,6 +31,16 @@ pub fn typescript_module() -> String {
         discovery::AccountInfo::decl(&cfg),
         discovery::StorageArea::decl(&cfg),
         ssh_config::Candidates::decl(&cfg),
+        spec::JobSpec::decl(&cfg),
+        spec::Environment::decl(&cfg),
+        spec::PythonEnv::decl(&cfg),
+        spec::EnvVar::decl(&cfg),
+        spec::JobArray::decl(&cfg),
+        spec::Notify::decl(&cfg),
+        templates::Template::decl(&cfg),
+        checks::Problem::decl(&cfg),
+        checks::Severity::decl(&cfg),
+        checks::CostEstimate::decl(&cfg),
         transfer::Summary::decl(&cfg),
         transfer::Progress::decl(&cfg),
         transfer::Report::decl(&cfg),

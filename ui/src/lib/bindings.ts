@@ -53,7 +53,15 @@ gpuTool: string, partitions: Array<Partition>,
 /**
  * The site's command that prints the remaining budget; empty when unknown.
  */
-budgetCommand: string, billing: string, docs: string, 
+budgetCommand: string, billing: string, 
+/**
+ * The unit the site bills in (`core-hours`, `node-hours`); empty when unknown.
+ */
+billingUnit: string, 
+/**
+ * What one GPU for one hour costs in `billing_unit`.
+ */
+billingPerGpuHour: number | null, docs: string, 
 /**
  * Field names whose value no source confirmed.
  */
@@ -144,6 +152,130 @@ export type StorageArea = {
 kind: string, path: string, freeBytes: number | null, };
 
 export type Candidates = { clusters: Array<ClusterSettings>, notes: Array<string>, };
+
+export type JobSpec = { version: number, 
+/**
+ * Short name shown in queues and used for log files (letters, digits, `.`, `_`, `-`).
+ */
+name: string, 
+/**
+ * The Slurm account ("project"); `None` lets the cluster use the user's default.
+ */
+account: string | null, 
+/**
+ * `None` lets the cluster pick its default partition.
+ */
+partition: string | null, nodes: number, 
+/**
+ * Tasks (processes) started per node; torchrun-style launchers want one.
+ */
+tasksPerNode: number, cpusPerTask: number, gpusPerNode: number, 
+/**
+ * Slurm's GPU type (`h100`, `a100`, `mi250`); `None` accepts any.
+ */
+gpuType: string | null, 
+/**
+ * Memory per node in MiB; `None` takes the partition's default.
+ */
+memoryMib: number | null, 
+/**
+ * The most the job may run; Slurm stops it afterwards.
+ */
+timeLimitMinutes: number, 
+/**
+ * Where the job starts, on the cluster; `~` is the home folder.
+ */
+workingDir: string, environment: Environment, 
+/**
+ * The user's own shell commands, run as written (they are the job).
+ */
+commands: string, 
+/**
+ * Run the commands once per index (a sweep); `None` for a single run.
+ */
+array: JobArray | null, 
+/**
+ * Datasets the job reads, on the cluster (informative; checked to exist before submit).
+ */
+inputs: Array<string>, 
+/**
+ * Where the job writes its results, on the cluster.
+ */
+outputs: Array<string>, notify: Notify, 
+/**
+ * Sample GPU use while the job runs (on by default for GPU jobs).
+ */
+recordGpuMetrics: boolean, 
+/**
+ * `#SBATCH` lines Usine does not model, kept verbatim from an imported script.
+ */
+extraDirectives: Array<string>, };
+
+export type Environment = { 
+/**
+ * Environment modules to load (`module load …`), in order.
+ */
+modules: Array<string>, 
+/**
+ * An Apptainer/Singularity image (`.sif` path or `docker://…`); the commands run inside it.
+ */
+container: string | null, python: PythonEnv | null, 
+/**
+ * Variables exported before the commands run.
+ */
+variables: Array<EnvVar>, };
+
+export type PythonEnv = { "kind": "venv", "path": string } | { "kind": "conda", "path": string };
+
+export type EnvVar = { name: string, value: string, };
+
+export type JobArray = { first: number, last: number, 
+/**
+ * At most this many tasks at once; `None` lets Slurm decide.
+ */
+maxParallel: number | null, };
+
+export type Notify = { 
+/**
+ * Desktop notifications from the app.
+ */
+onStart: boolean, onEnd: boolean, onFailure: boolean, 
+/**
+ * Also ask Slurm to e-mail this address (when the site sends mail).
+ */
+email: string | null, };
+
+export type Template = { id: string, title: string, summary: string, 
+/**
+ * Field name (as in the spec) → what to choose and why.
+ */
+help: { [key in string]: string }, spec: JobSpec, };
+
+export type Problem = { 
+/**
+ * The spec field the problem is about (`partition`, `timeLimitMinutes`, …).
+ */
+field: string, severity: Severity, 
+/**
+ * What is wrong and what to do, in plain words.
+ */
+message: string, };
+
+export type Severity = "blocker" | "warning";
+
+export type CostEstimate = { 
+/**
+ * GPU-hours if the job runs to its time limit (every array task included).
+ */
+gpuHours: number, 
+/**
+ * The same in the site's billing unit, when the catalogue knows it.
+ */
+billed: number | null, billingUnit: string | null, 
+/**
+ * GPU-hours the project has left, when the cluster reports a limit.
+ */
+gpuHoursLeft: number | null, };
 
 export type TransferSummary = { id: string, cluster: string, localRoot: string, remoteRoot: string, 
 /**
