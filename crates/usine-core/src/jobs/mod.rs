@@ -3,5 +3,6 @@
 
 pub mod checks;
 pub mod sbatch;
+pub mod slurm;
 pub mod spec;
 pub mod templates;

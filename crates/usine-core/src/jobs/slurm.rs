@@ -1,0 +1,563 @@
+//! What Slurm says about jobs, read from its stable text formats (`squeue -o`, `sacct -P`) and
+//! from its JSON (`squeue --json`, slurmrestd) in every version from 20.11's to 25.x's: before
+//! 23.02 `job_state` is a string and numbers are plain; from 23.02 on `job_state` is an array and
+//! many numbers are `{"set", "infinite", "number"}` objects. Pure functions, tested on real output.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use ts_rs::TS;
+
+use crate::discovery::{parse_slurm_minutes, parse_tres};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum JobState {
+    /// Accepted, not sent anywhere yet (a draft in the outbox).
+    Queued,
+    Pending,
+    Running,
+    Completing,
+    Suspended,
+    Completed,
+    Failed,
+    Cancelled,
+    Timeout,
+    OutOfMemory,
+    NodeFail,
+    Preempted,
+    /// A state this version of Usine does not know, as Slurm spelled it.
+    Other(String),
+}
+
+impl JobState {
+    /// `RUNNING`, `CANCELLED by 1001`, `["PENDING","REQUEUED"]`'s first item, `CD`, …
+    pub fn parse(text: &str) -> Self {
+        let word = text
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        match word.trim_end_matches('+') {
+            "PENDING" | "PD" | "REQUEUED" | "RQ" | "REQUEUE_HOLD" | "REQUEUE_FED"
+            | "RESV_DEL_HOLD" => Self::Pending,
+            "RUNNING" | "R" | "CONFIGURING" | "CF" | "RESIZING" | "SIGNALING" | "STAGE_OUT" => {
+                Self::Running
+            }
+            "COMPLETING" | "CG" => Self::Completing,
+            "SUSPENDED" | "S" | "STOPPED" | "ST" => Self::Suspended,
+            "COMPLETED" | "CD" => Self::Completed,
+            "FAILED" | "F" | "BOOT_FAIL" | "BF" | "DEADLINE" | "DL" => Self::Failed,
+            "CANCELLED" | "CA" | "REVOKED" | "RV" => Self::Cancelled,
+            "TIMEOUT" | "TO" => Self::Timeout,
+            "OUT_OF_MEMORY" | "OOM" => Self::OutOfMemory,
+            "NODE_FAIL" | "NF" => Self::NodeFail,
+            "PREEMPTED" | "PR" => Self::Preempted,
+            "" => Self::Other("unknown".into()),
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// Nothing more will happen to the job.
+    pub fn is_finished(&self) -> bool {
+        matches!(
+            self,
+            Self::Completed
+                | Self::Failed
+                | Self::Cancelled
+                | Self::Timeout
+                | Self::OutOfMemory
+                | Self::NodeFail
+                | Self::Preempted
+        )
+    }
+
+    pub fn is_success(&self) -> bool {
+        *self == Self::Completed
+    }
+}
+
+/// One job (or one array task) as Slurm reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct JobRecord {
+    /// `123`, or `123_4` for task 4 of array job 123.
+    pub job_id: String,
+    pub name: String,
+    pub state: JobState,
+    /// Why a pending job waits (Slurm's word, translated by [`pending_reason`]).
+    pub reason: Option<String>,
+    pub partition: String,
+    pub account: String,
+    pub submitted: Option<String>,
+    pub started: Option<String>,
+    pub ended: Option<String>,
+    #[ts(type = "number | null")]
+    pub elapsed_seconds: Option<u64>,
+    #[ts(type = "number | null")]
+    pub time_limit_minutes: Option<u64>,
+    pub nodes: Option<u32>,
+    pub node_list: String,
+    /// GPUs the job holds (all nodes together), when Slurm says.
+    pub gpus: Option<u32>,
+    pub exit_code: Option<i32>,
+    pub comment: String,
+}
+
+impl JobRecord {
+    fn empty(job_id: String) -> Self {
+        Self {
+            job_id,
+            name: String::new(),
+            state: JobState::Other("unknown".into()),
+            reason: None,
+            partition: String::new(),
+            account: String::new(),
+            submitted: None,
+            started: None,
+            ended: None,
+            elapsed_seconds: None,
+            time_limit_minutes: None,
+            nodes: None,
+            node_list: String::new(),
+            gpus: None,
+            exit_code: None,
+            comment: String::new(),
+        }
+    }
+
+    /// GPU-hours used so far (or in total once finished).
+    pub fn gpu_hours(&self) -> Option<f64> {
+        Some(f64::from(self.gpus?) * self.elapsed_seconds? as f64 / 3600.0)
+    }
+}
+
+/// The `squeue` format [`parse_squeue`] reads. The comment is last because it may contain `|`.
+pub const SQUEUE_FORMAT: &str = "%i|%j|%T|%r|%P|%a|%V|%S|%M|%l|%D|%N|%b|%k";
+
+fn opt(text: &str) -> Option<String> {
+    let t = text.trim();
+    (!t.is_empty() && !matches!(t, "N/A" | "None" | "(null)" | "Unknown")).then(|| t.to_owned())
+}
+
+/// `1-02:03:04`, `02:03:04`, `3:04` → seconds.
+pub fn parse_elapsed(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (days, rest) = match text.split_once('-') {
+        Some((d, r)) => (d.parse::<u64>().ok()?, r),
+        None => (0, text),
+    };
+    let parts: Vec<u64> = rest
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let (h, m, s) = match parts[..] {
+        [h, m, s] => (h, m, s),
+        [m, s] => (0, m, s),
+        [s] => (0, 0, s),
+        _ => return None,
+    };
+    Some(days * 86_400 + h * 3600 + m * 60 + s)
+}
+
+/// `gres:gpu:h100:2`, `gres/gpu:2`, `gpu:2`, `N/A` (per node) → GPUs per node.
+fn gpus_per_node(tres: &str) -> Option<u32> {
+    let tres = tres.trim();
+    tres.split(',').find_map(|item| {
+        let item = item.trim_start_matches("gres:").trim_start_matches("gres/");
+        let (_, n) = crate::discovery::parse_gpu_gres(item);
+        (n > 0).then_some(n)
+    })
+}
+
+/// Lines of `squeue -h -o SQUEUE_FORMAT`.
+pub fn parse_squeue(text: &str) -> Vec<JobRecord> {
+    text.lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.splitn(14, '|').collect();
+            if f.len() < 14 || f[0].trim().is_empty() {
+                return None;
+            }
+            let nodes = f[10].trim().parse().ok();
+            let mut r = JobRecord::empty(f[0].trim().to_owned());
+            r.name = f[1].to_owned();
+            r.state = JobState::parse(f[2]);
+            r.reason = opt(f[3]);
+            r.partition = f[4].to_owned();
+            r.account = f[5].to_owned();
+            r.submitted = opt(f[6]);
+            r.started = opt(f[7]).filter(|_| r.state != JobState::Pending);
+            r.elapsed_seconds = parse_elapsed(f[8]);
+            r.time_limit_minutes = parse_slurm_minutes(f[9]);
+            r.nodes = nodes;
+            r.node_list = opt(f[11]).unwrap_or_default();
+            r.gpus = gpus_per_node(f[12]).map(|g| g * nodes.unwrap_or(1));
+            r.comment = f[13].to_owned();
+            Some(r)
+        })
+        .collect()
+}
+
+/// The `sacct` fields [`parse_sacct`] reads (`-X -n -P --format=…`).
+pub const SACCT_FIELDS: &str = "JobID,JobName,State,Reason,Partition,Account,Submit,Start,End,ElapsedRaw,Timelimit,NNodes,NodeList,AllocTRES,ExitCode";
+
+/// Lines of `sacct -X -n -P --format=SACCT_FIELDS` (allocations only, no steps).
+pub fn parse_sacct(text: &str) -> Vec<JobRecord> {
+    text.lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split('|').collect();
+            if f.len() < 15 || f[0].contains('.') || f[0].trim().is_empty() {
+                return None;
+            }
+            let mut r = JobRecord::empty(f[0].trim().to_owned());
+            r.name = f[1].to_owned();
+            r.state = JobState::parse(f[2]);
+            r.reason = opt(f[3]);
+            r.partition = f[4].to_owned();
+            r.account = f[5].to_owned();
+            r.submitted = opt(f[6]);
+            r.started = opt(f[7]);
+            r.ended = opt(f[8]);
+            r.elapsed_seconds = f[9].trim().parse().ok();
+            r.time_limit_minutes = parse_slurm_minutes(f[10]);
+            r.nodes = f[11].trim().parse().ok();
+            r.node_list = opt(f[12]).unwrap_or_default();
+            r.gpus = parse_tres(f[13]).get("gres/gpu").map(|&g| g as u32);
+            r.exit_code = f[14].split(':').next().and_then(|c| c.parse().ok());
+            Some(r)
+        })
+        .collect()
+}
+
+/// A Slurm JSON number: plain, or `{"set": true, "infinite": false, "number": 5}`.
+fn number(v: Option<&Value>) -> Option<i64> {
+    match v? {
+        Value::Number(n) => n.as_i64(),
+        Value::Object(o) => {
+            let set = o.get("set").and_then(Value::as_bool).unwrap_or(true);
+            let infinite = o.get("infinite").and_then(Value::as_bool).unwrap_or(false);
+            if !set || infinite {
+                return None;
+            }
+            o.get("number").and_then(Value::as_i64)
+        }
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn string(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(a)) => a.first().map(|x| string(Some(x))).unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+fn epoch_text(v: Option<&Value>) -> Option<String> {
+    let n = number(v).filter(|&n| n > 0)?;
+    Some(format!("@{n}"))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JsonError {
+    #[error("Slurm's answer is not JSON Usine understands ({0})")]
+    NotJson(#[from] serde_json::Error),
+    #[error("Slurm reported an error: {0}")]
+    Slurm(String),
+}
+
+/// Jobs from `squeue --json`, slurmrestd `/slurm/v0.0.3x–4x/jobs` or `/job/{id}`.
+pub fn parse_jobs_json(text: &str) -> Result<Vec<JobRecord>, JsonError> {
+    let root: Value = serde_json::from_str(text)?;
+    let errors: Vec<String> = root
+        .get("errors")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let d = string(e.get("description"));
+            if d.is_empty() {
+                string(e.get("error"))
+            } else {
+                d
+            }
+        })
+        .filter(|s| !s.is_empty())
+        .collect();
+    let Some(jobs) = root.get("jobs").and_then(Value::as_array) else {
+        return Err(JsonError::Slurm(if errors.is_empty() {
+            "no job list in the answer".into()
+        } else {
+            errors.join("; ")
+        }));
+    };
+    Ok(jobs.iter().map(job_from_json).collect())
+}
+
+fn job_from_json(j: &Value) -> JobRecord {
+    let id = number(j.get("job_id")).unwrap_or_default();
+    let array_job = number(j.get("array_job_id")).unwrap_or(0);
+    let job_id = match number(j.get("array_task_id")) {
+        Some(task) if array_job > 0 => format!("{array_job}_{task}"),
+        _ => id.to_string(),
+    };
+    let mut r = JobRecord::empty(job_id);
+    r.name = string(j.get("name"));
+    r.state = JobState::parse(&string(j.get("job_state")));
+    r.reason = opt(&string(j.get("state_reason")));
+    r.partition = string(j.get("partition"));
+    r.account = string(j.get("account"));
+    r.submitted = epoch_text(j.get("submit_time"));
+    r.started = epoch_text(j.get("start_time")).filter(|_| r.state != JobState::Pending);
+    r.ended = epoch_text(j.get("end_time")).filter(|_| r.state.is_finished());
+    if let (Some(start), false) = (number(j.get("start_time")), r.state == JobState::Pending) {
+        let end = if r.state.is_finished() {
+            number(j.get("end_time"))
+        } else {
+            None
+        };
+        let now = end.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64)
+        });
+        r.elapsed_seconds = (start > 0 && now >= start).then(|| (now - start) as u64);
+    }
+    r.time_limit_minutes = number(j.get("time_limit")).map(|m| m as u64);
+    r.nodes = number(j.get("node_count")).map(|n| n as u32);
+    r.node_list = string(j.get("nodes"));
+    let alloc = parse_tres(&string(j.get("tres_alloc_str")));
+    r.gpus = alloc.get("gres/gpu").map(|&g| g as u32).or_else(|| {
+        let per_node = string(j.get("tres_per_node"));
+        gpus_per_node(&per_node).map(|g| g * r.nodes.unwrap_or(1))
+    });
+    r.exit_code = match j.get("exit_code") {
+        Some(Value::Object(o)) => number(o.get("return_code")),
+        other => number(other),
+    }
+    .map(|c| c as i32);
+    r.comment = string(j.get("comment"));
+    r
+}
+
+/// What a pending reason means, in plain words, and what the user can do.
+pub fn pending_reason(reason: &str) -> String {
+    let r = reason.trim();
+    let text = match r {
+        "Priority" => "Other jobs are ahead in the queue. It starts on its own; nothing to do.",
+        "Resources" => {
+            "Waiting for enough free GPUs or nodes. It is next in line and starts as soon as they free up."
+        }
+        "AssocGrpGRESMinutes"
+        | "AssocGrpGRESRunMinutes"
+        | "AssocGrpBillingMinutes"
+        | "AssocGrpCPUMinutesLimit"
+        | "AssocGrpTRESMinutes" => {
+            "Your project has no GPU-hours left for this job. Ask your project's manager for more, or cancel it and submit a shorter or smaller one."
+        }
+        "AssocGrpGRES" | "AssocGrpCpuLimit" | "AssocGrpNodeLimit" | "AssocGrpMemLimit"
+        | "AssocGrpTRES" => {
+            "Your project already uses all the GPUs or nodes it may use at once. It starts when one of its other jobs ends."
+        }
+        "AssocMaxJobsLimit"
+        | "AssocGrpJobsLimit"
+        | "QOSMaxJobsPerUserLimit"
+        | "QOSMaxJobsPerAccountLimit" => {
+            "You have as many jobs running as you are allowed. It starts when one of them ends."
+        }
+        "AssocMaxSubmitJobLimit" | "QOSMaxSubmitJobPerUserLimit" => {
+            "You have reached the number of jobs you may queue. Wait for some to end."
+        }
+        "QOSMaxGRESPerUser" | "QOSMaxGRESPerJob" | "QOSMaxTRESPerUser" | "QOSGrpGRES"
+        | "MaxGRESPerAccount" => {
+            "The GPUs you asked for exceed what your quality of service allows. Ask for fewer GPUs."
+        }
+        "QOSMaxWallDurationPerJobLimit"
+        | "PartitionTimeLimit"
+        | "AssocMaxWallDurationPerJobLimit" => {
+            "The time limit is longer than this partition or project allows: it will never start. Cancel it and choose a shorter time."
+        }
+        "PartitionNodeLimit" | "QOSMaxNodePerJobLimit" | "AssocMaxNodesPerJobLimit" => {
+            "The job asks for more nodes than allowed here: it will never start. Cancel it and ask for fewer nodes."
+        }
+        "PartitionDown" | "PartitionInactive" => {
+            "The partition is closed (maintenance?). The job waits until it reopens."
+        }
+        "ReqNodeNotAvail" | "NodeDown" => {
+            "Some nodes it needs are down or reserved (maintenance?). It starts when they are back."
+        }
+        "Reservation" | "ReqNodeNotAvail, Reserved for maintenance" => {
+            "A reservation (often maintenance) holds the nodes. It starts after it."
+        }
+        "Dependency" => "It waits for another job to finish first, as requested.",
+        "DependencyNeverSatisfied" => {
+            "The job it depends on failed, so it will never start. Cancel it."
+        }
+        "BeginTime" => "It was asked to start later; it waits until then.",
+        "JobHeldUser" => "You put it on hold. Release it to let it start.",
+        "JobHeldAdmin" => "An administrator holds it. Contact the site's support.",
+        "InvalidAccount" | "InvalidQOS" => {
+            "The project or quality of service is not valid for you: it will never start. Cancel it and choose another project."
+        }
+        "BadConstraints" => {
+            "No node matches what the job asks for: it will never start. Cancel it and ask for fewer resources."
+        }
+        "Licenses" => "It waits for a software licence to be free.",
+        "launch failed requeued held" => {
+            "It failed to start on a node and is held. Release it or resubmit it."
+        }
+        "Cleaning" | "Prolog" | "Configuring" => {
+            "The nodes are being prepared; it starts in a moment."
+        }
+        "None" | "" => "Waiting to be scheduled.",
+        other => {
+            return format!(
+                "Slurm says \"{other}\". The site's documentation explains this reason."
+            );
+        }
+    };
+    text.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(name: &str) -> String {
+        std::fs::read_to_string(format!(
+            "{}/tests/samples/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn states_in_every_spelling() {
+        assert_eq!(JobState::parse("CANCELLED by 1001"), JobState::Cancelled);
+        assert_eq!(JobState::parse("PD"), JobState::Pending);
+        assert_eq!(JobState::parse("COMPLETED+"), JobState::Completed);
+        assert_eq!(JobState::parse("WEIRD"), JobState::Other("WEIRD".into()));
+        assert!(JobState::Timeout.is_finished() && !JobState::Running.is_finished());
+    }
+
+    #[test]
+    fn squeue_lines_including_a_pipe_in_the_comment() {
+        let text = "17|train|PENDING|AssocGrpGRESMinutes|gpu|ai-startup|2026-11-28T16:00:01|N/A|0:00|1-00:00:00|1||gres:gpu:h100:4|usine:abc|x\n\
+                    18_3|sweep|RUNNING|None|gpu|ai-startup|2026-11-28T16:00:02|2026-11-28T16:00:03|1:02:03|2:00:00|2|node[1-2]|gres/gpu:2|\n";
+        let jobs = parse_squeue(text);
+        assert_eq!(jobs.len(), 2);
+        assert_eq!(jobs[0].state, JobState::Pending);
+        assert_eq!(jobs[0].reason.as_deref(), Some("AssocGrpGRESMinutes"));
+        assert_eq!((jobs[0].started.as_ref(), jobs[0].gpus), (None, Some(4)));
+        assert_eq!(jobs[0].comment, "usine:abc|x");
+        assert_eq!(
+            (
+                jobs[1].job_id.as_str(),
+                jobs[1].elapsed_seconds,
+                jobs[1].gpus
+            ),
+            ("18_3", Some(3723), Some(4))
+        );
+        assert_eq!(jobs[1].time_limit_minutes, Some(120));
+    }
+
+    #[test]
+    fn sacct_allocations_without_steps_from_the_lab() {
+        let text = "14|train|CANCELLED by 1001|None|gpu|ai-startup|2026-11-28T10:00:00|2026-11-28T10:00:01|2026-11-28T10:00:10|9|1-00:00:00|1|localhost|billing=21,cpu=1,gres/gpu:h100=2,gres/gpu=2,mem=256M,node=1|0:15\n14.batch|batch|CANCELLED|||ai-startup||||9||1|localhost|cpu=1|0:15\n";
+        let jobs = parse_sacct(text);
+        assert_eq!(jobs.len(), 1);
+        let j = &jobs[0];
+        assert_eq!(
+            (j.state.clone(), j.gpus, j.elapsed_seconds, j.exit_code),
+            (JobState::Cancelled, Some(2), Some(9), Some(0))
+        );
+        assert!((j.gpu_hours().unwrap() - 0.005).abs() < 1e-9);
+    }
+
+    #[test]
+    fn json_from_slurm_22_05_with_plain_numbers_and_string_states() {
+        for file in ["squeue-22.05.json", "rest-jobs-22.05.json"] {
+            let jobs = parse_jobs_json(&sample(file)).unwrap();
+            assert!(!jobs.is_empty(), "{file}");
+            assert!(
+                jobs.iter().all(|j| !matches!(j.state, JobState::Other(_))),
+                "{jobs:#?}"
+            );
+            assert!(
+                jobs.iter().all(|j| j.job_id.parse::<u64>().is_ok()),
+                "{file}"
+            );
+            assert!(jobs.iter().any(|j| j.gpus.is_some_and(|g| g > 0)), "{file}");
+        }
+    }
+
+    #[test]
+    fn json_from_23_02_to_24_11_with_state_arrays_and_number_objects() {
+        for (file, expect) in [
+            (
+                "slurmrestd-jobs-23.02-v0.0.39.json",
+                vec![
+                    JobState::Completed,
+                    JobState::Running,
+                    JobState::Pending,
+                    JobState::Pending,
+                ],
+            ),
+            (
+                "slurmrestd-jobs-23.11-v0.0.40.json",
+                vec![
+                    JobState::Timeout,
+                    JobState::Completed,
+                    JobState::Failed,
+                    JobState::Running,
+                    JobState::Pending,
+                    JobState::Pending,
+                ],
+            ),
+            (
+                "slurmrestd-jobs-24.11-v0.0.42.json",
+                vec![
+                    JobState::Cancelled,
+                    JobState::Timeout,
+                    JobState::Failed,
+                    JobState::Running,
+                    JobState::Pending,
+                    JobState::Pending,
+                ],
+            ),
+        ] {
+            let jobs = parse_jobs_json(&sample(file)).unwrap();
+            let states: Vec<JobState> = jobs.iter().map(|j| j.state.clone()).collect();
+            assert_eq!(states, expect, "{file}");
+            let pending = jobs.iter().find(|j| j.state == JobState::Pending).unwrap();
+            assert!(
+                pending.reason.is_some() && pending.started.is_none(),
+                "{file}"
+            );
+            let running = jobs.iter().find(|j| j.state == JobState::Running).unwrap();
+            assert!(
+                running.time_limit_minutes.is_some() && running.nodes.is_some(),
+                "{file}"
+            );
+        }
+        let gpu =
+            parse_jobs_json(&sample("slurmrestd-job-gpu-running-24.05-v0.0.41.json")).unwrap();
+        assert_eq!(gpu[0].state, JobState::Running);
+    }
+
+    #[test]
+    fn slurm_errors_and_garbage_are_errors_not_panics() {
+        let e = parse_jobs_json(r#"{"errors":[{"error":"Unable to find job 99"}]}"#).unwrap_err();
+        assert!(e.to_string().contains("Unable to find job 99"));
+        assert!(parse_jobs_json("<html>").is_err());
+    }
+
+    #[test]
+    fn pending_reasons_in_plain_words() {
+        assert!(pending_reason("AssocGrpGRESMinutes").contains("no GPU-hours left"));
+        assert!(pending_reason("Priority").contains("ahead in the queue"));
+        assert!(pending_reason("SomethingNew").contains("\"SomethingNew\""));
+        assert_eq!(parse_elapsed("1-00:00:01"), Some(86_401));
+        assert_eq!(parse_elapsed("junk"), None);
+    }
+}
