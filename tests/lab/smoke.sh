@@ -80,6 +80,8 @@ check "partitions cpu and gpu exist" sh -c 'test "$(sinfo -h -o %R | sort | tr "
 check "node has 4 GRES GPUs" sh -c 'scontrol show node localhost | grep -q "Gres=gpu:h100:4"'
 gpu_hour_limit() { sacctmgr -n -P show assoc account="$USINE_LAB_ACCOUNT" user= format=GrpTRESMins | grep -qx gres/gpu=6000; }
 check "account $USINE_LAB_ACCOUNT has a 100 GPU-hour limit" gpu_hour_limit
+spent_limit() { sacctmgr -n -P show assoc account="$USINE_LAB_SPENT_ACCOUNT" user=alice format=User,GrpTRESMins | grep -qx 'alice|'; sacctmgr -n -P show assoc account="$USINE_LAB_SPENT_ACCOUNT" user= format=GrpTRESMins | grep -qx gres/gpu=60; }
+check "account $USINE_LAB_SPENT_ACCOUNT (alice) has 1 GPU-hour" spent_limit
 
 alice_is_alice() { test "$(as_alice id -un)" = alice; }
 bob_is_bob() { test "$(as_bob "$1" id -un)" = bob; }

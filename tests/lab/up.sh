@@ -269,6 +269,13 @@ accounts_up() {
   sacctmgr -n -P show assoc account="$LAB_ACCOUNT" user= format=GrpTRESMins,GrpTRES |
     grep -q 'gres/gpu=6000|gres/gpu=4' ||
     sacctmgr -i modify account "$LAB_ACCOUNT" set GrpTRESMins=gres/gpu=6000 GrpTRES=gres/gpu=4 >/dev/null
+  # A project that is nearly spent (1 GPU-hour), for "no GPU-hours left" tests. alice only.
+  sacctmgr -n -P show account format=account | grep -qx "$LAB_SPENT_ACCOUNT" ||
+    sacctmgr -i add account "$LAB_SPENT_ACCOUNT" Description="Nearly spent" Organization=startup >/dev/null
+  sacctmgr -n -P show assoc account="$LAB_SPENT_ACCOUNT" user=alice format=user | grep -qx alice ||
+    sacctmgr -i add user alice Account="$LAB_SPENT_ACCOUNT" >/dev/null
+  sacctmgr -n -P show assoc account="$LAB_SPENT_ACCOUNT" user= format=GrpTRESMins | grep -qx 'gres/gpu=60' ||
+    sacctmgr -i modify account "$LAB_SPENT_ACCOUNT" set GrpTRESMins=gres/gpu=60 >/dev/null
 }
 
 rest_up() {
@@ -465,6 +472,7 @@ USINE_LAB_EXPIRED_CERT_KEY=$LAB_CLIENT/carol_expired_ed25519
 USINE_LAB_EXPIRED_CERT=$LAB_CLIENT/carol_expired_ed25519-cert.pub
 USINE_LAB_REST_URL=http://127.0.0.1:$LAB_REST_PORT
 USINE_LAB_ACCOUNT=$LAB_ACCOUNT
+USINE_LAB_SPENT_ACCOUNT=$LAB_SPENT_ACCOUNT
 USINE_LAB_NVIDIA_SMI=$LAB_BIN/nvidia-smi
 USINE_LAB_SMALL_DISK=$LAB_STATE/small
 EOF

@@ -122,7 +122,7 @@ async fn list(
     if !out.success() {
         return Err(TransferError::Remote {
             path: remote_root.to_owned(),
-            message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            message: out.stderr_text(),
         });
     }
     let mut problems = Vec::new();
@@ -249,7 +249,7 @@ async fn fetch_large(
     if !out.success() {
         return Err(TransferError::Remote {
             path,
-            message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            message: out.stderr_text(),
         });
     }
     if std::fs::metadata(&partial).map(|m| m.len()).unwrap_or(0) == f.size {
@@ -301,7 +301,7 @@ async fn fetch_batch(
     if !out.success() {
         return Err(TransferError::Remote {
             path: remote_root.to_owned(),
-            message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            message: out.stderr_text(),
         });
     }
     unpacked.map_err(|e| TransferError::Source(local_root.to_owned(), e.to_string()))?;

@@ -38,6 +38,26 @@ const MIGRATIONS: &[&str] = &[
         verified INTEGER NOT NULL DEFAULT 0,    -- remote sha256sum matched
         PRIMARY KEY (transfer_id, rel_path)
     );",
+    // 3: job drafts (autosaved), and every job sent or queued to be sent (the outbox).
+    "CREATE TABLE drafts (
+        id TEXT PRIMARY KEY NOT NULL,
+        target TEXT NOT NULL,           -- a cluster name, or 'local' for this computer
+        template TEXT,
+        spec TEXT NOT NULL,             -- JSON of jobs::spec::JobSpec
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE TABLE jobs (
+        id TEXT PRIMARY KEY NOT NULL,   -- Usine's tag; also marks the submission on the cluster
+        target TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        script TEXT NOT NULL,           -- exactly what was (or will be) submitted
+        scheduler_id TEXT,              -- Slurm's job id; NULL while queued in the outbox
+        state TEXT NOT NULL,            -- JSON of jobs::slurm::JobState
+        record TEXT,                    -- JSON of the last jobs::slurm::JobRecord seen
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE INDEX jobs_by_target ON jobs(target, created_at);",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -174,6 +194,18 @@ pub enum Table {
 }
 
 /// Usine's data folder: `USINE_DATA_DIR`, else the platform's (e.g. `~/.local/share/usine`).
+/// A unique id, sortable by creation time, made without coordination.
+pub fn new_id() -> String {
+    use getrandom::rand_core::Rng;
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let random = getrandom::rand_core::UnwrapErr(getrandom::SysRng).next_u32();
+    format!("{ms:013x}{random:08x}")
+}
+
 pub fn data_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("USINE_DATA_DIR") {
         return PathBuf::from(dir);

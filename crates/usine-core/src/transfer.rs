@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use rusqlite::params;
 use serde::Serialize;
@@ -120,7 +120,7 @@ pub fn create(
     remote_root: &str,
 ) -> Result<(String, Vec<FileProblem>), TransferError> {
     let (files, problems) = scan(source)?;
-    let id = new_id();
+    let id = crate::store::new_id();
     let mut guard = lock(store);
     let tx = guard.db.transaction()?;
     tx.execute(
@@ -400,17 +400,6 @@ fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn new_id() -> String {
-    use getrandom::rand_core::Rng;
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    let random = getrandom::rand_core::UnwrapErr(getrandom::SysRng).next_u32();
-    // Sortable by creation time, unique without coordination.
-    format!("{ms:013x}{random:08x}")
-}
-
 fn load(store: &Mutex<Store>, id: &str) -> Result<(PathBuf, String, Vec<Entry>), TransferError> {
     let guard = lock(store);
     let (local, remote): (String, String) = guard
@@ -546,7 +535,7 @@ async fn check_space(
     if !out.success() {
         return Err(TransferError::Remote {
             path: remote_root.to_owned(),
-            message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            message: out.stderr_text(),
         });
     }
     let free_kib: u64 = out
@@ -650,7 +639,7 @@ async fn send_large(
     let out = out?;
     let bytes = sent.load(std::sync::atomic::Ordering::Relaxed);
     if !out.success() {
-        let message = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        let message = out.stderr_text();
         if message.contains("No space left") {
             return Err(TransferError::NoSpace {
                 path: remote_root.to_owned(),
@@ -776,7 +765,7 @@ async fn held_sizes(
     if sizes.len() != large.len() {
         return Err(TransferError::Remote {
             path: remote_root.to_owned(),
-            message: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            message: out.stderr_text(),
         });
     }
     Ok(sizes)
@@ -856,7 +845,7 @@ async fn send_batch(
         .map_err(|e| TransferError::Source(local_root.to_owned(), e.to_string()))?;
     let out = out?;
     if !out.success() {
-        let message = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        let message = out.stderr_text();
         if message.contains("No space left") {
             return Err(TransferError::NoSpace {
                 path: remote_root.to_owned(),

@@ -2,7 +2,13 @@
 //! cost), and where it runs (schedulers).
 
 pub mod checks;
+pub mod drafts;
+pub mod history;
+pub mod local;
 pub mod sbatch;
+pub mod scheduler;
 pub mod slurm;
+pub mod slurm_ssh;
 pub mod spec;
 pub mod templates;
+pub mod tracking;

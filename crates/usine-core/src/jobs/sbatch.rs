@@ -63,7 +63,7 @@ fn is_var_name(name: &str) -> bool {
 }
 
 /// A path for `cd`: `~` and `~/…` stay relative to the home folder, the rest is quoted.
-fn shell_path(path: &str) -> String {
+pub(crate) fn shell_path(path: &str) -> String {
     match path {
         "~" | "" => "\"$HOME\"".into(),
         p if p.starts_with("~/") => format!("\"$HOME\"/{}", quote(&p[2..])),

@@ -52,6 +52,10 @@ impl CommandOutput {
     pub fn stdout_text(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()
     }
+
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).trim().to_owned()
+    }
 }
 
 /// russh's callbacks for one hop: the host-key decision happens here, during the handshake.

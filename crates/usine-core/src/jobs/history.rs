@@ -1,0 +1,156 @@
+//! Every job Usine sent or will send, kept locally so that the list, the logs' whereabouts and
+//! the cost work offline. A job without a scheduler id is in the outbox: queued while offline.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use super::slurm::{JobRecord, JobState};
+use super::spec::JobSpec;
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct JobEntry {
+    /// Usine's id for the job; it also tags the submission on the cluster.
+    pub id: String,
+    pub target: String,
+    pub spec: JobSpec,
+    pub script: String,
+    /// Slurm's job id (or this computer's run id); `None` while waiting in the outbox.
+    pub scheduler_id: Option<String>,
+    pub state: JobState,
+    pub record: Option<JobRecord>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn corrupt(e: serde_json::Error) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+const COLUMNS: &str =
+    "id, target, spec, script, scheduler_id, state, record, created_at, updated_at";
+
+type Row = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    String,
+    String,
+);
+
+fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+        row.get(8)?,
+    ))
+}
+
+fn entry(r: Row) -> Result<JobEntry, StoreError> {
+    Ok(JobEntry {
+        id: r.0,
+        target: r.1,
+        spec: serde_json::from_str(&r.2).map_err(corrupt)?,
+        script: r.3,
+        scheduler_id: r.4,
+        state: serde_json::from_str(&r.5).map_err(corrupt)?,
+        record: r
+            .6
+            .map(|j| serde_json::from_str(&j))
+            .transpose()
+            .map_err(corrupt)?,
+        created_at: r.7,
+        updated_at: r.8,
+    })
+}
+
+/// Records a job to be sent; it stays in the outbox until [`mark_submitted`].
+pub fn queue(
+    store: &Store,
+    target: &str,
+    spec: &JobSpec,
+    script: &str,
+) -> Result<JobEntry, StoreError> {
+    let id = crate::store::new_id();
+    let state = serde_json::to_string(&JobState::Queued).map_err(corrupt)?;
+    let spec = serde_json::to_string(spec).map_err(corrupt)?;
+    store.db.execute(
+        "INSERT INTO jobs(id, target, spec, script, state) VALUES (?1, ?2, ?3, ?4, ?5)",
+        (&id, target, spec, script, state),
+    )?;
+    get(store, &id)
+}
+
+pub fn mark_submitted(store: &Store, id: &str, scheduler_id: &str) -> Result<(), StoreError> {
+    let state = serde_json::to_string(&JobState::Pending).map_err(corrupt)?;
+    store.db.execute(
+        "UPDATE jobs SET scheduler_id = ?2, state = ?3, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+        (id, scheduler_id, state),
+    )?;
+    Ok(())
+}
+
+/// Stores what the scheduler said; returns the previous state when it changed.
+pub fn update(store: &Store, id: &str, record: &JobRecord) -> Result<Option<JobState>, StoreError> {
+    let before = get(store, id)?.state;
+    let state = serde_json::to_string(&record.state).map_err(corrupt)?;
+    let json = serde_json::to_string(record).map_err(corrupt)?;
+    store.db.execute(
+        "UPDATE jobs SET state = ?2, record = ?3, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+        (id, state, json),
+    )?;
+    Ok((before != record.state).then_some(before))
+}
+
+pub fn get(store: &Store, id: &str) -> Result<JobEntry, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM jobs WHERE id = ?1 OR scheduler_id = ?1 ORDER BY created_at DESC LIMIT 1"
+    );
+    entry(store.db.query_row(&sql, [id], read)?)
+}
+
+/// Newest first; `target` narrows to one cluster (or `local`).
+pub fn list(store: &Store, target: Option<&str>) -> Result<Vec<JobEntry>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM jobs WHERE ?1 IS NULL OR target = ?1 ORDER BY created_at DESC, id DESC"
+    );
+    let mut stmt = store.db.prepare(&sql)?;
+    let rows = stmt
+        .query_map([target], read)?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter().map(entry).collect()
+}
+
+/// Jobs waiting to be sent to `target`, oldest first.
+pub fn outbox(store: &Store, target: &str) -> Result<Vec<JobEntry>, StoreError> {
+    let mut all = list(store, Some(target))?;
+    all.retain(|j| j.scheduler_id.is_none() && j.state == JobState::Queued);
+    all.reverse();
+    Ok(all)
+}
+
+/// Sent jobs that are not finished yet.
+pub fn active(store: &Store, target: &str) -> Result<Vec<JobEntry>, StoreError> {
+    let mut all = list(store, Some(target))?;
+    all.retain(|j| j.scheduler_id.is_some() && !j.state.is_finished());
+    Ok(all)
+}
+
+/// Removes a job from the outbox before it was sent; sent jobs are cancelled instead.
+pub fn withdraw(store: &Store, id: &str) -> Result<bool, StoreError> {
+    Ok(store.db.execute(
+        "DELETE FROM jobs WHERE id = ?1 AND scheduler_id IS NULL",
+        [id],
+    )? > 0)
+}

@@ -1,0 +1,94 @@
+//! One interface over the places a job can run: Slurm over the cluster's SSH connection,
+//! slurmrestd, and this computer.
+
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use super::slurm::JobRecord;
+use super::spec::JobSpec;
+use crate::ssh::SshError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Ssh(#[from] SshError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The scheduler refused the job; the message says why in plain words and what to do.
+    #[error("{0}")]
+    Rejected(String),
+    #[error("Slurm could not be asked ({0}). Check that the cluster is reachable, then try again.")]
+    Scheduler(String),
+    #[error("Usine cannot run the job on this computer: {0}")]
+    Local(String),
+    #[error("There is no job {0} here.")]
+    NotFound(String),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Logs {
+    /// The last part of the job's output.
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub trait Scheduler: Send + Sync {
+    /// Sends the job and returns the scheduler's id for it. Submitting the same `tag` again
+    /// returns the first id instead of starting a second job, even after a crash in between.
+    fn submit(
+        &self,
+        tag: &str,
+        spec: &JobSpec,
+        script: &str,
+    ) -> impl Future<Output = Result<String, JobError>> + Send;
+
+    /// The current record of each job in `ids` that the scheduler still knows.
+    fn status(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<JobRecord>, JobError>> + Send;
+
+    fn cancel(&self, id: &str) -> impl Future<Output = Result<(), JobError>> + Send;
+
+    /// The last `max_bytes` of the job's output and error streams (of every task of an array).
+    fn logs(
+        &self,
+        id: &str,
+        spec: &JobSpec,
+        max_bytes: u64,
+    ) -> impl Future<Output = Result<Logs, JobError>> + Send;
+}
+
+/// Slurm's submission errors, said in plain words with what to do next.
+pub fn explain_rejection(stderr: &str) -> String {
+    let text = stderr.trim();
+    let lower = text.to_ascii_lowercase();
+    let advice = if lower.contains("invalid account") {
+        "The project (account) is not valid for you on this partition. Choose one of your projects."
+    } else if lower.contains("time limit") {
+        "The time limit is longer than the partition allows. Choose a shorter time."
+    } else if lower.contains("invalid partition") {
+        "The partition does not exist. Choose one the cluster lists."
+    } else if lower.contains("node configuration is not available")
+        || lower.contains("invalid generic resource")
+    {
+        "No node has what the job asks for (GPUs, memory or cores). Ask for less per node."
+    } else if lower.contains("qos") || lower.contains("accounting/qos policy") {
+        "The job exceeds your project's limits (GPU-hours, GPUs at once or job count). Ask for less, or wait for other jobs to end."
+    } else if lower.contains("disk quota") || lower.contains("no space") {
+        "The cluster disk is full or over quota. Free space in your folders, then submit again."
+    } else if lower.contains("no such file or directory") {
+        "A folder the job needs does not exist on the cluster. Check the working folder."
+    } else {
+        "Slurm refused the job. Check its settings, then submit again."
+    };
+    if text.is_empty() {
+        advice.to_owned()
+    } else {
+        format!("{advice} (Slurm said: {text})")
+    }
+}

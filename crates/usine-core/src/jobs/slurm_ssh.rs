@@ -1,0 +1,210 @@
+//! Slurm through the cluster's one SSH connection: `sbatch`, `squeue`, `sacct`, `scancel`. The
+//! text formats used here have been stable from Slurm 20.11 to 25.x.
+
+use std::sync::Arc;
+
+use super::sbatch::shell_path;
+use super::scheduler::{JobError, Logs, Scheduler, explain_rejection};
+use super::slurm::{JobRecord, SACCT_FIELDS, SQUEUE_FORMAT, parse_sacct, parse_squeue};
+use super::spec::JobSpec;
+use crate::ssh::{Connection, quote};
+
+pub struct SlurmOverSsh {
+    conn: Arc<Connection>,
+}
+
+/// Where Usine keeps each submission's script and the job id that proves it was sent.
+const JOBS_DIR: &str = "\"$HOME\"/.usine/jobs";
+
+fn check_tag(tag: &str) -> Result<&str, JobError> {
+    if !tag.is_empty() && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        Ok(tag)
+    } else {
+        Err(JobError::Local(format!(
+            "internal job tag {tag:?} is not a plain word"
+        )))
+    }
+}
+
+fn check_id(id: &str) -> Result<&str, JobError> {
+    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
+        Ok(id)
+    } else {
+        Err(JobError::NotFound(id.to_owned()))
+    }
+}
+
+/// The submission, run by the remote shell. The job id is written to a file before anything is
+/// printed, so a dropped connection after `sbatch` still leaves the proof behind; a second run
+/// with the same tag returns that id. A crash that loses even the file is caught by the tag in
+/// the job's comment, looked up in the queue before submitting.
+fn submit_script(tag: &str, working_dir: &str) -> String {
+    format!(
+        r#"d={JOBS_DIR}/{tag}
+mkdir -p "$d" || exit 90
+for f in "$d/jobid" "$d/jobid.tmp"; do
+  if [ -s "$f" ]; then cut -d';' -f1 "$f"; exit 0; fi
+done
+queued=$(squeue --me -h -o '%i|%k' 2>/dev/null | awk -F'|' '$2 == "usine:{tag}" {{ print $1; exit }}')
+if [ -n "$queued" ]; then echo "$queued" > "$d/jobid"; echo "$queued"; exit 0; fi
+cat > "$d/job.sbatch" || exit 91
+mkdir -p -- {wd} && cd -- {wd} || exit 92
+sbatch --parsable --comment=usine:{tag} "$d/job.sbatch" > "$d/jobid.tmp" || {{ rm -f "$d/jobid.tmp"; exit 93; }}
+mv "$d/jobid.tmp" "$d/jobid"
+cut -d';' -f1 "$d/jobid""#,
+        wd = shell_path(working_dir),
+    )
+}
+
+impl SlurmOverSsh {
+    pub fn new(conn: Arc<Connection>) -> Self {
+        Self { conn }
+    }
+
+    /// Every job of the user the queue holds (not only Usine's).
+    pub async fn queue(&self) -> Result<Vec<JobRecord>, JobError> {
+        let out = self
+            .conn
+            .exec(&format!("squeue --me -h -r -o {}", quote(SQUEUE_FORMAT)))
+            .await?;
+        if !out.success() {
+            return Err(JobError::Scheduler(out.stderr_text()));
+        }
+        Ok(parse_squeue(&out.stdout_text()))
+    }
+}
+
+impl Scheduler for SlurmOverSsh {
+    async fn submit(&self, tag: &str, spec: &JobSpec, script: &str) -> Result<String, JobError> {
+        let tag = check_tag(tag)?;
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        // The script travels on stdin: no size limit, and never through the shell's parser.
+        let _ = tx.send(script.as_bytes().to_vec()).await;
+        drop(tx);
+        let out = self
+            .conn
+            .exec_with_input(&submit_script(tag, &spec.working_dir), rx)
+            .await?;
+        let stdout = out.stdout_text();
+        let id = stdout.trim();
+        match out.exit_status {
+            Some(0) if check_id(id).is_ok() => Ok(id.to_owned()),
+            Some(92) => Err(JobError::Rejected(format!(
+                "The working folder {} cannot be created on the cluster. Choose a folder you can write to.",
+                spec.working_dir
+            ))),
+            _ => Err(JobError::Rejected(explain_rejection(&out.stderr_text()))),
+        }
+    }
+
+    async fn status(&self, ids: &[String]) -> Result<Vec<JobRecord>, JobError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = ids.iter().map(|i| check_id(i)).collect::<Result<_, _>>()?;
+        let list = ids.join(",");
+        // The queue for jobs still there, accounting for the others (and for exit codes).
+        let out = self
+            .conn
+            .exec(&format!(
+                "squeue --me -h -r -o {}; echo '--- sacct'; sacct -X -n -P -j {list} --format={SACCT_FIELDS} 2>/dev/null || true",
+                quote(SQUEUE_FORMAT)
+            ))
+            .await?;
+        if !out.success() {
+            return Err(JobError::Scheduler(out.stderr_text()));
+        }
+        let text = out.stdout_text();
+        let (queue, acct) = text.split_once("--- sacct\n").unwrap_or((&text, ""));
+        let base = |id: &str| id.split('_').next().unwrap_or(id).to_owned();
+        let wanted = |r: &JobRecord| ids.iter().any(|i| *i == r.job_id || *i == base(&r.job_id));
+        let mut records: Vec<JobRecord> = parse_squeue(queue)
+            .into_iter()
+            .filter(|r| wanted(r))
+            .collect();
+        for r in parse_sacct(acct) {
+            // A job that ended within a second can reach accounting first as a bare
+            // "allocation" record (no partition); wait for the full one.
+            if r.partition.is_empty() {
+                continue;
+            }
+            // sacct knows finished jobs; the queue is fresher for the others.
+            if wanted(&r) && !records.iter().any(|q| q.job_id == r.job_id) {
+                records.push(r);
+            } else if let Some(q) = records.iter_mut().find(|q| q.job_id == r.job_id) {
+                q.exit_code = r.exit_code;
+            }
+        }
+        Ok(records)
+    }
+
+    async fn cancel(&self, id: &str) -> Result<(), JobError> {
+        let id = check_id(id)?;
+        let out = self.conn.exec(&format!("scancel {id}")).await?;
+        if out.success() {
+            Ok(())
+        } else {
+            Err(JobError::Scheduler(out.stderr_text()))
+        }
+    }
+
+    async fn logs(&self, id: &str, spec: &JobSpec, max_bytes: u64) -> Result<Logs, JobError> {
+        let id = check_id(id)?;
+        let custom = spec.extra_directives.iter().any(|d| {
+            d.starts_with("-o")
+                || d.starts_with("--output")
+                || d.starts_with("-e")
+                || d.starts_with("--error")
+        });
+        let script = if custom {
+            // The script names its own logs: Slurm knows where they went while it remembers
+            // the job. Paths end where the next field begins.
+            format!(
+                r#"info=$(scontrol show job -o {id} 2>/dev/null)
+o=$(printf '%s' "$info" | sed -n 's/.* StdOut=\(.*\)\( Power=\|$\).*/\1/p')
+e=$(printf '%s' "$info" | sed -n 's/.* StdErr=\(.*\) StdIn=.*/\1/p')
+tail -c {max_bytes} -- "$o" 2>/dev/null; printf '\n{SPLIT}'; [ "$e" = "$o" ] || tail -c {max_bytes} -- "$e" 2>/dev/null; true"#
+            )
+        } else {
+            // Usine's own names, in the working folder: NAME-ID.out, or NAME-ID_TASK.out.
+            let wd = shell_path(&spec.working_dir);
+            let name = quote(&spec.name);
+            let glob = if spec.array.is_some() {
+                format!("-{id}_*")
+            } else {
+                format!("-{id}")
+            };
+            format!(
+                r#"cd -- {wd} 2>/dev/null || exit 0
+for f in {name}{glob}.out; do [ -f "$f" ] && tail -c {max_bytes} -- "$f"; done; printf '\n{SPLIT}'
+for f in {name}{glob}.err; do [ -f "$f" ] && tail -c {max_bytes} -- "$f"; done; true"#
+            )
+        };
+        let out = self.conn.exec(&script).await?;
+        let text = out.stdout_text();
+        let (stdout, stderr) = text
+            .split_once(&format!("\n{SPLIT}"))
+            .unwrap_or((&text, ""));
+        Ok(Logs {
+            stdout: stdout.to_owned(),
+            stderr: stderr.to_owned(),
+        })
+    }
+}
+
+/// Separates the two streams in one answer; never printed by a job in practice.
+const SPLIT: &str = "--- usine: stderr follows ---\n";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_tags_are_plain_words() {
+        assert!(check_id("123_4").is_ok());
+        assert!(check_id("1;rm").is_err() && check_id("").is_err());
+        assert!(check_tag("019abc-def").is_ok() && check_tag("a b").is_err());
+        let s = submit_script("t1", "~/my runs");
+        assert!(s.contains("mkdir -p -- \"$HOME\"/'my runs'"), "{s}");
+    }
+}

@@ -1,0 +1,171 @@
+//! From a spec to a finished job: queue it (the outbox works offline), send it exactly once,
+//! and follow it with polling that slows down when nothing moves. State changes are returned
+//! so that the app and the CLI can notify.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::history::{self, JobEntry};
+use super::sbatch;
+use super::scheduler::{JobError, Scheduler};
+use super::slurm::JobState;
+use super::spec::JobSpec;
+use crate::store::Store;
+
+fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    store
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A job whose state changed since the last look.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub job: JobEntry,
+    pub from: JobState,
+}
+
+/// Renders the script and records the job in the outbox; nothing is sent yet.
+pub fn enqueue(store: &Mutex<Store>, target: &str, spec: &JobSpec) -> Result<JobEntry, JobError> {
+    let script = sbatch::render(spec).map_err(|e| JobError::Rejected(e.to_string()))?;
+    Ok(history::queue(&lock(store), target, spec, &script)?)
+}
+
+/// Sends one queued job. Safe to repeat after a crash: the job's id tags the submission.
+pub async fn send(
+    store: &Mutex<Store>,
+    scheduler: &impl Scheduler,
+    id: &str,
+) -> Result<JobEntry, JobError> {
+    let entry = history::get(&lock(store), id)?;
+    if entry.scheduler_id.is_some() {
+        return Ok(entry);
+    }
+    let scheduler_id = scheduler
+        .submit(&entry.id, &entry.spec, &entry.script)
+        .await?;
+    let guard = lock(store);
+    history::mark_submitted(&guard, &entry.id, &scheduler_id)?;
+    Ok(history::get(&guard, &entry.id)?)
+}
+
+/// Sends everything queued for `target`, oldest first, stopping at the first failure (the
+/// rest stays queued for the next attempt).
+pub async fn flush_outbox(
+    store: &Mutex<Store>,
+    target: &str,
+    scheduler: &impl Scheduler,
+) -> Result<Vec<JobEntry>, JobError> {
+    let queued = history::outbox(&lock(store), target)?;
+    let mut sent = Vec::new();
+    for job in queued {
+        sent.push(send(store, scheduler, &job.id).await?);
+    }
+    Ok(sent)
+}
+
+/// Asks the scheduler about every unfinished job of `target` and stores the answers.
+pub async fn refresh(
+    store: &Mutex<Store>,
+    target: &str,
+    scheduler: &impl Scheduler,
+) -> Result<Vec<Change>, JobError> {
+    let active = history::active(&lock(store), target)?;
+    let ids: Vec<String> = active
+        .iter()
+        .filter_map(|j| j.scheduler_id.clone())
+        .collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let records = scheduler.status(&ids).await?;
+    let mut changes = Vec::new();
+    let guard = lock(store);
+    for job in active {
+        let Some(sid) = &job.scheduler_id else {
+            continue;
+        };
+        // An array job is as far along as its least advanced task.
+        let tasks: Vec<_> = records
+            .iter()
+            .filter(|r| &r.job_id == sid || r.job_id.split('_').next() == Some(sid.as_str()))
+            .collect();
+        let Some(first) = tasks.first() else { continue };
+        let mut record = (*first).clone();
+        if tasks.len() > 1 {
+            record.state = overall_state(tasks.iter().map(|t| &t.state));
+        }
+        if let Some(from) = history::update(&guard, &job.id, &record)? {
+            changes.push(Change {
+                job: history::get(&guard, &job.id)?,
+                from,
+            });
+        }
+    }
+    Ok(changes)
+}
+
+fn overall_state<'a>(states: impl Iterator<Item = &'a JobState>) -> JobState {
+    let states: Vec<&JobState> = states.collect();
+    if states.iter().any(|s| **s == JobState::Running) {
+        JobState::Running
+    } else if let Some(s) = states.iter().find(|s| !s.is_finished()) {
+        (*s).clone()
+    } else if let Some(bad) = states.iter().find(|s| !s.is_success()) {
+        (*bad).clone()
+    } else {
+        JobState::Completed
+    }
+}
+
+/// How long to wait before looking again: soon while something is about to change, rarely
+/// when everything only waits in the queue, never when nothing is left to follow.
+pub fn poll_interval(active: &[JobState], changed_recently: bool) -> Option<Duration> {
+    if active.is_empty() {
+        return None;
+    }
+    let secs = if changed_recently
+        || active
+            .iter()
+            .any(|s| matches!(s, JobState::Completing | JobState::Queued))
+    {
+        2
+    } else if active.contains(&JobState::Running) {
+        10
+    } else {
+        30
+    };
+    Some(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polling_slows_down_when_nothing_moves() {
+        use JobState::*;
+        assert_eq!(poll_interval(&[], true), None);
+        assert_eq!(
+            poll_interval(&[Pending], true),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            poll_interval(&[Pending, Running], false),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            poll_interval(&[Pending], false),
+            Some(Duration::from_secs(30))
+        );
+    }
+
+    #[test]
+    fn an_array_is_as_far_as_its_slowest_task() {
+        use JobState::*;
+        assert_eq!(overall_state([Completed, Running].iter()), Running);
+        assert_eq!(overall_state([Completed, Pending].iter()), Pending);
+        assert_eq!(overall_state([Completed, Failed].iter()), Failed);
+        assert_eq!(overall_state([Completed, Completed].iter()), Completed);
+    }
+}

@@ -1,0 +1,345 @@
+//! Jobs end to end against the lab's real Slurm (over Usine's SSH connection) and on this
+//! computer: submit, follow to the end, logs, cancel, arrays, the GPU-hour limit, the offline
+//! outbox and a crash between submitting and recording.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use usine_core::jobs::history;
+use usine_core::jobs::local::ThisComputer;
+use usine_core::jobs::scheduler::Scheduler;
+use usine_core::jobs::slurm::{JobState, pending_reason};
+use usine_core::jobs::slurm_ssh::SlurmOverSsh;
+use usine_core::jobs::spec::{EnvVar, JobArray, JobSpec};
+use usine_core::jobs::{templates, tracking};
+use usine_core::ssh::Connection;
+use usine_core::store::Store;
+use usine_lab_tests::Lab;
+use usine_lab_tests::ssh::{Answers, answering, scratch_file, spec};
+
+fn store() -> Mutex<Store> {
+    Mutex::new(Store::open(&scratch_file("store").join("usine.sqlite3")).unwrap())
+}
+
+async fn slurm(lab: &Lab) -> SlurmOverSsh {
+    let (questions, _) = answering(Answers::default());
+    let conn = Connection::open(&spec(lab.key_hop()), lab.host_keys(), questions)
+        .await
+        .unwrap();
+    SlurmOverSsh::new(Arc::new(conn))
+}
+
+fn unique(tag: &str) -> String {
+    format!("it-{tag}-{}", std::process::id())
+}
+
+fn cpu_job(name: &str, commands: &str) -> JobSpec {
+    JobSpec {
+        name: name.into(),
+        account: Some("ai-startup".into()),
+        partition: Some("cpu".into()),
+        time_limit_minutes: 5,
+        working_dir: format!("~/usine-it/{name}"),
+        commands: commands.into(),
+        ..JobSpec::default()
+    }
+}
+
+/// Refreshes until the job reaches a finished state, then returns the stored entry.
+async fn follow(
+    store: &Mutex<Store>,
+    target: &str,
+    scheduler: &impl Scheduler,
+    id: &str,
+    seen: &mut Vec<JobState>,
+) -> history::JobEntry {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        for change in tracking::refresh(store, target, scheduler).await.unwrap() {
+            if change.job.id == id {
+                seen.push(change.job.state.clone());
+            }
+        }
+        let entry = history::get(&store.lock().unwrap(), id).unwrap();
+        if entry.state.is_finished() {
+            return entry;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job {id} still {:?} after 90 s",
+            entry.state
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// How many jobs with this name Slurm's accounting knows, once it knows of any. (A job that
+/// ends within a second can first reach slurmdbd under the name "allocation".)
+fn jobs_named(lab: &Lab, name: &str) -> usize {
+    usine_lab_tests::wait_for("the job in accounting", Duration::from_secs(30), || {
+        let out = lab.ssh_alice_ok(&format!("sacct -X -n -P --name={name} --format=JobID"));
+        let n = out.lines().filter(|l| !l.trim().is_empty()).count();
+        (n > 0).then_some(n)
+    })
+}
+
+#[tokio::test]
+async fn a_job_with_hostile_values_runs_to_completion_with_logs_and_cost() {
+    let lab = Lab::get();
+    let slurm = slurm(&lab).await;
+    let store = store();
+    let name = unique("hostile");
+    let mut spec = cpu_job(
+        &name,
+        "printf 'V=%s\\n' \"$HOSTILE\"; pwd; echo to-stderr >&2\n",
+    );
+    spec.working_dir = format!("~/usine-it/{name}/it's $(id) dir");
+    spec.environment.variables.push(EnvVar {
+        name: "HOSTILE".into(),
+        value: "$(touch pwned) `id` 'q' \"d\"; rm -rf ~".into(),
+    });
+    let entry = tracking::enqueue(&store, "lab", &spec).unwrap();
+    assert_eq!(entry.state, JobState::Queued);
+    let sent = tracking::send(&store, &slurm, &entry.id).await.unwrap();
+    let job_id = sent.scheduler_id.clone().unwrap();
+    let mut seen = Vec::new();
+    let done = follow(&store, "lab", &slurm, &entry.id, &mut seen).await;
+    assert_eq!(done.state, JobState::Completed, "{done:#?}");
+    let record = done.record.unwrap();
+    assert_eq!(
+        (record.exit_code, record.partition.as_str()),
+        (Some(0), "cpu")
+    );
+    assert!(record.elapsed_seconds.is_some());
+
+    let logs = slurm.logs(&job_id, &spec, 10_000).await.unwrap();
+    assert!(
+        logs.stdout
+            .contains("V=$(touch pwned) `id` 'q' \"d\"; rm -rf ~\n"),
+        "{logs:?}"
+    );
+    assert!(
+        logs.stdout
+            .contains(&format!("/home/alice/usine-it/{name}/it's $(id) dir")),
+        "{logs:?}"
+    );
+    assert_eq!(logs.stderr.trim(), "to-stderr");
+    let pwned = lab.ssh_alice(&format!("ls ~/usine-it/{name}/*/pwned ~/pwned"));
+    assert!(!pwned.status.success(), "a value escaped its quotes");
+}
+
+#[tokio::test]
+async fn cancelling_a_running_job() {
+    let lab = Lab::get();
+    let slurm = slurm(&lab).await;
+    let store = store();
+    let entry =
+        tracking::enqueue(&store, "lab", &cpu_job(&unique("cancel"), "sleep 300\n")).unwrap();
+    let sent = tracking::send(&store, &slurm, &entry.id).await.unwrap();
+    let job_id = sent.scheduler_id.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while history::get(&store.lock().unwrap(), &entry.id)
+        .unwrap()
+        .state
+        != JobState::Running
+    {
+        assert!(Instant::now() < deadline, "never started");
+        tracking::refresh(&store, "lab", &slurm).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    slurm.cancel(&job_id).await.unwrap();
+    let done = follow(&store, "lab", &slurm, &entry.id, &mut Vec::new()).await;
+    assert_eq!(done.state, JobState::Cancelled);
+}
+
+#[tokio::test]
+async fn a_job_array_runs_every_task() {
+    let lab = Lab::get();
+    let slurm = slurm(&lab).await;
+    let store = store();
+    let name = unique("array");
+    let mut spec = cpu_job(&name, "echo task=$SLURM_ARRAY_TASK_ID\n");
+    spec.array = Some(JobArray {
+        first: 0,
+        last: 2,
+        max_parallel: Some(2),
+    });
+    let entry = tracking::enqueue(&store, "lab", &spec).unwrap();
+    let sent = tracking::send(&store, &slurm, &entry.id).await.unwrap();
+    let done = follow(&store, "lab", &slurm, &entry.id, &mut Vec::new()).await;
+    assert_eq!(done.state, JobState::Completed);
+    let logs = slurm
+        .logs(sent.scheduler_id.as_deref().unwrap(), &spec, 1000)
+        .await
+        .unwrap();
+    let mut tasks: Vec<&str> = logs.stdout.lines().collect();
+    tasks.sort_unstable();
+    assert_eq!(tasks, ["task=0", "task=1", "task=2"]);
+}
+
+#[tokio::test]
+async fn a_job_beyond_the_gpu_hour_limit_waits_with_the_reason_in_plain_words() {
+    let lab = Lab::get();
+    let slurm = slurm(&lab).await;
+    let store = store();
+    // 2 GPUs for 1 h = 2 GPU-hours; the nearly spent project has 1 in total.
+    let mut spec = cpu_job(&unique("budget"), "true\n");
+    spec.account = Some(lab.var("USINE_LAB_SPENT_ACCOUNT").into());
+    spec.partition = Some("gpu".into());
+    spec.gpus_per_node = 2;
+    spec.gpu_type = Some("h100".into());
+    spec.time_limit_minutes = 60;
+    let entry = tracking::enqueue(&store, "lab", &spec).unwrap();
+    let sent = tracking::send(&store, &slurm, &entry.id).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let reason = loop {
+        tracking::refresh(&store, "lab", &slurm).await.unwrap();
+        let e = history::get(&store.lock().unwrap(), &entry.id).unwrap();
+        let reason = e.record.and_then(|r| r.reason).unwrap_or_default();
+        if reason.starts_with("AssocGrp") {
+            break reason;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no limit reason, last: {reason:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(reason, "AssocGrpGRESMinutes");
+    assert!(pending_reason(&reason).contains("no GPU-hours left"));
+    slurm
+        .cancel(sent.scheduler_id.as_deref().unwrap())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_offline_outbox_is_sent_exactly_once_when_the_cluster_is_back() {
+    let lab = Lab::get();
+    let store = store();
+    let name = unique("outbox");
+    // Offline: the job is only recorded.
+    let entry = tracking::enqueue(&store, "lab", &cpu_job(&name, "echo sent\n")).unwrap();
+    assert_eq!(
+        history::outbox(&store.lock().unwrap(), "lab")
+            .unwrap()
+            .len(),
+        1
+    );
+    // Back online: flushed twice (say, by two reconnect events), sent once.
+    let slurm = slurm(&lab).await;
+    let first = tracking::flush_outbox(&store, "lab", &slurm).await.unwrap();
+    let second = tracking::flush_outbox(&store, "lab", &slurm).await.unwrap();
+    assert_eq!((first.len(), second.len()), (1, 0));
+    follow(&store, "lab", &slurm, &entry.id, &mut Vec::new()).await;
+    assert_eq!(jobs_named(&lab, &name), 1);
+}
+
+#[tokio::test]
+async fn a_crash_between_submitting_and_recording_never_submits_twice() {
+    let lab = Lab::get();
+    let store = store();
+    let slurm = slurm(&lab).await;
+    let name = unique("crash");
+    let mut spec = cpu_job(&name, "echo once\n");
+    // Held, so it is still in the queue when the proof file is lost below.
+    spec.extra_directives.push("--hold".into());
+    let entry = tracking::enqueue(&store, "lab", &spec).unwrap();
+    // The app sent it, then died before recording the id.
+    let first = slurm
+        .submit(&entry.id, &entry.spec, &entry.script)
+        .await
+        .unwrap();
+    assert!(
+        history::get(&store.lock().unwrap(), &entry.id)
+            .unwrap()
+            .scheduler_id
+            .is_none()
+    );
+    // Restarted, it sends the outbox again: the cluster answers with the first job.
+    let again = tracking::send(&store, &slurm, &entry.id).await.unwrap();
+    assert_eq!(again.scheduler_id.as_deref(), Some(first.as_str()));
+    // Even when the proof file on the cluster was lost, the tag in the queue finds the job.
+    lab.ssh_alice_ok(&format!("rm -f ~/.usine/jobs/{}/jobid", entry.id));
+    assert_eq!(
+        slurm
+            .submit(&entry.id, &entry.spec, &entry.script)
+            .await
+            .unwrap(),
+        first
+    );
+    let queued = lab.ssh_alice_ok(&format!("squeue --me -h -n {name} -o %i"));
+    assert_eq!(queued.trim(), first);
+    slurm.cancel(&first).await.unwrap();
+}
+
+#[tokio::test]
+async fn this_computer_runs_the_same_script_with_slurm_variables() {
+    let store = store();
+    let root = scratch_file("local-jobs");
+    let local = ThisComputer::new(&root);
+    let mut spec = templates::find("cpu-preprocessing").unwrap().spec;
+    spec.working_dir = scratch_file("local-wd").display().to_string();
+    spec.cpus_per_task = 3;
+    spec.commands = "echo \"cpus=$SLURM_CPUS_PER_TASK task=${SLURM_ARRAY_TASK_ID:-none} dir=$(basename \"$PWD\")\"\necho oops >&2\n".into();
+    spec.array = Some(JobArray {
+        first: 1,
+        last: 2,
+        max_parallel: None,
+    });
+    let entry = tracking::enqueue(&store, "local", &spec).unwrap();
+    let sent = tracking::send(&store, &local, &entry.id).await.unwrap();
+    let done = follow(&store, "local", &local, &entry.id, &mut Vec::new()).await;
+    assert_eq!(
+        (done.state, done.record.unwrap().exit_code),
+        (JobState::Completed, Some(0))
+    );
+    let logs = local
+        .logs(sent.scheduler_id.as_deref().unwrap(), &spec, 1000)
+        .await
+        .unwrap();
+    let dir = std::path::Path::new(&spec.working_dir)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert_eq!(
+        logs.stdout,
+        format!("cpus=3 task=1 dir={dir}\ncpus=3 task=2 dir={dir}\n")
+    );
+    assert_eq!(logs.stderr, "oops\noops\n");
+
+    // A failing job and a cancelled one.
+    spec.array = None;
+    spec.commands = "exit 3\n".into();
+    let failing = tracking::enqueue(&store, "local", &spec).unwrap();
+    tracking::send(&store, &local, &failing.id).await.unwrap();
+    let failed = follow(&store, "local", &local, &failing.id, &mut Vec::new()).await;
+    assert_eq!(failed.state, JobState::Failed);
+    spec.commands = "sleep 300\n".into();
+    let long = tracking::enqueue(&store, "local", &spec).unwrap();
+    let long = tracking::send(&store, &local, &long.id).await.unwrap();
+    local
+        .cancel(long.scheduler_id.as_deref().unwrap())
+        .await
+        .unwrap();
+    let cancelled = follow(&store, "local", &local, &long.id, &mut Vec::new()).await;
+    assert_eq!(cancelled.state, JobState::Cancelled);
+    let pid: u32 = std::fs::read_to_string(root.join(&long.id).join("pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if stat.split_whitespace().nth(2) == Some("Z") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cancelled job is still running"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
