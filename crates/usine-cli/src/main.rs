@@ -1,6 +1,7 @@
 //! `usine`: Usine in a terminal. Each subcommand is a short adapter over `usine-core`.
 
 mod cluster_cmd;
+mod jobs_cmd;
 mod key_cmd;
 mod terminal;
 mod transfer_cmd;
@@ -38,6 +39,16 @@ enum Command {
     Download(transfer_cmd::DownloadArgs),
     /// List uploads, finished or not.
     Transfers,
+    /// Write jobs before sending them: from templates or sbatch scripts, checked offline.
+    #[command(subcommand)]
+    Draft(jobs_cmd::DraftCommand),
+    /// Send a draft to its target (queued if the cluster is not reachable).
+    Submit(jobs_cmd::SubmitArgs),
+    /// Jobs sent or queued, with their state in plain words.
+    Jobs(jobs_cmd::JobsArgs),
+    /// One job: show, cancel, logs.
+    #[command(subcommand)]
+    Job(jobs_cmd::JobCommand),
 }
 
 #[derive(Subcommand)]
@@ -65,6 +76,10 @@ fn main() -> ExitCode {
         Command::Upload(args) => block_on(transfer_cmd::upload(args, cli.json)),
         Command::Download(args) => block_on(transfer_cmd::download(args, cli.json)),
         Command::Transfers => transfer_cmd::list(cli.json).map(|()| true),
+        Command::Draft(c) => block_on(jobs_cmd::draft(c, cli.json)).map(|()| true),
+        Command::Submit(args) => block_on(jobs_cmd::submit(args, cli.json)).map(|()| true),
+        Command::Jobs(args) => block_on(jobs_cmd::jobs(args, cli.json)).map(|()| true),
+        Command::Job(c) => block_on(jobs_cmd::job(c, cli.json)).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

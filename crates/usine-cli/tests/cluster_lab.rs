@@ -1,87 +1,19 @@
 //! `usine cluster` and `usine key` against the lab, the way a person uses them: answers are
 //! typed on stdin, and each run uses its own data folder and home.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use usine_lab_tests::Lab;
-use usine_lab_tests::ssh::scratch_file;
+use usine_lab_tests::cli::{Sandbox, add_lab_cluster, text};
 
-struct Sandbox {
-    data: PathBuf,
-    home: PathBuf,
-}
-
-impl Sandbox {
-    /// A fresh data folder, and a home whose known_hosts trusts the lab's hosts (or not).
-    fn new(lab: &Lab, trust_lab_hosts: bool) -> Self {
-        let root = scratch_file("cli");
-        let home = root.join("home");
-        std::fs::create_dir_all(home.join(".ssh")).unwrap();
-        if trust_lab_hosts {
-            std::fs::copy(
-                lab.var("USINE_LAB_KNOWN_HOSTS"),
-                home.join(".ssh/known_hosts"),
-            )
-            .unwrap();
-        }
-        Self {
-            data: root.join("data"),
-            home,
-        }
-    }
-
-    fn run(&self, args: &[&str], stdin: &str) -> Output {
-        self.run_with(args, stdin, &[])
-    }
-
-    fn run_with(&self, args: &[&str], stdin: &str, env: &[(&str, &std::ffi::OsStr)]) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_usine"))
-            .args(args)
-            .envs(env.iter().copied())
-            .env("USINE_DATA_DIR", &self.data)
-            .env("HOME", &self.home)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    }
-}
-
-/// `usine cluster add NAME --host 127.0.0.1 --port 2222 --user USER …` for the lab's login node.
-fn add_lab_cluster(sb: &Sandbox, name: &str, user: &str, login: &[&str]) -> Output {
-    let mut args = vec![
-        "cluster",
-        "add",
-        name,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "2222",
-        "--user",
-        user,
-    ];
-    args.extend_from_slice(login);
-    sb.run(&args, "")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+fn sandbox(lab: &Lab, trust_lab_hosts: bool) -> Sandbox {
+    Sandbox::new(lab, trust_lab_hosts, env!("CARGO_BIN_EXE_usine"))
 }
 
 #[test]
 fn add_connect_with_a_one_time_code_and_see_the_cluster() {
     let lab = Lab::get();
-    let sb = Sandbox::new(&lab, true);
+    let sb = sandbox(&lab, true);
     let add = add_lab_cluster(&sb, "lab", "bob", &["--code"]);
     assert!(add.status.success(), "{}", text(&add.stderr));
 
@@ -128,7 +60,7 @@ fn add_connect_with_a_one_time_code_and_see_the_cluster() {
 #[test]
 fn a_wrong_code_is_reported_and_not_retried() {
     let lab = Lab::get();
-    let sb = Sandbox::new(&lab, true);
+    let sb = sandbox(&lab, true);
     add_lab_cluster(&sb, "lab", "bob", &["--code"]);
     let good: u32 = lab.totp().parse().unwrap();
     let wrong = format!("{:06}", (good + 500_000) % 1_000_000);
@@ -150,7 +82,7 @@ fn a_wrong_code_is_reported_and_not_retried() {
 #[test]
 fn via_the_bastion_an_unknown_host_is_asked_about_and_no_means_no() {
     let lab = Lab::get();
-    let sb = Sandbox::new(&lab, false);
+    let sb = sandbox(&lab, false);
     let key = lab.var("USINE_LAB_KEY");
     add_lab_cluster(
         &sb,
@@ -176,7 +108,7 @@ fn via_the_bastion_an_unknown_host_is_asked_about_and_no_means_no() {
 #[test]
 fn a_generated_key_is_explained_for_the_chosen_site() {
     let lab = Lab::get();
-    let sb = Sandbox::new(&lab, false);
+    let sb = sandbox(&lab, false);
     let path = sb.home.join(".ssh/id_test");
     // A chosen passphrase cannot be typed without a terminal; the generated one needs the
     // keychain, which `make test` provides (scripts/with-keychain.sh).
@@ -205,7 +137,7 @@ fn a_generated_key_is_explained_for_the_chosen_site() {
 #[test]
 fn import_from_an_ssh_config_and_connect_through_its_proxy_jump() {
     let lab = Lab::get();
-    let sb = Sandbox::new(&lab, true);
+    let sb = sandbox(&lab, true);
     let config = lab.var("USINE_LAB_SSH_CONFIG");
     let out = sb.run(
         &[
@@ -254,7 +186,7 @@ fn import_from_an_ssh_config_and_connect_through_its_proxy_jump() {
 #[test]
 fn certificate_validity_is_shown_before_connecting() {
     let lab = Lab::get();
-    let sb = Sandbox::new(&lab, true);
+    let sb = sandbox(&lab, true);
     for (name, key, cert) in [
         ("carol", "USINE_LAB_CERT_KEY", "USINE_LAB_CERT"),
         (
@@ -295,7 +227,7 @@ fn certificate_validity_is_shown_before_connecting() {
 #[test]
 fn the_ssh_agent_logs_in_without_a_key_file() {
     let lab = Lab::get();
-    let sb = Sandbox::new(&lab, true);
+    let sb = sandbox(&lab, true);
     let socket = sb.home.join("agent.sock");
     let mut agent = Command::new("ssh-agent")
         .args(["-D", "-a"])
@@ -347,7 +279,7 @@ fn the_ssh_agent_logs_in_without_a_key_file() {
 #[test]
 fn upload_a_folder_then_see_it_in_the_history() {
     let lab = Lab::get();
-    let sb = Sandbox::new(&lab, true);
+    let sb = sandbox(&lab, true);
     assert!(
         add_lab_cluster(&sb, "lab", "alice", &["--key", lab.var("USINE_LAB_KEY")])
             .status

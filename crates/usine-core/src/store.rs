@@ -41,7 +41,7 @@ const MIGRATIONS: &[&str] = &[
     // 3: job drafts (autosaved), and every job sent or queued to be sent (the outbox).
     "CREATE TABLE drafts (
         id TEXT PRIMARY KEY NOT NULL,
-        target TEXT NOT NULL,           -- a cluster name, or 'local' for this computer
+        target TEXT NOT NULL,           -- a cluster name, or 'this-computer'
         template TEXT,
         spec TEXT NOT NULL,             -- JSON of jobs::spec::JobSpec
         updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))

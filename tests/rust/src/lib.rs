@@ -114,5 +114,6 @@ mod tests {
     }
 }
 
+pub mod cli;
 pub mod proxy;
 pub mod ssh;

@@ -287,9 +287,9 @@ async fn this_computer_runs_the_same_script_with_slurm_variables() {
         last: 2,
         max_parallel: None,
     });
-    let entry = tracking::enqueue(&store, "local", &spec).unwrap();
+    let entry = tracking::enqueue(&store, "this-computer", &spec).unwrap();
     let sent = tracking::send(&store, &local, &entry.id).await.unwrap();
-    let done = follow(&store, "local", &local, &entry.id, &mut Vec::new()).await;
+    let done = follow(&store, "this-computer", &local, &entry.id, &mut Vec::new()).await;
     assert_eq!(
         (done.state, done.record.unwrap().exit_code),
         (JobState::Completed, Some(0))
@@ -312,18 +312,25 @@ async fn this_computer_runs_the_same_script_with_slurm_variables() {
     // A failing job and a cancelled one.
     spec.array = None;
     spec.commands = "exit 3\n".into();
-    let failing = tracking::enqueue(&store, "local", &spec).unwrap();
+    let failing = tracking::enqueue(&store, "this-computer", &spec).unwrap();
     tracking::send(&store, &local, &failing.id).await.unwrap();
-    let failed = follow(&store, "local", &local, &failing.id, &mut Vec::new()).await;
+    let failed = follow(
+        &store,
+        "this-computer",
+        &local,
+        &failing.id,
+        &mut Vec::new(),
+    )
+    .await;
     assert_eq!(failed.state, JobState::Failed);
     spec.commands = "sleep 300\n".into();
-    let long = tracking::enqueue(&store, "local", &spec).unwrap();
+    let long = tracking::enqueue(&store, "this-computer", &spec).unwrap();
     let long = tracking::send(&store, &local, &long.id).await.unwrap();
     local
         .cancel(long.scheduler_id.as_deref().unwrap())
         .await
         .unwrap();
-    let cancelled = follow(&store, "local", &local, &long.id, &mut Vec::new()).await;
+    let cancelled = follow(&store, "this-computer", &local, &long.id, &mut Vec::new()).await;
     assert_eq!(cancelled.state, JobState::Cancelled);
     let pid: u32 = std::fs::read_to_string(root.join(&long.id).join("pid"))
         .unwrap()

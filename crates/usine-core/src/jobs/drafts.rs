@@ -6,15 +6,14 @@ use ts_rs::TS;
 
 use super::spec::{JobSpec, SPEC_VERSION};
 use crate::store::{Store, StoreError};
-
-/// Where a job runs: a configured cluster, or this computer.
-pub const LOCAL_TARGET: &str = "local";
+#[cfg(test)]
+use crate::target::THIS_COMPUTER_ID as LOCAL_TARGET;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct Draft {
     pub id: String,
-    /// A cluster name, or `local`.
+    /// A cluster name, or `this-computer`.
     pub target: String,
     pub template: Option<String>,
     pub spec: JobSpec,

@@ -120,7 +120,7 @@ pub fn get(store: &Store, id: &str) -> Result<JobEntry, StoreError> {
     entry(store.db.query_row(&sql, [id], read)?)
 }
 
-/// Newest first; `target` narrows to one cluster (or `local`).
+/// Newest first; `target` narrows to one cluster (or `this-computer`).
 pub fn list(store: &Store, target: Option<&str>) -> Result<Vec<JobEntry>, StoreError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM jobs WHERE ?1 IS NULL OR target = ?1 ORDER BY created_at DESC, id DESC"

@@ -10,5 +10,6 @@ pub mod scheduler;
 pub mod slurm;
 pub mod slurm_ssh;
 pub mod spec;
+pub mod targets;
 pub mod templates;
 pub mod tracking;

@@ -17,6 +17,8 @@ pub enum JobError {
     Ssh(#[from] SshError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
     /// The scheduler refused the job; the message says why in plain words and what to do.
     #[error("{0}")]
     Rejected(String),

@@ -1,0 +1,143 @@
+//! `usine draft`, `usine submit`, `usine jobs` and `usine job` against the lab, as a person
+//! types them.
+
+use std::time::{Duration, Instant};
+
+use usine_lab_tests::Lab;
+use usine_lab_tests::cli::{Sandbox, add_lab_cluster, text};
+
+fn lab_with_alice(lab: &Lab) -> Sandbox {
+    let sb = Sandbox::new(lab, true, env!("CARGO_BIN_EXE_usine"));
+    let add = add_lab_cluster(&sb, "lab", "alice", &["--key", lab.var("USINE_LAB_KEY")]);
+    assert!(add.status.success(), "{}", text(&add.stderr));
+    let connect = sb.run(&["cluster", "connect", "lab"], "");
+    assert!(connect.status.success(), "{}", text(&connect.stderr));
+    sb
+}
+
+fn ok(sb: &Sandbox, args: &[&str]) -> String {
+    let out = sb.run(args, "");
+    assert!(
+        out.status.success(),
+        "usine {args:?}: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+fn new_draft(sb: &Sandbox, sets: &[&str]) -> String {
+    let mut args = vec![
+        "draft",
+        "new",
+        "--template",
+        "cpu-preprocessing",
+        "--target",
+        "lab",
+        "--json",
+    ];
+    for s in sets {
+        args.extend(["--set", s]);
+    }
+    let out: serde_json::Value = serde_json::from_str(&ok(sb, &args)).unwrap();
+    out["draft"]["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn template_to_draft_to_a_finished_job_with_its_output() {
+    let lab = Lab::get();
+    let sb = lab_with_alice(&lab);
+    let name = format!("cli-job-{}", std::process::id());
+    let draft = new_draft(
+        &sb,
+        &[
+            &format!("name={name}"),
+            "partition=cpu",
+            "account=ai-startup",
+            "timeLimitMinutes=5",
+            &format!("workingDir=~/usine-it/{name}"),
+            "commands=echo hello from $SLURM_JOB_NAME\n",
+        ],
+    );
+    let check = ok(&sb, &["draft", "check", &draft]);
+    assert!(check.contains("Checks: all good."), "{check}");
+    let script = ok(&sb, &["draft", "export", &draft]);
+    assert!(
+        script.contains(&format!("#SBATCH --job-name={name}")),
+        "{script}"
+    );
+
+    let submitted = ok(&sb, &["submit", &draft, "--json"]);
+    let job: serde_json::Value = serde_json::from_str(&submitted).unwrap();
+    let id = job["id"].as_str().unwrap().to_owned();
+    let logs = ok(&sb, &["job", "logs", &id, "--follow"]);
+    assert!(logs.contains(&format!("hello from {name}")), "{logs}");
+    assert!(logs.trim_end().ends_with("--- completed ---"), "{logs}");
+    let list = ok(&sb, &["jobs"]);
+    assert!(
+        list.lines()
+            .any(|l| l.contains(&name) && l.ends_with("completed")),
+        "{list}"
+    );
+}
+
+#[test]
+fn a_job_the_project_cannot_pay_for_is_stopped_before_it_is_sent() {
+    let lab = Lab::get();
+    let sb = lab_with_alice(&lab);
+    let draft = new_draft(
+        &sb,
+        &[
+            "partition=gpu",
+            &format!("account={}", lab.var("USINE_LAB_SPENT_ACCOUNT")),
+            "gpusPerNode=4",
+            "timeLimitMinutes=600",
+        ],
+    );
+    let out = sb.run(&["submit", &draft], "");
+    assert!(!out.status.success());
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("may use up to 40.0 GPU-hours, but your project has 1.0 left"),
+        "{said}"
+    );
+    assert!(
+        said.contains("shorten the time limit to 00:15:00"),
+        "{said}"
+    );
+    assert!(ok(&sb, &["jobs"]).contains("No jobs yet"));
+}
+
+#[test]
+fn a_job_queued_offline_is_sent_once_by_the_next_refresh() {
+    let lab = Lab::get();
+    let sb = lab_with_alice(&lab);
+    let name = format!("cli-queued-{}", std::process::id());
+    let draft = new_draft(
+        &sb,
+        &[
+            &format!("name={name}"),
+            "partition=cpu",
+            "account=ai-startup",
+            "timeLimitMinutes=5",
+            "commands=echo queued\n",
+        ],
+    );
+    let queued = ok(&sb, &["submit", &draft, "--queue"]);
+    assert!(queued.contains("Queued"), "{queued}");
+    assert!(ok(&sb, &["jobs"]).contains("not sent yet"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let list = ok(&sb, &["jobs", "--refresh"]);
+        if list
+            .lines()
+            .any(|l| l.contains(&name) && l.ends_with("completed"))
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{list}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let count = lab.ssh_alice_ok(&format!("sacct -X -n -P --name={name} --format=JobID"));
+    assert_eq!(count.lines().count(), 1, "{count}");
+}

@@ -1,0 +1,134 @@
+//! Picks what runs a job from the target's name: this computer, or Slurm on a configured
+//! cluster (through its one shared connection); and what the checks know about that target.
+
+use std::sync::Mutex;
+
+use super::checks::{self, CostEstimate, Problem, Target};
+use super::local::ThisComputer;
+use super::scheduler::{JobError, Logs, Scheduler};
+use super::slurm::JobRecord;
+use super::slurm_ssh::SlurmOverSsh;
+use super::spec::JobSpec;
+use crate::cluster::{self, Connections};
+use crate::ssh::Questions;
+use crate::store::Store;
+use crate::target::THIS_COMPUTER_ID;
+
+pub enum AnyScheduler {
+    ThisComputer(ThisComputer),
+    Slurm(SlurmOverSsh),
+}
+
+fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    store
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The scheduler for `target`; for a cluster this logs in (asking `questions` if needed) unless
+/// its connection is already open.
+pub async fn open(
+    store: &Mutex<Store>,
+    connections: &Connections,
+    target: &str,
+    questions: Questions,
+) -> Result<AnyScheduler, JobError> {
+    if target == THIS_COMPUTER_ID {
+        return Ok(AnyScheduler::ThisComputer(ThisComputer::in_data_dir()));
+    }
+    let settings = cluster::get(&lock(store), target)?;
+    let conn = connections.get(&settings, questions).await?;
+    Ok(AnyScheduler::Slurm(SlurmOverSsh::new(conn)))
+}
+
+/// This computer's cores and NVIDIA GPUs (as `nvidia-smi -L` lists them).
+pub fn this_computer() -> (u32, u32) {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+    let gpus = std::process::Command::new("nvidia-smi")
+        .arg("-L")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or(0, |o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter(|l| l.starts_with("GPU "))
+                .count() as u32
+        });
+    (cpus, gpus)
+}
+
+/// Checks and cost for `spec` on `target`, from what is known offline.
+pub fn check(
+    store: &Mutex<Store>,
+    target: &str,
+    spec: &JobSpec,
+) -> Result<(Vec<Problem>, CostEstimate), JobError> {
+    if target == THIS_COMPUTER_ID {
+        let (cpus, gpus) = this_computer();
+        let mut cost = checks::estimate(spec, None, None);
+        // Your own computer costs no GPU-hours.
+        cost.gpu_hours = 0.0;
+        return Ok((
+            checks::check(spec, Target::ThisComputer { cpus, gpus }, &cost),
+            cost,
+        ));
+    }
+    let guard = lock(store);
+    let settings = cluster::get(&guard, target)?;
+    let profile = cluster::cached_profile(&guard, target)?;
+    let site = settings.site.as_deref().and_then(crate::sites::find);
+    let cost = checks::estimate(spec, profile.as_ref(), site.as_ref());
+    let mut problems = match &profile {
+        Some(p) => checks::check(spec, Target::Cluster(p), &cost),
+        None => checks::check(
+            spec,
+            Target::ThisComputer {
+                cpus: u32::MAX,
+                gpus: u32::MAX,
+            },
+            &cost,
+        )
+        .into_iter()
+        .filter(|p| p.field != "nodes")
+        .collect(),
+    };
+    if profile.is_none() {
+        problems.push(Problem {
+            field: "target".into(),
+            severity: checks::Severity::Warning,
+            message: format!("Usine has not seen {target}'s partitions and budget yet: connect once so it can check the job before it costs anything."),
+        });
+    }
+    Ok((problems, cost))
+}
+
+impl Scheduler for AnyScheduler {
+    async fn submit(&self, tag: &str, spec: &JobSpec, script: &str) -> Result<String, JobError> {
+        match self {
+            Self::ThisComputer(s) => s.submit(tag, spec, script).await,
+            Self::Slurm(s) => s.submit(tag, spec, script).await,
+        }
+    }
+
+    async fn status(&self, ids: &[String]) -> Result<Vec<JobRecord>, JobError> {
+        match self {
+            Self::ThisComputer(s) => s.status(ids).await,
+            Self::Slurm(s) => s.status(ids).await,
+        }
+    }
+
+    async fn cancel(&self, id: &str) -> Result<(), JobError> {
+        match self {
+            Self::ThisComputer(s) => s.cancel(id).await,
+            Self::Slurm(s) => s.cancel(id).await,
+        }
+    }
+
+    async fn logs(&self, id: &str, spec: &JobSpec, max_bytes: u64) -> Result<Logs, JobError> {
+        match self {
+            Self::ThisComputer(s) => s.logs(id, spec, max_bytes).await,
+            Self::Slurm(s) => s.logs(id, spec, max_bytes).await,
+        }
+    }
+}
