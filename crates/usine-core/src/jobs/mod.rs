@@ -8,6 +8,7 @@ pub mod local;
 pub mod sbatch;
 pub mod scheduler;
 pub mod slurm;
+pub mod slurm_rest;
 pub mod slurm_ssh;
 pub mod spec;
 pub mod targets;

@@ -1,0 +1,310 @@
+//! Slurm through slurmrestd with a JWT, for sites that open it to their users. The plugin
+//! version is probed (newest first); request bodies follow the version found: up to v0.0.39
+//! `nodes` is `[min, max]` and `environment` an object; from v0.0.40 numbers may be
+//! `{set, number}` objects and `environment` is a list of `NAME=value`.
+
+use serde_json::{Value, json};
+use zeroize::Zeroizing;
+
+use super::scheduler::{JobError, Logs, Scheduler, explain_rejection};
+use super::slurm::{JobRecord, parse_jobs_json};
+use super::spec::JobSpec;
+
+/// Plugin versions Usine speaks, newest first.
+const VERSIONS: &[&str] = &["v0.0.42", "v0.0.41", "v0.0.40", "v0.0.39", "v0.0.38"];
+
+pub struct SlurmRest {
+    client: reqwest::Client,
+    base: String,
+    user: String,
+    token: Zeroizing<String>,
+    version: &'static str,
+    /// The user's home on the cluster: slurmrestd needs absolute paths.
+    home: String,
+}
+
+fn unreachable(e: reqwest::Error) -> JobError {
+    // reqwest's message may carry the URL, never the token (it travels in a header).
+    JobError::Scheduler(format!("slurmrestd: {e}"))
+}
+
+impl SlurmRest {
+    /// Finds the newest plugin version the server offers and checks that the token works.
+    pub async fn connect(
+        base: &str,
+        user: &str,
+        token: Zeroizing<String>,
+        home: &str,
+    ) -> Result<Self, JobError> {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(20))
+            .build()
+            .map_err(unreachable)?;
+        let mut rest = Self {
+            client,
+            base: base.trim_end_matches('/').to_owned(),
+            user: user.to_owned(),
+            token,
+            version: VERSIONS[VERSIONS.len() - 1],
+            home: home.trim_end_matches('/').to_owned(),
+        };
+        for version in VERSIONS {
+            rest.version = version;
+            let resp = rest.get(&format!("/slurm/{version}/ping")).await?;
+            match resp.status().as_u16() {
+                200 => return Ok(rest),
+                // 22.05 answers a bad or expired token with 500, newer versions with 401.
+                401 | 403 | 500 => {
+                    return Err(JobError::Rejected(
+                        "slurmrestd refused the token: it is wrong or expired. Get a new one (`scontrol token` on the cluster) and try again."
+                            .into(),
+                    ));
+                }
+                _ => continue,
+            }
+        }
+        Err(JobError::Scheduler(format!(
+            "{base} does not offer a Slurm REST version Usine knows ({})",
+            VERSIONS.join(", ")
+        )))
+    }
+
+    pub fn version(&self) -> &str {
+        self.version
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .header("X-SLURM-USER-NAME", &self.user)
+            .header("X-SLURM-USER-TOKEN", self.token.as_str())
+    }
+
+    async fn get(&self, path: &str) -> Result<reqwest::Response, JobError> {
+        self.request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .map_err(unreachable)
+    }
+
+    fn absolute(&self, path: &str) -> String {
+        match path {
+            "~" | "" => self.home.clone(),
+            p if p.starts_with("~/") => format!("{}/{}", self.home, &p[2..]),
+            p => p.to_owned(),
+        }
+    }
+
+    /// The job description slurmrestd wants (it does not read `#SBATCH` lines).
+    pub fn job_description(&self, tag: &str, spec: &JobSpec) -> Value {
+        let modern = !matches!(self.version, "v0.0.38" | "v0.0.39");
+        let wd = self.absolute(&spec.working_dir);
+        let logs = if spec.array.is_some() { "%A_%a" } else { "%j" };
+        let mut env = vec![("PATH".to_owned(), "/usr/local/bin:/usr/bin:/bin".to_owned())];
+        env.push(("HOME".into(), self.home.clone()));
+        let number = |n: u64| {
+            if modern {
+                json!({"set": true, "infinite": false, "number": n})
+            } else {
+                json!(n)
+            }
+        };
+        let mut job = json!({
+            "name": spec.name,
+            "tasks_per_node": spec.tasks_per_node,
+            "cpus_per_task": spec.cpus_per_task,
+            "time_limit": number(spec.time_limit_minutes),
+            "current_working_directory": wd,
+            "standard_output": format!("{wd}/{}-{logs}.out", spec.name),
+            "standard_error": format!("{wd}/{}-{logs}.err", spec.name),
+            "comment": format!("usine:{tag}"),
+        });
+        if modern {
+            job["nodes"] = json!(spec.nodes.to_string());
+            job["environment"] = json!(
+                env.iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+            );
+        } else {
+            job["nodes"] = json!([spec.nodes, spec.nodes]);
+            job["environment"] =
+                Value::Object(env.into_iter().map(|(k, v)| (k, json!(v))).collect());
+        }
+        if let Some(a) = &spec.account {
+            job["account"] = json!(a);
+        }
+        if let Some(p) = &spec.partition {
+            job["partition"] = json!(p);
+        }
+        if spec.gpus_per_node > 0 {
+            let gres = match &spec.gpu_type {
+                Some(t) => format!("gpu:{t}:{}", spec.gpus_per_node),
+                None => format!("gpu:{}", spec.gpus_per_node),
+            };
+            if modern {
+                job["tres_per_node"] = json!(format!("gres/{gres}"));
+            } else {
+                job["gres"] = json!(gres);
+            }
+        }
+        if let Some(m) = spec.memory_mib {
+            job["memory_per_node"] = number(m);
+        }
+        if let Some(a) = &spec.array {
+            job["array"] = json!(match a.max_parallel {
+                Some(p) => format!("{}-{}%{p}", a.first, a.last),
+                None => format!("{}-{}", a.first, a.last),
+            });
+        }
+        if spec
+            .extra_directives
+            .iter()
+            .any(|d| d == "--hold" || d == "-H")
+        {
+            job["hold"] = json!(true);
+        }
+        job
+    }
+
+    async fn find_tagged(&self, tag: &str) -> Result<Option<String>, JobError> {
+        let jobs = self.jobs().await?;
+        Ok(jobs
+            .into_iter()
+            .find(|j| j.comment == format!("usine:{tag}"))
+            .map(|j| j.job_id.split('_').next().unwrap_or_default().to_owned()))
+    }
+
+    async fn jobs(&self) -> Result<Vec<JobRecord>, JobError> {
+        let resp = self.get(&format!("/slurm/{}/jobs", self.version)).await?;
+        let text = resp.text().await.map_err(unreachable)?;
+        parse_jobs_json(&text).map_err(|e| JobError::Scheduler(e.to_string()))
+    }
+}
+
+impl Scheduler for SlurmRest {
+    async fn submit(&self, tag: &str, spec: &JobSpec, script: &str) -> Result<String, JobError> {
+        // The tag in the comment makes a repeated submission find the first one.
+        if let Some(id) = self.find_tagged(tag).await? {
+            return Ok(id);
+        }
+        let body = json!({ "job": self.job_description(tag, spec), "script": script });
+        let resp = self
+            .request(
+                reqwest::Method::POST,
+                &format!("/slurm/{}/job/submit", self.version),
+            )
+            .json(&body)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let answer: Value = resp.json().await.map_err(unreachable)?;
+        let id = answer.get("job_id").and_then(|v| {
+            v.as_u64()
+                .or_else(|| v.get("number").and_then(Value::as_u64))
+        });
+        let errors: Vec<String> = answer
+            .get("errors")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                e.get("error")
+                    .or(e.get("description"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .filter(|e| !e.is_empty())
+            .collect();
+        match id {
+            Some(id) if errors.is_empty() && id > 0 => Ok(id.to_string()),
+            _ => Err(JobError::Rejected(explain_rejection(&errors.join("; ")))),
+        }
+    }
+
+    async fn status(&self, ids: &[String]) -> Result<Vec<JobRecord>, JobError> {
+        let base = |id: &str| id.split('_').next().unwrap_or(id).to_owned();
+        Ok(self
+            .jobs()
+            .await?
+            .into_iter()
+            .filter(|r| ids.iter().any(|i| *i == r.job_id || *i == base(&r.job_id)))
+            .collect())
+    }
+
+    async fn cancel(&self, id: &str) -> Result<(), JobError> {
+        if !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(JobError::NotFound(id.to_owned()));
+        }
+        let resp = self
+            .request(
+                reqwest::Method::DELETE,
+                &format!("/slurm/{}/job/{id}", self.version),
+            )
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(JobError::Scheduler(format!(
+                "slurmrestd answered {} to the cancel",
+                resp.status()
+            )))
+        }
+    }
+
+    async fn logs(&self, _id: &str, _spec: &JobSpec, _max_bytes: u64) -> Result<Logs, JobError> {
+        Err(JobError::Scheduler(
+            "slurmrestd cannot read files: connect to the cluster over SSH to see the job's output"
+                .into(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rest(version: &'static str) -> SlurmRest {
+        SlurmRest {
+            client: reqwest::Client::new(),
+            base: "http://127.0.0.1:1".into(),
+            user: "ana".into(),
+            token: Zeroizing::new("t".into()),
+            version,
+            home: "/home/ana".into(),
+        }
+    }
+
+    #[test]
+    fn job_descriptions_follow_the_plugin_version() {
+        let spec = JobSpec {
+            name: "train".into(),
+            nodes: 2,
+            gpus_per_node: 4,
+            gpu_type: Some("h100".into()),
+            working_dir: "~/runs".into(),
+            ..JobSpec::default()
+        };
+        let old = rest("v0.0.38").job_description("t1", &spec);
+        assert_eq!(old["nodes"], json!([2, 2]));
+        assert_eq!(old["gres"], "gpu:h100:4");
+        assert_eq!(old["time_limit"], 60);
+        assert_eq!(old["environment"]["HOME"], "/home/ana");
+        assert_eq!(old["current_working_directory"], "/home/ana/runs");
+        assert_eq!(old["standard_output"], "/home/ana/runs/train-%j.out");
+        let new = rest("v0.0.42").job_description("t1", &spec);
+        assert_eq!(new["nodes"], "2");
+        assert_eq!(new["tres_per_node"], "gres/gpu:h100:4");
+        assert_eq!(new["time_limit"]["number"], 60);
+        assert!(
+            new["environment"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("HOME=/home/ana"))
+        );
+        assert_eq!(new["comment"], "usine:t1");
+    }
+}
