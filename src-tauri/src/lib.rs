@@ -3,6 +3,7 @@
 
 mod commands;
 mod error;
+mod jobs;
 mod live;
 mod state;
 
@@ -26,10 +27,24 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::forget_cluster,
             commands::connect_cluster,
             commands::answer_question,
+            jobs::list_templates,
+            jobs::list_drafts,
+            jobs::create_draft,
+            jobs::open_draft,
+            jobs::save_draft,
+            jobs::import_script,
+            jobs::delete_draft,
+            jobs::submit_draft,
+            jobs::resubmit_job,
+            jobs::list_jobs,
+            jobs::cancel_job,
+            jobs::job_logs,
         ])
+        .plugin(tauri_plugin_notification::init())
         .setup(|app| {
             app.manage(state::AppState::new(Store::open_default()?));
             live::start_host_metrics(app.handle().clone());
+            jobs::start_tracker(app.handle().clone());
             Ok(())
         })
 }

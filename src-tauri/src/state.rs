@@ -16,6 +16,8 @@ pub struct AppState {
     pub pending: Mutex<HashMap<u64, (String, Question)>>,
     next_question: AtomicU64,
     watched: Mutex<HashSet<String>>,
+    /// Wakes the job tracker (a job was queued or cancelled).
+    pub jobs_changed: tokio::sync::Notify,
 }
 
 impl AppState {
@@ -26,6 +28,7 @@ impl AppState {
             pending: Mutex::new(HashMap::new()),
             next_question: AtomicU64::new(1),
             watched: Mutex::new(HashSet::new()),
+            jobs_changed: tokio::sync::Notify::new(),
         }
     }
 

@@ -4,7 +4,7 @@
 
 use ts_rs::{Config, TS};
 
-use crate::jobs::{checks, spec, templates};
+use crate::jobs::{checks, drafts, history, scheduler, slurm, spec, targets, templates};
 use crate::{cluster, discovery, doctor, host_metrics, sites, ssh, ssh_config, target, transfer};
 
 /// Every type exported to the UI, as one TypeScript module.
@@ -41,6 +41,12 @@ pub fn typescript_module() -> String {
         checks::Problem::decl(&cfg),
         checks::Severity::decl(&cfg),
         checks::CostEstimate::decl(&cfg),
+        drafts::Draft::decl(&cfg),
+        targets::DraftView::decl(&cfg),
+        history::JobEntry::decl(&cfg),
+        slurm::JobRecord::decl(&cfg),
+        slurm::JobState::decl(&cfg),
+        scheduler::Logs::decl(&cfg),
         transfer::Summary::decl(&cfg),
         transfer::Progress::decl(&cfg),
         transfer::Report::decl(&cfg),

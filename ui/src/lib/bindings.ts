@@ -277,6 +277,54 @@ billed: number | null, billingUnit: string | null,
  */
 gpuHoursLeft: number | null, };
 
+export type Draft = { id: string, 
+/**
+ * A cluster name, or `this-computer`.
+ */
+target: string, template: string | null, spec: JobSpec, updatedAt: string, };
+
+export type DraftView = { draft: Draft, problems: Array<Problem>, cost: CostEstimate, 
+/**
+ * The sbatch script, when the spec can be written as one.
+ */
+script: string | null, 
+/**
+ * Why it cannot, in plain words.
+ */
+scriptError: string | null, };
+
+export type JobEntry = { 
+/**
+ * Usine's id for the job; it also tags the submission on the cluster.
+ */
+id: string, target: string, spec: JobSpec, script: string, 
+/**
+ * Slurm's job id (or this computer's run id); `None` while waiting in the outbox.
+ */
+schedulerId: string | null, state: JobState, record: JobRecord | null, createdAt: string, updatedAt: string, };
+
+export type JobRecord = { 
+/**
+ * `123`, or `123_4` for task 4 of array job 123.
+ */
+jobId: string, name: string, state: JobState, 
+/**
+ * Why a pending job waits (Slurm's word, translated by [`pending_reason`]).
+ */
+reason: string | null, partition: string, account: string, submitted: string | null, started: string | null, ended: string | null, elapsedSeconds: number | null, timeLimitMinutes: number | null, nodes: number | null, nodeList: string, 
+/**
+ * GPUs the job holds (all nodes together), when Slurm says.
+ */
+gpus: number | null, exitCode: number | null, comment: string, };
+
+export type JobState = "queued" | "pending" | "running" | "completing" | "suspended" | "completed" | "failed" | "cancelled" | "timeout" | "outOfMemory" | "nodeFail" | "preempted" | { "other": string };
+
+export type Logs = { 
+/**
+ * The last part of the job's output.
+ */
+stdout: string, stderr: string, };
+
 export type TransferSummary = { id: string, cluster: string, localRoot: string, remoteRoot: string, 
 /**
  * `running`, `done` or `failed`.

@@ -14,6 +14,34 @@ use crate::ssh::Questions;
 use crate::store::Store;
 use crate::target::THIS_COMPUTER_ID;
 
+/// A draft with everything the editor shows next to it: checks, cost and the script.
+#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DraftView {
+    pub draft: super::drafts::Draft,
+    pub problems: Vec<Problem>,
+    pub cost: CostEstimate,
+    /// The sbatch script, when the spec can be written as one.
+    pub script: Option<String>,
+    /// Why it cannot, in plain words.
+    pub script_error: Option<String>,
+}
+
+pub fn view(store: &Mutex<Store>, draft: super::drafts::Draft) -> Result<DraftView, JobError> {
+    let (problems, cost) = check(store, &draft.target, &draft.spec)?;
+    let (script, script_error) = match super::sbatch::render(&draft.spec) {
+        Ok(s) => (Some(s), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    Ok(DraftView {
+        draft,
+        problems,
+        cost,
+        script,
+        script_error,
+    })
+}
+
 pub enum AnyScheduler {
     ThisComputer(ThisComputer),
     Slurm(SlurmOverSsh),

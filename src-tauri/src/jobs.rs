@@ -1,0 +1,292 @@
+//! Job commands (drafts, submit, list, logs, cancel) and the background tracker that sends
+//! queued jobs, follows running ones and raises desktop notifications.
+
+use std::time::Duration;
+
+use tauri::{AppHandle, Emitter, Manager, Runtime, State};
+use tauri_plugin_notification::NotificationExt;
+use usine_core::jobs::drafts::{self, Draft};
+use usine_core::jobs::history::{self, JobEntry};
+use usine_core::jobs::scheduler::{Logs, Scheduler};
+use usine_core::jobs::slurm::JobState;
+use usine_core::jobs::spec::JobSpec;
+use usine_core::jobs::targets::{self, AnyScheduler, DraftView};
+use usine_core::jobs::templates::{self, Template};
+use usine_core::jobs::{sbatch, tracking};
+use usine_core::ssh::{Answer, Questions};
+use usine_core::target::THIS_COMPUTER_ID;
+
+use crate::error::UiError;
+use crate::state::AppState;
+
+/// A `JobEntry` whose state changed (sent, started, finished, …).
+pub const JOB_EVENT: &str = "job-changed";
+
+fn view(state: &AppState, draft: Draft) -> Result<DraftView, UiError> {
+    Ok(targets::view(&state.store, draft)?)
+}
+
+#[tauri::command]
+pub fn list_templates() -> Vec<Template> {
+    templates::all()
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub fn list_drafts(state: State<'_, AppState>) -> Result<Vec<Draft>, UiError> {
+    Ok(drafts::list(&state.store())?)
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub fn create_draft(
+    state: State<'_, AppState>,
+    target: String,
+    template: Option<String>,
+    script: Option<String>,
+) -> Result<DraftView, UiError> {
+    let (spec, template) = match (template, script) {
+        (_, Some(text)) => (sbatch::import(&text).spec, None),
+        (Some(id), None) => {
+            let t = templates::find(&id).ok_or_else(|| UiError {
+                message: format!("There is no template {id}."),
+            })?;
+            (t.spec, Some(t.id))
+        }
+        (None, None) => (JobSpec::default(), None),
+    };
+    let draft = drafts::create(&state.store(), &target, template.as_deref(), &spec)?;
+    view(&state, draft)
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub fn open_draft(state: State<'_, AppState>, id: String) -> Result<DraftView, UiError> {
+    let draft = drafts::get(&state.store(), &id)?;
+    view(&state, draft)
+}
+
+/// Called on every edit: saves first (nothing typed is ever lost), then checks.
+#[tauri::command]
+#[tracing::instrument(skip(state, spec), err(Debug))]
+pub fn save_draft(
+    state: State<'_, AppState>,
+    id: String,
+    target: String,
+    spec: JobSpec,
+) -> Result<DraftView, UiError> {
+    drafts::save(&state.store(), &id, &target, &spec)?;
+    let draft = drafts::get(&state.store(), &id)?;
+    view(&state, draft)
+}
+
+/// The expert's raw-script view: the edited script replaces the draft's fields.
+#[tauri::command]
+#[tracing::instrument(skip(state, script), err(Debug))]
+pub fn import_script(
+    state: State<'_, AppState>,
+    id: String,
+    target: String,
+    script: String,
+) -> Result<DraftView, UiError> {
+    let spec = sbatch::import(&script).spec;
+    drafts::save(&state.store(), &id, &target, &spec)?;
+    let draft = drafts::get(&state.store(), &id)?;
+    view(&state, draft)
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub fn delete_draft(state: State<'_, AppState>, id: String) -> Result<(), UiError> {
+    drafts::delete(&state.store(), &id)?;
+    Ok(())
+}
+
+/// Records the job in the outbox and wakes the tracker, which sends it as soon as the target
+/// is reachable (at once for this computer and connected clusters).
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub fn submit_draft(state: State<'_, AppState>, id: String) -> Result<JobEntry, UiError> {
+    let draft = drafts::get(&state.store(), &id)?;
+    let (problems, _) = targets::check(&state.store, &draft.target, &draft.spec)?;
+    if let Some(p) = problems
+        .iter()
+        .find(|p| p.severity == usine_core::jobs::checks::Severity::Blocker)
+    {
+        return Err(UiError {
+            message: p.message.clone(),
+        });
+    }
+    let entry = tracking::enqueue(&state.store, &draft.target, &draft.spec)?;
+    state.jobs_changed.notify_one();
+    Ok(entry)
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub fn resubmit_job(state: State<'_, AppState>, id: String) -> Result<JobEntry, UiError> {
+    let old = history::get(&state.store(), &id)?;
+    let entry = tracking::enqueue(&state.store, &old.target, &old.spec)?;
+    state.jobs_changed.notify_one();
+    Ok(entry)
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub fn list_jobs(state: State<'_, AppState>) -> Result<Vec<JobEntry>, UiError> {
+    Ok(history::list(&state.store(), None)?)
+}
+
+/// A scheduler for the target without asking the user anything: clusters must be connected.
+async fn quiet_scheduler(state: &AppState, target: &str) -> Option<AnyScheduler> {
+    if target != THIS_COMPUTER_ID && !state.connections.connected().await.contains(target) {
+        return None;
+    }
+    let (questions, mut rx) = Questions::channel();
+    tauri::async_runtime::spawn(async move {
+        while let Some(q) = rx.recv().await {
+            q.answer(Answer::Cancel);
+        }
+    });
+    targets::open(&state.store, &state.connections, target, questions)
+        .await
+        .ok()
+}
+
+fn offline(target: &str) -> UiError {
+    UiError {
+        message: format!(
+            "{target} is not connected. Connect to it under Clusters, then try again."
+        ),
+    }
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub async fn cancel_job(state: State<'_, AppState>, id: String) -> Result<(), UiError> {
+    let job = history::get(&state.store(), &id)?;
+    let Some(scheduler_id) = job.scheduler_id.clone() else {
+        history::withdraw(&state.store(), &id)?;
+        return Ok(());
+    };
+    let scheduler = quiet_scheduler(&state, &job.target)
+        .await
+        .ok_or_else(|| offline(&job.target))?;
+    scheduler.cancel(&scheduler_id).await?;
+    state.jobs_changed.notify_one();
+    Ok(())
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub async fn job_logs(state: State<'_, AppState>, id: String) -> Result<Logs, UiError> {
+    let job = history::get(&state.store(), &id)?;
+    let Some(scheduler_id) = job.scheduler_id.clone() else {
+        return Ok(Logs::default());
+    };
+    let scheduler = quiet_scheduler(&state, &job.target)
+        .await
+        .ok_or_else(|| offline(&job.target))?;
+    Ok(scheduler.logs(&scheduler_id, &job.spec, 64 * 1024).await?)
+}
+
+/// What a state change means to the user, if it deserves a notification.
+fn notification(job: &JobEntry) -> Option<(String, String)> {
+    let name = &job.spec.name;
+    let target = if job.target == THIS_COMPUTER_ID {
+        "this computer"
+    } else {
+        job.target.as_str()
+    };
+    let n = &job.spec.notify;
+    match &job.state {
+        JobState::Running if n.on_start => Some((
+            format!("{name} started"),
+            format!("It is running on {target}."),
+        )),
+        JobState::Completed if n.on_end => Some((
+            format!("{name} finished"),
+            format!("It completed on {target}. Open Usine to see its output."),
+        )),
+        JobState::Failed | JobState::OutOfMemory | JobState::NodeFail if n.on_failure => {
+            let code = job
+                .record
+                .as_ref()
+                .and_then(|r| r.exit_code)
+                .map(|c| format!(" (exit code {c})"))
+                .unwrap_or_default();
+            Some((
+                format!("{name} failed"),
+                format!(
+                    "It stopped with an error on {target}{code}. Open Usine to read its error output."
+                ),
+            ))
+        }
+        JobState::Timeout if n.on_failure => Some((
+            format!("{name} ran out of time"),
+            format!(
+                "Slurm stopped it at its time limit on {target}. Give it more time or save checkpoints."
+            ),
+        )),
+        _ => None,
+    }
+}
+
+/// Sends queued jobs and follows active ones, as often as `poll_interval` says; a submit or a
+/// cancel wakes it at once.
+pub fn start_tracker<R: Runtime>(app: AppHandle<R>) {
+    tauri::async_runtime::spawn(async move {
+        let state = app.state::<AppState>();
+        let mut changed_recently = true;
+        loop {
+            let open: Vec<JobEntry> = history::list(&state.store(), None)
+                .map(|all| all.into_iter().filter(|j| !j.state.is_finished()).collect())
+                .unwrap_or_default();
+            let mut target_names: Vec<String> = open.iter().map(|j| j.target.clone()).collect();
+            target_names.sort();
+            target_names.dedup();
+            let mut any_change = false;
+            for target in &target_names {
+                let Some(scheduler) = quiet_scheduler(&state, target).await else {
+                    continue;
+                };
+                match tracking::flush_outbox(&state.store, target, &scheduler).await {
+                    Ok(sent) => {
+                        for job in sent {
+                            any_change = true;
+                            let _ = app.emit(JOB_EVENT, &job);
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, %target, "queued jobs not sent yet"),
+                }
+                match tracking::refresh(&state.store, target, &scheduler).await {
+                    Ok(changes) => {
+                        for change in changes {
+                            any_change = true;
+                            let _ = app.emit(JOB_EVENT, &change.job);
+                            if let Some((title, body)) = notification(&change.job)
+                                && let Err(error) = app
+                                    .notification()
+                                    .builder()
+                                    .title(&title)
+                                    .body(&body)
+                                    .show()
+                            {
+                                tracing::warn!(%error, "no desktop notification");
+                            }
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, %target, "job states not refreshed"),
+                }
+            }
+            let states: Vec<JobState> = open.iter().map(|j| j.state.clone()).collect();
+            let wait = tracking::poll_interval(&states, changed_recently || any_change)
+                .unwrap_or(Duration::from_secs(30));
+            changed_recently = any_change;
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = state.jobs_changed.notified() => { changed_recently = true; }
+            }
+        }
+    });
+}
