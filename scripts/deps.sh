@@ -12,9 +12,10 @@ die() { printf '[deps] ERROR: %s\n' "$*" >&2; exit 1; }
 # Build: WebKitGTK and friends (Tauri's Linux prerequisites).
 APT_BUILD=(libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev libgtk-3-dev pkg-config)
-# Test: a virtual display, the WebKit WebDriver, screenshots, a real keychain, an ssh client.
+# Test: a virtual display, the WebKit WebDriver, screenshots, a real keychain, an ssh client,
+# and a real notification daemon (dunst) whose history shows what the app notified.
 APT_TEST=(xvfb xauth webkit2gtk-driver x11-utils xdotool imagemagick dbus gnome-keyring
-  libsecret-tools openssh-client jq)
+  libsecret-tools openssh-client jq dunst)
 
 want_test=
 [ "${1:-}" = --test ] && want_test=1

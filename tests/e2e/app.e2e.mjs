@@ -18,6 +18,7 @@ const out = path.resolve(process.env.E2E_OUT ?? "out");
 const tauriDriver = process.env.TAURI_DRIVER ?? "tauri-driver";
 
 let driver;
+let notifier;
 let browser;
 let launcher;
 let home;
@@ -56,10 +57,14 @@ before(async () => {
   // WebKitWebDriver starts the app with its own environment, so a wrapper sets ours.
   home = mkdtempSync(path.join(os.tmpdir(), "usine-e2e-"));
   launcher = path.join(home, "usine-app");
+  // The D-Bus session carries the keychain and the desktop notifications.
+  const bus = process.env.DBUS_SESSION_BUS_ADDRESS ?? "";
   writeFileSync(
     launcher,
-    `#!/bin/sh\nexport HOME='${home}' USINE_DATA_DIR='${home}/data'\nexec '${app}' "$@"\n`,
+    `#!/bin/sh\nexport HOME='${home}' USINE_DATA_DIR='${home}/data' DBUS_SESSION_BUS_ADDRESS='${bus}'\nexec '${app}' "$@"\n`,
   );
+  // A real notification daemon on the same session bus; its history is what the user saw.
+  notifier = spawn("dunst", [], { stdio: "ignore" });
   chmodSync(launcher, 0o755);
   driver = spawn(tauriDriver, ["--port", String(port), "--native-port", String(nativePort)], {
     stdio: ["ignore", "inherit", "inherit"],
@@ -81,6 +86,7 @@ after(async () => {
   await browser?.deleteSession().catch(() => {});
   // SIGTERM, never SIGKILL: a killed tauri-driver leaves WebKitWebDriver running and its port taken.
   driver?.kill("SIGTERM");
+  notifier?.kill("SIGTERM");
 });
 
 test("Home shows This computer with live CPU and memory figures", async () => {
@@ -235,4 +241,73 @@ test("send a folder to the connected cluster: reuses the login, ends verified", 
   // The cluster's connection from the login test was reused: no code was asked again.
   assert.equal(await (await browser.$('[role="dialog"]')).isExisting(), false);
   await browser.saveScreenshot(path.join(out, "data.png"));
+});
+
+/** Desktop notifications shown so far, as dunst records them. */
+function notificationsShown() {
+  try {
+    const history = JSON.parse(execFileSync("dunstctl", ["history"]).toString());
+    return history.data.flat().map((n) => `${n.summary.data}: ${n.body.data}`);
+  } catch {
+    return [];
+  }
+}
+
+test("template → draft → submit to the lab → it runs, finishes, and a notification says so", async () => {
+  const lab = labSettings();
+  const name = `e2e-job-${process.pid}`;
+  await (await browser.$('nav button[data-screen="drafts"]')).click();
+  await (await browser.$('[data-template="cpu-preprocessing"] button')).click();
+  await (await browser.$("#draft-title")).waitForExist({ timeout: 5_000 }).catch(async (e) => {
+    await browser.saveScreenshot(path.join(out, "drafts-failure.png"));
+    const error = await browser.$('[role="alert"]');
+    throw new Error(
+      `the draft did not open${(await error.isExisting()) ? `: ${await error.getText()}` : ""}: ${e}`,
+    );
+  });
+  await fill('input[name="name"]', name);
+  await (
+    await browser.$('select[name="account"]')
+  ).selectByAttribute("value", lab.USINE_LAB_ACCOUNT);
+  await (await browser.$('select[name="partition"]')).selectByAttribute("value", "cpu");
+  await fill('input[name="hours"]', "0.25");
+  await fill('textarea[name="commands"]', "echo hello from the app; sleep 3");
+  const status = await browser.$(".status");
+  await browser.waitUntil(async () => (await status.getText()) === "Saved", { timeout: 5_000 });
+  const summary = await browser.$("aside.summary");
+  await browser.waitUntil(async () => (await summary.getText()).includes("Ready to send."), {
+    timeout: 5_000,
+    timeoutMsg: `the checks did not pass: ${await summary.getText()}`,
+  });
+  const submit = await browser.$('[data-action="submit"]');
+  assert.equal(await submit.getText(), "Submit");
+  await browser.execute(() => window.scrollTo(0, 0));
+  await browser.saveScreenshot(path.join(out, "draft.png"));
+
+  const clicked = Date.now();
+  await submit.click();
+  const card = await browser.$(`[data-job]`);
+  await card.waitForExist({ timeout: 5_000 });
+  assert.match(await card.getText(), new RegExp(name));
+  await browser.waitUntil(async () => (await card.getAttribute("data-state")) === "running", {
+    timeout: 30_000,
+    timeoutMsg: "the job was not shown running",
+  });
+  console.log(`Submit → Running shown: ${Date.now() - clicked} ms`);
+  await browser.waitUntil(async () => (await card.getAttribute("data-state")) === "completed", {
+    timeout: 60_000,
+    timeoutMsg: "the job was not shown finished",
+  });
+  await card.click();
+  const logs = await browser.$('[data-logs="stdout"]');
+  await browser.waitUntil(async () => (await logs.getText()).includes("hello from the app"), {
+    timeout: 10_000,
+    timeoutMsg: "the job's output was not shown",
+  });
+  await browser.saveScreenshot(path.join(out, "jobs.png"));
+  await browser.waitUntil(
+    async () => notificationsShown().some((n) => n.startsWith(`${name} finished`)),
+    { timeout: 10_000, timeoutMsg: `no notification; dunst shows ${notificationsShown()}` },
+  );
+  assert.ok(notificationsShown().some((n) => n.startsWith(`${name} started`)));
 });

@@ -10,7 +10,7 @@ use usine_core::cluster::Connections;
 use usine_core::jobs::checks::{CostEstimate, Problem, Severity, has_blockers};
 use usine_core::jobs::history::{self, JobEntry};
 use usine_core::jobs::scheduler::Scheduler;
-use usine_core::jobs::slurm::{JobState, pending_reason};
+use usine_core::jobs::slurm::JobState;
 use usine_core::jobs::spec::JobSpec;
 use usine_core::jobs::{drafts, sbatch, targets, templates, tracking};
 use usine_core::store::Store;

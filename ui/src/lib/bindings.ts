@@ -301,7 +301,11 @@ id: string, target: string, spec: JobSpec, script: string,
 /**
  * Slurm's job id (or this computer's run id); `None` while waiting in the outbox.
  */
-schedulerId: string | null, state: JobState, record: JobRecord | null, createdAt: string, updatedAt: string, };
+schedulerId: string | null, state: JobState, record: JobRecord | null, 
+/**
+ * Why a pending job waits, in plain words (from Slurm's reason).
+ */
+waitingBecause: string | null, createdAt: string, updatedAt: string, };
 
 export type JobRecord = { 
 /**

@@ -8,10 +8,16 @@ import type {
   ClusterSettings,
   ClusterView,
   ConnectionState,
+  Draft,
+  DraftView,
   GeneratedKey,
   HostMetrics,
+  JobEntry,
+  JobSpec,
+  Logs,
   Site,
   Target,
+  Template,
   TransferProgress,
   TransferReport,
   TransferSummary,
@@ -25,6 +31,10 @@ export const QUESTION_EVENT = "ssh-question";
 export const TRANSFER_PROGRESS_EVENT = "transfer-progress";
 export const TRANSFER_DONE_EVENT = "transfer-done";
 export const CLUSTER_STATE_EVENT = "cluster-state";
+/** Must match `JOB_EVENT` in src-tauri/src/jobs.rs. */
+export const JOB_EVENT = "job-changed";
+/** Must match `THIS_COMPUTER_ID` in crates/usine-core/src/target.rs. */
+export const THIS_COMPUTER = "this-computer";
 
 /** What the user answers to a login question; secrets go to Rust and never come back. */
 export type QuestionAnswer =
@@ -91,4 +101,27 @@ export function onTransferProgress(
 
 export function onTransferDone(handler: (e: TransferDone) => void): Promise<UnlistenFn> {
   return listen<TransferDone>(TRANSFER_DONE_EVENT, (event) => handler(event.payload));
+}
+
+export const listTemplates = (): Promise<Template[]> => invoke("list_templates");
+export const listDrafts = (): Promise<Draft[]> => invoke("list_drafts");
+export const createDraft = (
+  target: string,
+  template: string | null,
+  script: string | null = null,
+): Promise<DraftView> => invoke("create_draft", { target, template, script });
+export const openDraft = (id: string): Promise<DraftView> => invoke("open_draft", { id });
+export const saveDraft = (id: string, target: string, spec: JobSpec): Promise<DraftView> =>
+  invoke("save_draft", { id, target, spec });
+export const importScript = (id: string, target: string, script: string): Promise<DraftView> =>
+  invoke("import_script", { id, target, script });
+export const deleteDraft = (id: string): Promise<void> => invoke("delete_draft", { id });
+export const submitDraft = (id: string): Promise<JobEntry> => invoke("submit_draft", { id });
+export const resubmitJob = (id: string): Promise<JobEntry> => invoke("resubmit_job", { id });
+export const listJobs = (): Promise<JobEntry[]> => invoke("list_jobs");
+export const cancelJob = (id: string): Promise<void> => invoke("cancel_job", { id });
+export const jobLogs = (id: string): Promise<Logs> => invoke("job_logs", { id });
+
+export function onJobChanged(handler: (job: JobEntry) => void): Promise<UnlistenFn> {
+  return listen<JobEntry>(JOB_EVENT, (event) => handler(event.payload));
 }

@@ -20,6 +20,8 @@ pub struct JobEntry {
     pub scheduler_id: Option<String>,
     pub state: JobState,
     pub record: Option<JobRecord>,
+    /// Why a pending job waits, in plain words (from Slurm's reason).
+    pub waiting_because: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -58,7 +60,7 @@ fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
 }
 
 fn entry(r: Row) -> Result<JobEntry, StoreError> {
-    Ok(JobEntry {
+    let mut job = JobEntry {
         id: r.0,
         target: r.1,
         spec: serde_json::from_str(&r.2).map_err(corrupt)?,
@@ -70,9 +72,18 @@ fn entry(r: Row) -> Result<JobEntry, StoreError> {
             .map(|j| serde_json::from_str(&j))
             .transpose()
             .map_err(corrupt)?,
+        waiting_because: None,
         created_at: r.7,
         updated_at: r.8,
-    })
+    };
+    if job.state == JobState::Pending {
+        job.waiting_because = job
+            .record
+            .as_ref()
+            .and_then(|r| r.reason.as_deref())
+            .map(super::slurm::pending_reason);
+    }
+    Ok(job)
 }
 
 /// Records a job to be sent; it stays in the outbox until [`mark_submitted`].

@@ -1,0 +1,105 @@
+import { cleanup, fireEvent, render, screen } from "@testing-library/svelte";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import Drafts from "./Drafts.svelte";
+import type { DraftView, JobSpec, Template } from "../lib/bindings";
+
+const spec: JobSpec = {
+  version: 1,
+  name: "preprocess",
+  account: null,
+  partition: null,
+  nodes: 1,
+  tasksPerNode: 1,
+  cpusPerTask: 8,
+  gpusPerNode: 0,
+  gpuType: null,
+  memoryMib: null,
+  timeLimitMinutes: 60,
+  workingDir: "~",
+  environment: { modules: [], container: null, python: null, variables: [] },
+  commands: "python preprocess.py\n",
+  array: null,
+  inputs: [],
+  outputs: [],
+  notify: { onStart: true, onEnd: true, onFailure: true, email: null },
+  recordGpuMetrics: false,
+  extraDirectives: [],
+};
+
+const template: Template = {
+  id: "cpu-preprocessing",
+  title: "Prepare data on CPUs",
+  summary: "Cleaning a dataset.",
+  help: { cpusPerTask: "Cores your program uses." },
+  spec,
+};
+
+function view(s: JobSpec, problems: DraftView["problems"] = []): DraftView {
+  return {
+    draft: { id: "d1", target: "lab", template: "cpu-preprocessing", spec: s, updatedAt: "now" },
+    problems,
+    cost: {
+      gpuHours: s.gpusPerNode * (s.timeLimitMinutes / 60),
+      billed: null,
+      billingUnit: null,
+      gpuHoursLeft: 87.4,
+    },
+    script: "#!/bin/bash\n",
+    scriptError: null,
+  };
+}
+
+afterEach(async () => {
+  cleanup();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  clearMocks();
+  vi.restoreAllMocks();
+});
+
+describe("Drafts", () => {
+  it("opens a template as a draft, saves every edit and shows the checks from Rust", async () => {
+    const saved: JobSpec[] = [];
+    mockIPC((cmd, args) => {
+      const a = args as Record<string, unknown>;
+      switch (cmd) {
+        case "list_templates":
+          return [template];
+        case "list_clusters":
+          return [];
+        case "list_drafts":
+          return [];
+        case "create_draft":
+          return view(spec);
+        case "save_draft": {
+          const s = a.spec as JobSpec;
+          saved.push(s);
+          return view(
+            s,
+            s.gpusPerNode > 4
+              ? [
+                  {
+                    field: "gpusPerNode",
+                    severity: "blocker",
+                    message: "A node of `gpu` has 4 GPUs.",
+                  },
+                ]
+              : [],
+          );
+        }
+        default:
+          throw new Error(`unexpected command ${cmd}`);
+      }
+    });
+    render(Drafts, { onsubmitted: () => {} });
+    await fireEvent.click(await screen.findByRole("button", { name: "Use this" }));
+    expect(await screen.findByRole("heading", { name: "preprocess" })).toBeTruthy();
+    expect(screen.getByText("Ready to send.")).toBeTruthy();
+    const gpus = screen.getByLabelText("GPUs per node");
+    await fireEvent.input(gpus, { target: { value: "8" } });
+    await vi.waitFor(() => expect(saved.at(-1)?.gpusPerNode).toBe(8), { timeout: 2000 });
+    expect(await screen.findAllByText("A node of `gpu` has 4 GPUs.")).not.toHaveLength(0);
+    const submit = screen.getByRole("button", { name: /Queue/ });
+    expect((submit as HTMLButtonElement).disabled).toBe(true);
+  });
+});
