@@ -328,11 +328,8 @@ pub async fn submit(args: SubmitArgs, json: bool) -> anyhow::Result<()> {
 }
 
 fn state_words(job: &JobEntry) -> String {
-    match (
-        &job.state,
-        job.record.as_ref().and_then(|r| r.reason.as_deref()),
-    ) {
-        (JobState::Pending, Some(reason)) => format!("waiting: {}", pending_reason(reason)),
+    match (&job.state, &job.waiting_because) {
+        (JobState::Pending, Some(reason)) => format!("waiting: {reason}"),
         (JobState::Queued, _) => "queued on this computer, not sent yet".into(),
         (JobState::Failed, _) => match job.record.as_ref().and_then(|r| r.exit_code) {
             Some(code) => format!("failed (exit code {code}): see `usine job logs {}`", job.id),
