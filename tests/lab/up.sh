@@ -193,6 +193,8 @@ AccountingStorageEnforce=associations,limits,qos,safe
 JobCompType=jobcomp/none
 KillWait=5
 MinJobAge=300
+# Room for the 10,000-job listing benchmark (the default, 10,000, counts every array task).
+MaxJobCount=50000
 NodeName=localhost NodeAddr=127.0.0.1 NodeHostname=localhost CPUs=8 Boards=1 SocketsPerBoard=1 CoresPerSocket=8 ThreadsPerCore=1 RealMemory=8000 Gres=gpu:h100:4 State=UNKNOWN
 PartitionName=cpu Nodes=localhost Default=YES DefaultTime=01:00:00 MaxTime=1-00:00:00 State=UP
 PartitionName=gpu Nodes=localhost DefaultTime=01:00:00 MaxTime=1-00:00:00 TRESBillingWeights="CPU=1.0,GRES/gpu=10.0" State=UP

@@ -58,6 +58,13 @@ const MIGRATIONS: &[&str] = &[
         updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
     );
     CREATE INDEX jobs_by_target ON jobs(target, created_at);",
+    // 4: the last look at each cluster's whole queue (the user's jobs, Usine's or not).
+    "CREATE TABLE queue_snapshot (
+        target TEXT NOT NULL,
+        job_id TEXT NOT NULL,
+        record TEXT NOT NULL,           -- JSON of jobs::slurm::JobRecord
+        PRIMARY KEY (target, job_id)
+    );",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -158,6 +158,44 @@ pub fn active(store: &Store, target: &str) -> Result<Vec<JobEntry>, StoreError> 
     Ok(all)
 }
 
+/// Replaces the stored view of `target`'s whole queue with `records`, in one transaction, so
+/// the list works offline and never shows half of an update.
+pub fn save_queue(
+    store: &mut Store,
+    target: &str,
+    records: &[JobRecord],
+) -> Result<(), StoreError> {
+    let tx = store.db.transaction()?;
+    tx.execute("DELETE FROM queue_snapshot WHERE target = ?1", [target])?;
+    {
+        let mut insert = tx.prepare(
+            "INSERT OR REPLACE INTO queue_snapshot(target, job_id, record) VALUES (?1, ?2, ?3)",
+        )?;
+        for r in records {
+            insert.execute((
+                target,
+                &r.job_id,
+                serde_json::to_string(r).map_err(corrupt)?,
+            ))?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// The queue as last seen.
+pub fn queue_snapshot(store: &Store, target: &str) -> Result<Vec<JobRecord>, StoreError> {
+    let mut stmt = store
+        .db
+        .prepare("SELECT record FROM queue_snapshot WHERE target = ?1 ORDER BY rowid")?;
+    let rows = stmt
+        .query_map([target], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.iter()
+        .map(|j| serde_json::from_str(j).map_err(corrupt))
+        .collect()
+}
+
 /// Removes a job from the outbox before it was sent; sent jobs are cancelled instead.
 pub fn withdraw(store: &Store, id: &str) -> Result<bool, StoreError> {
     Ok(store.db.execute(
