@@ -129,6 +129,50 @@ async fn a_job_with_hostile_values_runs_to_completion_with_logs_and_cost() {
 }
 
 #[tokio::test]
+async fn a_missing_input_dataset_stops_the_submission_with_what_to_do() {
+    let lab = Lab::get();
+    let slurm = slurm(&lab).await;
+    let store = store();
+    let mut spec = cpu_job(&unique("input"), "true\n");
+    spec.inputs = vec!["~/datasets/it's missing".into()];
+    let entry = tracking::enqueue(&store, "lab", &spec).unwrap();
+    let err = tracking::send(&store, &slurm, &entry.id).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("~/datasets/it's missing is not on the cluster. Upload it first"),
+        "{err}"
+    );
+    assert!(
+        history::get(&store.lock().unwrap(), &entry.id)
+            .unwrap()
+            .scheduler_id
+            .is_none()
+    );
+    // Once the data is there, the same job goes through.
+    lab.ssh_alice_ok("mkdir -p ~/datasets && touch ~/datasets/\"it's missing\"");
+    tracking::send(&store, &slurm, &entry.id).await.unwrap();
+}
+
+#[tokio::test]
+async fn logs_are_found_where_an_imported_script_put_them() {
+    let lab = Lab::get();
+    let slurm = slurm(&lab).await;
+    let store = store();
+    let name = unique("own-logs");
+    let mut spec = cpu_job(&name, "echo to my own file\n");
+    spec.extra_directives
+        .push(format!("--output=/tmp/{name}-out-%j.log"));
+    let entry = tracking::enqueue(&store, "lab", &spec).unwrap();
+    let sent = tracking::send(&store, &slurm, &entry.id).await.unwrap();
+    follow(&store, "lab", &slurm, &entry.id, &mut Vec::new()).await;
+    let logs = slurm
+        .logs(sent.scheduler_id.as_deref().unwrap(), &spec, 1000)
+        .await
+        .unwrap();
+    assert_eq!(logs.stdout, "to my own file\n");
+}
+
+#[tokio::test]
 async fn cancelling_a_running_job() {
     let lab = Lab::get();
     let slurm = slurm(&lab).await;

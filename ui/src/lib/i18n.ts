@@ -173,6 +173,8 @@ const en = {
   "jobs.filter.all": "All jobs",
   "jobs.filter.active": "Not finished",
   "jobs.filter.finished": "Finished",
+  "jobs.where": "on",
+  "jobs.everywhere": "every target",
   "jobs.cancel": "Cancel job",
   "jobs.resubmit": "Run again",
   "jobs.logs": "Output",

@@ -127,9 +127,10 @@ impl Scheduler for ThisComputer {
             .env("SLURM_SUBMIT_DIR", &workdir)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            // Its own process group: cancel stops the whole tree, and closing the app does not.
-            .process_group(0);
+            .stderr(std::process::Stdio::null());
+        // Its own process group: cancel stops the whole tree, and closing the app does not.
+        #[cfg(unix)]
+        cmd.process_group(0);
         let mut child = cmd.spawn().map_err(local_err)?;
         let pid = child.id().unwrap_or_default();
         std::fs::write(dir.join("pid"), pid.to_string()).map_err(local_err)?;

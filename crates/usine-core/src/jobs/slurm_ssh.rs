@@ -38,7 +38,19 @@ fn check_id(id: &str) -> Result<&str, JobError> {
 /// printed, so a dropped connection after `sbatch` still leaves the proof behind; a second run
 /// with the same tag returns that id. A crash that loses even the file is caught by the tag in
 /// the job's comment, looked up in the queue before submitting.
-fn submit_script(tag: &str, working_dir: &str) -> String {
+fn submit_script(tag: &str, spec: &JobSpec) -> String {
+    // Input datasets must be there before the job spends anything.
+    let inputs: String = spec
+        .inputs
+        .iter()
+        .map(|p| {
+            format!(
+                "[ -e {} ] || {{ printf '%s\\n' {} >&2; exit 94; }}\n",
+                shell_path(p),
+                quote(p)
+            )
+        })
+        .collect();
     format!(
         r#"d={JOBS_DIR}/{tag}
 mkdir -p "$d" || exit 90
@@ -47,12 +59,12 @@ for f in "$d/jobid" "$d/jobid.tmp"; do
 done
 queued=$(squeue --me -h -o '%i|%k' 2>/dev/null | awk -F'|' '$2 == "usine:{tag}" {{ print $1; exit }}')
 if [ -n "$queued" ]; then echo "$queued" > "$d/jobid"; echo "$queued"; exit 0; fi
-cat > "$d/job.sbatch" || exit 91
+{inputs}cat > "$d/job.sbatch" || exit 91
 mkdir -p -- {wd} && cd -- {wd} || exit 92
 sbatch --parsable --comment=usine:{tag} "$d/job.sbatch" > "$d/jobid.tmp" || {{ rm -f "$d/jobid.tmp"; exit 93; }}
 mv "$d/jobid.tmp" "$d/jobid"
 cut -d';' -f1 "$d/jobid""#,
-        wd = shell_path(working_dir),
+        wd = shell_path(&spec.working_dir),
     )
 }
 
@@ -83,7 +95,7 @@ impl Scheduler for SlurmOverSsh {
         drop(tx);
         let out = self
             .conn
-            .exec_with_input(&submit_script(tag, &spec.working_dir), rx)
+            .exec_with_input(&submit_script(tag, spec), rx)
             .await?;
         let stdout = out.stdout_text();
         let id = stdout.trim();
@@ -92,6 +104,10 @@ impl Scheduler for SlurmOverSsh {
             Some(92) => Err(JobError::Rejected(format!(
                 "The working folder {} cannot be created on the cluster. Choose a folder you can write to.",
                 spec.working_dir
+            ))),
+            Some(94) => Err(JobError::Rejected(format!(
+                "The input {} is not on the cluster. Upload it first (Data), or correct the path.",
+                out.stderr_text()
             ))),
             _ => Err(JobError::Rejected(explain_rejection(&out.stderr_text()))),
         }
@@ -161,7 +177,7 @@ impl Scheduler for SlurmOverSsh {
             // the job. Paths end where the next field begins.
             format!(
                 r#"info=$(scontrol show job -o {id} 2>/dev/null)
-o=$(printf '%s' "$info" | sed -n 's/.* StdOut=\(.*\)\( Power=\|$\).*/\1/p')
+o=$(printf '%s' "$info" | sed -n 's/.* StdOut=\(.*\) Power=.*/\1/p')
 e=$(printf '%s' "$info" | sed -n 's/.* StdErr=\(.*\) StdIn=.*/\1/p')
 tail -c {max_bytes} -- "$o" 2>/dev/null; printf '\n{SPLIT}'; [ "$e" = "$o" ] || tail -c {max_bytes} -- "$e" 2>/dev/null; true"#
             )
@@ -204,7 +220,11 @@ mod tests {
         assert!(check_id("123_4").is_ok());
         assert!(check_id("1;rm").is_err() && check_id("").is_err());
         assert!(check_tag("019abc-def").is_ok() && check_tag("a b").is_err());
-        let s = submit_script("t1", "~/my runs");
+        let spec = JobSpec {
+            working_dir: "~/my runs".into(),
+            ..JobSpec::default()
+        };
+        let s = submit_script("t1", &spec);
         assert!(s.contains("mkdir -p -- \"$HOME\"/'my runs'"), "{s}");
     }
 }

@@ -37,7 +37,7 @@ pub struct JobSpec {
     pub commands: String,
     /// Run the commands once per index (a sweep); `None` for a single run.
     pub array: Option<JobArray>,
-    /// Datasets the job reads, on the cluster (informative; checked to exist before submit).
+    /// Datasets the job reads, on the cluster; a missing one stops the submission.
     pub inputs: Vec<String>,
     /// Where the job writes its results, on the cluster.
     pub outputs: Vec<String>,
