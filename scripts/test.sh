@@ -66,7 +66,7 @@ step lab-up none -- tests/lab/up.sh
 step lab-smoke smoke_counts -- tests/lab/smoke.sh
 # The app crate has no tests of its own; the end-to-end test below exercises it.
 # A real Secret Service (gnome-keyring in a private D-Bus session) for the keychain tests.
-step rust-tests cargo_counts -- scripts/with-keychain.sh cargo test --workspace --exclude usine-app --locked
+step rust-tests cargo_counts -- scripts/with-keychain.sh cargo test --workspace --exclude usine-app --locked --no-fail-fast
 step ui-tests vitest_counts -- bash -c 'cd ui && npx vitest run'
 # Embedded assets (not the Vite dev server): the binary the end-to-end test drives.
 step app-build none -- bash -c '(cd ui && npm run build) && ui/node_modules/.bin/tauri build --debug --no-bundle'

@@ -61,6 +61,10 @@ pub struct AddArgs {
     /// A bastion to cross first, as user@host[:port] (logs in with the same key or agent).
     #[arg(long = "jump")]
     jumps: Vec<String>,
+    /// The site's slurmrestd URL, when it offers one: jobs then go through it (a token is
+    /// fetched over SSH with `scontrol token`).
+    #[arg(long)]
+    rest: Option<String>,
 }
 
 pub async fn run(command: ClusterCommand, json: bool) -> anyhow::Result<()> {
@@ -189,6 +193,7 @@ fn settings_from(a: AddArgs) -> anyhow::Result<ClusterSettings> {
         user: a.user,
         login,
         jumps,
+        rest_url: a.rest,
     })
 }
 

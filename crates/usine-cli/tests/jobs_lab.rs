@@ -7,8 +7,14 @@ use usine_lab_tests::Lab;
 use usine_lab_tests::cli::{Sandbox, add_lab_cluster, text};
 
 fn lab_with_alice(lab: &Lab) -> Sandbox {
+    lab_with_alice_and(lab, &[])
+}
+
+fn lab_with_alice_and(lab: &Lab, extra: &[&str]) -> Sandbox {
     let sb = Sandbox::new(lab, true, env!("CARGO_BIN_EXE_usine"));
-    let add = add_lab_cluster(&sb, "lab", "alice", &["--key", lab.var("USINE_LAB_KEY")]);
+    let mut login = vec!["--key", lab.var("USINE_LAB_KEY")];
+    login.extend_from_slice(extra);
+    let add = add_lab_cluster(&sb, "lab", "alice", &login);
     assert!(add.status.success(), "{}", text(&add.stderr));
     let connect = sb.run(&["cluster", "connect", "lab"], "");
     assert!(connect.status.success(), "{}", text(&connect.stderr));
@@ -138,6 +144,36 @@ fn a_job_queued_offline_is_sent_once_by_the_next_refresh() {
         assert!(Instant::now() < deadline, "{list}");
         std::thread::sleep(Duration::from_millis(500));
     }
-    let count = lab.ssh_alice_ok(&format!("sacct -X -n -P --name={name} --format=JobID"));
-    assert_eq!(count.lines().count(), 1, "{count}");
+    assert_eq!(lab.jobs_named(&name), 1);
+}
+
+#[test]
+fn through_the_sites_slurmrestd_with_a_token_fetched_over_ssh() {
+    let lab = Lab::get();
+    let sb = lab_with_alice_and(&lab, &["--rest", lab.var("USINE_LAB_REST_URL")]);
+    let name = format!("cli-rest-{}", std::process::id());
+    lab.ssh_alice_ok(&format!("mkdir -p ~/usine-it/{name}"));
+    let draft = new_draft(
+        &sb,
+        &[
+            &format!("name={name}"),
+            "partition=cpu",
+            "account=ai-startup",
+            "timeLimitMinutes=5",
+            &format!("workingDir=~/usine-it/{name}"),
+            "commands=echo via the REST service\n",
+        ],
+    );
+    let job: serde_json::Value =
+        serde_json::from_str(&ok(&sb, &["submit", &draft, "--json"])).unwrap();
+    let id = job["id"].as_str().unwrap().to_owned();
+    let logs = ok(&sb, &["job", "logs", &id, "--follow"]);
+    assert!(logs.contains("via the REST service"), "{logs}");
+    // slurmrestd, not sbatch over SSH, took it: the SSH path leaves its proof file behind.
+    assert!(
+        !lab.ssh_alice(&format!("test -e ~/.usine/jobs/{id}"))
+            .status
+            .success()
+    );
+    assert_eq!(lab.jobs_named(&name), 1);
 }

@@ -89,6 +89,10 @@ pub struct ClusterSettings {
     pub user: String,
     pub login: Login,
     pub jumps: Vec<Jump>,
+    /// The site's slurmrestd, when it opens one to users (`https://…`); jobs then go through it,
+    /// with a short-lived token fetched over the SSH connection. `None`: Slurm over SSH.
+    #[serde(default)]
+    pub rest_url: Option<String>,
 }
 
 impl ClusterSettings {
@@ -412,6 +416,7 @@ mod tests {
                 user: "bob".into(),
                 login: Login::Agent,
             }],
+            rest_url: None,
         }
     }
 

@@ -302,6 +302,7 @@ pub fn to_cluster(
         user: host.user.clone().unwrap_or_else(|| default_user.to_owned()),
         login: login(host),
         jumps,
+        rest_url: None,
     }
 }
 

@@ -66,6 +66,16 @@ impl Lab {
             .expect("the `ssh` command runs")
     }
 
+    /// How many jobs called `name` alice has in Slurm's accounting, once there is any. (A job
+    /// that ends within a second can first reach slurmdbd under the name "allocation".)
+    pub fn jobs_named(&self, name: &str) -> usize {
+        wait_for("the job in accounting", Duration::from_secs(30), || {
+            let out = self.ssh_alice_ok(&format!("sacct -X -n -P --name={name} --format=JobID"));
+            let n = out.lines().filter(|l| !l.trim().is_empty()).count();
+            (n > 0).then_some(n)
+        })
+    }
+
     /// Like [`Lab::ssh_alice`], but fails the test unless the command succeeds; returns stdout.
     pub fn ssh_alice_ok(&self, remote_command: &str) -> String {
         let out = self.ssh_alice(remote_command);

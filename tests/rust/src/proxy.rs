@@ -29,6 +29,7 @@ pub async fn relayed_alice(
             certificate: None,
         },
         jumps: vec![],
+        rest_url: None,
     };
     let connections = usine_core::cluster::Connections::new(lab.host_keys_for_port(proxy.port()));
     (proxy, settings, connections)

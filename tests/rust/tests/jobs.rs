@@ -73,16 +73,6 @@ async fn follow(
     }
 }
 
-/// How many jobs with this name Slurm's accounting knows, once it knows of any. (A job that
-/// ends within a second can first reach slurmdbd under the name "allocation".)
-fn jobs_named(lab: &Lab, name: &str) -> usize {
-    usine_lab_tests::wait_for("the job in accounting", Duration::from_secs(30), || {
-        let out = lab.ssh_alice_ok(&format!("sacct -X -n -P --name={name} --format=JobID"));
-        let n = out.lines().filter(|l| !l.trim().is_empty()).count();
-        (n > 0).then_some(n)
-    })
-}
-
 #[tokio::test]
 async fn a_job_with_hostile_values_runs_to_completion_with_logs_and_cost() {
     let lab = Lab::get();
@@ -133,13 +123,15 @@ async fn a_missing_input_dataset_stops_the_submission_with_what_to_do() {
     let lab = Lab::get();
     let slurm = slurm(&lab).await;
     let store = store();
-    let mut spec = cpu_job(&unique("input"), "true\n");
-    spec.inputs = vec!["~/datasets/it's missing".into()];
+    let name = unique("input");
+    let mut spec = cpu_job(&name, "true\n");
+    spec.inputs = vec![format!("~/datasets/{name}/it's missing")];
     let entry = tracking::enqueue(&store, "lab", &spec).unwrap();
     let err = tracking::send(&store, &slurm, &entry.id).await.unwrap_err();
     assert!(
-        err.to_string()
-            .contains("~/datasets/it's missing is not on the cluster. Upload it first"),
+        err.to_string().contains(&format!(
+            "~/datasets/{name}/it's missing is not on the cluster. Upload it first"
+        )),
         "{err}"
     );
     assert!(
@@ -149,7 +141,9 @@ async fn a_missing_input_dataset_stops_the_submission_with_what_to_do() {
             .is_none()
     );
     // Once the data is there, the same job goes through.
-    lab.ssh_alice_ok("mkdir -p ~/datasets && touch ~/datasets/\"it's missing\"");
+    lab.ssh_alice_ok(&format!(
+        "mkdir -p ~/datasets/{name} && touch ~/datasets/{name}/\"it's missing\""
+    ));
     tracking::send(&store, &slurm, &entry.id).await.unwrap();
 }
 
@@ -276,7 +270,7 @@ async fn the_offline_outbox_is_sent_exactly_once_when_the_cluster_is_back() {
     let second = tracking::flush_outbox(&store, "lab", &slurm).await.unwrap();
     assert_eq!((first.len(), second.len()), (1, 0));
     follow(&store, "lab", &slurm, &entry.id, &mut Vec::new()).await;
-    assert_eq!(jobs_named(&lab, &name), 1);
+    assert_eq!(lab.jobs_named(&name), 1);
 }
 
 #[tokio::test]

@@ -18,6 +18,7 @@ fn settings(name: &str, port: u16, user: &str, login: Login) -> ClusterSettings 
         user: user.into(),
         login,
         jumps: vec![],
+        rest_url: None,
     }
 }
 

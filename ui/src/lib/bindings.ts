@@ -85,7 +85,12 @@ name: string,
 /**
  * The catalogue site it belongs to, if any.
  */
-site: string | null, host: string, port: number, user: string, login: Login, jumps: Array<Jump>, };
+site: string | null, host: string, port: number, user: string, login: Login, jumps: Array<Jump>, 
+/**
+ * The site's slurmrestd, when it opens one to users (`https://…`); jobs then go through it,
+ * with a short-lived token fetched over the SSH connection. `None`: Slurm over SSH.
+ */
+restUrl: string | null, };
 
 export type Login = { "method": "key", key: string, certificate: string | null, } | { "method": "agent" } | { "method": "passwordAndCode" } | { "method": "keyThenCode", key: string, };
 
@@ -195,7 +200,7 @@ commands: string,
  */
 array: JobArray | null, 
 /**
- * Datasets the job reads, on the cluster (informative; checked to exist before submit).
+ * Datasets the job reads, on the cluster; a missing one stops the submission.
  */
 inputs: Array<string>, 
 /**

@@ -28,6 +28,20 @@ fn unreachable(e: reqwest::Error) -> JobError {
     JobError::Scheduler(format!("slurmrestd: {e}"))
 }
 
+/// A short-lived token for the logged-in user, from `scontrol token` over the SSH connection;
+/// it lives in memory only.
+pub async fn fetch_token(conn: &crate::ssh::Connection) -> Result<Zeroizing<String>, JobError> {
+    let out = conn.exec("scontrol token lifespan=3600").await?;
+    let text = Zeroizing::new(out.stdout_text());
+    match text.trim().strip_prefix("SLURM_JWT=") {
+        Some(token) if out.success() && !token.is_empty() => Ok(Zeroizing::new(token.to_owned())),
+        _ => Err(JobError::Rejected(format!(
+            "The cluster gave no token for its REST service ({}). Remove the REST address from the cluster's settings to send jobs over SSH instead.",
+            out.stderr_text()
+        ))),
+    }
+}
+
 impl SlurmRest {
     /// Finds the newest plugin version the server offers and checks that the token works.
     pub async fn connect(

@@ -7,6 +7,7 @@ use super::checks::{self, CostEstimate, Problem, Target};
 use super::local::ThisComputer;
 use super::scheduler::{JobError, Logs, Scheduler};
 use super::slurm::JobRecord;
+use super::slurm_rest::{SlurmRest, fetch_token};
 use super::slurm_ssh::SlurmOverSsh;
 use super::spec::JobSpec;
 use crate::cluster::{self, Connections};
@@ -45,6 +46,8 @@ pub fn view(store: &Mutex<Store>, draft: super::drafts::Draft) -> Result<DraftVi
 pub enum AnyScheduler {
     ThisComputer(ThisComputer),
     Slurm(SlurmOverSsh),
+    /// slurmrestd for the jobs; the SSH connection still reads their logs.
+    Rest(SlurmRest, SlurmOverSsh),
 }
 
 fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
@@ -64,9 +67,23 @@ pub async fn open(
     if target == THIS_COMPUTER_ID {
         return Ok(AnyScheduler::ThisComputer(ThisComputer::in_data_dir()));
     }
-    let settings = cluster::get(&lock(store), target)?;
+    let (settings, profile) = {
+        let guard = lock(store);
+        (
+            cluster::get(&guard, target)?,
+            cluster::cached_profile(&guard, target)?,
+        )
+    };
     let conn = connections.get(&settings, questions).await?;
-    Ok(AnyScheduler::Slurm(SlurmOverSsh::new(conn)))
+    let Some(url) = &settings.rest_url else {
+        return Ok(AnyScheduler::Slurm(SlurmOverSsh::new(conn)));
+    };
+    let token = fetch_token(&conn).await?;
+    let home = profile
+        .and_then(|p| p.storage.into_iter().find(|a| a.kind == "home"))
+        .map_or_else(|| format!("/home/{}", settings.user), |a| a.path);
+    let rest = SlurmRest::connect(url, &settings.user, token, &home).await?;
+    Ok(AnyScheduler::Rest(rest, SlurmOverSsh::new(conn)))
 }
 
 /// This computer's cores and NVIDIA GPUs (as `nvidia-smi -L` lists them).
@@ -136,6 +153,7 @@ impl Scheduler for AnyScheduler {
         match self {
             Self::ThisComputer(s) => s.submit(tag, spec, script).await,
             Self::Slurm(s) => s.submit(tag, spec, script).await,
+            Self::Rest(s, _) => s.submit(tag, spec, script).await,
         }
     }
 
@@ -143,6 +161,7 @@ impl Scheduler for AnyScheduler {
         match self {
             Self::ThisComputer(s) => s.status(ids).await,
             Self::Slurm(s) => s.status(ids).await,
+            Self::Rest(s, _) => s.status(ids).await,
         }
     }
 
@@ -150,13 +169,14 @@ impl Scheduler for AnyScheduler {
         match self {
             Self::ThisComputer(s) => s.cancel(id).await,
             Self::Slurm(s) => s.cancel(id).await,
+            Self::Rest(s, _) => s.cancel(id).await,
         }
     }
 
     async fn logs(&self, id: &str, spec: &JobSpec, max_bytes: u64) -> Result<Logs, JobError> {
         match self {
             Self::ThisComputer(s) => s.logs(id, spec, max_bytes).await,
-            Self::Slurm(s) => s.logs(id, spec, max_bytes).await,
+            Self::Slurm(s) | Self::Rest(_, s) => s.logs(id, spec, max_bytes).await,
         }
     }
 }
