@@ -100,6 +100,8 @@ const en = {
   "key.copied": "Copied.",
   "key.portal": "Register it on the site's portal: {url}",
   "add.jump": "Bastion to go through (optional, user@host:port)",
+  "add.rest":
+    "The site's Slurm REST address (optional; only if your site gives you one, jobs then go through it)",
   "add.submit": "Add cluster",
   "add.badJump": "Write the bastion as user@host or user@host:port.",
   "add.unconfirmed": "Not confirmed by the site's documentation: check it.",
@@ -145,6 +147,7 @@ const en = {
   "draft.modules": "Modules to load (comma-separated)",
   "draft.container": "Container image (.sif or docker://…, optional)",
   "draft.venv": "Python venv folder (optional)",
+  "draft.variables": "Environment variables (NAME=value, one per line)",
   "draft.commands": "Commands",
   "draft.array": "Run once per number (a sweep)",
   "draft.arrayFirst": "From",

@@ -101,5 +101,13 @@ describe("Drafts", () => {
     expect(await screen.findAllByText("A node of `gpu` has 4 GPUs.")).not.toHaveLength(0);
     const submit = screen.getByRole("button", { name: /Queue/ });
     expect((submit as HTMLButtonElement).disabled).toBe(true);
+
+    // A list typed as text keeps what the user is typing (here a trailing comma).
+    const modules = screen.getByLabelText("Modules to load (comma-separated)") as HTMLInputElement;
+    await fireEvent.input(modules, { target: { value: "cuda/12, " } });
+    await vi.waitFor(() => expect(saved.at(-1)?.environment.modules).toEqual(["cuda/12"]), {
+      timeout: 2000,
+    });
+    expect(modules.value).toBe("cuda/12, ");
   });
 });
