@@ -162,6 +162,7 @@ const en = {
   "draft.billed": "({amount} {unit})",
   "draft.left": "{hours} GPU hours left in the project",
   "draft.free": "Free: it runs on this computer.",
+  "draft.noGpuHours": "No GPU hours: this job uses CPUs only.",
   "draft.checksOk": "Ready to send.",
   "draft.script": "Show the sbatch script (for experts)",
   "draft.scriptUse": "Use this script",
