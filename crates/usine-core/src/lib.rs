@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod discovery;
 pub mod doctor;
 pub mod download;
+pub mod gpu;
 pub mod host_metrics;
 pub mod ipc_types;
 pub mod jobs;

@@ -1,0 +1,4 @@
+//! GPU use of running and finished jobs: samples from the tools' formats, kept per job, node and
+//! GPU, and drawn as charts.
+
+pub mod parse;

@@ -1,0 +1,402 @@
+//! GPU samples from the tools' own formats: `nvidia-smi --query-gpu … --format=csv` (with or
+//! without header and units; `[N/A]`, `[Not Supported]` and the like are missing values),
+//! `rocm-smi --json` (values are strings; key names differ across ROCm versions), and the
+//! recorder's log that interleaves both with timestamps. Garbage is skipped and counted.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use ts_rs::TS;
+
+/// One GPU at one moment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct GpuSample {
+    /// Milliseconds since the Unix epoch (the node's clock).
+    #[ts(type = "number")]
+    pub time_ms: i64,
+    pub node: String,
+    pub gpu: u32,
+    /// Busy share of the GPU, 0–100.
+    pub utilization: Option<f32>,
+    pub memory_used_mib: Option<f32>,
+    pub memory_total_mib: Option<f32>,
+    pub power_watts: Option<f32>,
+    pub temperature_c: Option<f32>,
+}
+
+impl GpuSample {
+    pub fn memory_percent(&self) -> Option<f32> {
+        match (self.memory_used_mib, self.memory_total_mib) {
+            (Some(u), Some(t)) if t > 0.0 => Some(u / t * 100.0),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Parsed {
+    pub samples: Vec<GpuSample>,
+    /// Lines (or cards) that could not be read.
+    pub skipped: usize,
+}
+
+/// The fields the recorder asks `nvidia-smi` for, in order (its output has no header).
+pub const RECORDER_FIELDS: &str =
+    "timestamp,index,utilization.gpu,memory.used,memory.total,power.draw,temperature.gpu";
+
+/// `65`, `65 %`, `28.16 W`, `46068 MiB`, `[N/A]`, `[Not Supported]` → a number or nothing.
+fn number(text: &str) -> Option<f32> {
+    let t = text.trim();
+    if t.starts_with('[') || t.is_empty() || t.eq_ignore_ascii_case("n/a") {
+        return None;
+    }
+    t.split_whitespace().next()?.parse().ok()
+}
+
+/// `2026/11/28 17:30:05.594` (nvidia-smi's format) → ms since the epoch, read as UTC.
+pub fn parse_timestamp(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let (date, time) = t.split_once(' ')?;
+    let d: Vec<i64> = date
+        .split(['/', '-'])
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let [y, m, day] = d[..] else { return None };
+    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
+    let h: Vec<i64> = hms
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let [hh, mm, ss] = h[..] else { return None };
+    let ms: i64 = format!("{:0<3}", &frac[..frac.len().min(3)]).parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 24 + hh) * 60 + mm) * 60_000 + ss * 1000 + ms)
+}
+
+/// A header name without its unit: `memory.used [MiB]` → `memory.used`.
+fn field_name(header: &str) -> String {
+    header
+        .split('[')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// `nvidia-smi --query-gpu=… --format=csv[,noheader][,nounits]`. Without a header, `fields`
+/// says what was asked for (comma-separated, as on the command line). Rows without a timestamp
+/// get `now_ms`; rows without an index are numbered in order.
+pub fn nvidia_smi_csv(text: &str, fields: Option<&str>, node: &str, now_ms: i64) -> Parsed {
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty()).peekable();
+    // A header names query fields (`utilization.gpu [%]`); data rows never do.
+    let is_header = |line: &str| {
+        line.split(',').map(field_name).any(|f| {
+            f.contains('.')
+                && f.chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_')
+                || matches!(
+                    f.as_str(),
+                    "timestamp" | "index" | "name" | "uuid" | "count"
+                )
+        })
+    };
+    let header: Vec<String> = match lines.peek() {
+        Some(first) if is_header(first) => {
+            let h = first.split(',').map(field_name).collect();
+            lines.next();
+            h
+        }
+        _ => fields
+            .unwrap_or(RECORDER_FIELDS)
+            .split(',')
+            .map(field_name)
+            .collect(),
+    };
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let (ts, idx, util, used, total, power, temp) = (
+        col("timestamp"),
+        col("index"),
+        col("utilization.gpu"),
+        col("memory.used"),
+        col("memory.total"),
+        col("power.draw")
+            .or(col("power.draw.average"))
+            .or(col("power.draw.instant")),
+        col("temperature.gpu"),
+    );
+    let mut out = Parsed::default();
+    for (row, line) in lines.enumerate() {
+        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        if cells.len() != header.len() {
+            out.skipped += 1;
+            continue;
+        }
+        let get = |c: Option<usize>| c.and_then(|i| number(cells[i]));
+        let time_ms = match ts {
+            Some(i) => match parse_timestamp(cells[i]) {
+                Some(t) => t,
+                None => {
+                    out.skipped += 1;
+                    continue;
+                }
+            },
+            None => now_ms,
+        };
+        let gpu = match idx {
+            Some(i) => match cells[i].parse() {
+                Ok(g) => g,
+                Err(_) => {
+                    out.skipped += 1;
+                    continue;
+                }
+            },
+            None => row as u32,
+        };
+        out.samples.push(GpuSample {
+            time_ms,
+            node: node.to_owned(),
+            gpu,
+            utilization: get(util),
+            memory_used_mib: get(used),
+            memory_total_mib: get(total),
+            power_watts: get(power),
+            temperature_c: get(temp),
+        });
+    }
+    out
+}
+
+fn first_number(card: &serde_json::Map<String, Value>, keys: &[&str]) -> Option<f32> {
+    keys.iter().find_map(|k| match card.get(*k)? {
+        Value::String(s) => number(s),
+        Value::Number(n) => n.as_f64().map(|f| f as f32),
+        _ => None,
+    })
+}
+
+/// `rocm-smi … --json`: one object per `cardN`; other keys (`system`) are ignored.
+pub fn rocm_smi_json(text: &str, node: &str, time_ms: i64) -> Parsed {
+    let mut out = Parsed::default();
+    let Ok(Value::Object(root)) = serde_json::from_str::<Value>(text) else {
+        out.skipped += 1;
+        return out;
+    };
+    for (key, card) in &root {
+        let Some(index) = key.strip_prefix("card").and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Value::Object(card) = card else {
+            out.skipped += 1;
+            continue;
+        };
+        const MIB: f32 = 1024.0 * 1024.0;
+        let total = first_number(card, &["VRAM Total Memory (B)"]).map(|b| b / MIB);
+        let used = first_number(card, &["VRAM Total Used Memory (B)"])
+            .map(|b| b / MIB)
+            .or_else(|| {
+                let percent = first_number(
+                    card,
+                    &["GPU Memory Allocated (VRAM%)", "GPU memory use (%)"],
+                )?;
+                total.map(|t| t * percent / 100.0)
+            });
+        out.samples.push(GpuSample {
+            time_ms,
+            node: node.to_owned(),
+            gpu: index,
+            utilization: first_number(card, &["GPU use (%)"]),
+            memory_used_mib: used,
+            memory_total_mib: total,
+            power_watts: first_number(
+                card,
+                &[
+                    "Average Graphics Package Power (W)",
+                    "Current Socket Graphics Package Power (W)",
+                ],
+            ),
+            temperature_c: first_number(
+                card,
+                &[
+                    "Temperature (Sensor edge) (C)",
+                    "Temperature (Sensor junction) (C)",
+                ],
+            ),
+        });
+        if out
+            .samples
+            .last()
+            .is_some_and(|s| s.utilization.is_none() && s.memory_used_mib.is_none())
+        {
+            // A card with none of the figures is not a sample.
+            out.samples.pop();
+            out.skipped += 1;
+        }
+    }
+    out
+}
+
+/// The recorder's log: `nvidia-smi` CSV rows (RECORDER_FIELDS), or `EPOCH_SECONDS {json}` lines
+/// from `rocm-smi`. Only whole lines are read: a half-written last line is left for next time.
+pub fn recorder_log(text: &str, node: &str) -> Parsed {
+    let mut out = Parsed::default();
+    let complete = match text.rfind('\n') {
+        Some(end) => &text[..end],
+        None => return out,
+    };
+    for line in complete.lines().filter(|l| !l.trim().is_empty()) {
+        let parsed = match line.split_once(' ') {
+            Some((epoch, json)) if json.trim_start().starts_with('{') => match epoch.parse::<f64>()
+            {
+                Ok(s) => rocm_smi_json(json, node, (s * 1000.0) as i64),
+                Err(_) => Parsed {
+                    samples: vec![],
+                    skipped: 1,
+                },
+            },
+            _ => nvidia_smi_csv(line, Some(RECORDER_FIELDS), node, 0),
+        };
+        out.samples.extend(parsed.samples);
+        out.skipped += parsed.skipped;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(name: &str) -> String {
+        std::fs::read_to_string(format!(
+            "{}/tests/samples/gpu/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn timestamps_as_nvidia_smi_prints_them() {
+        assert_eq!(parse_timestamp("1970/01/01 00:00:01.5"), Some(1500));
+        assert_eq!(
+            parse_timestamp("2026/11/28 17:30:05.594"),
+            Some(1_795_887_005_594)
+        );
+        assert_eq!(parse_timestamp("2026/13/28 17:30:05"), None);
+        assert_eq!(parse_timestamp("garbage"), None);
+    }
+
+    #[test]
+    fn h100_with_header_units_and_every_field() {
+        let p = nvidia_smi_csv(
+            &sample("nvidia-smi-h100x1-allfields-load.csv"),
+            None,
+            "n1",
+            0,
+        );
+        assert_eq!((p.samples.len(), p.skipped), (1, 0));
+        let s = &p.samples[0];
+        assert!(s.utilization.is_some_and(|u| u > 50.0), "{s:?}");
+        assert!(s.memory_total_mib.is_some_and(|m| m > 80_000.0), "{s:?}");
+        assert!(
+            s.power_watts.is_some() && s.temperature_c.is_some(),
+            "{s:?}"
+        );
+        assert!(s.time_ms > 1_600_000_000_000);
+    }
+
+    #[test]
+    fn p100_without_units_and_with_not_available_values() {
+        let p = nvidia_smi_csv(&sample("nvidia-smi-p100x1-nounits.csv"), None, "n1", 42);
+        assert_eq!(p.samples.len(), 1);
+        let s = &p.samples[0];
+        assert_eq!(
+            (s.time_ms, s.gpu, s.utilization, s.memory_used_mib),
+            (42, 0, Some(0.0), Some(0.0))
+        );
+        assert_eq!((s.power_watts, s.temperature_c), (Some(28.16), Some(37.0)));
+    }
+
+    #[test]
+    fn four_l40s_without_header_numbered_in_order() {
+        let p = nvidia_smi_csv(
+            &sample("nvidia-smi-l40sx4-noheader-name-driver-memtotal-cc.csv"),
+            Some("name,driver_version,memory.total,compute_cap"),
+            "n1",
+            7,
+        );
+        let gpus: Vec<u32> = p.samples.iter().map(|s| s.gpu).collect();
+        assert_eq!(gpus, [0, 1, 2, 3]);
+        assert!(
+            p.samples
+                .iter()
+                .all(|s| s.memory_total_mib == Some(46068.0) && s.utilization.is_none())
+        );
+    }
+
+    #[test]
+    fn rocm_smi_json_from_rocm_6_mi250_and_mi100() {
+        let mi250 = rocm_smi_json(&sample("rocm-smi-mi250-rocm6-allinfo-1card.json"), "n1", 5);
+        assert_eq!(mi250.samples.len(), 1);
+        assert_eq!(
+            (mi250.samples[0].utilization, mi250.samples[0].power_watts),
+            (Some(0.0), Some(91.0))
+        );
+        assert_eq!(mi250.samples[0].temperature_c, Some(43.0));
+        let mi100 = rocm_smi_json(&sample("rocm-smi-mi100-rocm6.0.2-allinfo.json"), "n1", 5);
+        assert_eq!(mi100.samples.len(), 4);
+        let m = &mi100.samples[0];
+        assert!(
+            (m.memory_total_mib.unwrap() - 32_752.0).abs() < 1.0,
+            "{m:?}"
+        );
+        assert!(m.memory_used_mib.unwrap() < 10.0);
+    }
+
+    #[test]
+    fn the_recorder_log_with_garbage_and_a_half_written_line() {
+        let log = "2026/11/28 17:30:05.594, 0, 65, 57161, 81559, 479.15, 57\n\
+                   2026/11/28 17:30:05.594, 1, [N/A], 74188, 81559, [Not Supported], 69\n\
+                   Failed to initialize NVML: Driver/library version mismatch\n\
+                   1795887015 {\"card0\": {\"GPU use (%)\": \"97\", \"VRAM Total Memory (B)\": \"68702699520\", \"VRAM Total Used Memory (B)\": \"1073741824\"}}\n\
+                   2026/11/28 17:30:15.594, 0, 6";
+        let p = recorder_log(log, "gpu-node");
+        assert_eq!(p.samples.len(), 3);
+        assert_eq!(p.skipped, 1);
+        assert_eq!(
+            (p.samples[1].utilization, p.samples[1].power_watts),
+            (None, None)
+        );
+        assert_eq!(
+            (p.samples[2].time_ms, p.samples[2].utilization),
+            (1_795_887_015_000, Some(97.0))
+        );
+        assert_eq!(p.samples[2].memory_used_mib, Some(1024.0));
+        assert!(p.samples.iter().all(|s| s.node == "gpu-node"));
+    }
+
+    #[test]
+    fn hostile_input_never_panics() {
+        for junk in [
+            "",
+            ",,,,,,",
+            "\u{0}\u{1}",
+            "{",
+            "[N/A], [N/A]",
+            "1 {\"card0\": 5}",
+            "99999999999999999999 {}",
+        ] {
+            let _ = recorder_log(&format!("{junk}\n"), "n");
+            let _ = nvidia_smi_csv(junk, None, "n", 0);
+            let _ = rocm_smi_json(junk, "n", 0);
+        }
+    }
+}
