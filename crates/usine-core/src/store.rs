@@ -65,6 +65,19 @@ const MIGRATIONS: &[&str] = &[
         record TEXT NOT NULL,           -- JSON of jobs::slurm::JobRecord
         PRIMARY KEY (target, job_id)
     );",
+    // 5: GPU samples per job, node and GPU (jobs.id), for the charts and the idle warning.
+    "CREATE TABLE gpu_samples (
+        job TEXT NOT NULL,
+        node TEXT NOT NULL,
+        gpu INTEGER NOT NULL,
+        t INTEGER NOT NULL,             -- ms since the epoch
+        utilization REAL,
+        memory_used REAL,               -- MiB
+        memory_total REAL,
+        power REAL,
+        temperature REAL,
+        PRIMARY KEY (job, node, gpu, t)
+    ) WITHOUT ROWID;",
 ];
 
 #[derive(Debug, thiserror::Error)]

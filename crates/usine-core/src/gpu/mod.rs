@@ -1,4 +1,6 @@
 //! GPU use of running and finished jobs: samples from the tools' formats, kept per job, node and
 //! GPU, and drawn as charts.
 
+pub mod chart;
 pub mod parse;
+pub mod series;

@@ -1,0 +1,209 @@
+//! Charts of a job's GPU use with `plotters`: utilization and memory per GPU over time. SVG for
+//! the app (the WebView draws the text with its own fonts) and PNG for export. A font is built
+//! in, so nothing depends on the system's fonts.
+
+use std::sync::OnceLock;
+
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+use super::series::Series;
+
+const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+
+#[derive(Debug, thiserror::Error)]
+#[error("the chart could not be drawn: {0}")]
+pub struct ChartError(String);
+
+fn err(e: impl std::fmt::Display) -> ChartError {
+    ChartError(e.to_string())
+}
+
+fn font() -> Result<(), ChartError> {
+    static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
+    REGISTERED
+        .get_or_init(|| {
+            plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
+                .map_err(|_| "the built-in font is unreadable".to_owned())
+        })
+        .clone()
+        .map_err(ChartError)
+}
+
+const COLORS: [RGBColor; 8] = [
+    RGBColor(29, 78, 216),
+    RGBColor(220, 38, 38),
+    RGBColor(22, 163, 74),
+    RGBColor(217, 119, 6),
+    RGBColor(147, 51, 234),
+    RGBColor(8, 145, 178),
+    RGBColor(219, 39, 119),
+    RGBColor(75, 85, 99),
+];
+
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    series: &[Series],
+    title: &str,
+) -> Result<(), ChartError>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE).map_err(err)?;
+    let start = series
+        .iter()
+        .filter_map(|s| s.points.first().map(|p| p.0))
+        .min()
+        .unwrap_or(0);
+    let end = series
+        .iter()
+        .filter_map(|s| s.points.last().map(|p| p.0))
+        .max()
+        .unwrap_or(start);
+    let span_min = ((end - start) as f64 / 60_000.0).max(1.0);
+    let (unit, scale) = if span_min > 180.0 {
+        ("hours", 60.0)
+    } else {
+        ("minutes", 1.0)
+    };
+    let x_max = span_min / scale;
+    let root = root.titled(title, ("sans-serif", 20)).map_err(err)?;
+    let panels = root.split_evenly((2, 1));
+    for (panel, (label, pick)) in panels
+        .iter()
+        .zip([("GPU busy (%)", 0usize), ("GPU memory used (%)", 1usize)])
+    {
+        let mut chart = ChartBuilder::on(panel)
+            .margin(8)
+            .x_label_area_size(32)
+            .y_label_area_size(44)
+            .build_cartesian_2d(0f64..x_max, 0f64..100f64)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .y_desc(label)
+            .x_desc(format!("{unit} since the first sample"))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(err)?;
+        for (i, s) in series.iter().enumerate() {
+            let color = COLORS[i % COLORS.len()];
+            let points = s.points.iter().filter_map(|p| {
+                let v = if pick == 0 { p.1 } else { p.2 }?;
+                Some(((p.0 - start) as f64 / 60_000.0 / scale, f64::from(v)))
+            });
+            chart
+                .draw_series(LineSeries::new(points, color.stroke_width(2)))
+                .map_err(err)?
+                .label(format!("{} GPU {}", s.node, s.gpu))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+                });
+        }
+        if pick == 0 && !series.is_empty() {
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK.mix(0.3))
+                .position(SeriesLabelPosition::UpperRight)
+                .draw()
+                .map_err(err)?;
+        }
+    }
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+/// The chart as an SVG document.
+pub fn svg(series: &[Series], title: &str, width: u32, height: u32) -> Result<String, ChartError> {
+    font()?;
+    let mut out = String::new();
+    draw(
+        SVGBackend::with_string(&mut out, (width, height)).into_drawing_area(),
+        series,
+        title,
+    )?;
+    Ok(out)
+}
+
+/// The chart as a PNG image.
+pub fn png(series: &[Series], title: &str, width: u32, height: u32) -> Result<Vec<u8>, ChartError> {
+    font()?;
+    let mut rgb = vec![0u8; width as usize * height as usize * 3];
+    draw(
+        BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area(),
+        series,
+        title,
+    )?;
+    let mut bytes = Vec::new();
+    let mut encoder = ::png::Encoder::new(&mut bytes, width, height);
+    encoder.set_color(::png::ColorType::Rgb);
+    encoder.set_depth(::png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(err)?;
+    writer.write_image_data(&rgb).map_err(err)?;
+    writer.finish().map_err(err)?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn two_gpus() -> Vec<Series> {
+        (0..2)
+            .map(|g| Series {
+                node: "gpu-node".into(),
+                gpu: g,
+                points: (0..120)
+                    .map(|i| {
+                        (
+                            i * 5000,
+                            Some((i % 50) as f32 + g as f32 * 40.0),
+                            Some(50.0),
+                        )
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_svg_has_both_panels_every_series_and_its_axes() {
+        let out = svg(&two_gpus(), "Job 42", 900, 500).unwrap();
+        assert!(out.starts_with("<svg"));
+        for text in [
+            "Job 42",
+            "GPU busy (%)",
+            "GPU memory used (%)",
+            "gpu-node GPU 0",
+            "gpu-node GPU 1",
+            "minutes since the first sample",
+        ] {
+            assert!(out.contains(text), "{text} missing");
+        }
+        // One curve per GPU per panel, in its colour (axes are thin, legend marks short).
+        let curves = |colour: &str| {
+            out.lines()
+                .filter(|l| l.starts_with("<polyline") && l.contains(colour))
+                .filter(|l| l.contains("stroke-width=\"2\"") && l.matches(',').count() > 100)
+                .count()
+        };
+        assert_eq!((curves("#1D4ED8"), curves("#DC2626")), (2, 2), "{out}");
+    }
+
+    #[test]
+    fn a_png_is_a_real_image_of_the_asked_size() {
+        let bytes = png(&two_gpus(), "Job 42", 640, 360).unwrap();
+        let decoder = ::png::Decoder::new(std::io::Cursor::new(bytes));
+        let reader = decoder.read_info().unwrap();
+        assert_eq!((reader.info().width, reader.info().height), (640, 360));
+    }
+
+    #[test]
+    fn no_samples_still_draws_empty_axes() {
+        let out = svg(&[], "Waiting for the first samples", 600, 400).unwrap();
+        assert!(
+            out.contains("Waiting for the first samples") && !out.contains("stroke-width=\"2\"")
+        );
+    }
+}
