@@ -77,7 +77,13 @@ const MIGRATIONS: &[&str] = &[
         power REAL,
         temperature REAL,
         PRIMARY KEY (job, node, gpu, t)
-    ) WITHOUT ROWID;",
+    ) WITHOUT ROWID;
+    CREATE TABLE gpu_log_offsets (
+        job TEXT NOT NULL,
+        file TEXT NOT NULL,             -- a recorder log on the cluster
+        offset INTEGER NOT NULL,        -- bytes already read (whole lines only)
+        PRIMARY KEY (job, file)
+    );",
 ];
 
 #[derive(Debug, thiserror::Error)]

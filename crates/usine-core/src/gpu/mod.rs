@@ -2,5 +2,6 @@
 //! GPU, and drawn as charts.
 
 pub mod chart;
+pub mod collect;
 pub mod parse;
 pub mod series;

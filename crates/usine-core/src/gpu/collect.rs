@@ -1,0 +1,170 @@
+//! Where GPU samples come from. For a Slurm job: the recorder the job script starts (its logs are
+//! read over the shared connection from where the last read stopped, so history exists even
+//! while the app was closed), or a one-shot `srun --overlap` sample wrapped in `timeout` so no
+//! step outlives the app. For this computer: `nvidia-smi` when it is there.
+
+use std::collections::BTreeMap;
+
+use super::parse::{self, Parsed, RECORDER_FIELDS};
+use crate::jobs::sbatch::shell_path;
+use crate::jobs::scheduler::JobError;
+use crate::jobs::spec::JobSpec;
+use crate::ssh::{Connection, quote};
+use crate::store::{Store, StoreError};
+
+/// What one read brought, and what it cost on the connection.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub parsed: Parsed,
+    /// Bytes that came over the connection for it.
+    pub bytes: u64,
+}
+
+const MARK: char = '\u{1}';
+
+pub fn offsets(store: &Store, job: &str) -> Result<BTreeMap<String, u64>, StoreError> {
+    let mut stmt = store
+        .db
+        .prepare("SELECT file, offset FROM gpu_log_offsets WHERE job = ?1")?;
+    let rows = stmt.query_map([job], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn save_offsets(
+    store: &Store,
+    job: &str,
+    offsets: &BTreeMap<String, u64>,
+) -> Result<(), StoreError> {
+    for (file, offset) in offsets {
+        store.db.execute(
+            "INSERT INTO gpu_log_offsets(job, file, offset) VALUES (?1, ?2, ?3)
+             ON CONFLICT(job, file) DO UPDATE SET offset = excluded.offset",
+            rusqlite::params![job, file, *offset as i64],
+        )?;
+    }
+    Ok(())
+}
+
+fn check_id(id: &str) -> Result<&str, JobError> {
+    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(id)
+    } else {
+        Err(JobError::NotFound(id.to_owned()))
+    }
+}
+
+/// Reads what the job's recorders wrote since `offsets` (updated in place: whole lines only).
+pub async fn read_recorder(
+    conn: &Connection,
+    spec: &JobSpec,
+    slurm_id: &str,
+    offsets: &mut BTreeMap<String, u64>,
+) -> Result<Collected, JobError> {
+    let id = check_id(slurm_id)?;
+    let known: String = offsets
+        .iter()
+        .map(|(file, off)| format!("{}) o={off};; ", quote(file)))
+        .collect();
+    let script = format!(
+        r#"cd -- {wd} 2>/dev/null || exit 0
+for f in usine-gpu-{id}-*.log; do
+  [ -f "$f" ] || continue
+  o=0; case "$f" in {known}*) ;; esac
+  printf '\001%s %s\n' "$f" "$o"; tail -c +$((o + 1)) -- "$f"
+done"#,
+        wd = shell_path(&spec.working_dir),
+    );
+    let out = conn.exec(&script).await?;
+    let text = out.stdout_text();
+    let mut collected = Collected {
+        bytes: out.stdout.len() as u64,
+        ..Default::default()
+    };
+    let prefix = format!("usine-gpu-{id}-");
+    for chunk in text.split(MARK).filter(|c| !c.is_empty()) {
+        let Some((head, body)) = chunk.split_once('\n') else {
+            continue;
+        };
+        let Some((file, off)) = head.rsplit_once(' ') else {
+            continue;
+        };
+        let Ok(off) = off.parse::<u64>() else {
+            continue;
+        };
+        let node = file
+            .strip_prefix(&prefix)
+            .and_then(|f| f.strip_suffix(".log"))
+            .unwrap_or(file);
+        // Only whole lines: a line being written now is read next time.
+        let whole = body.rfind('\n').map_or(0, |i| i + 1);
+        let p = parse::recorder_log(&body[..whole], node);
+        collected.parsed.samples.extend(p.samples);
+        collected.parsed.skipped += p.skipped;
+        offsets.insert(file.to_owned(), off + whole as u64);
+    }
+    Ok(collected)
+}
+
+/// One sample of every GPU of a running job, taken inside it as an extra step. Nodes are named
+/// by their short host name, as in the recorder's log names (`%N`). `timeout` ends the
+/// step even if the connection drops meanwhile (a step without a terminal outlives its client).
+pub async fn attach_sample(
+    conn: &Connection,
+    slurm_id: &str,
+    nodes: u32,
+    tool: &str,
+) -> Result<Collected, JobError> {
+    let id = check_id(slurm_id)?;
+    let command = format!(
+        "h=$(hostname); {} --query-gpu={RECORDER_FIELDS} --format=csv,noheader,nounits | sed \"s/^/${{h%%.*}} /\"",
+        quote(tool)
+    );
+    let out = conn
+        .exec(&format!(
+            "timeout -k 5 20 srun --jobid={id} --overlap --quiet -N {nodes} --ntasks-per-node=1 bash -c {}",
+            quote(&command)
+        ))
+        .await?;
+    if !out.success() {
+        return Err(JobError::Scheduler(format!(
+            "no GPU sample from the job: {}",
+            out.stderr_text()
+        )));
+    }
+    let text = out.stdout_text();
+    let mut collected = Collected {
+        bytes: out.stdout.len() as u64,
+        ..Default::default()
+    };
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let Some((node, csv)) = line.split_once(' ') else {
+            collected.parsed.skipped += 1;
+            continue;
+        };
+        let p = parse::nvidia_smi_csv(csv, Some(RECORDER_FIELDS), node, 0);
+        collected.parsed.samples.extend(p.samples);
+        collected.parsed.skipped += p.skipped;
+    }
+    Ok(collected)
+}
+
+/// This computer's NVIDIA GPUs, when `nvidia-smi` is there (`None` otherwise).
+pub fn sample_this_computer(tool: &str) -> Option<Parsed> {
+    let out = std::process::Command::new(tool)
+        .args([
+            &format!("--query-gpu={RECORDER_FIELDS}"),
+            "--format=csv,noheader,nounits",
+        ])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let host = sysinfo::System::host_name().unwrap_or_else(|_| "localhost".into());
+    Some(parse::nvidia_smi_csv(
+        &String::from_utf8_lossy(&out.stdout),
+        Some(RECORDER_FIELDS),
+        &host,
+        0,
+    ))
+}

@@ -1,0 +1,192 @@
+//! GPU use of lab jobs, through the stand-in `nvidia-smi` (the lab has no GPU): the recorder in
+//! the job script, read over the shared connection into the store and onto a chart; a one-shot
+//! sample inside a running job that leaves no step behind; an idle job seen as idle.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use usine_core::gpu::{chart, collect, series};
+use usine_core::jobs::scheduler::Scheduler;
+use usine_core::jobs::slurm::JobState;
+use usine_core::jobs::slurm_ssh::SlurmOverSsh;
+use usine_core::jobs::spec::{EnvVar, JobSpec};
+use usine_core::jobs::{history, tracking};
+use usine_core::ssh::Connection;
+use usine_core::store::Store;
+use usine_lab_tests::Lab;
+use usine_lab_tests::ssh::{Answers, answering, scratch_file, spec};
+
+async fn alice(lab: &Lab) -> Arc<Connection> {
+    let (questions, _) = answering(Answers::default());
+    Arc::new(
+        Connection::open(&spec(lab.key_hop()), lab.host_keys(), questions)
+            .await
+            .unwrap(),
+    )
+}
+
+fn gpu_job(lab: &Lab, name: &str, seconds: u32) -> JobSpec {
+    JobSpec {
+        name: name.into(),
+        account: Some(lab.var("USINE_LAB_ACCOUNT").into()),
+        partition: Some("gpu".into()),
+        gpus_per_node: 2,
+        gpu_type: Some("h100".into()),
+        time_limit_minutes: 5,
+        working_dir: format!("~/usine-it/{name}"),
+        // The stand-in is off the default PATH on purpose.
+        environment: usine_core::jobs::spec::Environment {
+            variables: vec![EnvVar {
+                name: "PATH".into(),
+                value: "/opt/usine-lab/bin:/usr/local/bin:/usr/bin:/bin".into(),
+            }],
+            ..Default::default()
+        },
+        commands: format!("sleep {seconds}\n"),
+        record_gpu_metrics: true,
+        ..JobSpec::default()
+    }
+}
+
+/// Submits and waits until Slurm runs it; returns (Usine's id, Slurm's id).
+async fn running(store: &Mutex<Store>, slurm: &SlurmOverSsh, spec: &JobSpec) -> (String, String) {
+    let entry = tracking::enqueue(store, "lab", spec).unwrap();
+    let sent = tracking::send(store, slurm, &entry.id).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while history::get(&store.lock().unwrap(), &entry.id)
+        .unwrap()
+        .state
+        != JobState::Running
+    {
+        assert!(Instant::now() < deadline, "the GPU job never started");
+        tracking::refresh(store, "lab", slurm).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    (entry.id, sent.scheduler_id.unwrap())
+}
+
+#[tokio::test]
+async fn the_recorder_feeds_the_store_and_the_chart() {
+    let lab = Lab::get();
+    let conn = alice(&lab).await;
+    let slurm = SlurmOverSsh::new(conn.clone());
+    let store = Mutex::new(Store::open(&scratch_file("gpu").join("db.sqlite3")).unwrap());
+    let name = format!("it-gpu-{}", std::process::id());
+    let job = gpu_job(&lab, &name, 30);
+    let (id, slurm_id) = running(&store, &slurm, &job).await;
+
+    // nvidia-smi -l 10: a first sample at once, the next 10 s later; read until both are in.
+    let mut offsets = collect::offsets(&store.lock().unwrap(), &id).unwrap();
+    let (mut bytes, mut reads) = (0, 0);
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let got = collect::read_recorder(&conn, &job, &slurm_id, &mut offsets)
+            .await
+            .unwrap();
+        bytes += got.bytes;
+        reads += 1;
+        assert_eq!(got.parsed.skipped, 0);
+        let mut guard = store.lock().unwrap();
+        series::save(&mut guard, &id, &got.parsed.samples).unwrap();
+        collect::save_offsets(&guard, &id, &offsets).unwrap();
+        if series::summary(&guard, &id, 10.0, 60_000).unwrap().samples >= 4 {
+            break;
+        }
+        drop(guard);
+        assert!(
+            Instant::now() < deadline,
+            "fewer than 2 samples per GPU after 40 s"
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    let guard = store.lock().unwrap();
+    let summary = series::summary(&guard, &id, 10.0, 60_000).unwrap();
+    assert_eq!(summary.gpus, 2, "{summary:?}");
+    assert!(
+        summary.mean_utilization.is_some_and(|u| u > 10.0),
+        "the stand-in's GPUs work: {summary:?}"
+    );
+    let curves = series::load(&guard, &id, 600).unwrap();
+    let svg = chart::svg(&curves, &name, 800, 480).unwrap();
+    let nodes: Vec<String> = curves
+        .iter()
+        .map(|c| format!("{} GPU {}", c.node, c.gpu))
+        .collect();
+    drop(guard);
+    // Nodes are named by their short host name, as Slurm's %N names the recorder's logs.
+    let host = lab.ssh_alice_ok("h=$(hostname); echo ${h%%.*}");
+    let host = host.trim();
+    assert_eq!(nodes, [format!("{host} GPU 0"), format!("{host} GPU 1")]);
+    assert!(svg.contains(&nodes[0]) && svg.contains(&nodes[1]), "{svg}");
+    // Reading again from the saved offsets brings only what is new.
+    let mut again = collect::offsets(&store.lock().unwrap(), &id).unwrap();
+    let next = collect::read_recorder(&conn, &job, &slurm_id, &mut again)
+        .await
+        .unwrap();
+    assert!(next.parsed.samples.len() <= 2, "{:?}", next.parsed.samples);
+    println!(
+        "recorder: {bytes} bytes in {reads} reads for {} samples",
+        summary.samples
+    );
+    slurm.cancel(&slurm_id).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_live_sample_leaves_no_step_running_and_an_idle_job_is_seen_as_idle() {
+    let lab = Lab::get();
+    let conn = alice(&lab).await;
+    let slurm = SlurmOverSsh::new(conn.clone());
+    let store = Mutex::new(Store::open(&scratch_file("gpu").join("db.sqlite3")).unwrap());
+    // The stand-in gives idle GPUs to jobs whose name says "idle".
+    let name = format!("it-idle-{}", std::process::id());
+    let job = gpu_job(&lab, &name, 120);
+    let (id, slurm_id) = running(&store, &slurm, &job).await;
+    let steps = || {
+        let mut s: Vec<String> = lab
+            .ssh_alice_ok(&format!("squeue -h -s -j {slurm_id} -o %i"))
+            .lines()
+            .map(|l| l.trim().to_owned())
+            .collect();
+        s.sort();
+        s
+    };
+    // Wait for the recorder's step, then sample beside it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while steps().len() < 2 {
+        assert!(Instant::now() < deadline, "no recorder step: {:?}", steps());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let before = steps();
+    for _ in 0..3 {
+        let got = collect::attach_sample(&conn, &slurm_id, 1, "/opt/usine-lab/bin/nvidia-smi")
+            .await
+            .unwrap();
+        assert_eq!(got.parsed.samples.len(), 2, "{:?}", got.parsed);
+        let host = lab.ssh_alice_ok("h=$(hostname); echo ${h%%.*}");
+        assert!(got.parsed.samples.iter().all(|s| s.node == host.trim()));
+    }
+    assert_eq!(steps(), before, "a sampling step outlived its sample");
+
+    let mut offsets = collect::offsets(&store.lock().unwrap(), &id).unwrap();
+    let got = collect::read_recorder(&conn, &job, &slurm_id, &mut offsets)
+        .await
+        .unwrap();
+    assert_eq!(got.parsed.samples.len(), 2, "{:?}", got.parsed);
+    assert!(
+        got.parsed
+            .samples
+            .iter()
+            .all(|s| s.utilization.is_some_and(|u| u < 5.0)),
+        "{:?}",
+        got.parsed
+    );
+    series::save(&mut store.lock().unwrap(), &id, &got.parsed.samples).unwrap();
+    // A second look 10 s later covers a window: idle all along.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    let got = collect::read_recorder(&conn, &job, &slurm_id, &mut offsets)
+        .await
+        .unwrap();
+    series::save(&mut store.lock().unwrap(), &id, &got.parsed.samples).unwrap();
+    assert!(series::idle_for(&store.lock().unwrap(), &id, 10.0, 9_000).unwrap());
+    slurm.cancel(&slurm_id).await.unwrap();
+}
