@@ -86,33 +86,36 @@ async fn the_recorder_feeds_the_store_and_the_chart() {
         bytes += got.bytes;
         reads += 1;
         assert_eq!(got.parsed.skipped, 0);
-        let mut guard = store.lock().unwrap();
-        series::save(&mut guard, &id, &got.parsed.samples).unwrap();
-        collect::save_offsets(&guard, &id, &offsets).unwrap();
-        if series::summary(&guard, &id, 10.0, 60_000).unwrap().samples >= 4 {
+        let enough = {
+            let mut guard = store.lock().unwrap();
+            series::save(&mut guard, &id, &got.parsed.samples).unwrap();
+            collect::save_offsets(&guard, &id, &offsets).unwrap();
+            series::summary(&guard, &id, 10.0, 60_000).unwrap().samples >= 4
+        };
+        if enough {
             break;
         }
-        drop(guard);
         assert!(
             Instant::now() < deadline,
             "fewer than 2 samples per GPU after 40 s"
         );
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
-    let guard = store.lock().unwrap();
-    let summary = series::summary(&guard, &id, 10.0, 60_000).unwrap();
+    let (summary, curves) = {
+        let guard = store.lock().unwrap();
+        let summary = series::summary(&guard, &id, 10.0, 60_000).unwrap();
+        (summary, series::load(&guard, &id, 600).unwrap())
+    };
     assert_eq!(summary.gpus, 2, "{summary:?}");
     assert!(
         summary.mean_utilization.is_some_and(|u| u > 10.0),
         "the stand-in's GPUs work: {summary:?}"
     );
-    let curves = series::load(&guard, &id, 600).unwrap();
     let svg = chart::svg(&curves, &name, 800, 480).unwrap();
     let nodes: Vec<String> = curves
         .iter()
         .map(|c| format!("{} GPU {}", c.node, c.gpu))
         .collect();
-    drop(guard);
     // Nodes are named by their short host name, as Slurm's %N names the recorder's logs.
     let host = lab.ssh_alice_ok("h=$(hostname); echo ${h%%.*}");
     let host = host.trim();
