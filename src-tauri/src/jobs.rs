@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use tauri_plugin_notification::NotificationExt;
+use usine_core::gpu;
 use usine_core::jobs::drafts::{self, Draft};
 use usine_core::jobs::history::{self, JobEntry};
 use usine_core::jobs::scheduler::{Logs, Scheduler};
@@ -21,6 +22,8 @@ use crate::state::AppState;
 
 /// A `JobEntry` whose state changed (sent, started, finished, …).
 pub const JOB_EVENT: &str = "job-changed";
+/// `{ id }` when new GPU samples of a job were stored.
+pub const GPU_EVENT: &str = "gpu-samples";
 
 fn view(state: &AppState, draft: Draft) -> Result<DraftView, UiError> {
     Ok(targets::view(&state.store, draft)?)
@@ -190,6 +193,98 @@ pub async fn job_logs(state: State<'_, AppState>, id: String) -> Result<Logs, Ui
     Ok(scheduler.logs(&scheduler_id, &job.spec, 64 * 1024).await?)
 }
 
+/// Reads new GPU samples of the target's running jobs; warns once per job about idle GPUs.
+async fn follow_gpus<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &AppState,
+    scheduler: &AnyScheduler,
+    target: &str,
+) {
+    let running: Vec<JobEntry> = history::active(&state.store(), target)
+        .map(|all| all.into_iter().filter(gpu::watch::watched).collect())
+        .unwrap_or_default();
+    for job in running {
+        match gpu::watch::look(
+            &state.store,
+            scheduler,
+            &job,
+            gpu::watch::IdleRule::default(),
+        )
+        .await
+        {
+            Ok(look) => {
+                if look.new_samples > 0 {
+                    let _ = app.emit(GPU_EVENT, serde_json::json!({ "id": job.id }));
+                }
+                let first_warning = look.idle
+                    && state
+                        .idle_warned
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(job.id.clone());
+                if first_warning {
+                    let rule = gpu::watch::IdleRule::default();
+                    let body = format!(
+                        "Its {} GPU(s) have been under {} % busy for {} minutes, and still cost GPU hours. Open Usine to look at it, or cancel it if it is stuck.",
+                        job.spec.total_gpus(),
+                        rule.below,
+                        rule.minutes
+                    );
+                    let title = format!("{} is idle", job.spec.name);
+                    if let Err(error) = app
+                        .notification()
+                        .builder()
+                        .title(&title)
+                        .body(&body)
+                        .show()
+                    {
+                        tracing::warn!(%error, "no desktop notification");
+                    }
+                }
+            }
+            Err(error) => tracing::debug!(%error, job = %job.id, "no GPU samples this time"),
+        }
+    }
+}
+
+/// The job's GPU chart as SVG, downsampled to about one point per two pixels.
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub fn job_chart(
+    state: State<'_, AppState>,
+    id: String,
+    width: u32,
+    height: u32,
+) -> Result<String, UiError> {
+    let job = history::get(&state.store(), &id)?;
+    let curves = gpu::series::load(&state.store(), &id, (width / 2).max(10) as usize)?;
+    let title = if curves.is_empty() {
+        format!("{}: waiting for the first GPU samples", job.spec.name)
+    } else {
+        job.spec.name.clone()
+    };
+    Ok(gpu::chart::svg(
+        &curves,
+        &title,
+        width.clamp(200, 4000),
+        height.clamp(150, 3000),
+    )?)
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub fn job_gpu_summary(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<gpu::series::Summary, UiError> {
+    Ok(gpu::series::summary(
+        &state.store(),
+        &id,
+        gpu::watch::IdleRule::default().below,
+        60_000,
+    )?)
+}
+
 /// What a state change means to the user, if it deserves a notification.
 fn notification(job: &JobEntry) -> Option<(String, String)> {
     let name = &job.spec.name;
@@ -278,6 +373,7 @@ pub fn start_tracker<R: Runtime>(app: AppHandle<R>) {
                     }
                     Err(error) => tracing::warn!(%error, %target, "job states not refreshed"),
                 }
+                follow_gpus(&app, &state, &scheduler, target).await;
             }
             let states: Vec<JobState> = open.iter().map(|j| j.state.clone()).collect();
             let wait = tracking::poll_interval(&states, changed_recently || any_change)

@@ -39,6 +39,8 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             jobs::list_jobs,
             jobs::cancel_job,
             jobs::job_logs,
+            jobs::job_chart,
+            jobs::job_gpu_summary,
         ])
         .plugin(tauri_plugin_notification::init())
         .setup(|app| {

@@ -18,6 +18,8 @@ pub struct AppState {
     watched: Mutex<HashSet<String>>,
     /// Wakes the job tracker (a job was queued or cancelled).
     pub jobs_changed: tokio::sync::Notify,
+    /// Jobs already warned about idle GPUs (once per job and app run).
+    pub idle_warned: Mutex<HashSet<String>>,
 }
 
 impl AppState {
@@ -29,6 +31,7 @@ impl AppState {
             next_question: AtomicU64::new(1),
             watched: Mutex::new(HashSet::new()),
             jobs_changed: tokio::sync::Notify::new(),
+            idle_warned: Mutex::new(HashSet::new()),
         }
     }
 

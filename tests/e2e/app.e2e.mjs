@@ -199,7 +199,7 @@ test("add the lab cluster, answer the host-key and one-time-code dialogs, see it
   assert.match(await card.$('[data-partition="gpu"]').getText(), /4 × h100 GPUs per node/);
   assert.match(
     await card.$(`[data-account="${lab.USINE_LAB_ACCOUNT}"]`).getText(),
-    /100 GPU hours left/,
+    /\d+(\.\d+)? GPU hours left/,
   );
   await browser.execute(() => window.scrollTo(0, 0));
   await browser.saveScreenshot(path.join(out, "clusters.png"));
@@ -310,4 +310,65 @@ test("template → draft → submit to the lab → it runs, finishes, and a noti
     { timeout: 10_000, timeoutMsg: `no notification; dunst shows ${notificationsShown()}` },
   );
   assert.ok(notificationsShown().some((n) => n.startsWith(`${name} started`)));
+});
+
+test("a running GPU job's chart fills in on the Monitor screen, then the job is cancelled", async () => {
+  const lab = labSettings();
+  const name = `e2e-gpu-${process.pid}`;
+  await (await browser.$('nav button[data-screen="drafts"]')).click();
+  await (await browser.$('[data-template="pytorch-single-node"] button')).click();
+  await (await browser.$("#draft-title")).waitForExist({ timeout: 5_000 });
+  await fill('input[name="name"]', name);
+  await (
+    await browser.$('select[name="account"]')
+  ).selectByAttribute("value", lab.USINE_LAB_ACCOUNT);
+  await (await browser.$('select[name="partition"]')).selectByAttribute("value", "gpu");
+  await fill('input[name="gpusPerNode"]', "2");
+  // The template asks for 32 cores; a lab node has 8, which the checks must say.
+  await browser.waitUntil(
+    async () => (await (await browser.$("aside.summary")).getText()).includes("has 8 cores"),
+    { timeout: 5_000, timeoutMsg: "the checks did not catch 32 cores on an 8-core node" },
+  );
+  await fill('input[name="cpusPerTask"]', "2");
+  await fill('input[name="hours"]', "0.25");
+  // The lab's stand-in nvidia-smi is off the default PATH on purpose.
+  await fill('textarea[name="variables"]', "PATH=/opt/usine-lab/bin:/usr/local/bin:/usr/bin:/bin");
+  await fill('textarea[name="commands"]', "sleep 90");
+  const summary = await browser.$("aside.summary");
+  let said = "";
+  await browser.waitUntil(
+    async () => {
+      said = await summary.getText();
+      return said.includes("Ready to send.") && said.includes("Up to 0.5 GPU hours");
+    },
+    { timeout: 5_000, timeoutMsg: `the checks and cost were not shown: ${said}` },
+  );
+  await (await browser.$('[data-action="submit"]')).click();
+  await (await browser.$(`[data-job]`)).waitForExist({ timeout: 5_000 });
+
+  await (await browser.$('nav button[data-screen="monitor"]')).click();
+  const chart = await browser.$("[data-gpu-chart]");
+  await chart.waitForExist({ timeout: 30_000, timeoutMsg: "the running GPU job did not appear" });
+  const samples = async () => Number(await chart.getAttribute("data-samples"));
+  await browser.waitUntil(async () => (await samples()) >= 2, {
+    timeout: 30_000,
+    timeoutMsg: "no GPU samples reached the chart",
+  });
+  const first = await samples();
+  await browser.waitUntil(async () => (await samples()) > first, {
+    timeout: 30_000,
+    timeoutMsg: "the chart did not update while the job ran",
+  });
+  assert.match(await chart.getText(), /2 GPU\(s\) · \d+ % busy on average/);
+  assert.ok((await chart.$("svg").getHTML()).includes("GPU 1"));
+  await browser.saveScreenshot(path.join(out, "monitor.png"));
+
+  await (await browser.$('nav button[data-screen="jobs"]')).click();
+  const card = await browser.$(`[data-job][data-state="running"]`);
+  await card.click();
+  await (await browser.$("button=Cancel job")).click();
+  await browser.waitUntil(async () => (await card.getAttribute("data-state")) === "cancelled", {
+    timeout: 30_000,
+    timeoutMsg: "the job was not shown cancelled",
+  });
 });

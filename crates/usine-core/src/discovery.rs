@@ -23,6 +23,13 @@ pub struct PartitionInfo {
     #[ts(type = "number | null")]
     pub max_time_minutes: Option<u64>,
     pub available: bool,
+    /// Cores of one node (the smallest node type of the partition); 0 when unknown.
+    #[serde(default)]
+    pub cpus_per_node: u32,
+    /// Memory of one node in MiB (the smallest node type); 0 when unknown.
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub memory_mib_per_node: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -76,7 +83,7 @@ pub struct StorageArea {
 pub async fn discover(conn: &Connection, budget_command: &str) -> Result<ClusterProfile, SshError> {
     let text = |out: crate::ssh::CommandOutput| out.stdout_text();
     let version = text(conn.exec("sinfo --version").await?);
-    let partitions = text(conn.exec("sinfo -h -o '%P|%G|%D|%l|%a'").await?);
+    let partitions = text(conn.exec("sinfo -h -o '%P|%G|%D|%l|%a|%c|%m'").await?);
     let assocs = text(
         conn.exec("sacctmgr -n -P show assoc user=\"$USER\" format=account")
             .await?,
@@ -154,13 +161,15 @@ pub fn parse_slurm_version(text: &str) -> String {
         .to_owned()
 }
 
-/// Lines of `sinfo -h -o '%P|%G|%D|%l|%a'`.
+/// Lines of `sinfo -h -o '%P|%G|%D|%l|%a|%c|%m'` (the last two may be missing: older captures).
 pub fn parse_sinfo_partitions(text: &str) -> Vec<PartitionInfo> {
     let mut out: Vec<PartitionInfo> = Vec::new();
     for line in text.lines() {
         let f: Vec<&str> = line.trim().split('|').collect();
-        let [name, gres, nodes, time, avail] = f[..] else {
-            continue;
+        let (name, gres, nodes, time, avail, cpus, memory) = match f[..] {
+            [n, g, d, l, a] => (n, g, d, l, a, "", ""),
+            [n, g, d, l, a, c, m] => (n, g, d, l, a, c, m),
+            _ => continue,
         };
         let is_default = name.ends_with('*');
         let name = name.trim_end_matches('*').to_owned();
@@ -172,12 +181,17 @@ pub fn parse_sinfo_partitions(text: &str) -> Vec<PartitionInfo> {
             nodes: nodes.parse().unwrap_or(0),
             max_time_minutes: parse_slurm_minutes(time),
             available: avail == "up",
+            cpus_per_node: cpus.trim_end_matches('+').parse().unwrap_or(0),
+            memory_mib_per_node: memory.trim_end_matches('+').parse().unwrap_or(0),
             name,
         };
         // sinfo prints one line per distinct node configuration: merge them per partition.
         match out.iter_mut().find(|p| p.name == info.name) {
             Some(p) => {
                 p.nodes += info.nodes;
+                // A job must fit on the partition's smallest node to be sure to start.
+                p.cpus_per_node = smallest(p.cpus_per_node, info.cpus_per_node);
+                p.memory_mib_per_node = smallest(p.memory_mib_per_node, info.memory_mib_per_node);
                 if info.gpus_per_node > p.gpus_per_node {
                     p.gpus_per_node = info.gpus_per_node;
                     p.gpu_type = info.gpu_type;
@@ -187,6 +201,14 @@ pub fn parse_sinfo_partitions(text: &str) -> Vec<PartitionInfo> {
         }
     }
     out
+}
+
+fn smallest<T: Ord + Default + Copy>(a: T, b: T) -> T {
+    match (a == T::default(), b == T::default()) {
+        (true, _) => b,
+        (_, true) => a,
+        _ => a.min(b),
+    }
 }
 
 /// The GPU part of a GRES string: `gpu:h100:4`, `gpu:a100:4(S:0-1)`, `gpu:4`, `(null)`,
@@ -293,7 +315,9 @@ mod tests {
                 gpu_type: Some("h100".into()),
                 nodes: 1,
                 max_time_minutes: Some(1440),
-                available: true
+                available: true,
+                cpus_per_node: 0,
+                memory_mib_per_node: 0,
             }
         );
         assert_eq!(p[1].name, "gpu");
@@ -302,11 +326,16 @@ mod tests {
 
     #[test]
     fn partitions_with_several_node_types_are_merged() {
-        let text = "boost_usr_prod|gpu:a100:4(S:0-1)|3000|1-00:00:00|up\nboost_usr_prod|(null)|2|1-00:00:00|up\ndcgp|(null)|1500|UNLIMITED|down\n";
+        let text = "boost_usr_prod|gpu:a100:4(S:0-1)|3000|1-00:00:00|up|32|481000\nboost_usr_prod|(null)|2|1-00:00:00|up|48+|512000\ndcgp|(null)|1500|UNLIMITED|down\n";
         let p = parse_sinfo_partitions(text);
         assert_eq!(p.len(), 2);
         assert_eq!((p[0].nodes, p[0].gpus_per_node), (3002, 4));
         assert_eq!(p[0].gpu_type.as_deref(), Some("a100"));
+        assert_eq!(
+            (p[0].cpus_per_node, p[0].memory_mib_per_node),
+            (32, 481_000)
+        );
+        assert_eq!((p[1].cpus_per_node, p[1].memory_mib_per_node), (0, 0));
         assert_eq!((p[1].max_time_minutes, p[1].available), (None, false));
     }
 

@@ -47,6 +47,7 @@ pub fn typescript_module() -> String {
         slurm::JobRecord::decl(&cfg),
         slurm::JobState::decl(&cfg),
         scheduler::Logs::decl(&cfg),
+        crate::gpu::series::Summary::decl(&cfg),
         transfer::Summary::decl(&cfg),
         transfer::Progress::decl(&cfg),
         transfer::Report::decl(&cfg),

@@ -130,7 +130,15 @@ gpuType: string | null, nodes: number,
 /**
  * Longest time a job may run, in minutes; `None` when unlimited.
  */
-maxTimeMinutes: number | null, available: boolean, };
+maxTimeMinutes: number | null, available: boolean, 
+/**
+ * Cores of one node (the smallest node type of the partition); 0 when unknown.
+ */
+cpusPerNode: number, 
+/**
+ * Memory of one node in MiB (the smallest node type); 0 when unknown.
+ */
+memoryMibPerNode: number, };
 
 export type AccountInfo = { 
 /**
@@ -333,6 +341,24 @@ export type Logs = {
  * The last part of the job's output.
  */
 stdout: string, stderr: string, };
+
+export type GpuSummary = { gpus: number, samples: number, 
+/**
+ * Mean utilization over every GPU and sample, 0–100.
+ */
+meanUtilization: number | null, 
+/**
+ * GPU-hours covered by samples.
+ */
+gpuHours: number, 
+/**
+ * GPU-hours during which a GPU was under `idle_below` per cent busy.
+ */
+idleGpuHours: number, 
+/**
+ * The newest sample's time (ms since the epoch).
+ */
+lastSampleMs: number | null, };
 
 export type TransferSummary = { id: string, cluster: string, localRoot: string, remoteRoot: string, 
 /**

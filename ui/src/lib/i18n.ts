@@ -21,7 +21,6 @@ const en = {
   "target.measuring": "measuring…",
   "target.cpus": "{count} CPUs",
   "target.kind.thisComputer": "This computer",
-  "soon.monitor": "Live charts of your running jobs' GPUs will be shown here.",
   "soon.clusters": "Connect to an AI Factory (LUMI, Leonardo, MareNostrum 5, …) here.",
   "soon.settings": "Language, notifications and storage settings will be here.",
   "soon.note": "This part of Usine is not built yet.",
@@ -191,6 +190,15 @@ const en = {
   "jobs.created": "Prepared {time}",
   "jobs.started": "Started {time}",
   "jobs.ended": "Ended {time}",
+  "gpu.title": "GPU use",
+  "gpu.summary": "{gpus} GPU(s) · {mean} % busy on average · {idle} GPU hours idle",
+  "gpu.none": "No GPU samples yet. They arrive about every 10 seconds while the job runs.",
+  "gpu.error": "The GPU chart could not be drawn: {error}",
+  "monitor.title": "Monitor",
+  "monitor.intro":
+    "The GPUs of your running jobs, live. A GPU that stays idle still costs GPU hours: Usine warns you when a job's GPUs sit idle for 30 minutes.",
+  "monitor.none":
+    "No job with GPUs is running. Jobs that record GPU use show up here while they run.",
   "job.state.queued": "Waiting to be sent",
   "job.state.pending": "Waiting in the queue",
   "job.state.running": "Running",

@@ -11,6 +11,7 @@ import type {
   Draft,
   DraftView,
   GeneratedKey,
+  GpuSummary,
   HostMetrics,
   JobEntry,
   JobSpec,
@@ -33,6 +34,8 @@ export const TRANSFER_DONE_EVENT = "transfer-done";
 export const CLUSTER_STATE_EVENT = "cluster-state";
 /** Must match `JOB_EVENT` in src-tauri/src/jobs.rs. */
 export const JOB_EVENT = "job-changed";
+/** Must match `GPU_EVENT` in src-tauri/src/jobs.rs. */
+export const GPU_EVENT = "gpu-samples";
 /** Must match `THIS_COMPUTER_ID` in crates/usine-core/src/target.rs. */
 export const THIS_COMPUTER = "this-computer";
 
@@ -124,4 +127,11 @@ export const jobLogs = (id: string): Promise<Logs> => invoke("job_logs", { id })
 
 export function onJobChanged(handler: (job: JobEntry) => void): Promise<UnlistenFn> {
   return listen<JobEntry>(JOB_EVENT, (event) => handler(event.payload));
+}
+export const jobChart = (id: string, width: number, height: number): Promise<string> =>
+  invoke("job_chart", { id, width, height });
+export const jobGpuSummary = (id: string): Promise<GpuSummary> => invoke("job_gpu_summary", { id });
+
+export function onGpuSamples(handler: (e: { id: string }) => void): Promise<UnlistenFn> {
+  return listen<{ id: string }>(GPU_EVENT, (event) => handler(event.payload));
 }

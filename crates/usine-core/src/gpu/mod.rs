@@ -5,3 +5,4 @@ pub mod chart;
 pub mod collect;
 pub mod parse;
 pub mod series;
+pub mod watch;

@@ -88,6 +88,7 @@ pub fn load(store: &Store, job: &str, points: usize) -> Result<Vec<Series>, Stor
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "GpuSummary")]
 pub struct Summary {
     pub gpus: u32,
     pub samples: u32,

@@ -262,6 +262,33 @@ fn check_cluster(
                 ),
             );
         }
+        let cores = spec.tasks_per_node * spec.cpus_per_task;
+        if p.cpus_per_node > 0 && cores > p.cpus_per_node {
+            add(
+                "cpusPerTask",
+                Blocker,
+                format!(
+                    "A node of `{}` has {} cores and the job asks for {cores} per node. Ask for at most {}.",
+                    p.name,
+                    p.cpus_per_node,
+                    p.cpus_per_node / spec.tasks_per_node.max(1)
+                ),
+            );
+        }
+        if let Some(memory) = spec.memory_mib
+            && p.memory_mib_per_node > 0
+            && memory > p.memory_mib_per_node
+        {
+            add(
+                "memoryMib",
+                Blocker,
+                format!(
+                    "A node of `{}` has {} GB of memory; ask for at most that.",
+                    p.name,
+                    p.memory_mib_per_node / 1024
+                ),
+            );
+        }
         if p.nodes > 0 && spec.nodes > p.nodes {
             add(
                 "nodes",
@@ -367,7 +394,7 @@ mod tests {
         ClusterProfile {
             slurm_version: "22.05.8".into(),
             partitions: parse_sinfo_partitions(
-                "cpu*|(null)|1|1-00:00:00|up\ngpu|gpu:h100:4|1|1-00:00:00|up\n",
+                "cpu*|(null)|1|1-00:00:00|up|8|8000\ngpu|gpu:h100:4|1|1-00:00:00|up|8|8000\n",
             ),
             accounts: vec![AccountInfo {
                 name: "ai-startup".into(),
@@ -437,6 +464,16 @@ mod tests {
                 "`gpu` allows at most 24 h; choose 24 h or split",
             ),
             (Box::new(|s| s.nodes = 3), "nodes", "ask for at most 1"),
+            (
+                Box::new(|s| s.cpus_per_task = 32),
+                "cpusPerTask",
+                "has 8 cores and the job asks for 32",
+            ),
+            (
+                Box::new(|s| s.memory_mib = Some(64_000)),
+                "memoryMib",
+                "has 7 GB of memory",
+            ),
             (
                 Box::new(|s| s.account = Some("other".into())),
                 "account",

@@ -399,6 +399,9 @@ pub fn pending_reason(reason: &str) -> String {
         "InvalidAccount" | "InvalidQOS" => {
             "The project or quality of service is not valid for you: it will never start. Cancel it and choose another project."
         }
+        "PartitionConfig" => {
+            "The job asks for more than a node of this partition has (cores, memory or GPUs), or for a partition your project may not use: it will never start. Cancel it and ask for less."
+        }
         "BadConstraints" => {
             "No node matches what the job asks for: it will never start. Cancel it and ask for fewer resources."
         }

@@ -73,6 +73,11 @@ impl SlurmOverSsh {
         Self { conn }
     }
 
+    /// The shared connection, for what is not the scheduler's job (GPU samples, files).
+    pub fn connection(&self) -> &Arc<Connection> {
+        &self.conn
+    }
+
     /// Every job of the user the queue holds (not only Usine's).
     pub async fn queue(&self) -> Result<Vec<JobRecord>, JobError> {
         let out = self

@@ -148,6 +148,16 @@ pub fn check(
     Ok((problems, cost))
 }
 
+impl AnyScheduler {
+    /// Slurm over SSH when the target is a cluster (also beside its REST service).
+    pub fn ssh(&self) -> Option<&SlurmOverSsh> {
+        match self {
+            Self::ThisComputer(_) => None,
+            Self::Slurm(s) | Self::Rest(_, s) => Some(s),
+        }
+    }
+}
+
 impl Scheduler for AnyScheduler {
     async fn submit(&self, tag: &str, spec: &JobSpec, script: &str) -> Result<String, JobError> {
         match self {
