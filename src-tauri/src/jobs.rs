@@ -332,6 +332,13 @@ fn notification(job: &JobEntry) -> Option<(String, String)> {
 pub fn start_tracker<R: Runtime>(app: AppHandle<R>) {
     tauri::async_runtime::spawn(async move {
         let state = app.state::<AppState>();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let cutoff = now_ms - gpu::watch::RETENTION_DAYS * 86_400_000;
+        if let Err(error) = gpu::series::prune(&state.store(), cutoff) {
+            tracing::warn!(%error, "old GPU samples not pruned");
+        }
         let mut changed_recently = true;
         loop {
             let open: Vec<JobEntry> = history::list(&state.store(), None)

@@ -243,6 +243,25 @@ test("send a folder to the connected cluster: reuses the login, ends verified", 
   await browser.saveScreenshot(path.join(out, "data.png"));
 });
 
+/** CPU seconds used so far by the app and its WebKit helper processes (Linux /proc). */
+function appCpuSeconds() {
+  const ticks = 100; // USER_HZ on Linux
+  const pids = execFileSync("pgrep", ["-f", `${app}|WebKitWebProcess|WebKitNetworkProcess`])
+    .toString()
+    .split("\n")
+    .filter(Boolean);
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+      total += (Number(fields[11]) + Number(fields[12])) / ticks;
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return total;
+}
+
 /** Desktop notifications shown so far, as dunst records them. */
 function notificationsShown() {
   try {
@@ -355,10 +374,13 @@ test("a running GPU job's chart fills in on the Monitor screen, then the job is 
     timeoutMsg: "no GPU samples reached the chart",
   });
   const first = await samples();
+  const [cpu0, wall0] = [appCpuSeconds(), Date.now()];
   await browser.waitUntil(async () => (await samples()) > first, {
     timeout: 30_000,
     timeoutMsg: "the chart did not update while the job ran",
   });
+  const cpu = ((appCpuSeconds() - cpu0) / ((Date.now() - wall0) / 1000)) * 100;
+  console.log(`app CPU while watching a GPU job: ${cpu.toFixed(1)} % of one core`);
   assert.match(await chart.getText(), /2 GPU\(s\) · \d+ % busy on average/);
   assert.ok((await chart.$("svg").getHTML()).includes("GPU 1"));
   await browser.saveScreenshot(path.join(out, "monitor.png"));

@@ -1,6 +1,7 @@
 //! `usine`: Usine in a terminal. Each subcommand is a short adapter over `usine-core`.
 
 mod cluster_cmd;
+mod gpu_cmd;
 mod jobs_cmd;
 mod key_cmd;
 mod terminal;
@@ -49,6 +50,11 @@ enum Command {
     /// One job: show, cancel, logs.
     #[command(subcommand)]
     Job(jobs_cmd::JobCommand),
+    /// A running job's GPUs, live: busy and memory per GPU, and idle warnings.
+    Watch(gpu_cmd::WatchArgs),
+    /// A job's GPU samples: export them as a chart or a table.
+    #[command(subcommand)]
+    Metrics(gpu_cmd::MetricsCommand),
 }
 
 #[derive(Subcommand)]
@@ -80,6 +86,8 @@ fn main() -> ExitCode {
         Command::Submit(args) => block_on(jobs_cmd::submit(args, cli.json)).map(|()| true),
         Command::Jobs(args) => block_on(jobs_cmd::jobs(args, cli.json)).map(|()| true),
         Command::Job(c) => block_on(jobs_cmd::job(c, cli.json)).map(|()| true),
+        Command::Watch(args) => block_on(gpu_cmd::watch(args)).map(|()| true),
+        Command::Metrics(c) => gpu_cmd::metrics(c).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

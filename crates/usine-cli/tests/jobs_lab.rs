@@ -177,3 +177,63 @@ fn through_the_sites_slurmrestd_with_a_token_fetched_over_ssh() {
     );
     assert_eq!(lab.jobs_named(&name), 1);
 }
+
+#[test]
+fn watch_a_gpu_job_then_export_its_samples_as_csv_and_png() {
+    let lab = Lab::get();
+    let sb = lab_with_alice(&lab);
+    let name = format!("cli-gpu-{}", std::process::id());
+    let draft = new_draft(
+        &sb,
+        &[
+            &format!("name={name}"),
+            "partition=gpu",
+            "account=ai-startup",
+            "gpusPerNode=1",
+            "gpuType=h100",
+            "timeLimitMinutes=5",
+            "recordGpuMetrics=true",
+            "environment.variables=[{\"name\":\"PATH\",\"value\":\"/opt/usine-lab/bin:/usr/local/bin:/usr/bin:/bin\"}]",
+            "commands=sleep 60\n",
+        ],
+    );
+    let job: serde_json::Value =
+        serde_json::from_str(&ok(&sb, &["submit", &draft, "--json"])).unwrap();
+    let id = job["id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(45);
+    let table = loop {
+        let out = ok(&sb, &["watch", &id, "--once"]);
+        if out.contains("1 GPU(s),") {
+            break out;
+        }
+        assert!(Instant::now() < deadline, "no GPU samples: {out}");
+        std::thread::sleep(Duration::from_secs(2));
+    };
+    assert!(
+        table
+            .lines()
+            .any(|l| l.split_whitespace().nth(1) == Some("0")),
+        "{table}"
+    );
+
+    let dir = usine_lab_tests::ssh::scratch_file("metrics");
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("gpu.csv");
+    ok(
+        &sb,
+        &["metrics", "export", &id, "--csv", csv.to_str().unwrap()],
+    );
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        text.starts_with("time_ms,node,gpu,utilization_percent,"),
+        "{text}"
+    );
+    assert!(text.lines().count() >= 2, "{text}");
+    let png = dir.join("gpu.png");
+    ok(
+        &sb,
+        &["metrics", "export", &id, "--png", png.to_str().unwrap()],
+    );
+    assert_eq!(&std::fs::read(&png).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
+    ok(&sb, &["job", "cancel", &id]);
+}

@@ -165,6 +165,7 @@ async fn a_live_sample_leaves_no_step_running_and_an_idle_job_is_seen_as_idle() 
             .await
             .unwrap();
         assert_eq!(got.parsed.samples.len(), 2, "{:?}", got.parsed);
+        println!("live attach: {} bytes for 2 GPU samples", got.bytes);
         let host = lab.ssh_alice_ok("h=$(hostname); echo ${h%%.*}");
         assert!(got.parsed.samples.iter().all(|s| s.node == host.trim()));
     }

@@ -183,6 +183,51 @@ pub fn idle_for(
     Ok(busiest.is_some_and(|b| (b as f32) < idle_below))
 }
 
+/// Every stored sample of the job, oldest first (for export).
+pub fn samples(store: &Store, job: &str) -> Result<Vec<GpuSample>, StoreError> {
+    let mut stmt = store.db.prepare(
+        "SELECT t, node, gpu, utilization, memory_used, memory_total, power, temperature
+         FROM gpu_samples WHERE job = ?1 ORDER BY t, node, gpu",
+    )?;
+    let rows = stmt.query_map([job], |r| {
+        let f = |i: usize| r.get::<_, Option<f64>>(i).map(|v| v.map(|x| x as f32));
+        Ok(GpuSample {
+            time_ms: r.get(0)?,
+            node: r.get(1)?,
+            gpu: r.get(2)?,
+            utilization: f(3)?,
+            memory_used_mib: f(4)?,
+            memory_total_mib: f(5)?,
+            power_watts: f(6)?,
+            temperature_c: f(7)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The samples as CSV with a header, units in the column names, empty cells for missing values.
+pub fn to_csv(samples: &[GpuSample]) -> String {
+    let mut out = String::from(
+        "time_ms,node,gpu,utilization_percent,memory_used_mib,memory_total_mib,power_watts,temperature_c\n",
+    );
+    let cell = |v: Option<f32>| v.map(|x| x.to_string()).unwrap_or_default();
+    for s in samples {
+        // Node names are host names; quote them anyway so a comma cannot shift the columns.
+        out.push_str(&format!(
+            "{},\"{}\",{},{},{},{},{},{}\n",
+            s.time_ms,
+            s.node.replace('"', "\"\""),
+            s.gpu,
+            cell(s.utilization),
+            cell(s.memory_used_mib),
+            cell(s.memory_total_mib),
+            cell(s.power_watts),
+            cell(s.temperature_c)
+        ));
+    }
+    out
+}
+
 /// Forgets samples older than `before_ms` (the retention setting).
 pub fn prune(store: &Store, before_ms: i64) -> Result<usize, StoreError> {
     Ok(store
@@ -259,6 +304,13 @@ mod tests {
             "{sum:?}"
         );
         assert!(!idle_for(&st, "j", 10.0, 600_000).unwrap(), "GPU 0 is busy");
+        let all = super::samples(&st, "j").unwrap();
+        assert_eq!(all.len(), 723);
+        let csv = to_csv(&all[..2]);
+        assert_eq!(
+            csv,
+            "time_ms,node,gpu,utilization_percent,memory_used_mib,memory_total_mib,power_watts,temperature_c\n0,\"n1\",0,90,40,80,,\n0,\"n1\",1,2,40,80,,\n"
+        );
         assert_eq!(prune(&st, 3_600_001).unwrap(), 722);
     }
 

@@ -26,6 +26,9 @@ impl Default for IdleRule {
     }
 }
 
+/// How long samples are kept (days); older ones are pruned when the app starts.
+pub const RETENTION_DAYS: i64 = 90;
+
 /// What one look found.
 #[derive(Debug, Default)]
 pub struct Look {

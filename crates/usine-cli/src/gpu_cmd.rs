@@ -1,0 +1,154 @@
+//! `usine watch JOB` and `usine metrics export JOB`.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use usine_core::cluster::Connections;
+use usine_core::gpu::{chart, series, watch};
+use usine_core::jobs::{history, targets, tracking};
+use usine_core::store::Store;
+
+use crate::terminal;
+
+#[derive(Args)]
+pub struct WatchArgs {
+    /// The job (its id from `usine jobs`, or Slurm's job id).
+    job: String,
+    /// Seconds between looks.
+    #[arg(long, default_value_t = 10)]
+    every: u64,
+    /// One look, then stop (for scripts).
+    #[arg(long)]
+    once: bool,
+}
+
+#[derive(Subcommand)]
+pub enum MetricsCommand {
+    /// Write a job's GPU samples as a chart (--png) or a table (--csv).
+    Export {
+        job: String,
+        #[arg(long, conflicts_with = "csv")]
+        png: Option<PathBuf>,
+        #[arg(long)]
+        csv: Option<PathBuf>,
+    },
+}
+
+fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// The last values as a one-line chart.
+fn sparkline(values: &[f32]) -> String {
+    values
+        .iter()
+        .map(|v| BARS[((v.clamp(0.0, 100.0) / 100.0) * 7.0).round() as usize])
+        .collect()
+}
+
+fn print_table(store: &Mutex<Store>, job: &str) -> anyhow::Result<()> {
+    let curves = series::load(&lock(store), job, 40)?;
+    let sum = series::summary(&lock(store), job, watch::IdleRule::default().below, 60_000)?;
+    println!(
+        "{:<14} {:>4} {:>7} {:>7}  last 40 looks",
+        "node", "GPU", "busy %", "memory %"
+    );
+    for c in &curves {
+        let last = c.points.last();
+        let busy: Vec<f32> = c.points.iter().filter_map(|p| p.1).collect();
+        println!(
+            "{:<14} {:>4} {:>7} {:>7}  {}",
+            c.node,
+            c.gpu,
+            last.and_then(|p| p.1)
+                .map_or("-".into(), |v| format!("{v:.0}")),
+            last.and_then(|p| p.2)
+                .map_or("-".into(), |v| format!("{v:.0}")),
+            sparkline(&busy)
+        );
+    }
+    match sum.mean_utilization {
+        Some(mean) => println!(
+            "{} GPU(s), {mean:.0} % busy on average, {:.2} GPU hours idle of {:.2}",
+            sum.gpus, sum.idle_gpu_hours, sum.gpu_hours
+        ),
+        None => {
+            println!("No GPU samples yet: they come about every 10 seconds while the job runs.")
+        }
+    }
+    Ok(())
+}
+
+pub async fn watch(args: WatchArgs) -> anyhow::Result<()> {
+    let store = Mutex::new(Store::open_default()?);
+    let job = history::get(&lock(&store), &args.job)
+        .map_err(|_| anyhow::anyhow!("no job {}: see `usine jobs`", args.job))?;
+    if !job.spec.record_gpu_metrics || job.spec.gpus_per_node == 0 {
+        bail!(
+            "{} does not record GPU use (it has no GPUs, or recording was off when it was sent)",
+            job.id
+        );
+    }
+    let connections = Connections::default();
+    let scheduler = targets::open(&store, &connections, &job.target, terminal::questions()).await?;
+    loop {
+        tracking::refresh(&store, &job.target, &scheduler).await?;
+        let now = history::get(&lock(&store), &job.id)?;
+        if watch::watched(&now) {
+            let look = watch::look(&store, &scheduler, &now, watch::IdleRule::default()).await?;
+            if look.idle {
+                eprintln!(
+                    "Its GPUs have been idle for 30 minutes: is it stuck? (usine job cancel {})",
+                    job.id
+                );
+            }
+        }
+        print_table(&store, &job.id)?;
+        if args.once || now.state.is_finished() {
+            if now.state.is_finished() {
+                println!("The job has ended ({:?}).", now.state);
+            }
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_secs(args.every.max(2))).await;
+        println!();
+    }
+}
+
+pub fn metrics(command: MetricsCommand) -> anyhow::Result<()> {
+    let store = Store::open_default()?;
+    let MetricsCommand::Export { job, png, csv } = command;
+    let entry = history::get(&store, &job)
+        .map_err(|_| anyhow::anyhow!("no job {job}: see `usine jobs`"))?;
+    match (png, csv) {
+        (Some(path), None) => {
+            let curves = series::load(&store, &entry.id, 800)?;
+            if curves.is_empty() {
+                bail!("no GPU samples for {} yet", entry.id);
+            }
+            let bytes = chart::png(&curves, &entry.spec.name, 1600, 900)?;
+            std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+            println!("Wrote {}", path.display());
+        }
+        (None, Some(path)) => {
+            let text = series::to_csv(&series::samples(&store, &entry.id)?);
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+            println!("Wrote {}", path.display());
+        }
+        _ => bail!("say what to write: --png FILE or --csv FILE"),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sparklines_follow_the_values() {
+        assert_eq!(super::sparkline(&[0.0, 50.0, 100.0, 250.0]), "▁▅██");
+    }
+}

@@ -1,0 +1,81 @@
+//! How long a job's GPU chart takes: 8 GPUs × 24 h at one sample per 5 s (138,240 samples) read
+//! back from SQLite downsampled, then drawn as SVG (the app) and PNG (export).
+//! Run: `cargo bench -p usine-core --bench gpu_chart`.
+
+use std::time::{Duration, Instant};
+
+use usine_core::gpu::parse::GpuSample;
+use usine_core::gpu::{chart, series};
+use usine_core::store::Store;
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let dir = std::env::temp_dir().join(format!("usine-bench-chart-{}", std::process::id()));
+    let mut store = Store::open(&dir.join("db.sqlite3")).unwrap();
+    let samples: Vec<GpuSample> = (0..17_280i64)
+        .flat_map(|i| {
+            (0..8u32).map(move |g| GpuSample {
+                time_ms: i * 5000,
+                node: format!("nid00{}", g / 4),
+                gpu: g % 4,
+                utilization: Some(
+                    ((i as f32 / 97.0 + g as f32).sin() * 45.0 + 50.0).clamp(0.0, 100.0),
+                ),
+                memory_used_mib: Some(40_000.0 + g as f32 * 1000.0),
+                memory_total_mib: Some(81_559.0),
+                power_watts: Some(400.0),
+                temperature_c: Some(60.0),
+            })
+        })
+        .collect();
+    let start = Instant::now();
+    series::save(&mut store, "job", &samples).unwrap();
+    let stored = start.elapsed();
+
+    let (mut load, mut svg, mut png) = (Vec::new(), Vec::new(), Vec::new());
+    let mut svg_size = 0;
+    for _ in 0..9 {
+        let t = Instant::now();
+        let curves = series::load(&store, "job", 600).unwrap();
+        load.push(t.elapsed());
+        let t = Instant::now();
+        svg_size = chart::svg(&curves, "8 GPUs × 24 h", 1200, 640)
+            .unwrap()
+            .len();
+        svg.push(t.elapsed());
+        let t = Instant::now();
+        chart::png(&curves, "8 GPUs × 24 h", 1600, 900).unwrap();
+        png.push(t.elapsed());
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "GPU chart of 8 GPUs × 24 h at 5 s ({} samples), medians of 9",
+        samples.len()
+    );
+    println!(
+        "  store all samples (one transaction)   {:8.1} ms",
+        ms(stored)
+    );
+    println!(
+        "  read back downsampled to ~600 points  {:8.1} ms",
+        ms(median(load.clone()))
+    );
+    println!(
+        "  draw SVG 1200×640 ({} KB)             {:8.1} ms",
+        svg_size / 1024,
+        ms(median(svg.clone()))
+    );
+    println!(
+        "  draw PNG 1600×900                     {:8.1} ms",
+        ms(median(png))
+    );
+    println!(
+        "  chart in the app (read + SVG)         {:8.1} ms",
+        ms(median(load)) + ms(median(svg))
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
