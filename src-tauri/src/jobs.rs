@@ -271,6 +271,14 @@ pub fn job_chart(
     )?)
 }
 
+/// A tiny mean-utilization curve for the Home screen.
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub fn job_sparkline(state: State<'_, AppState>, id: String) -> Result<String, UiError> {
+    let curves = gpu::series::load(&state.store(), &id, 60)?;
+    Ok(gpu::chart::sparkline_svg(&curves, 160, 32)?)
+}
+
 #[tauri::command]
 #[tracing::instrument(skip(state), err(Debug))]
 pub fn job_gpu_summary(

@@ -41,6 +41,7 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             jobs::job_logs,
             jobs::job_chart,
             jobs::job_gpu_summary,
+            jobs::job_sparkline,
         ])
         .plugin(tauri_plugin_notification::init())
         .setup(|app| {

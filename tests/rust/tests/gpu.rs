@@ -170,6 +170,15 @@ async fn a_live_sample_leaves_no_step_running_and_an_idle_job_is_seen_as_idle() 
         assert!(got.parsed.samples.iter().all(|s| s.node == host.trim()));
     }
     assert_eq!(steps(), before, "a sampling step outlived its sample");
+    // The lab's Slurm does not account GPU use (no gpu/nvml): that source is simply empty.
+    let accounted = collect::slurm_accounting_sample(&conn, &slurm_id, 0)
+        .await
+        .unwrap();
+    assert!(
+        accounted.parsed.samples.is_empty(),
+        "{:?}",
+        accounted.parsed
+    );
 
     let mut offsets = collect::offsets(&store.lock().unwrap(), &id).unwrap();
     let got = collect::read_recorder(&conn, &job, &slurm_id, &mut offsets)

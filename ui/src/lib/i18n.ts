@@ -16,6 +16,8 @@ const en = {
   "home.loading": "Looking for places to run jobs…",
   "home.error":
     "Usine could not list where jobs can run: {error}. Restart Usine; if it happens again, run `usine doctor`.",
+  "home.running": "Running now",
+  "home.gpuBusy": "GPU busy over time",
   "target.cpu": "CPU in use",
   "target.memory": "Memory in use",
   "target.measuring": "measuring…",

@@ -130,6 +130,7 @@ export function onJobChanged(handler: (job: JobEntry) => void): Promise<Unlisten
 }
 export const jobChart = (id: string, width: number, height: number): Promise<string> =>
   invoke("job_chart", { id, width, height });
+export const jobSparkline = (id: string): Promise<string> => invoke("job_sparkline", { id });
 export const jobGpuSummary = (id: string): Promise<GpuSummary> => invoke("job_gpu_summary", { id });
 
 export function onGpuSamples(handler: (e: { id: string }) => void): Promise<UnlistenFn> {

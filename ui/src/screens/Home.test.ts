@@ -26,6 +26,7 @@ describe("Home", () => {
     mockIPC(
       (cmd) => {
         if (cmd === "list_targets") return [thisComputer];
+        if (cmd === "list_jobs") return [];
         throw new Error(`unexpected command ${cmd}`);
       },
       { shouldMockEvents: true },
@@ -56,5 +57,28 @@ describe("Home", () => {
     expect(alert.textContent).toContain("backend gone");
     expect(alert.textContent).toContain("usine doctor");
     expect(logged).toHaveBeenCalledWith("no live figures for this computer:", expect.anything());
+  });
+
+  it("shows running jobs with a small GPU curve drawn by Rust", async () => {
+    const job = {
+      id: "j1",
+      target: "lab",
+      spec: { name: "train-llm", recordGpuMetrics: true, gpusPerNode: 4 },
+      state: "running",
+    };
+    mockIPC(
+      (cmd, args) => {
+        if (cmd === "list_targets") return [thisComputer];
+        if (cmd === "list_jobs") return [job, { ...job, id: "j2", state: "completed" }];
+        if (cmd === "job_sparkline" && (args as { id: string }).id === "j1")
+          return '<svg data-spark="j1"></svg>';
+        throw new Error(`unexpected command ${cmd}`);
+      },
+      { shouldMockEvents: true },
+    );
+    const { container } = render(Home);
+    expect(await screen.findByText("train-llm")).toBeTruthy();
+    await expect.poll(() => container.querySelector('[data-spark="j1"]')).not.toBeNull();
+    expect(container.querySelectorAll("[data-running]")).toHaveLength(1);
   });
 });

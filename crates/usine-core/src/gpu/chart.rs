@@ -114,6 +114,45 @@ where
     Ok(())
 }
 
+/// A tiny chart without axes: the GPUs' mean utilization over time (Home's running jobs).
+pub fn sparkline_svg(series: &[Series], width: u32, height: u32) -> Result<String, ChartError> {
+    let mut buckets: std::collections::BTreeMap<i64, (f32, u32)> =
+        std::collections::BTreeMap::new();
+    for s in series {
+        for &(t, util, _) in &s.points {
+            if let Some(u) = util {
+                let e = buckets.entry(t).or_default();
+                e.0 += u;
+                e.1 += 1;
+            }
+        }
+    }
+    let points: Vec<(i64, f64)> = buckets
+        .into_iter()
+        .map(|(t, (sum, n))| (t, f64::from(sum / n as f32)))
+        .collect();
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (width, height)).into_drawing_area();
+        let (first, last) = (
+            points.first().map_or(0, |p| p.0),
+            points.last().map_or(1, |p| p.0),
+        );
+        let mut chart = ChartBuilder::on(&root)
+            .margin(2)
+            .build_cartesian_2d(first as f64..(last.max(first + 1)) as f64, 0f64..100f64)
+            .map_err(err)?;
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().map(|&(t, u)| (t as f64, u)),
+                COLORS[0].stroke_width(2),
+            ))
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(out)
+}
+
 /// The chart as an SVG document.
 pub fn svg(series: &[Series], title: &str, width: u32, height: u32) -> Result<String, ChartError> {
     font()?;
@@ -197,6 +236,13 @@ mod tests {
         let decoder = ::png::Decoder::new(std::io::Cursor::new(bytes));
         let reader = decoder.read_info().unwrap();
         assert_eq!((reader.info().width, reader.info().height), (640, 360));
+    }
+
+    #[test]
+    fn a_sparkline_is_one_mean_curve_without_text() {
+        let out = sparkline_svg(&two_gpus(), 160, 32).unwrap();
+        assert_eq!(out.matches("<polyline").count(), 1, "{out}");
+        assert!(!out.contains("<text"));
     }
 
     #[test]

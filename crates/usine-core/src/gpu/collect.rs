@@ -150,6 +150,25 @@ pub async fn attach_sample(
     Ok(collected)
 }
 
+/// Slurm's own accounting of the job's GPU use (`gres/gpuutil`), on sites that record it; empty
+/// elsewhere (the lab among them).
+pub async fn slurm_accounting_sample(
+    conn: &Connection,
+    slurm_id: &str,
+    now_ms: i64,
+) -> Result<Collected, JobError> {
+    let id = check_id(slurm_id)?;
+    let out = conn
+        .exec(&format!(
+            "sstat -n -P --allsteps -j {id} --format=JobID,TRESUsageInAve 2>/dev/null || true"
+        ))
+        .await?;
+    Ok(Collected {
+        bytes: out.stdout.len() as u64,
+        parsed: parse::slurm_gpu_tres(&out.stdout_text(), now_ms),
+    })
+}
+
 /// This computer's NVIDIA GPUs, when `nvidia-smi` is there (`None` otherwise).
 pub fn sample_this_computer(tool: &str) -> Option<Parsed> {
     let out = std::process::Command::new(tool)

@@ -271,6 +271,58 @@ pub fn recorder_log(text: &str, node: &str) -> Parsed {
     out
 }
 
+/// Slurm's own GPU accounting (`gres/gpuutil`, `gres/gpumem`), where a site records it: lines of
+/// `sstat -n -P --allsteps --format=JobID,TRESUsageInAve` (or `sacct -pno JobID,TRESUsageInMax`).
+/// Slurm sums GPUs up per step, so each step with GPU use becomes one sample named after it.
+pub fn slurm_gpu_tres(text: &str, time_ms: i64) -> Parsed {
+    let mut out = Parsed::default();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let Some((step, tres)) = line.split_once('|') else {
+            out.skipped += 1;
+            continue;
+        };
+        let fields: std::collections::BTreeMap<&str, &str> = tres
+            .trim_end_matches('|')
+            .split(',')
+            .filter_map(|kv| kv.split_once('='))
+            .collect();
+        let util = fields
+            .get("gres/gpuutil")
+            .and_then(|v| v.parse::<f32>().ok());
+        // gpumem carries a unit suffix (K, M, G).
+        let mem = fields.get("gres/gpumem").and_then(|v| {
+            let (num, unit) = v.split_at(
+                v.find(|c: char| !c.is_ascii_digit() && c != '.')
+                    .unwrap_or(v.len()),
+            );
+            let n: f32 = num.parse().ok()?;
+            Some(match unit {
+                "K" => n / 1024.0,
+                "G" => n * 1024.0,
+                "T" => n * 1024.0 * 1024.0,
+                _ => n,
+            })
+        });
+        if util.is_none() && mem.is_none() {
+            continue; // a step without GPU accounting, or the allocation's own line
+        }
+        if util == Some(0.0) && mem == Some(0.0) && step.ends_with(".extern") {
+            continue; // the extern step never uses the GPUs
+        }
+        out.samples.push(GpuSample {
+            time_ms,
+            node: step.to_owned(),
+            gpu: 0,
+            utilization: util,
+            memory_used_mib: mem,
+            memory_total_mib: None,
+            power_watts: None,
+            temperature_c: None,
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,6 +436,27 @@ mod tests {
     }
 
     #[test]
+    fn slurm_accounting_of_gpu_use_where_sites_record_it() {
+        let text = std::fs::read_to_string(format!(
+            "{}/tests/samples/sacct-pno-TRESUsageInMax-gpuutil-curc-alpine.txt",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let p = slurm_gpu_tres(&text, 9);
+        assert_eq!(p.samples.len(), 1, "{p:?}");
+        let s = &p.samples[0];
+        assert_eq!(
+            (s.node.as_str(), s.utilization, s.memory_used_mib),
+            ("18194943.batch", Some(100.0), Some(38888.0))
+        );
+        assert!(
+            slurm_gpu_tres("14.batch|cpu=00:00:00,mem=12448K\n", 0)
+                .samples
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn hostile_input_never_panics() {
         for junk in [
             "",
@@ -397,6 +470,7 @@ mod tests {
             let _ = recorder_log(&format!("{junk}\n"), "n");
             let _ = nvidia_smi_csv(junk, None, "n", 0);
             let _ = rocm_smi_json(junk, "n", 0);
+            let _ = slurm_gpu_tres(junk, 0);
         }
     }
 }
