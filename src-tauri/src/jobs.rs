@@ -203,15 +203,9 @@ async fn follow_gpus<R: Runtime>(
     let running: Vec<JobEntry> = history::active(&state.store(), target)
         .map(|all| all.into_iter().filter(gpu::watch::watched).collect())
         .unwrap_or_default();
+    let rule = gpu::watch::IdleRule::from(&usine_core::settings::load(&state.store()));
     for job in running {
-        match gpu::watch::look(
-            &state.store,
-            scheduler,
-            &job,
-            gpu::watch::IdleRule::default(),
-        )
-        .await
-        {
+        match gpu::watch::look(&state.store, scheduler, &job, rule).await {
             Ok(look) => {
                 if look.new_samples > 0 {
                     let _ = app.emit(GPU_EVENT, serde_json::json!({ "id": job.id }));
@@ -223,7 +217,6 @@ async fn follow_gpus<R: Runtime>(
                         .unwrap_or_else(|p| p.into_inner())
                         .insert(job.id.clone());
                 if first_warning {
-                    let rule = gpu::watch::IdleRule::default();
                     let body = format!(
                         "Its {} GPU(s) have been under {} % busy for {} minutes, and still cost GPU hours. Open Usine to look at it, or cancel it if it is stuck.",
                         job.spec.total_gpus(),
@@ -285,12 +278,70 @@ pub fn job_gpu_summary(
     state: State<'_, AppState>,
     id: String,
 ) -> Result<gpu::series::Summary, UiError> {
-    Ok(gpu::series::summary(
-        &state.store(),
-        &id,
-        gpu::watch::IdleRule::default().below,
-        60_000,
-    )?)
+    let below = usine_core::settings::load(&state.store()).idle_below_percent;
+    Ok(gpu::series::summary(&state.store(), &id, below, 60_000)?)
+}
+
+#[tauri::command]
+pub fn get_settings(state: State<'_, AppState>) -> usine_core::settings::Settings {
+    usine_core::settings::load(&state.store())
+}
+
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub fn save_settings(
+    state: State<'_, AppState>,
+    settings: usine_core::settings::Settings,
+) -> Result<(), UiError> {
+    Ok(usine_core::settings::save(&state.store(), &settings)?)
+}
+
+/// Writes the job's GPU chart as `png` or `svg` into the user's Downloads folder (or home);
+/// returns the file's path.
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub fn export_chart(
+    state: State<'_, AppState>,
+    id: String,
+    format: String,
+) -> Result<String, UiError> {
+    let job = history::get(&state.store(), &id)?;
+    let curves = gpu::series::load(&state.store(), &id, 800)?;
+    if curves.is_empty() {
+        return Err(UiError {
+            message: "This job has no GPU samples yet: there is nothing to export.".into(),
+        });
+    }
+    let dir = directories::UserDirs::new()
+        .and_then(|d| {
+            d.download_dir()
+                .map(std::path::Path::to_path_buf)
+                .or_else(|| Some(d.home_dir().to_path_buf()))
+        })
+        .ok_or_else(|| UiError {
+            message: "Usine cannot find your Downloads or home folder.".into(),
+        })?;
+    let path = dir.join(format!(
+        "{}-{}-gpu.{format}",
+        job.spec.name,
+        job.scheduler_id.as_deref().unwrap_or(&job.id)
+    ));
+    let bytes = match format.as_str() {
+        "png" => gpu::chart::png(&curves, &job.spec.name, 1600, 900)?,
+        "svg" => gpu::chart::svg(&curves, &job.spec.name, 1200, 700)?.into_bytes(),
+        _ => {
+            return Err(UiError {
+                message: format!("Usine exports charts as png or svg, not {format}."),
+            });
+        }
+    };
+    std::fs::write(&path, bytes).map_err(|e| UiError {
+        message: format!(
+            "{} could not be written ({e}). Check the free space.",
+            path.display()
+        ),
+    })?;
+    Ok(path.display().to_string())
 }
 
 /// What a state change means to the user, if it deserves a notification.
@@ -343,7 +394,8 @@ pub fn start_tracker<R: Runtime>(app: AppHandle<R>) {
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
-        let cutoff = now_ms - gpu::watch::RETENTION_DAYS * 86_400_000;
+        let days = usine_core::settings::load(&state.store()).gpu_retention_days;
+        let cutoff = now_ms - i64::from(days) * 86_400_000;
         if let Err(error) = gpu::series::prune(&state.store(), cutoff) {
             tracing::warn!(%error, "old GPU samples not pruned");
         }

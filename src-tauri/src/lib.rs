@@ -42,6 +42,9 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             jobs::job_chart,
             jobs::job_gpu_summary,
             jobs::job_sparkline,
+            jobs::export_chart,
+            jobs::get_settings,
+            jobs::save_settings,
         ])
         .plugin(tauri_plugin_notification::init())
         .setup(|app| {

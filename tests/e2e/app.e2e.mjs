@@ -243,8 +243,9 @@ test("send a folder to the connected cluster: reuses the login, ends verified", 
   await browser.saveScreenshot(path.join(out, "data.png"));
 });
 
-/** CPU seconds used so far by the app and its WebKit helper processes (Linux /proc). */
-function appCpuSeconds() {
+/** CPU seconds used so far by the app and its WebKit helper processes (Linux /proc), in total
+ *  and per program. */
+function appCpuSeconds(byName = {}) {
   const ticks = 100; // USER_HZ on Linux
   const pids = execFileSync("pgrep", ["-f", `${app}|WebKitWebProcess|WebKitNetworkProcess`])
     .toString()
@@ -253,8 +254,12 @@ function appCpuSeconds() {
   let total = 0;
   for (const pid of pids) {
     try {
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-      total += (Number(fields[11]) + Number(fields[12])) / ticks;
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.split(") ")[1].split(" ");
+      const seconds = (Number(fields[11]) + Number(fields[12])) / ticks;
+      const name = stat.slice(stat.indexOf("(") + 1, stat.indexOf(") "));
+      byName[name] = (byName[name] ?? 0) + seconds;
+      total += seconds;
     } catch {
       // The process ended meanwhile.
     }
@@ -352,7 +357,7 @@ test("a running GPU job's chart fills in on the Monitor screen, then the job is 
   await fill('input[name="hours"]', "0.25");
   // The lab's stand-in nvidia-smi is off the default PATH on purpose.
   await fill('textarea[name="variables"]', "PATH=/opt/usine-lab/bin:/usr/local/bin:/usr/bin:/bin");
-  await fill('textarea[name="commands"]', "sleep 90");
+  await fill('textarea[name="commands"]', "sleep 120");
   const summary = await browser.$("aside.summary");
   let said = "";
   await browser.waitUntil(
@@ -374,16 +379,31 @@ test("a running GPU job's chart fills in on the Monitor screen, then the job is 
     timeoutMsg: "no GPU samples reached the chart",
   });
   const first = await samples();
-  const [cpu0, wall0] = [appCpuSeconds(), Date.now()];
+  // The app's CPU over 15 s of watching, with the test idle (no WebDriver polling meanwhile).
+  const [before, after] = [{}, {}];
+  const [cpu0, wall0] = [appCpuSeconds(before), Date.now()];
+  await browser.pause(15_000);
+  const seconds = (Date.now() - wall0) / 1000;
+  const cpu = ((appCpuSeconds(after) - cpu0) / seconds) * 100;
+  for (const name of Object.keys(after))
+    console.log(
+      `  ${name}: ${(((after[name] - (before[name] ?? 0)) / seconds) * 100).toFixed(1)} %`,
+    );
   await browser.waitUntil(async () => (await samples()) > first, {
     timeout: 30_000,
     timeoutMsg: "the chart did not update while the job ran",
   });
-  const cpu = ((appCpuSeconds() - cpu0) / ((Date.now() - wall0) / 1000)) * 100;
   console.log(`app CPU while watching a GPU job: ${cpu.toFixed(1)} % of one core`);
   assert.match(await chart.getText(), /2 GPU\(s\) · \d+ % busy on average/);
   assert.ok((await chart.$("svg").getHTML()).includes("GPU 1"));
   await browser.saveScreenshot(path.join(out, "monitor.png"));
+  // Export: a real PNG lands in the user's Downloads (here the fresh home).
+  await (await chart.$("button=Save as PNG")).click();
+  const saved = await chart.$("[data-saved]");
+  await saved.waitForExist({ timeout: 5_000, timeoutMsg: "the chart was not saved" });
+  const file = (await saved.getText()).replace(/^Saved to /, "");
+  assert.ok(file.startsWith(home), file);
+  assert.deepEqual([...readFileSync(file).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
 
   await (await browser.$('nav button[data-screen="jobs"]')).click();
   const card = await browser.$(`[data-job][data-state="running"]`);

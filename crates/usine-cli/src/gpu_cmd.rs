@@ -53,7 +53,8 @@ fn sparkline(values: &[f32]) -> String {
 
 fn print_table(store: &Mutex<Store>, job: &str) -> anyhow::Result<()> {
     let curves = series::load(&lock(store), job, 40)?;
-    let sum = series::summary(&lock(store), job, watch::IdleRule::default().below, 60_000)?;
+    let below = usine_core::settings::load(&lock(store)).idle_below_percent;
+    let sum = series::summary(&lock(store), job, below, 60_000)?;
     println!(
         "{:<14} {:>4} {:>7} {:>7}  last 40 looks",
         "node", "GPU", "busy %", "memory %"
@@ -100,11 +101,12 @@ pub async fn watch(args: WatchArgs) -> anyhow::Result<()> {
         tracking::refresh(&store, &job.target, &scheduler).await?;
         let now = history::get(&lock(&store), &job.id)?;
         if watch::watched(&now) {
-            let look = watch::look(&store, &scheduler, &now, watch::IdleRule::default()).await?;
+            let rule = watch::IdleRule::from(&usine_core::settings::load(&lock(&store)));
+            let look = watch::look(&store, &scheduler, &now, rule).await?;
             if look.idle {
                 eprintln!(
-                    "Its GPUs have been idle for 30 minutes: is it stuck? (usine job cancel {})",
-                    job.id
+                    "Its GPUs have been under {} % busy for {} minutes: is it stuck? (usine job cancel {})",
+                    rule.below, rule.minutes, job.id
                 );
             }
         }

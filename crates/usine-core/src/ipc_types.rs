@@ -48,6 +48,7 @@ pub fn typescript_module() -> String {
         slurm::JobState::decl(&cfg),
         scheduler::Logs::decl(&cfg),
         crate::gpu::series::Summary::decl(&cfg),
+        crate::settings::Settings::decl(&cfg),
         transfer::Summary::decl(&cfg),
         transfer::Progress::decl(&cfg),
         transfer::Report::decl(&cfg),

@@ -12,6 +12,7 @@ pub mod host_metrics;
 pub mod ipc_types;
 pub mod jobs;
 pub mod secrets;
+pub mod settings;
 pub mod sites;
 pub mod ssh;
 pub mod ssh_config;

@@ -84,6 +84,11 @@ const MIGRATIONS: &[&str] = &[
         offset INTEGER NOT NULL,        -- bytes already read (whole lines only)
         PRIMARY KEY (job, file)
     );",
+    // 6: the user's settings (one JSON document per key).
+    "CREATE TABLE settings (
+        key TEXT PRIMARY KEY NOT NULL,
+        value TEXT NOT NULL
+    );",
 ];
 
 #[derive(Debug, thiserror::Error)]

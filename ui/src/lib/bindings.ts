@@ -360,6 +360,20 @@ idleGpuHours: number,
  */
 lastSampleMs: number | null, };
 
+export type Settings = { 
+/**
+ * A GPU under this share busy counts as idle (per cent).
+ */
+idleBelowPercent: number, 
+/**
+ * Warn when every GPU of a job has been idle this long (minutes).
+ */
+idleMinutes: number, 
+/**
+ * GPU samples older than this are deleted (days).
+ */
+gpuRetentionDays: number, };
+
 export type TransferSummary = { id: string, cluster: string, localRoot: string, remoteRoot: string, 
 /**
  * `running`, `done` or `failed`.

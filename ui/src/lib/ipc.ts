@@ -16,6 +16,7 @@ import type {
   JobEntry,
   JobSpec,
   Logs,
+  Settings,
   Site,
   Target,
   Template,
@@ -136,3 +137,8 @@ export const jobGpuSummary = (id: string): Promise<GpuSummary> => invoke("job_gp
 export function onGpuSamples(handler: (e: { id: string }) => void): Promise<UnlistenFn> {
   return listen<{ id: string }>(GPU_EVENT, (event) => handler(event.payload));
 }
+export const exportChart = (id: string, format: "png" | "svg"): Promise<string> =>
+  invoke("export_chart", { id, format });
+export const getSettings = (): Promise<Settings> => invoke("get_settings");
+export const saveSettings = (settings: Settings): Promise<void> =>
+  invoke("save_settings", { settings });

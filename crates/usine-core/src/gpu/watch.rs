@@ -19,15 +19,18 @@ pub struct IdleRule {
 
 impl Default for IdleRule {
     fn default() -> Self {
-        Self {
-            below: 10.0,
-            minutes: 30,
-        }
+        Self::from(&crate::settings::Settings::default())
     }
 }
 
-/// How long samples are kept (days); older ones are pruned when the app starts.
-pub const RETENTION_DAYS: i64 = 90;
+impl From<&crate::settings::Settings> for IdleRule {
+    fn from(s: &crate::settings::Settings) -> Self {
+        Self {
+            below: s.idle_below_percent,
+            minutes: s.idle_minutes,
+        }
+    }
+}
 
 /// What one look found.
 #[derive(Debug, Default)]

@@ -496,6 +496,8 @@ fn read_body(spec: &mut JobSpec, body: &[&str], chdir: Option<String>, notes: &m
     let mut i = 0;
     if body.first().is_none_or(|l| l.trim() != SETUP_MARK) {
         spec.commands = join(body);
+        // Someone else's GPU script: record GPU use, as Usine does for every GPU job.
+        spec.record_gpu_metrics = spec.gpus_per_node > 0;
         return;
     }
     i += 1;
@@ -736,6 +738,10 @@ mod tests {
         assert_eq!(
             (s.nodes, s.gpus_per_node, s.gpu_type.as_deref()),
             (2, 8, None)
+        );
+        assert!(
+            s.record_gpu_metrics,
+            "GPU jobs record their GPUs' use by default"
         );
         assert_eq!(
             (s.time_limit_minutes, s.memory_mib),

@@ -1,0 +1,132 @@
+//! The user's settings, kept in the local store: when a job's GPUs count as idle, and how long
+//! GPU samples are kept. Out-of-range values are refused with the allowed range.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Settings {
+    /// A GPU under this share busy counts as idle (per cent).
+    pub idle_below_percent: f32,
+    /// Warn when every GPU of a job has been idle this long (minutes).
+    pub idle_minutes: u32,
+    /// GPU samples older than this are deleted (days).
+    pub gpu_retention_days: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            idle_below_percent: 10.0,
+            idle_minutes: 30,
+            gpu_retention_days: 90,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("{what} must be between {min} and {max}.")]
+    OutOfRange {
+        what: &'static str,
+        min: u32,
+        max: u32,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Settings {
+    pub fn check(&self) -> Result<(), SettingsError> {
+        let range = |what, v: f64, min: u32, max: u32| {
+            if v.is_finite() && v >= f64::from(min) && v <= f64::from(max) {
+                Ok(())
+            } else {
+                Err(SettingsError::OutOfRange { what, min, max })
+            }
+        };
+        range(
+            "The idle threshold (per cent)",
+            f64::from(self.idle_below_percent),
+            1,
+            100,
+        )?;
+        range(
+            "The idle time before a warning (minutes)",
+            f64::from(self.idle_minutes),
+            5,
+            1440,
+        )?;
+        range(
+            "How long GPU samples are kept (days)",
+            f64::from(self.gpu_retention_days),
+            1,
+            3650,
+        )
+    }
+}
+
+const KEY: &str = "app";
+
+/// The saved settings, or the defaults (also for anything unreadable: settings never block use).
+pub fn load(store: &Store) -> Settings {
+    let text: Option<String> = store
+        .db
+        .query_row("SELECT value FROM settings WHERE key = ?1", [KEY], |r| {
+            r.get(0)
+        })
+        .ok();
+    text.and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+pub fn save(store: &Store, settings: &Settings) -> Result<(), SettingsError> {
+    settings.check()?;
+    let json = serde_json::to_string(settings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    store
+        .db
+        .execute(
+            "INSERT INTO settings(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (KEY, json),
+        )
+        .map_err(StoreError::from)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_then_saved_values_and_refused_ranges() {
+        let dir = std::env::temp_dir().join(format!("usine-settings-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::open(&dir.join("db.sqlite3")).unwrap();
+        assert_eq!(load(&store), Settings::default());
+        let mine = Settings {
+            idle_below_percent: 5.0,
+            idle_minutes: 60,
+            gpu_retention_days: 30,
+        };
+        save(&store, &mine).unwrap();
+        assert_eq!(load(&store), mine);
+        let bad = Settings {
+            idle_minutes: 2,
+            ..mine.clone()
+        };
+        let err = save(&store, &bad).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "The idle time before a warning (minutes) must be between 5 and 1440."
+        );
+        assert_eq!(
+            load(&store),
+            mine,
+            "a refused change keeps the old settings"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
