@@ -379,7 +379,9 @@ test("a running GPU job's chart fills in on the Monitor screen, then the job is 
     timeoutMsg: "no GPU samples reached the chart",
   });
   const first = await samples();
-  // The app's CPU over 15 s of watching, with the test idle (no WebDriver polling meanwhile).
+  // The app's CPU over 15 s of watching, with the test idle (no WebDriver polling meanwhile),
+  // after 5 s for the screen change and the first chart to settle.
+  await browser.pause(5_000);
   const [before, after] = [{}, {}];
   const [cpu0, wall0] = [appCpuSeconds(before), Date.now()];
   await browser.pause(15_000);
