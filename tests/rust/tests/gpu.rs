@@ -203,3 +203,37 @@ async fn a_live_sample_leaves_no_step_running_and_an_idle_job_is_seen_as_idle() 
     assert!(series::idle_for(&store.lock().unwrap(), &id, 10.0, 9_000).unwrap());
     slurm.cancel(&slurm_id).await.unwrap();
 }
+
+#[tokio::test]
+async fn every_task_of_a_gpu_array_is_recorded() {
+    let lab = Lab::get();
+    let conn = alice(&lab).await;
+    let slurm = SlurmOverSsh::new(conn.clone());
+    let store = Mutex::new(Store::open(&scratch_file("gpu").join("db.sqlite3")).unwrap());
+    let name = format!("it-gpu-array-{}", std::process::id());
+    let mut job = gpu_job(&lab, &name, 30);
+    job.gpus_per_node = 1;
+    job.array = Some(usine_core::jobs::spec::JobArray {
+        first: 0,
+        last: 1,
+        max_parallel: None,
+    });
+    let (_, slurm_id) = running(&store, &slurm, &job).await;
+    let mut offsets = std::collections::BTreeMap::new();
+    let mut nodes = std::collections::BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while nodes.len() < 2 {
+        let got = collect::read_recorder(&conn, &job, &slurm_id, &mut offsets)
+            .await
+            .unwrap();
+        nodes.extend(got.parsed.samples.iter().map(|s| s.node.clone()));
+        assert!(Instant::now() < deadline, "only {nodes:?}");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let tasks: Vec<String> = nodes
+        .iter()
+        .map(|n| n.rsplit('/').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(tasks, ["0", "1"], "{nodes:?}");
+    slurm.cancel(&slurm_id).await.unwrap();
+}

@@ -55,6 +55,19 @@ fn check_id(id: &str) -> Result<&str, JobError> {
     }
 }
 
+/// `usine-gpu-<id>-<node>.log` → `node`; an array task's `usine-gpu-<id>_<task>-<node>.log` →
+/// `node/task`.
+fn node_of(file: &str, id: &str) -> String {
+    let rest = file
+        .strip_prefix(&format!("usine-gpu-{id}"))
+        .and_then(|f| f.strip_suffix(".log"))
+        .unwrap_or(file);
+    match rest.strip_prefix('_').and_then(|r| r.split_once('-')) {
+        Some((task, node)) => format!("{node}/{task}"),
+        None => rest.trim_start_matches('-').to_owned(),
+    }
+}
+
 /// Reads what the job's recorders wrote since `offsets` (updated in place: whole lines only).
 pub async fn read_recorder(
     conn: &Connection,
@@ -69,7 +82,7 @@ pub async fn read_recorder(
         .collect();
     let script = format!(
         r#"cd -- {wd} 2>/dev/null || exit 0
-for f in usine-gpu-{id}-*.log; do
+for f in usine-gpu-{id}-*.log usine-gpu-{id}_*-*.log; do
   [ -f "$f" ] || continue
   o=0; case "$f" in {known}*) ;; esac
   printf '\001%s %s\n' "$f" "$o"; tail -c +$((o + 1)) -- "$f"
@@ -82,7 +95,6 @@ done"#,
         bytes: out.stdout.len() as u64,
         ..Default::default()
     };
-    let prefix = format!("usine-gpu-{id}-");
     for chunk in text.split(MARK).filter(|c| !c.is_empty()) {
         let Some((head, body)) = chunk.split_once('\n') else {
             continue;
@@ -93,13 +105,10 @@ done"#,
         let Ok(off) = off.parse::<u64>() else {
             continue;
         };
-        let node = file
-            .strip_prefix(&prefix)
-            .and_then(|f| f.strip_suffix(".log"))
-            .unwrap_or(file);
+        let node = node_of(file, id);
         // Only whole lines: a line being written now is read next time.
         let whole = body.rfind('\n').map_or(0, |i| i + 1);
-        let p = parse::recorder_log(&body[..whole], node);
+        let p = parse::recorder_log(&body[..whole], &node);
         collected.parsed.samples.extend(p.samples);
         collected.parsed.skipped += p.skipped;
         offsets.insert(file.to_owned(), off + whole as u64);
@@ -186,4 +195,20 @@ pub fn sample_this_computer(tool: &str) -> Option<Parsed> {
         &host,
         0,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn recorder_log_names_give_the_node_and_the_array_task() {
+        assert_eq!(super::node_of("usine-gpu-176-vm.log", "176"), "vm");
+        assert_eq!(
+            super::node_of("usine-gpu-176-nid001-a.log", "176"),
+            "nid001-a"
+        );
+        assert_eq!(
+            super::node_of("usine-gpu-200_4-nid002.log", "200"),
+            "nid002/4"
+        );
+    }
 }

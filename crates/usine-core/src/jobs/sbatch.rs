@@ -14,8 +14,9 @@ const COMMANDS_MARK: &str = "# --- your commands ---";
 const CONTAINER_MARK: &str = "# --- your commands, run inside the container ---";
 const HEREDOC_END: &str = "USINE_COMMANDS_END";
 /// One sampler per node, next to the job's logs, for the GPU charts. It is a job step, so Slurm
-/// stops it with the job and nothing is left running on the node.
-const GPU_RECORDER: &str = r#"srun --overlap --ntasks-per-node=1 --output="usine-gpu-%j-%N.log" bash -c 'if command -v nvidia-smi >/dev/null; then exec nvidia-smi --query-gpu=timestamp,index,utilization.gpu,memory.used,memory.total,power.draw,temperature.gpu --format=csv,noheader,nounits -l 10; elif command -v rocm-smi >/dev/null; then while true; do printf "%s " "$(date +%s)"; rocm-smi --showuse --showmeminfo vram --showpower --showtemp --json | tr -d "\n"; echo; sleep 10; done; fi' 2>/dev/null &"#;
+/// stops it with the job and nothing is left running on the node. Array tasks write
+/// `usine-gpu-<array job>_<task>-<node>.log`, so the array's id finds every task's log.
+const GPU_RECORDER: &str = r#"srun --overlap --ntasks-per-node=1 --output="usine-gpu-${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}${SLURM_ARRAY_TASK_ID:+_$SLURM_ARRAY_TASK_ID}-%N.log" bash -c 'if command -v nvidia-smi >/dev/null; then exec nvidia-smi --query-gpu=timestamp,index,utilization.gpu,memory.used,memory.total,power.draw,temperature.gpu --format=csv,noheader,nounits -l 10; elif command -v rocm-smi >/dev/null; then while true; do printf "%s " "$(date +%s)"; rocm-smi --showuse --showmeminfo vram --showpower --showtemp --json | tr -d "\n"; echo; sleep 10; done; fi' 2>/dev/null &"#;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
