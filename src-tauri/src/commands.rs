@@ -233,3 +233,52 @@ fn run_upload<R: Runtime>(app: AppHandle<R>, cluster_name: String, id: String) {
         let _ = app.emit(TRANSFER_DONE_EVENT, payload);
     });
 }
+
+/// `{ id, progress }` while a download runs.
+pub const DOWNLOAD_PROGRESS_EVENT: &str = "download-progress";
+/// `{ id, report }` or `{ id, error }` when a download ends.
+pub const DOWNLOAD_DONE_EVENT: &str = "download-done";
+
+/// Brings a folder back from a cluster in the background over its shared connection; progress
+/// and the end come as events. Running it again continues where it stopped.
+#[tauri::command]
+#[tracing::instrument(skip(app, state), err(Debug))]
+pub fn start_download<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    cluster: String,
+    source: String,
+    destination: String,
+) -> Result<String, UiError> {
+    let settings = cluster::get(&state.store(), &cluster)?;
+    let id = usine_core::store::new_id();
+    let task_id = id.clone();
+    tauri::async_runtime::spawn(async move {
+        let state = tauri::Manager::state::<AppState>(&app);
+        let questions = relay_questions(app.clone(), cluster.clone());
+        let result = match state.connections.get(&settings, questions).await {
+            Ok(conn) => usine_core::download::download(
+                &conn,
+                &source,
+                std::path::Path::new(&destination),
+                |p| {
+                    let _ = app.emit(
+                        DOWNLOAD_PROGRESS_EVENT,
+                        serde_json::json!({ "id": task_id, "progress": p }),
+                    );
+                },
+            )
+            .await
+            .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let payload = match result {
+            Ok(report) => serde_json::json!({ "id": task_id, "report": report }),
+            Err(error) => {
+                serde_json::json!({ "id": task_id, "error": format!("{error} Start it again to continue where it stopped.") })
+            }
+        };
+        let _ = app.emit(DOWNLOAD_DONE_EVENT, payload);
+    });
+    Ok(id)
+}

@@ -241,6 +241,16 @@ test("send a folder to the connected cluster: reuses the login, ends verified", 
   // The cluster's connection from the login test was reused: no code was asked again.
   assert.equal(await (await browser.$('[role="dialog"]')).isExisting(), false);
   await browser.saveScreenshot(path.join(out, "data.png"));
+
+  // And back again, into a new local folder, verified file by file.
+  const back = path.join(home, "results");
+  await fill('form.download input[name="remote"]', `/home/bob/usine-e2e-${process.pid}`);
+  await fill('form.download input[name="local"]', back);
+  await (await browser.$("form.download button[type=submit]")).click();
+  const fetched = await browser.$("[data-fetched]");
+  await fetched.waitForExist({ timeout: 30_000, timeoutMsg: "the folder did not come back" });
+  assert.match(await fetched.getText(), /20 of 20 files verified/);
+  assert.equal(readFileSync(path.join(back, "sample 7.txt"), "utf8"), "row 7\n");
 });
 
 /** CPU seconds used so far by the app and its WebKit helper processes (Linux /proc), in total

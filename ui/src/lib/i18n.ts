@@ -75,6 +75,13 @@ const en = {
   "data.state.running": "Not finished",
   "data.resume": "Resume",
   "data.progress": "{done} of {total} · {files} of {filesTotal} files",
+  "data.back": "Bring results back",
+  "data.backIntro":
+    "Copies a folder from the cluster to this computer, checking every file against the cluster's checksum. Files you already have are not copied again; an interrupted copy continues where it stopped.",
+  "data.remote": "Folder on the cluster",
+  "data.local": "Folder on this computer",
+  "data.fetch": "Bring back",
+  "data.fetched": "{verified} of {files} files verified in {folder}",
   "import.title": "Already using ssh?",
   "import.find": "Find the hosts in my SSH configuration",
   "import.none": "No host found in ~/.ssh/config.",

@@ -32,6 +32,9 @@ export const QUESTION_EVENT = "ssh-question";
 /** Must match `TRANSFER_PROGRESS_EVENT` and `TRANSFER_DONE_EVENT` in src-tauri/src/commands.rs. */
 export const TRANSFER_PROGRESS_EVENT = "transfer-progress";
 export const TRANSFER_DONE_EVENT = "transfer-done";
+/** Must match `DOWNLOAD_PROGRESS_EVENT` and `DOWNLOAD_DONE_EVENT` in src-tauri/src/commands.rs. */
+export const DOWNLOAD_PROGRESS_EVENT = "download-progress";
+export const DOWNLOAD_DONE_EVENT = "download-done";
 export const CLUSTER_STATE_EVENT = "cluster-state";
 /** Must match `JOB_EVENT` in src-tauri/src/jobs.rs. */
 export const JOB_EVENT = "job-changed";
@@ -142,3 +145,20 @@ export const exportChart = (id: string, format: "png" | "svg"): Promise<string> 
 export const getSettings = (): Promise<Settings> => invoke("get_settings");
 export const saveSettings = (settings: Settings): Promise<void> =>
   invoke("save_settings", { settings });
+export const startDownload = (
+  cluster: string,
+  source: string,
+  destination: string,
+): Promise<string> => invoke("start_download", { cluster, source, destination });
+
+export function onDownloadProgress(
+  handler: (e: { id: string; progress: TransferProgress }) => void,
+): Promise<UnlistenFn> {
+  return listen<{ id: string; progress: TransferProgress }>(DOWNLOAD_PROGRESS_EVENT, (event) =>
+    handler(event.payload),
+  );
+}
+
+export function onDownloadDone(handler: (e: TransferDone) => void): Promise<UnlistenFn> {
+  return listen<TransferDone>(DOWNLOAD_DONE_EVENT, (event) => handler(event.payload));
+}
