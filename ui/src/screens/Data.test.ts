@@ -1,0 +1,55 @@
+import { cleanup, render, screen } from "@testing-library/svelte";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { emit } from "@tauri-apps/api/event";
+import { afterEach, describe, expect, it } from "vitest";
+import Data from "./Data.svelte";
+import { TRANSFER_DONE_EVENT } from "../lib/ipc";
+import type { TransferSummary } from "../lib/bindings";
+
+afterEach(async () => {
+  cleanup();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  clearMocks();
+});
+
+const summary: TransferSummary = {
+  id: "t1",
+  cluster: "lab",
+  localRoot: "/data/set",
+  remoteRoot: "/scratch/set",
+  state: "failed",
+  files: 3,
+  verified: 2,
+  bytes: 300,
+  bytesConfirmed: 200,
+  createdAt: "now",
+};
+
+describe("Data", () => {
+  it("lists, file by file, what an upload could not send", async () => {
+    mockIPC(
+      (cmd) => {
+        if (cmd === "list_clusters") return [];
+        if (cmd === "list_transfers") return [summary];
+        throw new Error(`unexpected command ${cmd}`);
+      },
+      { shouldMockEvents: true },
+    );
+    const { container } = render(Data);
+    expect(await screen.findByText("/data/set")).toBeTruthy();
+    await emit(TRANSFER_DONE_EVENT, {
+      id: "t1",
+      report: {
+        transferId: "t1",
+        files: 3,
+        verified: 2,
+        bytesSent: 200,
+        bytesSkipped: 0,
+        problems: [{ path: "b/broken.bin", problem: "it changed while it was being sent" }],
+      },
+    });
+    await expect
+      .poll(() => container.querySelector('[data-problems="t1"]')?.textContent)
+      .toContain("b/broken.bin: it changed while it was being sent");
+  });
+});
