@@ -171,6 +171,7 @@ pub fn start_upload<R: Runtime>(
     cluster: String,
     source: String,
     destination: String,
+    by_checksum: bool,
 ) -> Result<String, UiError> {
     let (id, problems) = transfer::create(
         &state.store,
@@ -178,6 +179,9 @@ pub fn start_upload<R: Runtime>(
         std::path::Path::new(&source),
         &destination,
     )?;
+    if by_checksum {
+        transfer::set_compare(&state.store, &id, transfer::Compare::Checksum)?;
+    }
     for p in problems {
         tracing::info!(path = %p.path, problem = %p.problem, "not sent");
     }

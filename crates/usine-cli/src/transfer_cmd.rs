@@ -22,6 +22,10 @@ pub struct UploadArgs {
     /// Continue an earlier upload instead (its id is in `usine transfers`).
     #[arg(long, conflicts_with_all = ["cluster", "source", "destination"])]
     resume: Option<String>,
+    /// Skip files the cluster has with the same contents (SHA-256), whatever their dates say;
+    /// slower than the default size-and-time check, for copies whose dates changed.
+    #[arg(long, conflicts_with = "resume")]
+    checksum: bool,
 }
 
 pub async fn upload(args: UploadArgs, json: bool) -> anyhow::Result<bool> {
@@ -30,6 +34,9 @@ pub async fn upload(args: UploadArgs, json: bool) -> anyhow::Result<bool> {
         (Some(id), ..) => (transfer::get(&store, &id)?.cluster, id),
         (None, Some(cluster), Some(source), Some(destination)) => {
             let (id, problems) = transfer::create(&store, &cluster, &source, &destination)?;
+            if args.checksum {
+                transfer::set_compare(&store, &id, transfer::Compare::Checksum)?;
+            }
             for p in problems {
                 eprintln!("skipped {}: {}", p.path, p.problem);
             }

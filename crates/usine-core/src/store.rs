@@ -89,6 +89,8 @@ const MIGRATIONS: &[&str] = &[
         key TEXT PRIMARY KEY NOT NULL,
         value TEXT NOT NULL
     );",
+    // 7: how an upload decides that the cluster already has a file.
+    "ALTER TABLE transfers ADD COLUMN compare TEXT NOT NULL DEFAULT 'quick';",
 ];
 
 #[derive(Debug, thiserror::Error)]

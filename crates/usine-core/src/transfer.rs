@@ -112,6 +112,43 @@ struct Entry {
     verified: bool,
 }
 
+/// How an upload decides that the cluster already holds a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compare {
+    /// Same size and modification time, like rsync's quick check (fast; the default).
+    Quick,
+    /// Same size and the same SHA-256 on both sides, whatever the dates (for copies whose
+    /// times changed, at the cost of reading both sides).
+    Checksum,
+}
+
+/// Chooses how the transfer compares files, before it starts.
+pub fn set_compare(store: &Mutex<Store>, id: &str, compare: Compare) -> Result<(), TransferError> {
+    let value = match compare {
+        Compare::Quick => "quick",
+        Compare::Checksum => "checksum",
+    };
+    lock(store).db.execute(
+        "UPDATE transfers SET compare = ?2 WHERE id = ?1",
+        params![id, value],
+    )?;
+    Ok(())
+}
+
+fn compare_of(store: &Mutex<Store>, id: &str) -> Result<Compare, TransferError> {
+    let value: String =
+        lock(store)
+            .db
+            .query_row("SELECT compare FROM transfers WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })?;
+    Ok(if value == "checksum" {
+        Compare::Checksum
+    } else {
+        Compare::Quick
+    })
+}
+
 /// Lists `source` (a file or a folder) and records a new transfer to `remote_root`.
 pub fn create(
     store: &Mutex<Store>,
@@ -703,15 +740,34 @@ async fn skip_unchanged(
         })
         .collect();
     let single_file = local_root.is_file();
+    let local_path = |e: &Entry| {
+        if single_file {
+            local_root.to_owned()
+        } else {
+            local_root.join(&e.rel)
+        }
+    };
+    let by_checksum = compare_of(store, id)? == Compare::Checksum;
     let mut same = Vec::new();
-    for e in fresh {
-        if remote.get(e.rel.as_str()) == Some(&(e.size, e.mtime)) {
-            let path = if single_file {
-                local_root.to_owned()
-            } else {
-                local_root.join(&e.rel)
-            };
-            if let Ok(digest) = sha256_of(&path) {
+    if by_checksum {
+        // Same size on the cluster: compare contents, whatever the dates say.
+        let sized: Vec<&Entry> = fresh
+            .into_iter()
+            .filter(|e| remote.get(e.rel.as_str()).is_some_and(|r| r.0 == e.size))
+            .collect();
+        let theirs = remote_sha256(conn, remote_root, sized.iter().map(|e| e.rel.as_str())).await?;
+        for e in sized {
+            if let Ok(digest) = sha256_of(&local_path(e))
+                && theirs.get(&e.rel) == Some(&digest)
+            {
+                same.push((e, digest));
+            }
+        }
+    } else {
+        for e in fresh {
+            if remote.get(e.rel.as_str()) == Some(&(e.size, e.mtime))
+                && let Ok(digest) = sha256_of(&local_path(e))
+            {
                 same.push((e, digest));
             }
         }
@@ -722,9 +778,10 @@ async fn skip_unchanged(
     let mut guard = lock(store);
     let tx = guard.db.transaction()?;
     for (e, digest) in same {
+        // Compared by checksum: already verified against the cluster's own sha256sum.
         tx.execute(
-            "UPDATE transfer_files SET confirmed = ?3, sha256 = ?4 WHERE transfer_id = ?1 AND rel_path = ?2",
-            params![id, e.rel, e.size as i64, digest],
+            "UPDATE transfer_files SET confirmed = ?3, sha256 = ?4, verified = ?5 WHERE transfer_id = ?1 AND rel_path = ?2",
+            params![id, e.rel, e.size as i64, digest, by_checksum],
         )?;
     }
     tx.commit()?;

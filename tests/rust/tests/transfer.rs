@@ -279,6 +279,41 @@ async fn sending_the_same_folder_again_only_sends_what_changed() {
         "{:?}",
         report.problems
     );
+
+    // Every date changed, no content did (a copy, a checkout): the quick check would send it
+    // all again; comparing checksums sends nothing.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+    }
+    let (fourth, _) = transfer::create(&store, "lab", &src, &remote).unwrap();
+    transfer::set_compare(&store, &fourth, transfer::Compare::Checksum).unwrap();
+    let report = transfer::upload(&conn, &store, &fourth, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.bytes_sent, report.verified),
+        (0, 201),
+        "{:?}",
+        report.problems
+    );
+    // A content change of the same size is still caught and sent.
+    let mut changed = data(3000, 42);
+    changed[0] ^= 0xff;
+    std::fs::write(src.join("row-007.csv"), &changed).unwrap();
+    let (fifth, _) = transfer::create(&store, "lab", &src, &remote).unwrap();
+    transfer::set_compare(&store, &fifth, transfer::Compare::Checksum).unwrap();
+    let report = transfer::upload(&conn, &store, &fifth, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.bytes_sent, report.verified),
+        (3000, 201),
+        "{:?}",
+        report.problems
+    );
     conn.exec(&format!("rm -rf {}", quote(&remote)))
         .await
         .unwrap();

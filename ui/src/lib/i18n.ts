@@ -67,6 +67,8 @@ const en = {
   "data.destination": "Folder on the cluster",
   "data.destinationHint": "Large datasets belong in scratch or work, not in your home folder.",
   "data.send": "Send",
+  "data.byChecksum":
+    "Compare contents, not dates (slower; for copies whose dates changed but not their contents)",
   "data.history": "Uploads",
   "data.none": "Nothing sent yet.",
   "data.files": "{verified} of {files} files verified",

@@ -72,7 +72,8 @@ export const startUpload = (
   cluster: string,
   source: string,
   destination: string,
-): Promise<string> => invoke("start_upload", { cluster, source, destination });
+  byChecksum = false,
+): Promise<string> => invoke("start_upload", { cluster, source, destination, byChecksum });
 export const resumeUpload = (id: string): Promise<void> => invoke("resume_upload", { id });
 export const forgetCluster = (name: string): Promise<void> => invoke("forget_cluster", { name });
 export const connectCluster = (name: string): Promise<ClusterProfile> =>
