@@ -1,6 +1,7 @@
 //! Job commands (drafts, submit, list, logs, cancel) and the background tracker that sends
 //! queued jobs, follows running ones and raises desktop notifications.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
@@ -27,6 +28,17 @@ pub const GPU_EVENT: &str = "gpu-samples";
 
 fn view(state: &AppState, draft: Draft) -> Result<DraftView, UiError> {
     Ok(targets::view(&state.store, draft)?)
+}
+
+fn save_and_view(
+    state: &AppState,
+    id: &str,
+    target: &str,
+    spec: &JobSpec,
+) -> Result<DraftView, UiError> {
+    drafts::save(&state.store(), id, target, spec)?;
+    let draft = drafts::get(&state.store(), id)?;
+    view(state, draft)
 }
 
 #[tauri::command]
@@ -78,9 +90,7 @@ pub fn save_draft(
     target: String,
     spec: JobSpec,
 ) -> Result<DraftView, UiError> {
-    drafts::save(&state.store(), &id, &target, &spec)?;
-    let draft = drafts::get(&state.store(), &id)?;
-    view(&state, draft)
+    save_and_view(&state, &id, &target, &spec)
 }
 
 /// The expert's raw-script view: the edited script replaces the draft's fields.
@@ -93,9 +103,7 @@ pub fn import_script(
     script: String,
 ) -> Result<DraftView, UiError> {
     let spec = sbatch::import(&script).spec;
-    drafts::save(&state.store(), &id, &target, &spec)?;
-    let draft = drafts::get(&state.store(), &id)?;
-    view(&state, draft)
+    save_and_view(&state, &id, &target, &spec)
 }
 
 #[tauri::command]
@@ -110,17 +118,7 @@ pub fn delete_draft(state: State<'_, AppState>, id: String) -> Result<(), UiErro
 #[tauri::command]
 #[tracing::instrument(skip(state), err(Debug))]
 pub fn submit_draft(state: State<'_, AppState>, id: String) -> Result<JobEntry, UiError> {
-    let draft = drafts::get(&state.store(), &id)?;
-    let (problems, _) = targets::check(&state.store, &draft.target, &draft.spec)?;
-    if let Some(p) = problems
-        .iter()
-        .find(|p| p.severity == usine_core::jobs::checks::Severity::Blocker)
-    {
-        return Err(UiError {
-            message: p.message.clone(),
-        });
-    }
-    let entry = tracking::enqueue(&state.store, &draft.target, &draft.spec)?;
+    let entry = targets::enqueue_draft(&state.store, &id)?;
     state.jobs_changed.notify_one();
     Ok(entry)
 }
@@ -400,6 +398,8 @@ pub fn start_tracker<R: Runtime>(app: AppHandle<R>) {
             tracing::warn!(%error, "old GPU samples not pruned");
         }
         let mut changed_recently = true;
+        // Kept between rounds: a REST target fetches a token and probes versions when opened.
+        let mut schedulers: HashMap<String, AnyScheduler> = HashMap::new();
         loop {
             let open: Vec<JobEntry> = history::list(&state.store(), None)
                 .map(|all| all.into_iter().filter(|j| !j.state.is_finished()).collect())
@@ -409,19 +409,35 @@ pub fn start_tracker<R: Runtime>(app: AppHandle<R>) {
             target_names.dedup();
             let mut any_change = false;
             for target in &target_names {
-                let Some(scheduler) = quiet_scheduler(&state, target).await else {
+                if target != THIS_COMPUTER_ID
+                    && !state.connections.connected().await.contains(target)
+                {
+                    schedulers.remove(target);
+                    continue;
+                }
+                if !schedulers.contains_key(target) {
+                    let Some(opened) = quiet_scheduler(&state, target).await else {
+                        continue;
+                    };
+                    schedulers.insert(target.clone(), opened);
+                }
+                let Some(scheduler) = schedulers.get(target) else {
                     continue;
                 };
-                match tracking::flush_outbox(&state.store, target, &scheduler).await {
+                let mut failed = false;
+                match tracking::flush_outbox(&state.store, target, scheduler).await {
                     Ok(sent) => {
                         for job in sent {
                             any_change = true;
                             let _ = app.emit(JOB_EVENT, &job);
                         }
                     }
-                    Err(error) => tracing::warn!(%error, %target, "queued jobs not sent yet"),
+                    Err(error) => {
+                        failed = true;
+                        tracing::warn!(%error, %target, "queued jobs not sent yet");
+                    }
                 }
-                match tracking::refresh(&state.store, target, &scheduler).await {
+                match tracking::refresh(&state.store, target, scheduler).await {
                     Ok(changes) => {
                         for change in changes {
                             any_change = true;
@@ -438,9 +454,16 @@ pub fn start_tracker<R: Runtime>(app: AppHandle<R>) {
                             }
                         }
                     }
-                    Err(error) => tracing::warn!(%error, %target, "job states not refreshed"),
+                    Err(error) => {
+                        failed = true;
+                        tracing::warn!(%error, %target, "job states not refreshed");
+                    }
                 }
-                follow_gpus(&app, &state, &scheduler, target).await;
+                follow_gpus(&app, &state, scheduler, target).await;
+                if failed {
+                    // Opened afresh next round (an expired token, a dropped connection).
+                    schedulers.remove(target);
+                }
             }
             let states: Vec<JobState> = open.iter().map(|j| j.state.clone()).collect();
             let wait = tracking::poll_interval(&states, changed_recently || any_change)

@@ -68,8 +68,6 @@ impl AppState {
     }
 
     pub fn store(&self) -> std::sync::MutexGuard<'_, Store> {
-        self.store
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        usine_core::store::lock(&self.store)
     }
 }

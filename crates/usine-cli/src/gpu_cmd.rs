@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use usine_core::cluster::Connections;
 use usine_core::gpu::{chart, series, watch};
 use usine_core::jobs::{history, targets, tracking};
-use usine_core::store::Store;
+use usine_core::store::{Store, lock};
 
 use crate::terminal;
 
@@ -35,10 +35,6 @@ pub enum MetricsCommand {
         #[arg(long)]
         csv: Option<PathBuf>,
     },
-}
-
-fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
-    store.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];

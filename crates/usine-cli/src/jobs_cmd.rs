@@ -13,7 +13,7 @@ use usine_core::jobs::scheduler::Scheduler;
 use usine_core::jobs::slurm::JobState;
 use usine_core::jobs::spec::JobSpec;
 use usine_core::jobs::{drafts, sbatch, targets, templates, tracking};
-use usine_core::store::Store;
+use usine_core::store::{Store, lock};
 use usine_core::target::THIS_COMPUTER_ID;
 
 use crate::{print_json, terminal};
@@ -108,10 +108,6 @@ pub enum JobCommand {
 
 fn open_store() -> anyhow::Result<Mutex<Store>> {
     Ok(Mutex::new(Store::open_default()?))
-}
-
-fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
-    store.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Applies `field=value` changes through the spec's JSON form, so every field is settable.

@@ -227,6 +227,14 @@ pub enum Table {
 }
 
 /// Usine's data folder: `USINE_DATA_DIR`, else the platform's (e.g. `~/.local/share/usine`).
+/// The store behind a mutex, for code shared between threads; a panic elsewhere while holding
+/// it does not make the store unusable (every write is its own transaction).
+pub fn lock(store: &std::sync::Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    store
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// A unique id, sortable by creation time, made without coordination.
 pub fn new_id() -> String {
     use getrandom::rand_core::Rng;

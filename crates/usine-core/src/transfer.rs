@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use ts_rs::TS;
 
 use crate::ssh::{Connection, SshError, quote};
-use crate::store::Store;
+use crate::store::{Store, lock};
 
 /// Files at least this big travel on their own stream; smaller ones in tar batches.
 pub const LARGE_FILE: u64 = 16 << 20;
@@ -429,12 +429,6 @@ pub fn get(store: &Mutex<Store>, id: &str) -> Result<Summary, TransferError> {
         .into_iter()
         .find(|s| s.id == id)
         .ok_or_else(|| TransferError::UnknownTransfer(id.to_owned()))
-}
-
-fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
-    store
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn load(store: &Mutex<Store>, id: &str) -> Result<(PathBuf, String, Vec<Entry>), TransferError> {

@@ -66,6 +66,19 @@ impl Lab {
             .expect("the `ssh` command runs")
     }
 
+    /// A five-minute CPU job of the lab's project, working in `~/usine-it/NAME`.
+    pub fn cpu_job(&self, name: &str, commands: &str) -> usine_core::jobs::spec::JobSpec {
+        usine_core::jobs::spec::JobSpec {
+            name: name.into(),
+            account: Some(self.var("USINE_LAB_ACCOUNT").into()),
+            partition: Some("cpu".into()),
+            time_limit_minutes: 5,
+            working_dir: format!("~/usine-it/{name}"),
+            commands: commands.into(),
+            ..Default::default()
+        }
+    }
+
     /// How many jobs called `name` alice has in Slurm's accounting, once there is any. (A job
     /// that ends within a second can first reach slurmdbd under the name "allocation".)
     pub fn jobs_named(&self, name: &str) -> usize {

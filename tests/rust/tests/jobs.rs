@@ -10,7 +10,7 @@ use usine_core::jobs::local::ThisComputer;
 use usine_core::jobs::scheduler::Scheduler;
 use usine_core::jobs::slurm::{JobState, pending_reason};
 use usine_core::jobs::slurm_ssh::SlurmOverSsh;
-use usine_core::jobs::spec::{EnvVar, JobArray, JobSpec};
+use usine_core::jobs::spec::{EnvVar, JobArray};
 use usine_core::jobs::{templates, tracking};
 use usine_core::ssh::Connection;
 use usine_core::store::Store;
@@ -31,18 +31,6 @@ async fn slurm(lab: &Lab) -> SlurmOverSsh {
 
 fn unique(tag: &str) -> String {
     format!("it-{tag}-{}", std::process::id())
-}
-
-fn cpu_job(name: &str, commands: &str) -> JobSpec {
-    JobSpec {
-        name: name.into(),
-        account: Some("ai-startup".into()),
-        partition: Some("cpu".into()),
-        time_limit_minutes: 5,
-        working_dir: format!("~/usine-it/{name}"),
-        commands: commands.into(),
-        ..JobSpec::default()
-    }
 }
 
 /// Refreshes until the job reaches a finished state, then returns the stored entry.
@@ -79,7 +67,7 @@ async fn a_job_with_hostile_values_runs_to_completion_with_logs_and_cost() {
     let slurm = slurm(&lab).await;
     let store = store();
     let name = unique("hostile");
-    let mut spec = cpu_job(
+    let mut spec = lab.cpu_job(
         &name,
         "printf 'V=%s\\n' \"$HOSTILE\"; pwd; echo to-stderr >&2\n",
     );
@@ -124,7 +112,7 @@ async fn a_missing_input_dataset_stops_the_submission_with_what_to_do() {
     let slurm = slurm(&lab).await;
     let store = store();
     let name = unique("input");
-    let mut spec = cpu_job(&name, "true\n");
+    let mut spec = lab.cpu_job(&name, "true\n");
     spec.inputs = vec![format!("~/datasets/{name}/it's missing")];
     let entry = tracking::enqueue(&store, "lab", &spec).unwrap();
     let err = tracking::send(&store, &slurm, &entry.id).await.unwrap_err();
@@ -153,7 +141,7 @@ async fn logs_are_found_where_an_imported_script_put_them() {
     let slurm = slurm(&lab).await;
     let store = store();
     let name = unique("own-logs");
-    let mut spec = cpu_job(&name, "echo to my own file\n");
+    let mut spec = lab.cpu_job(&name, "echo to my own file\n");
     spec.extra_directives
         .push(format!("--output=/tmp/{name}-out-%j.log"));
     let entry = tracking::enqueue(&store, "lab", &spec).unwrap();
@@ -171,8 +159,12 @@ async fn cancelling_a_running_job() {
     let lab = Lab::get();
     let slurm = slurm(&lab).await;
     let store = store();
-    let entry =
-        tracking::enqueue(&store, "lab", &cpu_job(&unique("cancel"), "sleep 300\n")).unwrap();
+    let entry = tracking::enqueue(
+        &store,
+        "lab",
+        &lab.cpu_job(&unique("cancel"), "sleep 300\n"),
+    )
+    .unwrap();
     let sent = tracking::send(&store, &slurm, &entry.id).await.unwrap();
     let job_id = sent.scheduler_id.unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -196,7 +188,7 @@ async fn a_job_array_runs_every_task() {
     let slurm = slurm(&lab).await;
     let store = store();
     let name = unique("array");
-    let mut spec = cpu_job(&name, "echo task=$SLURM_ARRAY_TASK_ID\n");
+    let mut spec = lab.cpu_job(&name, "echo task=$SLURM_ARRAY_TASK_ID\n");
     spec.array = Some(JobArray {
         first: 0,
         last: 2,
@@ -221,7 +213,7 @@ async fn a_job_beyond_the_gpu_hour_limit_waits_with_the_reason_in_plain_words() 
     let slurm = slurm(&lab).await;
     let store = store();
     // 2 GPUs for 1 h = 2 GPU-hours; the nearly spent project has 1 in total.
-    let mut spec = cpu_job(&unique("budget"), "true\n");
+    let mut spec = lab.cpu_job(&unique("budget"), "true\n");
     spec.account = Some(lab.var("USINE_LAB_SPENT_ACCOUNT").into());
     spec.partition = Some("gpu".into());
     spec.gpus_per_node = 2;
@@ -257,7 +249,7 @@ async fn the_offline_outbox_is_sent_exactly_once_when_the_cluster_is_back() {
     let store = store();
     let name = unique("outbox");
     // Offline: the job is only recorded.
-    let entry = tracking::enqueue(&store, "lab", &cpu_job(&name, "echo sent\n")).unwrap();
+    let entry = tracking::enqueue(&store, "lab", &lab.cpu_job(&name, "echo sent\n")).unwrap();
     assert_eq!(
         history::outbox(&store.lock().unwrap(), "lab")
             .unwrap()
@@ -279,7 +271,7 @@ async fn a_crash_between_submitting_and_recording_never_submits_twice() {
     let store = store();
     let slurm = slurm(&lab).await;
     let name = unique("crash");
-    let mut spec = cpu_job(&name, "echo once\n");
+    let mut spec = lab.cpu_job(&name, "echo once\n");
     // Held, so it is still in the queue when the proof file is lost below.
     spec.extra_directives.push("--hold".into());
     let entry = tracking::enqueue(&store, "lab", &spec).unwrap();

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use usine_core::jobs::scheduler::{JobError, Scheduler};
 use usine_core::jobs::slurm::JobState;
 use usine_core::jobs::slurm_rest::SlurmRest;
-use usine_core::jobs::spec::JobSpec;
 use usine_core::jobs::{history, tracking};
 use usine_core::store::Store;
 use usine_lab_tests::Lab;
@@ -40,18 +39,6 @@ async fn rest(lab: &Lab) -> SlurmRest {
     .unwrap()
 }
 
-fn job(name: &str, commands: &str) -> JobSpec {
-    JobSpec {
-        name: name.into(),
-        account: Some("ai-startup".into()),
-        partition: Some("cpu".into()),
-        time_limit_minutes: 5,
-        working_dir: format!("~/usine-it/{name}"),
-        commands: commands.into(),
-        ..JobSpec::default()
-    }
-}
-
 async fn wait_state(
     store: &Mutex<Store>,
     rest: &SlurmRest,
@@ -78,7 +65,8 @@ async fn submit_follow_and_cancel_through_slurmrestd() {
     let store = Mutex::new(Store::open(&scratch_file("rest").join("db.sqlite3")).unwrap());
     let name = format!("it-rest-{}", std::process::id());
     lab.ssh_alice_ok(&format!("mkdir -p ~/usine-it/{name}"));
-    let entry = tracking::enqueue(&store, "lab-rest", &job(&name, "echo via rest\n")).unwrap();
+    let entry =
+        tracking::enqueue(&store, "lab-rest", &lab.cpu_job(&name, "echo via rest\n")).unwrap();
     let sent = tracking::send(&store, &rest, &entry.id).await.unwrap();
     // Sending the same job again (a crash before recording) finds the first one.
     let again = rest
@@ -92,7 +80,7 @@ async fn submit_follow_and_cancel_through_slurmrestd() {
     let out = lab.ssh_alice_ok(&format!("cat ~/usine-it/{name}/{name}-{job_id}.out"));
     assert_eq!(out, "via rest\n");
 
-    let long = tracking::enqueue(&store, "lab-rest", &job(&name, "sleep 300\n")).unwrap();
+    let long = tracking::enqueue(&store, "lab-rest", &lab.cpu_job(&name, "sleep 300\n")).unwrap();
     let long = tracking::send(&store, &rest, &long.id).await.unwrap();
     wait_state(&store, &rest, &long.id, |s| *s == JobState::Running).await;
     rest.cancel(long.scheduler_id.as_deref().unwrap())

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use super::parse::{self, Parsed, RECORDER_FIELDS};
 use crate::jobs::sbatch::shell_path;
 use crate::jobs::scheduler::JobError;
+use crate::jobs::slurm_ssh::check_id;
 use crate::jobs::spec::JobSpec;
 use crate::ssh::{Connection, quote};
 use crate::store::{Store, StoreError};
@@ -45,14 +46,6 @@ pub fn save_offsets(
         )?;
     }
     Ok(())
-}
-
-fn check_id(id: &str) -> Result<&str, JobError> {
-    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(id)
-    } else {
-        Err(JobError::NotFound(id.to_owned()))
-    }
 }
 
 /// `usine-gpu-<id>-<node>.log` → `node`; an array task's `usine-gpu-<id>_<task>-<node>.log` →

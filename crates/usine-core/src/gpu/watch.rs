@@ -8,19 +8,13 @@ use crate::jobs::history::JobEntry;
 use crate::jobs::scheduler::JobError;
 use crate::jobs::slurm::JobState;
 use crate::jobs::targets::AnyScheduler;
-use crate::store::Store;
+use crate::store::{Store, lock};
 
 /// When a job counts as idle: every GPU under `below` per cent for `minutes`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct IdleRule {
     pub below: f32,
     pub minutes: u32,
-}
-
-impl Default for IdleRule {
-    fn default() -> Self {
-        Self::from(&crate::settings::Settings::default())
-    }
 }
 
 impl From<&crate::settings::Settings> for IdleRule {
@@ -38,10 +32,6 @@ pub struct Look {
     pub new_samples: usize,
     pub bytes: u64,
     pub idle: bool,
-}
-
-fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
-    store.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Whether Usine follows this job's GPUs.

@@ -26,7 +26,8 @@ fn check_tag(tag: &str) -> Result<&str, JobError> {
     }
 }
 
-fn check_id(id: &str) -> Result<&str, JobError> {
+/// A Slurm job id (`123`, or `123_4` for an array task): the only form that reaches a shell.
+pub(crate) fn check_id(id: &str) -> Result<&str, JobError> {
     if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
         Ok(id)
     } else {

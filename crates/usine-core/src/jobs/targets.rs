@@ -12,7 +12,7 @@ use super::slurm_ssh::SlurmOverSsh;
 use super::spec::JobSpec;
 use crate::cluster::{self, Connections};
 use crate::ssh::Questions;
-use crate::store::Store;
+use crate::store::{Store, lock};
 use crate::target::THIS_COMPUTER_ID;
 
 /// A draft with everything the editor shows next to it: checks, cost and the script.
@@ -43,17 +43,28 @@ pub fn view(store: &Mutex<Store>, draft: super::drafts::Draft) -> Result<DraftVi
     })
 }
 
+/// Records a draft's job in the outbox, unless the checks find a problem that would make the
+/// cluster refuse it or the project unable to pay (the first one is the error).
+pub fn enqueue_draft(
+    store: &Mutex<Store>,
+    draft_id: &str,
+) -> Result<super::history::JobEntry, JobError> {
+    let draft = super::drafts::get(&lock(store), draft_id)?;
+    let (problems, _) = check(store, &draft.target, &draft.spec)?;
+    if let Some(p) = problems
+        .iter()
+        .find(|p| p.severity == checks::Severity::Blocker)
+    {
+        return Err(JobError::Rejected(p.message.clone()));
+    }
+    super::tracking::enqueue(store, &draft.target, &draft.spec)
+}
+
 pub enum AnyScheduler {
     ThisComputer(ThisComputer),
     Slurm(SlurmOverSsh),
     /// slurmrestd for the jobs; the SSH connection still reads their logs.
     Rest(SlurmRest, SlurmOverSsh),
-}
-
-fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
-    store
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The scheduler for `target`; for a cluster this logs in (asking `questions` if needed) unless
@@ -86,21 +97,25 @@ pub async fn open(
     Ok(AnyScheduler::Rest(rest, SlurmOverSsh::new(conn)))
 }
 
-/// This computer's cores and NVIDIA GPUs (as `nvidia-smi -L` lists them).
+/// This computer's cores and NVIDIA GPUs (as `nvidia-smi -L` lists them). Asked once: drafts
+/// are checked on every edit, and the hardware does not change while the app runs.
 pub fn this_computer() -> (u32, u32) {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
-    let gpus = std::process::Command::new("nvidia-smi")
-        .arg("-L")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map_or(0, |o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .filter(|l| l.starts_with("GPU "))
-                .count() as u32
-        });
-    (cpus, gpus)
+    static FOUND: std::sync::OnceLock<(u32, u32)> = std::sync::OnceLock::new();
+    *FOUND.get_or_init(|| {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+        let gpus = std::process::Command::new("nvidia-smi")
+            .arg("-L")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map_or(0, |o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .filter(|l| l.starts_with("GPU "))
+                    .count() as u32
+            });
+        (cpus, gpus)
+    })
 }
 
 /// Checks and cost for `spec` on `target`, from what is known offline.

@@ -10,13 +10,7 @@ use super::sbatch;
 use super::scheduler::{JobError, Scheduler};
 use super::slurm::JobState;
 use super::spec::JobSpec;
-use crate::store::Store;
-
-fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
-    store
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+use crate::store::{Store, lock};
 
 /// A job whose state changed since the last look.
 #[derive(Debug, Clone, PartialEq)]
