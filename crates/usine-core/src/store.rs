@@ -91,6 +91,17 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 7: how an upload decides that the cluster already has a file.
     "ALTER TABLE transfers ADD COLUMN compare TEXT NOT NULL DEFAULT 'quick';",
+    // 8: the confirmed parts of large files, sent several at once (a file's `confirmed` is
+    // their sum).
+    "CREATE TABLE transfer_parts (
+        transfer_id TEXT NOT NULL,
+        rel_path TEXT NOT NULL,
+        offset INTEGER NOT NULL,
+        len INTEGER NOT NULL,
+        PRIMARY KEY (transfer_id, rel_path, offset),
+        FOREIGN KEY (transfer_id, rel_path)
+            REFERENCES transfer_files(transfer_id, rel_path) ON DELETE CASCADE
+    );",
 ];
 
 #[derive(Debug, thiserror::Error)]

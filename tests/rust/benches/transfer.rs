@@ -3,9 +3,11 @@
 //! Same data, same cipher (aes256-gcm), fresh connection for every run, data in RAM on both ends.
 //!
 //! Run: `cargo bench -p usine-lab-tests --bench transfer` (the lab must be up).
-//! `USINE_BENCH_QUICK=1` uses smaller data (256 MiB, 2,000 files, 100 MB mixed).
-//! With latency, `USINE_BENCH_RTT_FILES` small files (default 500) are sent: scp -r and sftp
-//! need about three round trips per file, so 10,000 would take them most of an hour.
+//! `USINE_BENCH_QUICK=1` uses smaller data (256 MiB, 2,000 files, 100 MB mixed);
+//! `USINE_BENCH_ONLY=big,small,mixed` and `USINE_BENCH_NET=loopback,rtt` pick rows.
+//! With latency, scp -r and sftp need about three round trips per file: on more than 1,000
+//! small files they are timed on 1,000 of them and the time scaled up (said in the table), as
+//! 10,000 would take each of them a quarter of an hour.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -27,7 +29,12 @@ struct Dataset {
     path: PathBuf,
     bytes: u64,
     files: usize,
+    /// For tools that pay round trips per file: the first [`SAMPLE`] small files alone.
+    sample: Option<Box<Dataset>>,
 }
+
+/// Small files scp -r and sftp are timed on through the 20 ms relay.
+const SAMPLE: usize = 1000;
 
 fn write_data(path: &Path, len: usize, seed: u32) {
     let mut x = seed.wrapping_mul(2_654_435_761) | 1;
@@ -45,17 +52,21 @@ fn write_data(path: &Path, len: usize, seed: u32) {
 /// The three data sets: one big file, `small_files` files of 4 KiB, and a mixed folder of
 /// 24 MiB shards plus `mixed_small` small files.
 fn datasets(quick: bool, small_files: usize, mixed_small: u32, tag: &str) -> Vec<Dataset> {
+    let only = std::env::var("USINE_BENCH_ONLY").unwrap_or_else(|_| "big,small,mixed".into());
     let root = PathBuf::from(LOCAL).join(tag);
     let big_len = if quick { 256usize << 20 } else { 1 << 30 };
     std::fs::create_dir_all(root.join("big")).unwrap();
     write_data(&root.join("big/model.bin"), big_len, 1);
 
     let small = root.join(format!("small-{small_files}"));
-    std::fs::create_dir_all(&small).unwrap();
-    for i in 0..small_files {
-        let p = small.join(format!("{:02}", i % 100));
-        std::fs::create_dir_all(&p).unwrap();
-        write_data(&p.join(format!("{i:05}.txt")), 4096, i as u32);
+    let sample = root.join(format!("small-{SAMPLE}"));
+    for (dir, n) in [(&small, small_files), (&sample, SAMPLE.min(small_files))] {
+        std::fs::create_dir_all(dir).unwrap();
+        for i in 0..n {
+            let p = dir.join(format!("{:02}", i % 100));
+            std::fs::create_dir_all(&p).unwrap();
+            write_data(&p.join(format!("{i:05}.txt")), 4096, i as u32);
+        }
     }
 
     // Mixed: a few large files and many small ones, about 500 MB (100 MB quick).
@@ -77,27 +88,47 @@ fn datasets(quick: bool, small_files: usize, mixed_small: u32, tag: &str) -> Vec
         (bytes, files)
     };
     let mut out = Vec::new();
-    for (name, path) in [
+    for (kind, name, path) in [
         (
+            "big",
             format!("1 file of {} MiB", big_len >> 20),
             root.join("big/model.bin"),
         ),
-        (format!("{small_files} files of 4 KiB"), small.clone()),
         (
+            "small",
+            format!("{small_files} files of 4 KiB"),
+            small.clone(),
+        ),
+        (
+            "mixed",
             format!("mixed folder ({large} × 24 MiB + {small_n} × 4 KiB)"),
             mixed.clone(),
         ),
     ] {
+        if !only.split(',').any(|o| o == kind) {
+            continue;
+        }
         let (bytes, files) = if path.is_file() {
             (std::fs::metadata(&path).unwrap().len(), 1)
         } else {
             measure(&path)
         };
+        let sample = (kind == "small" && files > SAMPLE).then(|| {
+            let (bytes, files) = measure(&sample);
+            Box::new(Dataset {
+                name: format!("{files} files of 4 KiB"),
+                path: sample.clone(),
+                bytes,
+                files,
+                sample: None,
+            })
+        });
         out.push(Dataset {
             name,
             path,
             bytes,
             files,
+            sample,
         });
     }
     out
@@ -138,6 +169,11 @@ fn ssh_opts(lab: &Lab, port: u16) -> Vec<String> {
         format!("Port={port}"),
     ])
     .collect()
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
 }
 
 fn run(cmd: &mut Command) -> Duration {
@@ -211,86 +247,120 @@ async fn main() {
     let sets = datasets(
         quick,
         if quick { 2000 } else { 10_000 },
-        if quick { 1000 } else { 5000 },
-        "loopback",
+        if quick { 500 } else { 1000 },
+        "data",
     );
-    let rtt_files: usize = std::env::var("USINE_BENCH_RTT_FILES")
+    let rounds: usize = std::env::var("USINE_BENCH_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(500);
-    let rtt_sets = datasets(quick, rtt_files, rtt_files as u32 / 2, "rtt");
+        .unwrap_or(3);
+    let nets = std::env::var("USINE_BENCH_NET").unwrap_or_else(|_| "loopback,rtt".into());
 
     println!("Upload to the lab's sshd (OpenSSH 9.2), aes256-gcm, data in RAM at both ends.");
     println!("Usine times include connecting and logging in, like the tools'; 'verified' adds the");
-    println!("cluster's own sha256sum of every file, which the other tools do not do.\n");
+    println!("cluster's own SHA-256 of every file, which the other tools do not do.\n");
     println!("| network | data | tool | seconds | MB/s | Usine faster by |");
     println!("|---|---|---|---:|---:|---:|");
-    for (network, port, sets) in [
+    for (net, network, port) in [
         (
             "loopback",
+            "loopback",
             lab.var("USINE_LAB_SSH_PORT").parse::<u16>().unwrap(),
-            sets.iter().collect::<Vec<_>>(),
         ),
-        ("+20 ms RTT", proxy.port(), rtt_sets.iter().collect()),
+        ("rtt", "+20 ms RTT", proxy.port()),
     ] {
-        for d in sets {
+        if !nets.split(',').any(|n| n == net) {
+            continue;
+        }
+        for d in &sets {
             let mb = |t: Duration| d.bytes as f64 / 1e6 / t.as_secs_f64();
             let dest = |tool: &str| format!("{REMOTE}/{tool}");
             let fresh = |tool: &str| {
                 remote(&lab, &format!("rm -rf {0} && mkdir -p {0}", dest(tool)));
             };
-            fresh("usine");
-            let (sent, verified) = usine(&lab, port, d, &dest("usine")).await;
-            check(&lab, &dest("usine"), d);
-            let opts = ssh_opts(&lab, port);
-            let target = |tool: &str| format!("alice@127.0.0.1:{}/", dest(tool));
-            let dir = d.path.is_dir();
-            let mut others: Vec<(String, Duration)> = Vec::new();
-            // scp (SFTP protocol in OpenSSH 9), -r for folders.
-            fresh("scp");
-            let mut scp = Command::new("scp");
-            scp.arg("-q").args(&opts);
-            if dir {
-                scp.arg("-r");
-            }
-            others.push((
-                if dir { "scp -r" } else { "scp" }.into(),
-                run(scp.arg(&d.path).arg(target("scp"))),
-            ));
-            // sftp in batch mode.
-            fresh("sftp");
-            let batch = scratch_file("sftp-batch");
-            std::fs::write(
-                &batch,
-                format!(
-                    "put {} {} {}/\n",
-                    if dir { "-r" } else { "" },
-                    d.path.display(),
-                    dest("sftp")
+            // Per-file round trips: time a sample through the relay, scale to the whole set.
+            let sampled = match (&d.sample, net) {
+                (Some(s), "rtt") => Some(s.as_ref()),
+                _ => None,
+            };
+            let (per_file, scale, note) = match sampled {
+                Some(s) => (
+                    s,
+                    d.files as f64 / s.files as f64,
+                    format!(" (timed on {} files, ×{})", s.files, d.files / s.files),
                 ),
-            )
-            .unwrap();
-            let mut sftp = Command::new("sftp");
-            sftp.arg("-q")
-                .arg("-b")
-                .arg(&batch)
-                .args(&opts)
-                .arg("alice@127.0.0.1");
-            others.push(("sftp".into(), run(&mut sftp)));
-            // rsync over ssh.
-            fresh("rsync");
-            let mut rsync = Command::new("rsync");
-            rsync
-                .arg("-a")
-                .arg("-e")
-                .arg(format!("ssh {}", opts.join(" ")))
-                .arg(&d.path)
-                .arg(target("rsync"));
-            others.push(("rsync -e ssh".into(), run(&mut rsync)));
-            for (tool, _) in &others {
-                let name = tool.split_whitespace().next().unwrap();
-                check(&lab, &dest(name), d);
+                None => (d, 1.0, String::new()),
+            };
+            let dir = d.path.is_dir();
+            // Tools' times over the rounds, interleaved so that background load spreads evenly.
+            let (mut sent, mut verified) = (Vec::new(), Vec::new());
+            let mut others: Vec<(String, Vec<Duration>, String)> = vec![
+                (
+                    if dir { "scp -r" } else { "scp" }.into(),
+                    Vec::new(),
+                    note.clone(),
+                ),
+                ("sftp".into(), Vec::new(), note.clone()),
+                ("rsync -e ssh".into(), Vec::new(), String::new()),
+            ];
+            for _ in 0..rounds {
+                fresh("usine");
+                let (s, v) = usine(&lab, port, d, &dest("usine")).await;
+                sent.push(s);
+                verified.push(v);
+                check(&lab, &dest("usine"), d);
+                let opts = ssh_opts(&lab, port);
+                let target = |tool: &str| format!("alice@127.0.0.1:{}/", dest(tool));
+                // scp (SFTP protocol in OpenSSH 9), -r for folders.
+                fresh("scp");
+                let mut scp = Command::new("scp");
+                scp.arg("-q").args(&opts);
+                if dir {
+                    scp.arg("-r");
+                }
+                let t = run(scp.arg(&per_file.path).arg(target("scp")));
+                check(&lab, &dest("scp"), per_file);
+                others[0].1.push(t.mul_f64(scale));
+                // sftp in batch mode.
+                fresh("sftp");
+                let batch = scratch_file("sftp-batch");
+                std::fs::write(
+                    &batch,
+                    format!(
+                        "put {} {} {}/\n",
+                        if dir { "-r" } else { "" },
+                        per_file.path.display(),
+                        dest("sftp")
+                    ),
+                )
+                .unwrap();
+                let mut sftp = Command::new("sftp");
+                sftp.arg("-q")
+                    .arg("-b")
+                    .arg(&batch)
+                    .args(&opts)
+                    .arg("alice@127.0.0.1");
+                let t = run(&mut sftp);
+                check(&lab, &dest("sftp"), per_file);
+                others[1].1.push(t.mul_f64(scale));
+                // rsync over ssh, on the whole set.
+                fresh("rsync");
+                let mut rsync = Command::new("rsync");
+                rsync
+                    .arg("-a")
+                    .arg("-e")
+                    .arg(format!("ssh {}", opts.join(" ")))
+                    .arg(&d.path)
+                    .arg(target("rsync"));
+                let t = run(&mut rsync);
+                check(&lab, &dest("rsync"), d);
+                others[2].1.push(t);
             }
+            let (sent, verified) = (median(sent), median(verified));
+            let others: Vec<(String, Duration, String)> = others
+                .into_iter()
+                .map(|(tool, times, note)| (tool, median(times), note))
+                .collect();
             println!(
                 "| {network} | {} | **Usine** (sent) | {:.2} | {:.0} | |",
                 d.name,
@@ -303,9 +373,9 @@ async fn main() {
                 verified.as_secs_f64(),
                 mb(verified)
             );
-            for (tool, t) in &others {
+            for (tool, t, note) in &others {
                 println!(
-                    "| {network} | {} | {tool} | {:.2} | {:.0} | {:.2}× ({:.2}× verified) |",
+                    "| {network} | {} | {tool}{note} | {:.2} | {:.0} | {:.2}× ({:.2}× verified) |",
                     d.name,
                     t.as_secs_f64(),
                     mb(*t),

@@ -302,30 +302,50 @@ impl Connection {
             host: self.endpoint.host.clone(),
             reason: e.to_string(),
         };
-        let mut channel = self.handle.channel_open_session().await.map_err(broken)?;
+        let channel = self.handle.channel_open_session().await.map_err(broken)?;
         channel.exec(true, command).await.map_err(broken)?;
-        if let Some(mut input) = input {
-            while let Some(chunk) = input.recv().await {
-                channel.data(&chunk[..]).await.map_err(broken)?;
+        // Input and output flow at the same time: a command may answer while it still reads
+        // (an upload worker confirms each part as it lands), and a full stdout never stalls stdin.
+        let (mut reader, writer) = channel.split();
+        let write = async {
+            if let Some(mut input) = input {
+                while let Some(chunk) = input.recv().await {
+                    writer.data_bytes(chunk).await.map_err(broken)?;
+                }
+                writer.eof().await.map_err(broken)?;
             }
-            channel.eof().await.map_err(broken)?;
-        }
-        let mut out = CommandOutput {
-            stdout: Vec::new(),
-            stderr: Vec::new(),
-            exit_status: None,
+            Ok::<(), SshError>(())
         };
-        while let Some(msg) = channel.wait().await {
-            match msg {
-                ChannelMsg::Data { data } => match on_stdout.as_mut() {
-                    Some(sink) => sink(&data),
-                    None => out.stdout.extend_from_slice(&data),
-                },
-                ChannelMsg::ExtendedData { data, ext: 1 } => out.stderr.extend_from_slice(&data),
-                ChannelMsg::ExitStatus { exit_status } => out.exit_status = Some(exit_status),
-                _ => {}
+        let read = async {
+            let mut out = CommandOutput {
+                stdout: Vec::new(),
+                stderr: Vec::new(),
+                exit_status: None,
+            };
+            while let Some(msg) = reader.wait().await {
+                match msg {
+                    ChannelMsg::Data { data } => match on_stdout.as_mut() {
+                        Some(sink) => sink(&data),
+                        None => out.stdout.extend_from_slice(&data),
+                    },
+                    ChannelMsg::ExtendedData { data, ext: 1 } => {
+                        out.stderr.extend_from_slice(&data)
+                    }
+                    ChannelMsg::ExitStatus { exit_status } => out.exit_status = Some(exit_status),
+                    _ => {}
+                }
             }
-        }
+            out
+        };
+        tokio::pin!(write, read);
+        let out = tokio::select! {
+            // The command ended (it may not have wanted all its input): stop sending.
+            out = &mut read => out,
+            written = &mut write => {
+                written?;
+                read.await
+            }
+        };
         // A command cut off by a dropped link ends without a status: that is not an answer.
         if out.exit_status.is_none() && self.handle.is_closed() {
             return Err(SshError::Disconnected {

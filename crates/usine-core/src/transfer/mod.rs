@@ -21,6 +21,10 @@ use ts_rs::TS;
 use crate::ssh::{Connection, SshError, quote};
 use crate::store::{Store, lock};
 
+mod large;
+
+pub use large::{CHANNELS, PART};
+
 /// Files at least this big travel on their own stream; smaller ones in tar batches.
 pub const LARGE_FILE: u64 = 16 << 20;
 /// A tar batch closes after this many files or bytes: a resume re-sends at most one batch.
@@ -204,7 +208,7 @@ pub async fn upload(
         bytes_total,
         files_done: entries
             .iter()
-            .filter(|e| e.confirmed == e.size && e.sha256.is_some())
+            .filter(|e| e.verified || (e.confirmed == e.size && e.sha256.is_some()))
             .count(),
         files_total: entries.len(),
         current: None,
@@ -231,42 +235,33 @@ pub async fn upload(
         }
     };
 
-    // Large files first, one at a time, each on its own exec channel.
+    // Large files first, in parts on several channels at once.
     let pending: Vec<&Entry> = entries
         .iter()
-        .filter(|e| e.confirmed < e.size || e.sha256.is_none())
+        .filter(|e| !e.verified && (e.confirmed < e.size || e.sha256.is_none()))
         .collect();
     let (large, small): (Vec<&Entry>, Vec<&Entry>) =
         pending.into_iter().partition(|e| e.size >= LARGE_FILE);
-    let held = held_sizes(conn, &remote_root, &large).await?;
-    {
-        for (entry, held) in large.iter().zip(held) {
-            progress.current = Some(entry.rel.clone());
-            let sent = send_large(
-                conn,
-                held,
-                store,
-                transfer_id,
-                &source_of(&entry.rel),
-                &remote_root,
-                entry,
-                &mut progress,
-                &mut on_progress,
-            )
-            .await;
-            match sent {
-                Ok((sent, held)) => {
-                    report.bytes_sent += sent;
-                    report.bytes_skipped += held;
-                }
-                Err(TransferError::Source(path, why)) => report.problems.push(FileProblem {
-                    path: entry.rel.clone(),
-                    problem: format!("{} could not be read: {why}", path.display()),
-                }),
-                Err(e) => return Err(e),
-            }
-        }
-    }
+    let large: Vec<large::LargeFile> = large
+        .into_iter()
+        .map(|entry| large::LargeFile {
+            entry,
+            source: source_of(&entry.rel),
+        })
+        .collect();
+    let sent = large::send(
+        conn,
+        store,
+        transfer_id,
+        &remote_root,
+        &large,
+        &mut progress,
+        &mut on_progress,
+    )
+    .await?;
+    report.bytes_sent += sent.sent;
+    report.bytes_skipped -= sent.forgotten.min(report.bytes_skipped);
+    report.problems.extend(sent.problems);
 
     // Small files in tar batches over one exec channel each.
     for batch in batches(&small) {
@@ -463,12 +458,6 @@ fn load(store: &Mutex<Store>, id: &str) -> Result<(PathBuf, String, Vec<Entry>),
 fn scan(source: &Path) -> Result<(Vec<Entry>, Vec<FileProblem>), TransferError> {
     let meta = std::fs::metadata(source)
         .map_err(|e| TransferError::Source(source.to_owned(), e.to_string()))?;
-    let mtime = |m: &std::fs::Metadata| {
-        m.modified()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_secs() as i64)
-    };
     if meta.is_file() {
         let name = source
             .file_name()
@@ -478,7 +467,7 @@ fn scan(source: &Path) -> Result<(Vec<Entry>, Vec<FileProblem>), TransferError> 
             vec![Entry {
                 rel: name,
                 size: meta.len(),
-                mtime: mtime(&meta),
+                mtime: mtime_of(&meta),
                 confirmed: 0,
                 sha256: None,
                 verified: false,
@@ -540,7 +529,7 @@ fn scan(source: &Path) -> Result<(Vec<Entry>, Vec<FileProblem>), TransferError> 
             Ok(m) => files.push(Entry {
                 rel,
                 size: m.len(),
-                mtime: mtime(&m),
+                mtime: mtime_of(&m),
                 confirmed: 0,
                 sha256: None,
                 verified: false,
@@ -587,118 +576,12 @@ async fn check_space(
     Ok(())
 }
 
-fn remote_path(root: &str, rel: &str) -> String {
-    format!("{}/{rel}", root.trim_end_matches('/'))
-}
-
-/// Streams one large file into `<target>.usine-part` on an exec channel, resuming after the
-/// bytes the cluster already holds, while the cluster hashes what it stores: one pass, and the
-/// file is verified the moment it arrives. Then renames it into place. Returns the bytes sent
-/// and the bytes the cluster already held.
-#[allow(clippy::too_many_arguments)]
-async fn send_large(
-    conn: &Connection,
-    held: u64,
-    store: &Mutex<Store>,
-    id: &str,
-    source: &Path,
-    remote_root: &str,
-    entry: &Entry,
-    progress: &mut Progress,
-    on_progress: &mut impl FnMut(&Progress),
-) -> Result<(u64, u64), TransferError> {
-    let target = remote_path(remote_root, &entry.rel);
-    let partial = format!("{target}{PARTIAL_SUFFIX}");
-    let unreadable = |e: std::io::Error| TransferError::Source(source.to_owned(), e.to_string());
-    let offset = held.min(entry.size);
-
-    // The checksum covers the whole file: re-read locally what the cluster already has.
-    let mut file = std::fs::File::open(source).map_err(unreadable)?;
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut (&mut file).take(offset), &mut HashWriter(&mut hasher))
-        .map_err(unreadable)?;
-    progress.bytes_done = progress.bytes_done - entry.confirmed.min(progress.bytes_done) + offset;
-    on_progress(progress);
-
-    // Cut back to `offset`, hash the kept part, then append stdin while hashing it too.
-    // The rename happens only when the part has its full size: a stream cut by a dropped link
-    // also ends normally on the cluster, and must not become the file.
-    let command = format!(
-        "sh -c 'f=$1; n=$2; t=$3; size=$4; truncate -s \"$n\" -- \"$f\" && \
-         {{ head -c \"$n\" -- \"$f\"; tee -a -- \"$f\"; }} | sha256sum && \
-         [ \"$(stat -c %s -- \"$f\")\" = \"$size\" ] && mv -f -- \"$f\" \"$t\" && \
-         touch -m -d \"@$5\" -- \"$t\"' sh {} {offset} {} {} {}",
-        quote(&partial),
-        quote(&target),
-        entry.size,
-        entry.mtime
-    );
-    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
-    let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let counter = sent.clone();
-    let reader = tokio::task::spawn_blocking(move || -> std::io::Result<Sha256> {
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            let n = file.read(&mut buf)?;
-            if n == 0 {
-                return Ok(hasher);
-            }
-            hasher.update(&buf[..n]);
-            if tx.blocking_send(buf[..n].to_vec()).is_err() {
-                return Ok(hasher); // the channel closed: the command ended early
-            }
-            counter.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
-        }
-    });
-    let base = progress.bytes_done;
-    let exec = conn.exec_with_input(&command, rx);
-    tokio::pin!(exec);
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
-    let out = loop {
-        tokio::select! {
-            out = &mut exec => break out,
-            _ = tick.tick() => {
-                progress.bytes_done = base + sent.load(std::sync::atomic::Ordering::Relaxed);
-                on_progress(progress);
-            }
-        }
-    };
-    let hasher = reader
-        .await
-        .map_err(|e| TransferError::Source(source.to_owned(), e.to_string()))?
-        .map_err(unreadable)?;
-    let out = out?;
-    let bytes = sent.load(std::sync::atomic::Ordering::Relaxed);
-    if !out.success() {
-        let message = out.stderr_text();
-        if message.contains("No space left") {
-            return Err(TransferError::NoSpace {
-                path: remote_root.to_owned(),
-                needed_mib: entry.size.div_ceil(1 << 20),
-                free_mib: 0,
-            });
-        }
-        return Err(TransferError::Remote {
-            path: partial,
-            message,
-        });
-    }
-    let local = hex(&hasher.finalize());
-    let remote = out
-        .stdout_text()
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    let verified = local == remote;
-    lock(store).db.execute(
-        "UPDATE transfer_files SET confirmed = ?3, sha256 = ?4, verified = ?5 WHERE transfer_id = ?1 AND rel_path = ?2",
-        params![id, entry.rel, entry.size as i64, local, verified],
-    )?;
-    progress.bytes_done = base + bytes;
-    progress.files_done += 1;
-    on_progress(progress);
-    Ok((bytes, offset))
+/// Modification time in whole seconds since the epoch (0 when the system cannot tell).
+fn mtime_of(m: &std::fs::Metadata) -> i64 {
+    m.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Like rsync's quick check: a file the cluster already has with the same size and modification
@@ -789,37 +672,6 @@ fn sha256_of(path: &Path) -> std::io::Result<String> {
         &mut HashWriter(&mut hasher),
     )?;
     Ok(hex(&hasher.finalize()))
-}
-
-/// How many bytes of each large file the cluster already holds in its `.usine-part` (0 when
-/// none), and the folders for them made: one round trip for all, names on stdin.
-async fn held_sizes(
-    conn: &Connection,
-    remote_root: &str,
-    large: &[&Entry],
-) -> Result<Vec<u64>, TransferError> {
-    if large.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rx = nul_separated(large.iter().map(|e| e.rel.as_str()));
-    let script = format!(
-        "cd -- {} && xargs -0 sh -c 'for f; do mkdir -p -- \"$(dirname -- \"$f\")\"; \
-         stat -c %s -- \"$f{PARTIAL_SUFFIX}\" 2>/dev/null || echo 0; done' sh",
-        quote(remote_root)
-    );
-    let out = conn.exec_with_input(&script, rx).await?;
-    let sizes: Vec<u64> = out
-        .stdout_text()
-        .lines()
-        .map(|l| l.trim().parse().unwrap_or(0))
-        .collect();
-    if sizes.len() != large.len() {
-        return Err(TransferError::Remote {
-            path: remote_root.to_owned(),
-            message: out.stderr_text(),
-        });
-    }
-    Ok(sizes)
 }
 
 /// Feeds everything written into a hasher.
