@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Stops exactly the daemons that up.sh started, by their recorded PIDs; nothing else.
+# Stops exactly the daemons that up.sh started, by their recorded PIDs; nothing else
+# (--wipe also removes the stand-in lfs that up.sh put on the PATH).
 #   down.sh          stop, keep state (the next up.sh takes about 5 s)
 #   down.sh --wipe   stop and delete the lab's state: Slurm's spool, the accounting database,
 #                    keys and certificates (the next up.sh starts from nothing)
@@ -35,6 +36,7 @@ if mountpoint -q "$LAB_STATE/small" 2>/dev/null; then
 fi
 
 if [ -n "$wipe" ]; then
+  rm -f /usr/local/bin/lfs
   rm -rf "$LAB_STATE" /var/spool/slurmctld/* /var/spool/slurmd/* /var/lib/mysql
   log "lab state wiped"
 fi

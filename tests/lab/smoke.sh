@@ -131,6 +131,10 @@ check "ProxyJump through the bastion (127.0.0.1:$USINE_LAB_JUMP_PORT)" jump_reac
 check "the bastion lets alice in but gives no shell" bastion_gives_no_shell
 check "SFTP works for alice" sftp_round_trip
 
+echo "- Stand-in Lustre ($USINE_LAB_LUSTRE)"
+check "lfs quota reports alice's 2 MiB limit there" as_alice "lfs quota -u alice $USINE_LAB_LUSTRE | grep -q ' 2048 '"
+check "lfs says a home folder is not on Lustre" refused as_alice 'lfs getstripe -d ~'
+
 echo "- Jobs as alice over SSH"
 check "nvidia-smi is not on the default PATH" refused as_alice 'command -v nvidia-smi'
 gpu_job=$(as_alice "sbatch --parsable -J smoke-gpu -p gpu --gres=gpu:h100:2 -t 5 -o /tmp/smoke-%j.out \

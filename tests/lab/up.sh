@@ -446,6 +446,15 @@ small_disk() {
   mountpoint -q "$LAB_STATE/small" || mount -t tmpfs -o size=2m,mode=0777 usine-lab-small "$LAB_STATE/small"
 }
 
+# Lustre cannot run here: a folder stands for a Lustre mount, and a stand-in `lfs` on the
+# default PATH answers for that folder only, in the real tool's format (alice: 2 MiB quota).
+lustre_standin() {
+  install -d -m 0777 "$LAB_STATE/lustre"
+  printf 'usr alice 0 2048\n' > "$LAB_STATE/lustre/.limits"
+  sed "s|^MOUNT=.*|MOUNT=$LAB_STATE/lustre|" "$HERE/lfs" > /usr/local/bin/lfs.new
+  chmod 0755 /usr/local/bin/lfs.new && mv /usr/local/bin/lfs.new /usr/local/bin/lfs
+}
+
 gpu_standin() {
   install -D -m 0755 "$HERE/nvidia-smi" "$LAB_BIN/nvidia-smi"
 }
@@ -477,6 +486,7 @@ USINE_LAB_ACCOUNT=$LAB_ACCOUNT
 USINE_LAB_SPENT_ACCOUNT=$LAB_SPENT_ACCOUNT
 USINE_LAB_NVIDIA_SMI=$LAB_BIN/nvidia-smi
 USINE_LAB_SMALL_DISK=$LAB_STATE/small
+USINE_LAB_LUSTRE=$LAB_STATE/lustre
 EOF
 }
 
@@ -494,6 +504,7 @@ rest_up
 ssh_material
 sshd_up
 small_disk
+lustre_standin
 gpu_standin
 write_env
 t1=$(date +%s.%N)

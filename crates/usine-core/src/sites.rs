@@ -25,6 +25,17 @@ pub enum GpuVendor {
     Amd,
 }
 
+/// A storage area the site documents for large data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(rename = "SiteStorageArea")]
+pub struct StorageArea {
+    /// A path, or a variable the login environment sets (`$WORK`); `<project>` stands for the
+    /// project's name.
+    pub path: String,
+    /// What it is for, in plain words.
+    pub purpose: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Partition {
     pub name: String,
@@ -61,6 +72,9 @@ pub struct Site {
     /// What one GPU for one hour costs in `billing_unit`.
     #[serde(default)]
     pub billing_per_gpu_hour: Option<f64>,
+    /// Where large data goes (empty where unknown).
+    #[serde(default)]
+    pub storage: Vec<StorageArea>,
     pub docs: String,
     /// Field names whose value no source confirmed.
     pub unconfirmed: Vec<String>,
@@ -97,6 +111,7 @@ mod tests {
         "partitions",
         "budget_command",
         "billing",
+        "storage",
         "docs",
     ];
 

@@ -377,3 +377,80 @@ async fn a_large_file_whose_part_file_vanished_is_sent_again_and_still_verified(
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_lustre_quota_that_is_too_small_is_refused_with_places_that_fit() {
+    let lab = Lab::get();
+    let src = scratch_file("quota");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("train.bin"), data(5 << 20, 2)).unwrap();
+    let conn = alice(&lab).await;
+    let store = store();
+    // The cluster as the app knows it: a LUMI account whose scratch area had room at login.
+    {
+        let guard = store.lock().unwrap();
+        let settings = usine_core::cluster::ClusterSettings {
+            name: "lumi-lab".into(),
+            site: Some("lumi".into()),
+            host: "127.0.0.1".into(),
+            port: lab.var("USINE_LAB_SSH_PORT").parse().unwrap(),
+            user: "alice".into(),
+            login: usine_core::cluster::Login::Key {
+                key: lab.var("USINE_LAB_KEY").into(),
+                certificate: None,
+            },
+            jumps: vec![],
+            rest_url: None,
+        };
+        usine_core::cluster::add(&guard, &settings).unwrap();
+        let profile = usine_core::discovery::ClusterProfile {
+            slurm_version: "24.11".into(),
+            partitions: vec![],
+            accounts: vec![],
+            budget_report: None,
+            storage: vec![usine_core::discovery::StorageArea {
+                kind: "scratch".into(),
+                path: "/scratch/project_465000123".into(),
+                free_bytes: Some(40 << 40),
+            }],
+        };
+        usine_core::cluster::save_profile(&guard, "lumi-lab", &profile).unwrap();
+    }
+    // alice may store 2 MiB on the lab's Lustre stand-in; its disk has plenty.
+    let remote = format!(
+        "{}/quota-{}",
+        lab.var("USINE_LAB_LUSTRE"),
+        std::process::id()
+    );
+    let (id, _) = transfer::create(&store, "lumi-lab", &src, &remote).unwrap();
+    let err = transfer::upload(&conn, &store, &id, |_| {})
+        .await
+        .err()
+        .unwrap();
+    let text = err.to_string();
+    match &err {
+        TransferError::NoSpace {
+            needed_mib, limit, ..
+        } => {
+            assert_eq!(*needed_mib, 5);
+            assert_eq!(limit, "the user alice quota");
+        }
+        other => panic!("expected NoSpace, got {other:?}"),
+    }
+    assert!(
+        text.contains("/scratch/project_465000123 (40960 GiB free)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("/flash/<project>"),
+        "the catalogue's list too: {text}"
+    );
+    let left = conn
+        .exec(&format!("ls -A {}", quote(&remote)))
+        .await
+        .unwrap();
+    assert_eq!(left.stdout_text(), "", "nothing was written");
+    conn.exec(&format!("rm -rf {}", quote(&remote)))
+        .await
+        .unwrap();
+}

@@ -61,7 +61,11 @@ billingUnit: string,
 /**
  * What one GPU for one hour costs in `billing_unit`.
  */
-billingPerGpuHour: number | null, docs: string, 
+billingPerGpuHour: number | null, 
+/**
+ * Where large data goes (empty where unknown).
+ */
+storage: Array<SiteStorageArea>, docs: string, 
 /**
  * Field names whose value no source confirmed.
  */

@@ -354,11 +354,7 @@ async fn finish(
 
 fn remote_failure(root: &str, message: String) -> TransferError {
     if message.contains("No space left") || message.contains("Disk quota exceeded") {
-        TransferError::NoSpace {
-            path: root.to_owned(),
-            needed_mib: 0,
-            free_mib: 0,
-        }
+        TransferError::Full(root.to_owned())
     } else {
         TransferError::Remote {
             path: root.to_owned(),

@@ -8,7 +8,6 @@
 //! lists on stdin: no remote shell ever interprets a file name.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 use std::time::UNIX_EPOCH;
@@ -22,14 +21,13 @@ use crate::ssh::{Connection, SshError, quote};
 use crate::store::{Store, lock};
 
 mod large;
+mod room;
+mod small;
 
 pub use large::{CHANNELS, PART};
 
 /// Files at least this big travel on their own stream; smaller ones in tar batches.
 pub const LARGE_FILE: u64 = 16 << 20;
-/// A tar batch closes after this many files or bytes: a resume re-sends at most one batch.
-const BATCH_FILES: usize = 1000;
-const BATCH_BYTES: u64 = 64 << 20;
 const CHUNK: usize = 256 << 10;
 /// Suffix of a large file while it is incomplete on the cluster.
 pub const PARTIAL_SUFFIX: &str = ".usine-part";
@@ -37,14 +35,24 @@ pub const PARTIAL_SUFFIX: &str = ".usine-part";
 #[derive(Debug, thiserror::Error)]
 pub enum TransferError {
     #[error(
-        "Not enough space in {path}: the upload needs {needed_mib} MiB and only {free_mib} MiB are \
-         free. Choose your scratch or work folder (see the cluster's storage list), or free space."
+        "Not enough room in {path}: the upload needs {needed_mib} MiB and {limit} leaves only \
+         {free_mib} MiB. {next}"
     )]
     NoSpace {
         path: String,
         needed_mib: u64,
         free_mib: u64,
+        /// What limits it: `the disk`, `the user alice quota`.
+        limit: String,
+        /// Where else it would fit, or what to do.
+        next: String,
     },
+    #[error(
+        "The cluster's storage at {0} filled up during the upload (its disk or your quota). \
+         What was confirmed is kept: free space there and resume, or send it to your scratch \
+         or work folder."
+    )]
+    Full(String),
     #[error("{0} is not a folder or file Usine can read: {1}")]
     Source(PathBuf, String),
     #[error("The cluster refused the upload into {path}: {message}")]
@@ -187,16 +195,20 @@ pub async fn upload(
     mut on_progress: impl FnMut(&Progress),
 ) -> Result<Report, TransferError> {
     let (local_root, remote_root, entries) = load(store, transfer_id)?;
-    let entries = if skip_unchanged(
-        conn,
-        store,
-        transfer_id,
-        &local_root,
-        &remote_root,
-        &entries,
-    )
-    .await?
-    {
+    // Two questions to the cluster at once: what it already holds, and how much room it has.
+    let (changed, room) = tokio::join!(
+        skip_unchanged(
+            conn,
+            store,
+            transfer_id,
+            &local_root,
+            &remote_root,
+            &entries,
+        ),
+        room::measure(conn, &remote_root)
+    );
+    let room = room?;
+    let entries = if changed? {
         load(store, transfer_id)?.2
     } else {
         entries
@@ -216,7 +228,11 @@ pub async fn upload(
     on_progress(&progress);
 
     let needed = bytes_total - already;
-    check_space(conn, &remote_root, needed).await?;
+    room::check(&room, needed, &remote_root, || {
+        cluster_of(store, transfer_id)
+            .map(|cluster| room::elsewhere(store, &cluster, needed))
+            .unwrap_or_default()
+    })?;
 
     let mut report = Report {
         transfer_id: transfer_id.to_owned(),
@@ -263,23 +279,23 @@ pub async fn upload(
     report.bytes_skipped -= sent.forgotten.min(report.bytes_skipped);
     report.problems.extend(sent.problems);
 
-    // Small files in tar batches over one exec channel each.
-    for batch in batches(&small) {
-        let sent = send_batch(
-            conn,
-            store,
-            transfer_id,
-            &local_root,
+    // Small files in tar batches, verified as they land.
+    let sent = small::send(
+        conn,
+        store,
+        transfer_id,
+        &small::Source {
+            root: &local_root,
             single_file,
-            &remote_root,
-            &batch,
-            &mut progress,
-            &mut on_progress,
-        )
-        .await?;
-        report.bytes_sent += sent.bytes;
-        report.problems.extend(sent.problems);
-    }
+        },
+        &remote_root,
+        &small,
+        &mut progress,
+        &mut on_progress,
+    )
+    .await?;
+    report.bytes_sent += sent.sent;
+    report.problems.extend(sent.problems);
 
     // Verify everything against the cluster's own checksums.
     progress.current = None;
@@ -288,7 +304,10 @@ pub async fn upload(
     let remote = remote_sha256(
         conn,
         &remote_root,
-        unverified.iter().map(|e| e.rel.as_str()),
+        &unverified
+            .iter()
+            .map(|e| e.rel.as_str())
+            .collect::<Vec<_>>(),
     )
     .await?;
     let problem_paths: Vec<String> = report.problems.iter().map(|p| p.path.clone()).collect();
@@ -454,6 +473,14 @@ fn load(store: &Mutex<Store>, id: &str) -> Result<(PathBuf, String, Vec<Entry>),
     Ok((PathBuf::from(local), remote, entries))
 }
 
+fn cluster_of(store: &Mutex<Store>, id: &str) -> Result<String, TransferError> {
+    Ok(lock(store)
+        .db
+        .query_row("SELECT cluster FROM transfers WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })?)
+}
+
 /// The files under `source` (or `source` itself), with what cannot be sent reported.
 fn scan(source: &Path) -> Result<(Vec<Entry>, Vec<FileProblem>), TransferError> {
     let meta = std::fs::metadata(source)
@@ -543,39 +570,6 @@ fn scan(source: &Path) -> Result<(Vec<Entry>, Vec<FileProblem>), TransferError> 
     Ok((files, problems))
 }
 
-async fn check_space(
-    conn: &Connection,
-    remote_root: &str,
-    needed: u64,
-) -> Result<(), TransferError> {
-    let root = quote(remote_root);
-    let out = conn
-        .exec(&format!("mkdir -p -- {root} && df -P -k -- {root}"))
-        .await?;
-    if !out.success() {
-        return Err(TransferError::Remote {
-            path: remote_root.to_owned(),
-            message: out.stderr_text(),
-        });
-    }
-    let free_kib: u64 = out
-        .stdout_text()
-        .lines()
-        .nth(1)
-        .and_then(|l| l.split_whitespace().nth(3))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(u64::MAX / 1024);
-    // Keep a little slack: file systems round up to blocks.
-    if needed + needed / 100 + (1 << 20) > free_kib * 1024 {
-        return Err(TransferError::NoSpace {
-            path: remote_root.to_owned(),
-            needed_mib: needed.div_ceil(1 << 20),
-            free_mib: free_kib / 1024,
-        });
-    }
-    Ok(())
-}
-
 /// Modification time in whole seconds since the epoch (0 when the system cannot tell).
 fn mtime_of(m: &std::fs::Metadata) -> i64 {
     m.modified()
@@ -632,7 +626,12 @@ async fn skip_unchanged(
             .into_iter()
             .filter(|e| remote.get(e.rel.as_str()).is_some_and(|r| r.0 == e.size))
             .collect();
-        let theirs = remote_sha256(conn, remote_root, sized.iter().map(|e| e.rel.as_str())).await?;
+        let theirs = remote_sha256(
+            conn,
+            remote_root,
+            &sized.iter().map(|e| e.rel.as_str()).collect::<Vec<_>>(),
+        )
+        .await?;
         for e in sized {
             if let Ok(digest) = sha256_of(&local_path(e))
                 && theirs.get(&e.rel) == Some(&digest)
@@ -687,191 +686,16 @@ impl std::io::Write for HashWriter<'_> {
     }
 }
 
-fn batches<'a>(small: &[&'a Entry]) -> Vec<Vec<&'a Entry>> {
-    let mut out: Vec<Vec<&Entry>> = Vec::new();
-    let mut bytes = 0;
-    for &e in small {
-        match out.last_mut() {
-            Some(b) if b.len() < BATCH_FILES && bytes + e.size <= BATCH_BYTES => {
-                bytes += e.size;
-                b.push(e);
-            }
-            _ => {
-                bytes = e.size;
-                out.push(vec![e]);
-            }
-        }
-    }
-    out
-}
-
-struct BatchResult {
-    bytes: u64,
-    problems: Vec<FileProblem>,
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn send_batch(
-    conn: &Connection,
-    store: &Mutex<Store>,
-    id: &str,
-    local_root: &Path,
-    single_file: bool,
-    remote_root: &str,
-    batch: &[&Entry],
-    progress: &mut Progress,
-    on_progress: &mut impl FnMut(&Progress),
-) -> Result<BatchResult, TransferError> {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
-    let files: Vec<(String, PathBuf)> = batch
-        .iter()
-        .map(|e| {
-            (
-                e.rel.clone(),
-                if single_file {
-                    local_root.to_owned()
-                } else {
-                    local_root.join(&e.rel)
-                },
-            )
-        })
-        .collect();
-    // The tar stream is built on a blocking thread, hashing each file as it is read.
-    let builder = tokio::task::spawn_blocking(move || build_tar(files, tx));
-    let command = format!(
-        "mkdir -p -- {root} && tar -C {root} -xf -",
-        root = quote(remote_root)
-    );
-    let out = conn.exec_with_input(&command, rx).await;
-    let built = builder
-        .await
-        .map_err(|e| TransferError::Source(local_root.to_owned(), e.to_string()))?;
-    let out = out?;
-    if !out.success() {
-        let message = out.stderr_text();
-        if message.contains("No space left") {
-            return Err(TransferError::NoSpace {
-                path: remote_root.to_owned(),
-                needed_mib: batch.iter().map(|e| e.size).sum::<u64>().div_ceil(1 << 20),
-                free_mib: 0,
-            });
-        }
-        return Err(TransferError::Remote {
-            path: remote_root.to_owned(),
-            message,
-        });
-    }
-    let mut bytes = 0;
-    let mut problems = Vec::new();
-    // One transaction for the whole batch: the cluster confirmed it as a whole.
-    let mut guard = lock(store);
-    let tx = guard.db.transaction()?;
-    for (entry, result) in batch.iter().zip(built) {
-        match result {
-            Ok(digest) => {
-                tx.execute(
-                    "UPDATE transfer_files SET confirmed = ?3, sha256 = ?4 \
-                     WHERE transfer_id = ?1 AND rel_path = ?2",
-                    params![id, entry.rel, entry.size as i64, digest],
-                )?;
-                bytes += entry.size;
-                progress.bytes_done += entry.size;
-                progress.files_done += 1;
-            }
-            Err(why) => problems.push(FileProblem {
-                path: entry.rel.clone(),
-                problem: format!("could not be read: {why}"),
-            }),
-        }
-    }
-    tx.commit()?;
-    drop(guard);
-    progress.current = batch.last().map(|e| e.rel.clone());
-    on_progress(progress);
-    Ok(BatchResult { bytes, problems })
-}
-
-/// Writes a tar stream of `files` into `out` in chunks; returns each file's SHA-256 (or why it
-/// could not be read: it is then left out of the stream).
-fn build_tar(
-    files: Vec<(String, PathBuf)>,
-    out: tokio::sync::mpsc::Sender<Vec<u8>>,
-) -> Vec<Result<String, String>> {
-    struct ChunkWriter {
-        buf: Vec<u8>,
-        out: tokio::sync::mpsc::Sender<Vec<u8>>,
-    }
-    impl std::io::Write for ChunkWriter {
-        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-            self.buf.extend_from_slice(data);
-            if self.buf.len() >= CHUNK {
-                self.flush()?;
-            }
-            Ok(data.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            if !self.buf.is_empty() {
-                let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-                self.out
-                    .blocking_send(chunk)
-                    .map_err(|_| std::io::Error::other("the upload channel closed"))?;
-            }
-            Ok(())
-        }
-    }
-    struct Hashing<R> {
-        inner: R,
-        hasher: Sha256,
-    }
-    impl<R: Read> Read for Hashing<R> {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            let n = self.inner.read(buf)?;
-            self.hasher.update(&buf[..n]);
-            Ok(n)
-        }
-    }
-
-    let mut tar = tar::Builder::new(ChunkWriter {
-        buf: Vec::with_capacity(CHUNK),
-        out,
-    });
-    let mut results = Vec::with_capacity(files.len());
-    for (rel, path) in files {
-        let result = (|| {
-            let file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
-            let meta = file.metadata().map_err(|e| e.to_string())?;
-            let mut header = tar::Header::new_gnu();
-            header.set_metadata_in_mode(&meta, tar::HeaderMode::Deterministic);
-            header.set_mtime(
-                meta.modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                    .map_or(0, |d| d.as_secs()),
-            );
-            let mut reader = Hashing {
-                inner: file.take(meta.len()),
-                hasher: Sha256::new(),
-            };
-            // append_data writes GNU long-name records for long or unusual names.
-            tar.append_data(&mut header, &rel, &mut reader)
-                .map_err(|e| e.to_string())?;
-            Ok(hex(&reader.hasher.finalize()))
-        })();
-        results.push(result);
-    }
-    let _ = tar
-        .into_inner()
-        .and_then(|mut w| std::io::Write::flush(&mut w));
-    results
-}
-
 /// `sha256sum` of every file, computed by the cluster. Names go on stdin, NUL-separated.
-async fn remote_sha256<'a>(
+async fn remote_sha256(
     conn: &Connection,
     remote_root: &str,
-    rels: impl Iterator<Item = &'a str>,
+    rels: &[&str],
 ) -> Result<HashMap<String, String>, TransferError> {
-    let rx = nul_separated(rels);
+    if rels.is_empty() {
+        return Ok(HashMap::new()); // nothing to ask: spare the round trip
+    }
+    let rx = nul_separated(rels.iter().copied());
     let command = format!(
         "cd -- {} && xargs -0 -r sha256sum --zero --",
         quote(remote_root)
@@ -930,76 +754,6 @@ mod tests {
                 .iter()
                 .any(|p| p.path == "loop" && p.problem.contains("symbolic link"))
         );
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn batches_close_on_count_or_size() {
-        let e = |size| Entry {
-            rel: String::new(),
-            size,
-            mtime: 0,
-            confirmed: 0,
-            sha256: None,
-            verified: false,
-        };
-        let small: Vec<Entry> = (0..2500).map(|_| e(10)).collect();
-        let refs: Vec<&Entry> = small.iter().collect();
-        assert_eq!(
-            batches(&refs).iter().map(Vec::len).collect::<Vec<_>>(),
-            [1000, 1000, 500]
-        );
-        let big: Vec<Entry> = (0..5).map(|_| e(30 << 20)).collect();
-        let refs: Vec<&Entry> = big.iter().collect();
-        assert_eq!(
-            batches(&refs).iter().map(Vec::len).collect::<Vec<_>>(),
-            [2, 2, 1]
-        );
-    }
-
-    #[test]
-    fn tar_stream_round_trips_through_real_tar_with_hostile_names() {
-        let dir = std::env::temp_dir().join(format!("usine-tar-{}", std::process::id()));
-        let src = dir.join("src");
-        std::fs::create_dir_all(src.join("d")).unwrap();
-        let names = [
-            "it's $(id).txt",
-            "d/-leading dash",
-            "ünïcödé ✓",
-            &"long".repeat(60),
-        ];
-        for (i, n) in names.iter().enumerate() {
-            std::fs::write(src.join(n), format!("content {i}")).unwrap();
-        }
-        let files: Vec<(String, PathBuf)> =
-            names.iter().map(|n| (n.to_string(), src.join(n))).collect();
-        let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-        let hashes = build_tar(files, tx);
-        let mut stream = Vec::new();
-        while let Ok(chunk) = rx.try_recv() {
-            stream.extend(chunk);
-        }
-        let out = dir.join("out");
-        std::fs::create_dir_all(&out).unwrap();
-        let mut tar = std::process::Command::new("tar")
-            .arg("-C")
-            .arg(&out)
-            .arg("-xf")
-            .arg("-")
-            .stdin(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::io::Write::write_all(tar.stdin.as_mut().unwrap(), &stream).unwrap();
-        drop(tar.stdin.take());
-        assert!(tar.wait().unwrap().success());
-        for (i, n) in names.iter().enumerate() {
-            assert_eq!(
-                std::fs::read_to_string(out.join(n)).unwrap(),
-                format!("content {i}")
-            );
-            let expected = hex(&Sha256::digest(format!("content {i}").as_bytes()));
-            assert_eq!(hashes[i].as_deref(), Ok(expected.as_str()));
-        }
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
