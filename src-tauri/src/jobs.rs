@@ -343,6 +343,20 @@ pub fn export_chart(
 }
 
 /// What a state change means to the user, if it deserves a notification.
+/// Shows the desktop notification a job's new state calls for, if any.
+fn notify<R: Runtime>(app: &AppHandle<R>, job: &JobEntry) {
+    if let Some((title, body)) = notification(job)
+        && let Err(error) = app
+            .notification()
+            .builder()
+            .title(&title)
+            .body(&body)
+            .show()
+    {
+        tracing::warn!(%error, "no desktop notification");
+    }
+}
+
 fn notification(job: &JobEntry) -> Option<(String, String)> {
     let name = &job.spec.name;
     let target = if job.target == THIS_COMPUTER_ID {
@@ -350,6 +364,13 @@ fn notification(job: &JobEntry) -> Option<(String, String)> {
     } else {
         job.target.as_str()
     };
+    // Always said: a queued job the user expects to run did not even start.
+    if let Some(reason) = &job.refused_because {
+        return Some((
+            format!("{name} was not sent"),
+            format!("{target} refused it: {reason} Fix the draft and submit it again."),
+        ));
+    }
     let n = &job.spec.notify;
     match &job.state {
         JobState::Running if n.on_start => Some((
@@ -430,6 +451,9 @@ pub fn start_tracker<R: Runtime>(app: AppHandle<R>) {
                         for job in sent {
                             any_change = true;
                             let _ = app.emit(JOB_EVENT, &job);
+                            if job.refused_because.is_some() {
+                                notify(&app, &job);
+                            }
                         }
                     }
                     Err(error) => {
@@ -442,16 +466,7 @@ pub fn start_tracker<R: Runtime>(app: AppHandle<R>) {
                         for change in changes {
                             any_change = true;
                             let _ = app.emit(JOB_EVENT, &change.job);
-                            if let Some((title, body)) = notification(&change.job)
-                                && let Err(error) = app
-                                    .notification()
-                                    .builder()
-                                    .title(&title)
-                                    .body(&body)
-                                    .show()
-                            {
-                                tracing::warn!(%error, "no desktop notification");
-                            }
+                            notify(&app, &change.job);
                         }
                     }
                     Err(error) => {

@@ -19,6 +19,7 @@ pub fn typescript_module() -> String {
         doctor::Outcome::decl(&cfg),
         sites::Site::decl(&cfg),
         sites::Partition::decl(&cfg),
+        sites::StorageArea::decl(&cfg),
         sites::LoginMethod::decl(&cfg),
         sites::GpuVendor::decl(&cfg),
         cluster::ClusterSettings::decl(&cfg),

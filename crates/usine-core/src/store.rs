@@ -102,6 +102,8 @@ const MIGRATIONS: &[&str] = &[
         FOREIGN KEY (transfer_id, rel_path)
             REFERENCES transfer_files(transfer_id, rel_path) ON DELETE CASCADE
     );",
+    // 9: why the cluster refused a job sent from the outbox (it is then failed).
+    "ALTER TABLE jobs ADD COLUMN refused TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]

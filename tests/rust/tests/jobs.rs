@@ -266,6 +266,33 @@ async fn the_offline_outbox_is_sent_exactly_once_when_the_cluster_is_back() {
 }
 
 #[tokio::test]
+async fn a_refused_job_leaves_the_outbox_with_its_reason_and_the_next_one_still_goes() {
+    let lab = Lab::get();
+    let store = store();
+    let name = unique("refused");
+    let mut bad = lab.cpu_job(&format!("{name}-bad"), "echo never\n");
+    bad.partition = Some("no-such-partition".into());
+    let bad = tracking::enqueue(&store, "lab", &bad).unwrap();
+    let good = tracking::enqueue(&store, "lab", &lab.cpu_job(&name, "echo sent\n")).unwrap();
+
+    let slurm = slurm(&lab).await;
+    let left = tracking::flush_outbox(&store, "lab", &slurm).await.unwrap();
+    assert_eq!(left.len(), 2, "both left the outbox");
+    let refused = history::get(&store.lock().unwrap(), &bad.id).unwrap();
+    assert_eq!(refused.state, JobState::Failed);
+    assert!(refused.scheduler_id.is_none());
+    let reason = refused.refused_because.unwrap_or_default();
+    assert!(reason.contains("partition"), "{reason}");
+    assert!(
+        history::outbox(&store.lock().unwrap(), "lab")
+            .unwrap()
+            .is_empty()
+    );
+    follow(&store, "lab", &slurm, &good.id, &mut Vec::new()).await;
+    assert_eq!(lab.jobs_named(&name), 1);
+}
+
+#[tokio::test]
 async fn a_crash_between_submitting_and_recording_never_submits_twice() {
     let lab = Lab::get();
     let store = store();

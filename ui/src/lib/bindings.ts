@@ -77,6 +77,17 @@ export type Partition = { name: string,
  */
 purpose: string, };
 
+export type SiteStorageArea = { 
+/**
+ * A path, or a variable the login environment sets (`$WORK`); `<project>` stands for the
+ * project's name.
+ */
+path: string, 
+/**
+ * What it is for, in plain words.
+ */
+purpose: string, };
+
 export type LoginMethod = "key" | "certificate" | "key-and-code";
 
 export type GpuVendor = "nvidia" | "amd";
@@ -322,7 +333,11 @@ schedulerId: string | null, state: JobState, record: JobRecord | null,
 /**
  * Why a pending job waits, in plain words (from Slurm's reason).
  */
-waitingBecause: string | null, createdAt: string, updatedAt: string, };
+waitingBecause: string | null, 
+/**
+ * Why the cluster refused the job when the outbox sent it (the job is then failed).
+ */
+refusedBecause: string | null, createdAt: string, updatedAt: string, };
 
 export type JobRecord = { 
 /**

@@ -198,6 +198,8 @@ const en = {
   "jobs.used": "{hours} GPU hours used",
   "jobs.exit": "exit code {code}",
   "jobs.created": "Prepared {time}",
+  "jobs.refused":
+    "The cluster refused it when it was sent: {reason} Fix the draft and submit it again.",
   "jobs.started": "Started {time}",
   "jobs.ended": "Ended {time}",
   "gpu.title": "GPU use",

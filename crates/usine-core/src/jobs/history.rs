@@ -22,6 +22,8 @@ pub struct JobEntry {
     pub record: Option<JobRecord>,
     /// Why a pending job waits, in plain words (from Slurm's reason).
     pub waiting_because: Option<String>,
+    /// Why the cluster refused the job when the outbox sent it (the job is then failed).
+    pub refused_because: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -31,7 +33,7 @@ fn corrupt(e: serde_json::Error) -> StoreError {
 }
 
 const COLUMNS: &str =
-    "id, target, spec, script, scheduler_id, state, record, created_at, updated_at";
+    "id, target, spec, script, scheduler_id, state, record, created_at, updated_at, refused";
 
 type Row = (
     String,
@@ -43,6 +45,7 @@ type Row = (
     Option<String>,
     String,
     String,
+    Option<String>,
 );
 
 fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
@@ -56,6 +59,7 @@ fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         row.get(6)?,
         row.get(7)?,
         row.get(8)?,
+        row.get(9)?,
     ))
 }
 
@@ -73,6 +77,7 @@ fn entry(r: Row) -> Result<JobEntry, StoreError> {
             .transpose()
             .map_err(corrupt)?,
         waiting_because: None,
+        refused_because: r.9,
         created_at: r.7,
         updated_at: r.8,
     };
@@ -108,6 +113,16 @@ pub fn mark_submitted(store: &Store, id: &str, scheduler_id: &str) -> Result<(),
     store.db.execute(
         "UPDATE jobs SET scheduler_id = ?2, state = ?3, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
         (id, scheduler_id, state),
+    )?;
+    Ok(())
+}
+
+/// Records that the cluster refused a queued job, and why: it leaves the outbox as failed.
+pub fn mark_refused(store: &Store, id: &str, reason: &str) -> Result<(), StoreError> {
+    let state = serde_json::to_string(&JobState::Failed).map_err(corrupt)?;
+    store.db.execute(
+        "UPDATE jobs SET state = ?2, refused = ?3, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+        (id, state, reason),
     )?;
     Ok(())
 }

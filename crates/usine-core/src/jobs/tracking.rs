@@ -43,19 +43,29 @@ pub async fn send(
     Ok(history::get(&guard, &entry.id)?)
 }
 
-/// Sends everything queued for `target`, oldest first, stopping at the first failure (the
-/// rest stays queued for the next attempt).
+/// Sends everything queued for `target`, oldest first. A job the cluster refuses leaves the
+/// outbox as failed, with the reason (`refused_because`), and the next ones still go; a lost
+/// connection stops the round (the rest stays queued for the next attempt). Returns the jobs
+/// that left the outbox, sent or refused.
 pub async fn flush_outbox(
     store: &Mutex<Store>,
     target: &str,
     scheduler: &impl Scheduler,
 ) -> Result<Vec<JobEntry>, JobError> {
     let queued = history::outbox(&lock(store), target)?;
-    let mut sent = Vec::new();
+    let mut left = Vec::new();
     for job in queued {
-        sent.push(send(store, scheduler, &job.id).await?);
+        match send(store, scheduler, &job.id).await {
+            Ok(entry) => left.push(entry),
+            Err(JobError::Rejected(reason)) => {
+                let guard = lock(store);
+                history::mark_refused(&guard, &job.id, &reason)?;
+                left.push(history::get(&guard, &job.id)?);
+            }
+            Err(other) => return Err(other),
+        }
     }
-    Ok(sent)
+    Ok(left)
 }
 
 /// Asks the scheduler about every unfinished job of `target` and stores the answers.

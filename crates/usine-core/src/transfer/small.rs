@@ -18,8 +18,10 @@ use crate::ssh::{Connection, quote};
 use crate::store::{Store, lock};
 
 /// A tar batch closes after this many files or bytes: a resume re-sends at most the batches in
-/// flight.
-const BATCH_FILES: usize = 1000;
+/// flight. Within those bounds the files are spread over the lanes (each batch costs a few round
+/// trips, so fewer and fuller batches are faster far from the cluster).
+const BATCH_FILES: usize = 5000;
+const MIN_BATCH_FILES: usize = 250;
 const BATCH_BYTES: u64 = 64 << 20;
 /// Batches in flight at once: each waits a few round trips for its answer, the others fill them.
 const LANES: usize = 4;
@@ -112,11 +114,15 @@ async fn lane<F: FnMut(&Progress)>(
 }
 
 fn batches<'a>(small: &[&'a Entry]) -> Vec<Vec<&'a Entry>> {
+    let per_batch = small
+        .len()
+        .div_ceil(LANES)
+        .clamp(MIN_BATCH_FILES, BATCH_FILES);
     let mut out: Vec<Vec<&Entry>> = Vec::new();
     let mut bytes = 0;
     for &e in small {
         match out.last_mut() {
-            Some(b) if b.len() < BATCH_FILES && bytes + e.size <= BATCH_BYTES => {
+            Some(b) if b.len() < per_batch && bytes + e.size <= BATCH_BYTES => {
                 bytes += e.size;
                 b.push(e);
             }
@@ -308,7 +314,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn batches_close_on_count_or_size() {
+    fn batches_fill_the_lanes_within_their_bounds() {
         let e = |size| Entry {
             rel: String::new(),
             size,
@@ -317,12 +323,17 @@ mod tests {
             sha256: None,
             verified: false,
         };
-        let small: Vec<Entry> = (0..2500).map(|_| e(10)).collect();
-        let refs: Vec<&Entry> = small.iter().collect();
-        assert_eq!(
-            batches(&refs).iter().map(Vec::len).collect::<Vec<_>>(),
-            [1000, 1000, 500]
-        );
+        let sizes = |n: usize| {
+            let small: Vec<Entry> = (0..n).map(|_| e(10)).collect();
+            let refs: Vec<&Entry> = small.iter().collect();
+            batches(&refs).iter().map(Vec::len).collect::<Vec<_>>()
+        };
+        // Spread over the four lanes...
+        assert_eq!(sizes(10_000), [2500; 4]);
+        // ...but never tiny batches (each costs round trips) nor huge ones (a resume re-sends
+        // what was in flight).
+        assert_eq!(sizes(600), [250, 250, 100]);
+        assert_eq!(sizes(30_000), [5000; 6]);
         let big: Vec<Entry> = (0..5).map(|_| e(30 << 20)).collect();
         let refs: Vec<&Entry> = big.iter().collect();
         assert_eq!(
