@@ -454,3 +454,73 @@ async fn a_lustre_quota_that_is_too_small_is_refused_with_places_that_fit() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_disk_that_fills_up_midway_keeps_what_arrived_whole_and_marks_the_rest() {
+    let lab = Lab::get();
+    let src = scratch_file("fills");
+    std::fs::create_dir_all(&src).unwrap();
+    for i in 0..300 {
+        std::fs::write(src.join(format!("rec-{i:03}.json")), data(1024, i as u8)).unwrap();
+    }
+    let conn = alice(&lab).await;
+    let store = store();
+    let remote = format!(
+        "{}/fills-{}",
+        lab.var("USINE_LAB_SMALL_DISK"),
+        std::process::id()
+    );
+    // Listed at 300 KiB (it fits the 2 MiB disk), the files then grow to 3.6 MB: the disk
+    // fills up during the upload, as when someone else writes there meanwhile.
+    let (id, _) = transfer::create(&store, "lab", &src, &remote).unwrap();
+    for i in 0..300 {
+        std::fs::write(
+            src.join(format!("rec-{i:03}.json")),
+            data(12 << 10, i as u8),
+        )
+        .unwrap();
+    }
+    let err = transfer::upload(&conn, &store, &id, |_| {})
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, TransferError::Full(_)), "{err:?}");
+    assert!(err.to_string().contains("filled up"), "{err}");
+
+    // Every file under its own name is complete; the others carry the incomplete mark.
+    let listing = conn
+        .exec(&format!(
+            "cd {} && for f in *; do printf '%s %s\\n' \"$f\" \"$(sha256sum < \"$f\" | cut -c1-64)\"; done",
+            quote(&remote)
+        ))
+        .await
+        .unwrap()
+        .stdout_text();
+    let (mut whole, mut marked) = (0, 0);
+    for line in listing.lines() {
+        let (name, hash) = line.split_once(' ').unwrap();
+        if let Some(original) = name.strip_suffix(transfer::PARTIAL_SUFFIX) {
+            assert!(original.starts_with("rec-"), "{line}");
+            marked += 1;
+            continue;
+        }
+        let ours = std::process::Command::new("sha256sum")
+            .arg(src.join(name))
+            .output()
+            .unwrap();
+        assert_eq!(
+            Some(hash),
+            String::from_utf8_lossy(&ours.stdout).split(' ').next(),
+            "{name} is under its own name but incomplete"
+        );
+        whole += 1;
+    }
+    assert!(whole > 0 && marked > 0, "{whole} whole, {marked} marked");
+    assert!(
+        transfer::get(&store, &id).unwrap().bytes_confirmed > 0,
+        "what arrived whole is confirmed"
+    );
+    conn.exec(&format!("rm -rf {}", quote(&remote)))
+        .await
+        .unwrap();
+}

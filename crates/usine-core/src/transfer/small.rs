@@ -13,7 +13,7 @@ use rusqlite::params;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use super::{CHUNK, Entry, FileProblem, Progress, TransferError, hex};
+use super::{CHUNK, Entry, FileProblem, PARTIAL_SUFFIX, Progress, TransferError, hex};
 use crate::ssh::{Connection, quote};
 use crate::store::{Store, lock};
 
@@ -160,9 +160,12 @@ async fn send_batch(
     let member = names_member.clone();
     // The tar stream is built on a blocking thread, hashing each file as it is read.
     let builder = tokio::task::spawn_blocking(move || build_tar(files, &member, tx));
+    // The files are hashed whatever tar's outcome: what arrived whole is kept even when the
+    // disk filled up halfway.
     let command = format!(
-        "mkdir -p -- {root} && cd -- {root} && tar -xf - && \
-         {{ xargs -0 -r sha256sum --zero -- < {names}; s=$?; rm -f -- {names}; exit $s; }}",
+        "mkdir -p -- {root} && cd -- {root} && {{ tar -xf -; t=$?; \
+         if [ -f {names} ]; then xargs -0 -r sha256sum --zero -- < {names} 2>/dev/null; \
+         rm -f -- {names}; fi; exit $t; }}",
         root = quote(remote_root),
         names = quote(&names_member),
     );
@@ -178,11 +181,10 @@ async fn send_batch(
         .filter_map(|rec| std::str::from_utf8(rec).ok()?.split_once("  "))
         .map(|(hash, name)| (name, hash))
         .collect();
-    if !out.success() && theirs.is_empty() {
-        let message = out.stderr_text();
-        if message.contains("No space left") || message.contains("Disk quota exceeded") {
-            return Err(TransferError::Full(remote_root.to_owned()));
-        }
+    let message = out.stderr_text();
+    let full = !out.success()
+        && (message.contains("No space left") || message.contains("Disk quota exceeded"));
+    if !out.success() && !full && theirs.is_empty() {
         return Err(TransferError::Remote {
             path: remote_root.to_owned(),
             message,
@@ -193,39 +195,72 @@ async fn send_batch(
         files: 0,
         problems: Vec::new(),
     };
-    // One transaction for the whole batch.
-    let mut guard = lock(store);
-    let tx = guard.db.transaction()?;
-    for (entry, result) in batch.iter().zip(built) {
-        match result {
-            Ok(digest) if theirs.get(entry.rel.as_str()) == Some(&digest.as_str()) => {
-                tx.execute(
-                    "UPDATE transfer_files SET confirmed = ?3, sha256 = ?4, verified = 1 \
-                     WHERE transfer_id = ?1 AND rel_path = ?2",
-                    params![id, entry.rel, entry.size as i64, digest],
-                )?;
-                landed.bytes += entry.size;
-                landed.files += 1;
+    // Sent, but not on the cluster whole.
+    let mut broken: Vec<&str> = Vec::new();
+    // One transaction for the whole batch (the store's lock is not held across the await below).
+    {
+        let mut guard = lock(store);
+        let tx = guard.db.transaction()?;
+        for (entry, result) in batch.iter().zip(built) {
+            match result {
+                Ok(digest) if theirs.get(entry.rel.as_str()) == Some(&digest.as_str()) => {
+                    tx.execute(
+                        "UPDATE transfer_files SET confirmed = ?3, sha256 = ?4, verified = 1 \
+                         WHERE transfer_id = ?1 AND rel_path = ?2",
+                        params![id, entry.rel, entry.size as i64, digest],
+                    )?;
+                    landed.bytes += entry.size;
+                    landed.files += 1;
+                }
+                Ok(_) => {
+                    broken.push(&entry.rel);
+                    landed.problems.push(FileProblem {
+                        path: entry.rel.clone(),
+                        problem: "its checksum on the cluster differs (the file changed while it \
+                                  was sent?); resume to send it again"
+                            .into(),
+                    })
+                }
+                Err(why) => landed.problems.push(FileProblem {
+                    path: entry.rel.clone(),
+                    problem: format!("could not be read: {why}"),
+                }),
             }
-            Ok(_) => landed.problems.push(FileProblem {
-                path: entry.rel.clone(),
-                problem: "its checksum on the cluster differs (the file changed while it was \
-                          sent?); resume to send it again"
-                    .into(),
-            }),
-            Err(why) => landed.problems.push(FileProblem {
-                path: entry.rel.clone(),
-                problem: format!("could not be read: {why}"),
-            }),
         }
+        tx.commit()?;
     }
-    tx.commit()?;
+    if full {
+        // Whatever did not arrive whole must not pass for a complete file on the cluster.
+        mark_incomplete(conn, remote_root, &broken).await?;
+        return Err(TransferError::Full(remote_root.to_owned()));
+    }
     Ok(landed)
 }
 
-/// Writes a tar stream of `files` into `out` in chunks, ending with a member `names_member`
-/// that lists (NUL-separated) the files it holds; returns each file's SHA-256 (or why it could
-/// not be read: it is then left out of the stream and of the list).
+/// Renames files that did not arrive whole to `<name>.usine-part`, the mark of an incomplete
+/// file (a resume sends them again). Names go on stdin.
+async fn mark_incomplete(
+    conn: &Connection,
+    remote_root: &str,
+    names: &[&str],
+) -> Result<(), TransferError> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let command = format!(
+        "cd -- {} && xargs -0 -r sh -c 'for f; do if [ -f \"$f\" ]; then \
+         mv -f -- \"$f\" \"$f{PARTIAL_SUFFIX}\"; fi; done' sh",
+        quote(remote_root)
+    );
+    conn.exec_with_input(&command, super::nul_separated(names.iter().copied()))
+        .await?;
+    Ok(())
+}
+
+/// Writes a tar stream of `files` into `out` in chunks, starting with a member `names_member`
+/// that lists them (NUL-separated: the cluster has the list even when its disk fills up
+/// halfway); returns each file's SHA-256 (or why it could not be read: it is then left out of
+/// the stream).
 fn build_tar(
     files: Vec<(String, PathBuf)>,
     names_member: &str,
@@ -269,9 +304,21 @@ fn build_tar(
         buf: Vec::with_capacity(CHUNK),
         out,
     });
+    let names: Vec<u8> = files
+        .iter()
+        .flat_map(|(rel, _)| rel.bytes().chain([0]))
+        .collect();
+    let mut header = tar::Header::new_gnu();
+    header.set_size(names.len() as u64);
+    header.set_mode(0o600);
+    header.set_entry_type(tar::EntryType::Regular);
+    let listed = tar.append_data(&mut header, names_member, names.as_slice());
     let mut results = Vec::with_capacity(files.len());
-    let mut names = Vec::new();
     for (rel, path) in files {
+        if let Err(e) = &listed {
+            results.push(Err(format!("the upload channel closed: {e}")));
+            continue;
+        }
         let result = (|| {
             let file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
             let meta = file.metadata().map_err(|e| e.to_string())?;
@@ -292,19 +339,10 @@ fn build_tar(
                 .map_err(|e| e.to_string())?;
             Ok(hex(&reader.hasher.finalize()))
         })();
-        if result.is_ok() {
-            names.extend_from_slice(rel.as_bytes());
-            names.push(0);
-        }
         results.push(result);
     }
-    let mut header = tar::Header::new_gnu();
-    header.set_size(names.len() as u64);
-    header.set_mode(0o600);
-    header.set_entry_type(tar::EntryType::Regular);
     let _ = tar
-        .append_data(&mut header, names_member, names.as_slice())
-        .and_then(|()| tar.into_inner())
+        .into_inner()
         .and_then(|mut w| std::io::Write::flush(&mut w));
     results
 }
@@ -385,7 +423,7 @@ mod tests {
             let expected = hex(&Sha256::digest(format!("content {i}").as_bytes()));
             assert_eq!(hashes[i].as_deref(), Ok(expected.as_str()));
         }
-        // The batch lists its own files, for the cluster to hash them once unpacked.
+        // The batch lists its own files first, for the cluster to hash them once unpacked.
         let listed = std::fs::read(out.join(".names")).unwrap();
         let expected: Vec<u8> = names.iter().flat_map(|n| n.bytes().chain([0])).collect();
         assert_eq!(listed, expected);
