@@ -426,3 +426,41 @@ test("a running GPU job's chart fills in on the Monitor screen, then the job is 
     timeoutMsg: "the job was not shown cancelled",
   });
 });
+
+// axe-core, run inside the real WebView on every screen once they hold data (a cluster, a
+// transfer, jobs, a chart): no serious or critical violation may remain.
+test("every screen passes an automated accessibility scan (axe-core)", async () => {
+  const axe = readFileSync(new URL("./node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
+  const screens = ["home", "drafts", "jobs", "data", "monitor", "clusters", "settings"];
+  const found = [];
+  for (const screen of screens) {
+    await (await browser.$(`nav button[data-screen="${screen}"]`)).click();
+    await (await browser.$("main h1")).waitForExist({ timeout: 3_000 });
+    await browser.pause(300); // let the screen's first data arrive
+    // The script goes in as WebDriver script, not through eval: the app's CSP forbids eval.
+    if (!(await browser.execute(() => Boolean(window.axe)))) await browser.execute(axe);
+    const result = await browser.executeAsync((done) => {
+      window.axe
+        .run(document, { resultTypes: ["violations"] })
+        .then((r) =>
+          done({
+            checked: r.passes.length + r.violations.length,
+            violations: r.violations.map((v) => ({
+              id: v.id,
+              impact: v.impact,
+              help: v.help,
+              nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
+            })),
+          }),
+        )
+        .catch((e) => done({ checked: 0, error: String(e), violations: [] }));
+    });
+    assert.ok(result.checked > 10, `axe did not run on ${screen}: ${result.error ?? ""}`);
+    console.log(`  ${screen}: ${result.checked} rules applied, ${result.violations.length} broken`);
+    for (const v of result.violations) {
+      console.log(`  ${screen}: ${v.impact} ${v.id} — ${v.help} (${v.nodes.join(", ")})`);
+      if (v.impact === "serious" || v.impact === "critical") found.push(`${screen}: ${v.id}`);
+    }
+  }
+  assert.deepEqual(found, [], "serious accessibility problems");
+});
