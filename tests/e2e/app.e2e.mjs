@@ -464,3 +464,37 @@ test("every screen passes an automated accessibility scan (axe-core)", async () 
   }
   assert.deepEqual(found, [], "serious accessibility problems");
 });
+
+test("switching to French redraws every screen in French, and back", async () => {
+  const pick = async (code) => {
+    await (await browser.$('nav button[data-screen="settings"]')).click();
+    const select = await browser.$('select[name="language"]');
+    await select.waitForExist({ timeout: 3_000 });
+    await select.selectByAttribute("value", code);
+  };
+  const home = () => browser.$('nav button[data-screen="home"]');
+  await pick("fr");
+  await browser.waitUntil(async () => (await (await home()).getText()).includes("Accueil"), {
+    timeout: 5_000,
+    timeoutMsg: "the sidebar did not switch to French",
+  });
+  assert.equal(await browser.execute(() => document.documentElement.lang), "fr");
+  await (await browser.$('nav button[data-screen="jobs"]')).click();
+  const heading = await browser.$("main h1");
+  await browser.waitUntil(async () => (await heading.getText()) === "Calculs", {
+    timeout: 3_000,
+    timeoutMsg: "the Jobs screen is not in French",
+  });
+  // Dates follow the language: French month names in the job list's timeline.
+  const job = await browser.$("[data-job]");
+  if (await job.isExisting()) {
+    await job.click();
+    assert.match(await (await browser.$(".timeline")).getText(), /Préparé le \d/);
+  }
+  await browser.saveScreenshot(path.join(out, "jobs-fr.png"));
+  await pick("en");
+  await browser.waitUntil(async () => (await (await home()).getText()).includes("Home"), {
+    timeout: 5_000,
+    timeoutMsg: "the sidebar did not switch back to English",
+  });
+});

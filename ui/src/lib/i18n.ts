@@ -1,5 +1,8 @@
 // Every string the UI shows lives here, keyed, so that languages can be added without touching
-// components. `t` only accepts keys that exist in the English catalogue.
+// components. `t` only accepts keys that exist in the English catalogue; each other language is
+// a full catalogue of the same keys under `locales/` (a missing key does not compile).
+import { fr } from "./locales/fr";
+
 const en = {
   "app.name": "Usine",
   "nav.label": "Main sections",
@@ -213,6 +216,7 @@ const en = {
   "settings.retention": "Keep GPU history for (days)",
   "settings.save": "Save",
   "settings.saved": "Saved.",
+  "settings.language": "Language",
   "gpu.summary": "{gpus} GPU(s) · {mean} % busy on average · {idle} GPU hours idle",
   "gpu.none": "No GPU samples yet. They arrive about every 10 seconds while the job runs.",
   "gpu.error": "The GPU chart could not be drawn: {error}",
@@ -238,8 +242,55 @@ const en = {
 
 export type MessageKey = keyof typeof en;
 
-export function t(key: MessageKey, params: Record<string, string | number> = {}): string {
-  return en[key].replace(/\{(\w+)\}/g, (whole, name: string) =>
+/** The languages Usine speaks, each named in itself. */
+export const languages = { en: "English", fr: "Français" } as const;
+export type Language = keyof typeof languages;
+
+const catalogues: Record<Language, Record<MessageKey, string>> = { en, fr };
+const STORAGE_KEY = "usine.language";
+
+function isLanguage(value: unknown): value is Language {
+  return typeof value === "string" && value in languages;
+}
+
+/** The user's choice, else the system's language when Usine speaks it, else English. */
+function initialLanguage(): Language {
+  const stored = globalThis.localStorage?.getItem(STORAGE_KEY);
+  if (isLanguage(stored)) return stored;
+  const system = globalThis.navigator?.language?.slice(0, 2);
+  return isLanguage(system) ? system : "en";
+}
+
+let current: Language = initialLanguage();
+
+export function language(): Language {
+  return current;
+}
+
+/** Dates and numbers follow the language shown. */
+export function locale(): string {
+  return current;
+}
+
+/** Switches language; the screens are drawn again in it (a reload keeps every component simple). */
+export function setLanguage(next: Language, reload = () => globalThis.location?.reload()): void {
+  globalThis.localStorage?.setItem(STORAGE_KEY, next);
+  current = next;
+  reload();
+}
+
+export function translate(
+  lang: Language,
+  key: MessageKey,
+  params: Record<string, string | number> = {},
+): string {
+  return catalogues[lang][key].replace(/\{(\w+)\}/g, (whole, name: string) =>
     name in params ? String(params[name]) : whole,
   );
 }
+
+export function t(key: MessageKey, params: Record<string, string | number> = {}): string {
+  return translate(current, key, params);
+}
+
+export { en };
