@@ -1,6 +1,7 @@
 //! Uploads over the cluster's one connection: resumable, checksum-verified, fast on huge files
-//! (one stream per file, hashed by the cluster as it lands) and on many small ones (tar
-//! streams, no per-file round trips).
+//! (`large`: parts on several channels at once, each hashed by the cluster as it lands) and on
+//! many small ones (`small`: tar batches, several at once, no per-file round trip), refused
+//! before anything is sent when they would not fit (`room`).
 //!
 //! Every file is listed in a manifest in the local store before anything is sent; what the
 //! cluster confirmed is recorded as it happens, so a dropped link, a cancel or a crash resumes
@@ -29,7 +30,8 @@ pub use large::{CHANNELS, PART};
 /// Files at least this big travel on their own stream; smaller ones in tar batches.
 pub const LARGE_FILE: u64 = 16 << 20;
 const CHUNK: usize = 256 << 10;
-/// Suffix of a large file while it is incomplete on the cluster.
+/// Suffix of a file while it is incomplete on the cluster: a large file being sent, or a small
+/// one that a full disk cut short.
 pub const PARTIAL_SUFFIX: &str = ".usine-part";
 
 #[derive(Debug, thiserror::Error)]
@@ -186,8 +188,9 @@ pub fn create(
     Ok((id, problems))
 }
 
-/// Sends what the cluster does not hold yet, then verifies every file with `sha256sum`.
-/// Call it again with the same id after an interruption: it continues from the manifest.
+/// Sends what the cluster does not hold yet, each file verified against the cluster's own
+/// SHA-256 as it lands (files skipped as unchanged are verified at the end). Call it again with
+/// the same id after an interruption: it continues from the manifest.
 pub async fn upload(
     conn: &Connection,
     store: &Mutex<Store>,
