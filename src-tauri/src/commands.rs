@@ -201,8 +201,34 @@ pub fn resume_upload<R: Runtime>(
     Ok(())
 }
 
+/// Stops a running upload now. Nothing confirmed is lost: Resume continues from the manifest.
+#[tauri::command]
+#[tracing::instrument(skip(app, state))]
+pub fn pause_upload<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, id: String) {
+    let task = state
+        .uploads
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&id);
+    if let Some(task) = task {
+        task.abort();
+        let _ = app.emit(
+            TRANSFER_DONE_EVENT,
+            serde_json::json!({ "id": id, "paused": true }),
+        );
+    }
+}
+
 fn run_upload<R: Runtime>(app: AppHandle<R>, cluster_name: String, id: String) {
-    tauri::async_runtime::spawn(async move {
+    let state = tauri::Manager::state::<AppState>(&app);
+    let mut uploads = state.uploads.lock().unwrap_or_else(|p| p.into_inner());
+    if uploads.contains_key(&id) {
+        return; // already running: one engine per transfer
+    }
+    let task_id = id.clone();
+    let task_app = app.clone();
+    let task = tauri::async_runtime::spawn(async move {
+        let app = task_app;
         let state = tauri::Manager::state::<AppState>(&app);
         let settings = cluster::get(&state.store(), &cluster_name);
         let result = match settings {
@@ -234,8 +260,14 @@ fn run_upload<R: Runtime>(app: AppHandle<R>, cluster_name: String, id: String) {
             Ok(report) => serde_json::json!({ "id": id, "report": report }),
             Err(error) => serde_json::json!({ "id": id, "error": error }),
         };
+        state
+            .uploads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
         let _ = app.emit(TRANSFER_DONE_EVENT, payload);
     });
+    uploads.insert(task_id, task);
 }
 
 /// `{ id, progress }` while a download runs.

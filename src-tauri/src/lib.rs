@@ -24,6 +24,7 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::list_transfers,
             commands::start_upload,
             commands::resume_upload,
+            commands::pause_upload,
             commands::start_download,
             commands::forget_cluster,
             commands::connect_cluster,

@@ -20,6 +20,9 @@ pub struct AppState {
     pub jobs_changed: tokio::sync::Notify,
     /// Jobs already warned about idle GPUs (once per job and app run).
     pub idle_warned: Mutex<HashSet<String>>,
+    /// Uploads running now, by transfer id: pausing one aborts its task (its manifest keeps
+    /// everything confirmed, so Resume continues from there).
+    pub uploads: Mutex<HashMap<String, tauri::async_runtime::JoinHandle<()>>>,
 }
 
 impl AppState {
@@ -32,6 +35,7 @@ impl AppState {
             watched: Mutex::new(HashSet::new()),
             jobs_changed: tokio::sync::Notify::new(),
             idle_warned: Mutex::new(HashSet::new()),
+            uploads: Mutex::new(HashMap::new()),
         }
     }
 

@@ -5,7 +5,15 @@
 //   USINE_LAB_ENV  the lab's settings (default /var/lib/usine-lab/client/lab.env), for the
 //                  cluster test, which logs in to the lab's sshd with a one-time code
 import { execFileSync, spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import net from "node:net";
 import path from "node:path";
@@ -286,6 +294,45 @@ function notificationsShown() {
     return [];
   }
 }
+
+test("a large upload shows its rate, pauses, and resumes to verified", async () => {
+  const src = mkdtempSync(path.join(os.tmpdir(), "usine-e2e-big-"));
+  // Sparse: quick to make; the debug build sends it at a few tens of MB/s, time enough to pause.
+  execFileSync("truncate", ["-s", "384M", path.join(src, "weights.bin")]);
+  const dest = `/dev/shm/usine-e2e-big-${process.pid}`; // the lab runs on this machine
+  await (await browser.$('nav button[data-screen="data"]')).click();
+  await fill('form.upload input[name="source"]', src);
+  await fill('form.upload input[name="destination"]', dest);
+  await (await browser.$("form.upload button[type=submit]")).click();
+  const row = async () => {
+    for (const r of await browser.$$("[data-transfer]"))
+      if ((await r.getText()).includes(src)) return r;
+    return null;
+  };
+  await browser.waitUntil(async () => (await (await row())?.$("[data-rate]"))?.isExisting(), {
+    timeout: 20_000,
+    timeoutMsg: "no rate and time left while sending",
+  });
+  assert.match(await (await (await row()).$("[data-rate]")).getText(), /\/s · about .+ left/);
+  await (await (await row()).$("button=Pause")).click();
+  await browser.waitUntil(
+    async () => (await (await row()).getAttribute("data-state")) === "running",
+    {
+      timeout: 5_000,
+      timeoutMsg: "the upload did not pause",
+    },
+  );
+  const resume = await (await row()).$("button=Resume");
+  assert.ok(await resume.isExisting(), "a paused upload offers Resume");
+  await resume.click();
+  await browser.waitUntil(async () => (await (await row()).getAttribute("data-state")) === "done", {
+    timeout: 60_000,
+    timeoutMsg: "the resumed upload did not end verified",
+  });
+  assert.match(await (await row()).getText(), /1 of 1 files verified/);
+  rmSync(dest, { recursive: true, force: true });
+  rmSync(src, { recursive: true, force: true });
+});
 
 test("template → draft → submit to the lab → it runs, finishes, and a notification says so", async () => {
   const lab = labSettings();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatBytes, formatPercent } from "./format";
+import { formatBytes, formatDuration, formatPercent } from "./format";
 
 describe("formatBytes", () => {
   it("picks a binary unit and keeps one decimal below 100", () => {
@@ -24,5 +24,14 @@ describe("formatPercent", () => {
     expect(formatPercent(12.345, "en")).toBe("12.3 %");
     expect(formatPercent(140, "en")).toBe("100.0 %");
     expect(formatPercent(-3, "en")).toBe("0.0 %");
+  });
+});
+
+describe("formatDuration", () => {
+  it("says time left in words of the language", () => {
+    expect(formatDuration(42, "en")).toBe("42 seconds");
+    expect(formatDuration(150, "en")).toBe("3 minutes");
+    expect(formatDuration(7200, "fr")).toMatch(/^2\s+heures$/); // a no-break space in French
+    expect(formatDuration(Number.POSITIVE_INFINITY, "en")).toBe("—");
   });
 });

@@ -21,6 +21,18 @@ export function formatPercent(percent: number, locale: string = currentLocale())
   return `${clamped.toLocaleString(locale, { maximumFractionDigits: 1, minimumFractionDigits: 1 })} %`;
 }
 
+/** A rough duration for "time left": seconds under a minute, then minutes, then hours. */
+export function formatDuration(seconds: number, locale: string = currentLocale()): string {
+  const unit = (value: number, name: "second" | "minute" | "hour") =>
+    new Intl.NumberFormat(locale, { style: "unit", unit: name, unitDisplay: "long" }).format(
+      Math.max(1, Math.round(value)),
+    );
+  if (!Number.isFinite(seconds) || seconds < 0) return "—";
+  if (seconds < 60) return unit(seconds, "second");
+  if (seconds < 3600) return unit(seconds / 60, "minute");
+  return unit(seconds / 3600, "hour");
+}
+
 /** A date and time as people read them in the language shown. */
 export function formatDateTime(date: Date, locale: string = currentLocale()): string {
   return date.toLocaleString(locale, { dateStyle: "medium", timeStyle: "short" });

@@ -79,6 +79,9 @@ const en = {
   "data.state.failed": "Needs attention",
   "data.state.running": "Not finished",
   "data.resume": "Resume",
+  "data.pause": "Pause",
+  "data.rate": "{rate}/s · about {left} left",
+  "data.current": "Now: {file}",
   "data.progress": "{done} of {total} · {files} of {filesTotal} files",
   "data.back": "Bring results back",
   "data.backIntro":

@@ -75,6 +75,7 @@ export const startUpload = (
   byChecksum = false,
 ): Promise<string> => invoke("start_upload", { cluster, source, destination, byChecksum });
 export const resumeUpload = (id: string): Promise<void> => invoke("resume_upload", { id });
+export const pauseUpload = (id: string): Promise<void> => invoke("pause_upload", { id });
 export const forgetCluster = (name: string): Promise<void> => invoke("forget_cluster", { name });
 export const connectCluster = (name: string): Promise<ClusterProfile> =>
   invoke("connect_cluster", { name });
@@ -97,6 +98,8 @@ export interface TransferDone {
   id: string;
   report?: TransferReport;
   error?: string;
+  /** Stopped by the user; Resume continues it. */
+  paused?: boolean;
 }
 
 export function onTransferProgress(

@@ -80,6 +80,9 @@ export const fr: Record<MessageKey, string> = {
   "data.state.failed": "À regarder",
   "data.state.running": "Pas terminé",
   "data.resume": "Reprendre",
+  "data.pause": "Mettre en pause",
+  "data.rate": "{rate}/s · encore {left} environ",
+  "data.current": "En cours : {file}",
   "data.progress": "{done} sur {total} · {files} fichiers sur {filesTotal}",
   "data.back": "Rapatrier des résultats",
   "data.backIntro":
