@@ -116,18 +116,29 @@ pub fn delete_draft(state: State<'_, AppState>, id: String) -> Result<(), UiErro
 /// Records the job in the outbox and wakes the tracker, which sends it as soon as the target
 /// is reachable (at once for this computer and connected clusters).
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
-pub fn submit_draft(state: State<'_, AppState>, id: String) -> Result<JobEntry, UiError> {
+#[tracing::instrument(skip(app, state), err(Debug))]
+pub fn submit_draft<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<JobEntry, UiError> {
     let entry = targets::enqueue_draft(&state.store, &id)?;
+    // A new job in the list (maybe queued for a cluster that is away): every screen hears it.
+    let _ = app.emit(JOB_EVENT, &entry);
     state.jobs_changed.notify_one();
     Ok(entry)
 }
 
 #[tauri::command]
-#[tracing::instrument(skip(state), err(Debug))]
-pub fn resubmit_job(state: State<'_, AppState>, id: String) -> Result<JobEntry, UiError> {
+#[tracing::instrument(skip(app, state), err(Debug))]
+pub fn resubmit_job<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<JobEntry, UiError> {
     let old = history::get(&state.store(), &id)?;
     let entry = tracking::enqueue(&state.store, &old.target, &old.spec)?;
+    let _ = app.emit(JOB_EVENT, &entry);
     state.jobs_changed.notify_one();
     Ok(entry)
 }

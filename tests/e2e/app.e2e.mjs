@@ -474,6 +474,63 @@ test("a running GPU job's chart fills in on the Monitor screen, then the job is 
   });
 });
 
+test("when the cluster drops, a banner says so, a queued job waits, and goes out after login", async () => {
+  const lab = labSettings();
+  // The link drops: the lab sshd's process serving bob's connection (sshd-lab) dies.
+  execFileSync("pkill", ["-u", lab.USINE_LAB_OTP_USER, "-x", "sshd-lab"]);
+  const banner = await browser.$("[data-offline]");
+  await browser.waitUntil(
+    async () => (await banner.isExisting()) && /lab is not reachable/.test(await banner.getText()),
+    { timeout: 30_000, timeoutMsg: "no offline banner after the link dropped" },
+  );
+  // Offline, a draft still opens and can be queued for the cluster.
+  await (await browser.$('nav button[data-screen="drafts"]')).click();
+  await (await browser.$('[data-template="cpu-preprocessing"] button')).click();
+  await (await browser.$("#draft-title")).waitForExist({ timeout: 5_000 });
+  await (await browser.$('select[name="target"]')).selectByAttribute("value", "lab");
+  await fill('input[name="name"]', `e2e-offline-${process.pid}`);
+  await (
+    await browser.$('select[name="account"]')
+  ).selectByAttribute("value", lab.USINE_LAB_ACCOUNT);
+  await (await browser.$('select[name="partition"]')).selectByAttribute("value", "cpu");
+  await fill('input[name="hours"]', "0.25");
+  await fill('textarea[name="commands"]', "echo sent after the link came back");
+  const queue = await browser.$('[data-action="submit"]');
+  await browser.waitUntil(async () => (await queue.getText()).startsWith("Queue"), {
+    timeout: 5_000,
+    timeoutMsg: "offline, the draft should offer to queue",
+  });
+  await browser.waitUntil(async () => await queue.isEnabled(), { timeout: 5_000 });
+  await queue.click();
+  const waiting = await browser.$('[data-queued="lab"]');
+  await waiting.waitForExist({ timeout: 5_000, timeoutMsg: "the queued job is not shown" });
+  assert.match(await waiting.getText(), /A job waits to be sent to lab/);
+  await browser.saveScreenshot(path.join(out, "offline.png"));
+
+  // Back online (the user logs in again: a new one-time code), the outbox goes out by itself.
+  await (await browser.$('nav button[data-screen="clusters"]')).click();
+  await (await browser.$('[data-cluster="lab"] button.primary')).click();
+  for (let round = 0; round < 2; round++) {
+    const dialog = await browser.$('[data-question="keyboardInteractive"]');
+    await dialog.waitForExist({ timeout: 10_000 });
+    const label = await dialog.$("label").getText();
+    const answer = /assword/.test(label)
+      ? lab.USINE_LAB_OTP_PASSWORD
+      : execFileSync("oathtool", ["--totp", "-b", lab.USINE_LAB_TOTP_SECRET]).toString().trim();
+    await dialog.$('input[data-prompt="0"]').setValue(answer);
+    await dialog.$("button[type=submit]").click();
+    await browser.waitUntil(
+      async () =>
+        !(await dialog.isExisting()) || !(await dialog.$("label").getText()).includes(label.trim()),
+      { timeout: 5_000 },
+    );
+  }
+  await browser.waitUntil(async () => !(await banner.isExisting()), {
+    timeout: 30_000,
+    timeoutMsg: "the queued job was not sent once the cluster was back",
+  });
+});
+
 // axe-core, run inside the real WebView on every screen once they hold data (a cluster, a
 // transfer, jobs, a chart): no serious or critical violation may remain.
 test("every screen passes an automated accessibility scan (axe-core)", async () => {

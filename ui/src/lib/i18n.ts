@@ -13,6 +13,14 @@ const en = {
   "nav.monitor": "Monitor",
   "nav.clusters": "Clusters",
   "nav.settings": "Settings",
+  "offline.title": "Some work is waiting for a cluster",
+  "offline.cluster": "{cluster} is not reachable. {reason}",
+  "offline.queuedOne":
+    "A job waits to be sent to {cluster}; it goes out as soon as it is connected again (Clusters → Connect).",
+  "offline.queued":
+    "{count} jobs wait to be sent to {cluster}; they go out as soon as it is connected again (Clusters → Connect).",
+  "offline.still":
+    "Drafts, templates, your job history and the last known partitions and GPU hours still work.",
   "home.title": "Where your jobs can run",
   "home.intro":
     "No cluster is set up yet, so jobs run on this computer. Add an AI Factory under Clusters when your allocation arrives.",

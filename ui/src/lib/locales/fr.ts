@@ -11,6 +11,14 @@ export const fr: Record<MessageKey, string> = {
   "nav.monitor": "Suivi",
   "nav.clusters": "Supercalculateurs",
   "nav.settings": "Réglages",
+  "offline.title": "Du travail attend un supercalculateur",
+  "offline.cluster": "{cluster} est injoignable. {reason}",
+  "offline.queuedOne":
+    "Un calcul attend d'être envoyé à {cluster} ; il partira dès qu'il sera de nouveau connecté (Supercalculateurs → Se connecter).",
+  "offline.queued":
+    "{count} calculs attendent d'être envoyés à {cluster} ; ils partiront dès qu'il sera de nouveau connecté (Supercalculateurs → Se connecter).",
+  "offline.still":
+    "Les brouillons, les modèles, l'historique de vos calculs et les dernières partitions et heures GPU connues restent disponibles.",
   "home.title": "Où vos calculs peuvent tourner",
   "home.intro":
     "Aucun supercalculateur n'est encore configuré : les calculs tournent sur cet ordinateur. Ajoutez une AI Factory dans Supercalculateurs dès que votre allocation arrive.",
