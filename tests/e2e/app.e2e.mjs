@@ -153,6 +153,25 @@ async function fill(selector, value) {
   await input.setValue(value);
 }
 
+/** Answers the lab's own prompts as a person would, one round each: password, then the code. */
+async function answerPasswordAndCode(lab) {
+  for (let round = 0; round < 2; round++) {
+    const dialog = await browser.$('[data-question="keyboardInteractive"]');
+    await dialog.waitForExist({ timeout: 10_000 });
+    const label = await dialog.$("label").getText();
+    const answer = /assword/.test(label)
+      ? lab.USINE_LAB_OTP_PASSWORD
+      : execFileSync("oathtool", ["--totp", "-b", lab.USINE_LAB_TOTP_SECRET]).toString().trim();
+    await dialog.$('input[data-prompt="0"]').setValue(answer);
+    await dialog.$("button[type=submit]").click();
+    await browser.waitUntil(
+      async () =>
+        !(await dialog.isExisting()) || !(await dialog.$("label").getText()).includes(label.trim()),
+      { timeout: 5_000 },
+    );
+  }
+}
+
 test("add the lab cluster, answer the host-key and one-time-code dialogs, see it connected", async () => {
   const lab = labSettings();
   await (await browser.$('nav button[data-screen="clusters"]')).click();
@@ -179,24 +198,7 @@ test("add the lab cluster, answer the host-key and one-time-code dialogs, see it
   assert.match(await hostKey.$("[data-fingerprint]").getText(), /^SHA256:/);
   await hostKey.$("button[type=submit]").click();
 
-  // The server's own prompts, one round each: password, then the one-time code.
-  for (let round = 0; round < 2; round++) {
-    const dialog = await browser.$('[data-question="keyboardInteractive"]');
-    await dialog.waitForExist({ timeout: 10_000 });
-    const label = await dialog.$("label").getText();
-    const answer = /assword/.test(label)
-      ? lab.USINE_LAB_OTP_PASSWORD
-      : execFileSync("oathtool", ["--totp", "-b", lab.USINE_LAB_TOTP_SECRET]).toString().trim();
-    await dialog.$('input[data-prompt="0"]').setValue(answer);
-    await dialog.$("button[type=submit]").click();
-    await browser.waitUntil(
-      async () =>
-        !(await dialog.isExisting()) || !(await dialog.$("label").getText()).includes(label.trim()),
-      {
-        timeout: 5_000,
-      },
-    );
-  }
+  await answerPasswordAndCode(lab);
 
   const badge = card.$(".badge");
   await browser.waitUntil(async () => (await badge.getAttribute("data-state")) === "connected", {
@@ -334,6 +336,17 @@ test("a large upload shows its rate, pauses, and resumes to verified", async () 
   rmSync(src, { recursive: true, force: true });
 });
 
+/** The open draft, filled in as a short CPU job of the lab's project. */
+async function fillCpuDraft(lab, name, commands) {
+  await fill('input[name="name"]', name);
+  await (
+    await browser.$('select[name="account"]')
+  ).selectByAttribute("value", lab.USINE_LAB_ACCOUNT);
+  await (await browser.$('select[name="partition"]')).selectByAttribute("value", "cpu");
+  await fill('input[name="hours"]', "0.25");
+  await fill('textarea[name="commands"]', commands);
+}
+
 test("template → draft → submit to the lab → it runs, finishes, and a notification says so", async () => {
   const lab = labSettings();
   const name = `e2e-job-${process.pid}`;
@@ -346,13 +359,7 @@ test("template → draft → submit to the lab → it runs, finishes, and a noti
       `the draft did not open${(await error.isExisting()) ? `: ${await error.getText()}` : ""}: ${e}`,
     );
   });
-  await fill('input[name="name"]', name);
-  await (
-    await browser.$('select[name="account"]')
-  ).selectByAttribute("value", lab.USINE_LAB_ACCOUNT);
-  await (await browser.$('select[name="partition"]')).selectByAttribute("value", "cpu");
-  await fill('input[name="hours"]', "0.25");
-  await fill('textarea[name="commands"]', "echo hello from the app; sleep 3");
+  await fillCpuDraft(lab, name, "echo hello from the app; sleep 3");
   const status = await browser.$(".status");
   await browser.waitUntil(async () => (await status.getText()) === "Saved", { timeout: 5_000 });
   const summary = await browser.$("aside.summary");
@@ -488,13 +495,7 @@ test("when the cluster drops, a banner says so, a queued job waits, and goes out
   await (await browser.$('[data-template="cpu-preprocessing"] button')).click();
   await (await browser.$("#draft-title")).waitForExist({ timeout: 5_000 });
   await (await browser.$('select[name="target"]')).selectByAttribute("value", "lab");
-  await fill('input[name="name"]', `e2e-offline-${process.pid}`);
-  await (
-    await browser.$('select[name="account"]')
-  ).selectByAttribute("value", lab.USINE_LAB_ACCOUNT);
-  await (await browser.$('select[name="partition"]')).selectByAttribute("value", "cpu");
-  await fill('input[name="hours"]', "0.25");
-  await fill('textarea[name="commands"]', "echo sent after the link came back");
+  await fillCpuDraft(lab, `e2e-offline-${process.pid}`, "echo sent after the link came back");
   const queue = await browser.$('[data-action="submit"]');
   await browser.waitUntil(async () => (await queue.getText()).startsWith("Queue"), {
     timeout: 5_000,
@@ -510,21 +511,7 @@ test("when the cluster drops, a banner says so, a queued job waits, and goes out
   // Back online (the user logs in again: a new one-time code), the outbox goes out by itself.
   await (await browser.$('nav button[data-screen="clusters"]')).click();
   await (await browser.$('[data-cluster="lab"] button.primary')).click();
-  for (let round = 0; round < 2; round++) {
-    const dialog = await browser.$('[data-question="keyboardInteractive"]');
-    await dialog.waitForExist({ timeout: 10_000 });
-    const label = await dialog.$("label").getText();
-    const answer = /assword/.test(label)
-      ? lab.USINE_LAB_OTP_PASSWORD
-      : execFileSync("oathtool", ["--totp", "-b", lab.USINE_LAB_TOTP_SECRET]).toString().trim();
-    await dialog.$('input[data-prompt="0"]').setValue(answer);
-    await dialog.$("button[type=submit]").click();
-    await browser.waitUntil(
-      async () =>
-        !(await dialog.isExisting()) || !(await dialog.$("label").getText()).includes(label.trim()),
-      { timeout: 5_000 },
-    );
-  }
+  await answerPasswordAndCode(lab);
   await browser.waitUntil(async () => !(await banner.isExisting()), {
     timeout: 30_000,
     timeoutMsg: "the queued job was not sent once the cluster was back",
