@@ -518,6 +518,18 @@ test("when the cluster drops, a banner says so, a queued job waits, and goes out
   });
 });
 
+test("Home gathers the GPU hours left and the recent drafts", async () => {
+  const lab = labSettings();
+  await (await browser.$('nav button[data-screen="home"]')).click();
+  const budget = await browser.$(`[data-budget="${lab.USINE_LAB_ACCOUNT}"]`);
+  await budget.waitForExist({ timeout: 5_000, timeoutMsg: "no GPU-hours gauge on Home" });
+  assert.match(await budget.getText(), /[\d.]+ of 100 GPU hours left/);
+  assert.ok(await budget.$("meter").isExisting());
+  assert.ok(await (await browser.$("[data-home-draft]")).isExisting(), "no recent draft on Home");
+  assert.doesNotMatch(await (await browser.$("main .intro")).getText(), /No cluster is set up/);
+  await browser.saveScreenshot(path.join(out, "home-dashboard.png"));
+});
+
 // axe-core, run inside the real WebView on every screen once they hold data (a cluster, a
 // transfer, jobs, a chart): no serious or critical violation may remain.
 test("every screen passes an automated accessibility scan (axe-core)", async () => {

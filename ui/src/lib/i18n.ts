@@ -24,10 +24,18 @@ const en = {
   "home.title": "Where your jobs can run",
   "home.intro":
     "No cluster is set up yet, so jobs run on this computer. Add an AI Factory under Clusters when your allocation arrives.",
+  "home.introClusters":
+    "This computer and your clusters: what runs now, what is left of your GPU hours, and what you were preparing.",
   "home.loading": "Looking for places to run jobs…",
   "home.error":
     "Usine could not list where jobs can run: {error}. Restart Usine; if it happens again, run `usine doctor`.",
   "home.running": "Running now",
+  "home.budgets": "GPU hours left",
+  "home.budget": "{account} on {cluster}",
+  "home.budgetLeft": "{left} of {limit} GPU hours left",
+  "home.transfers": "Uploads not finished",
+  "home.transferLeft": "{done} of {total} confirmed (resume it under Data)",
+  "home.drafts": "Recent drafts",
   "home.gpuBusy": "GPU busy over time",
   "target.cpu": "CPU in use",
   "target.memory": "Memory in use",

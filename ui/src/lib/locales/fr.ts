@@ -22,10 +22,18 @@ export const fr: Record<MessageKey, string> = {
   "home.title": "Où vos calculs peuvent tourner",
   "home.intro":
     "Aucun supercalculateur n'est encore configuré : les calculs tournent sur cet ordinateur. Ajoutez une AI Factory dans Supercalculateurs dès que votre allocation arrive.",
+  "home.introClusters":
+    "Cet ordinateur et vos supercalculateurs : ce qui tourne, ce qu'il reste de vos heures GPU et ce que vous prépariez.",
   "home.loading": "Recherche des endroits où lancer des calculs…",
   "home.error":
     "Usine n'a pas pu lister où lancer des calculs : {error}. Redémarrez Usine ; si cela se reproduit, lancez `usine doctor`.",
   "home.running": "En cours",
+  "home.budgets": "Heures GPU restantes",
+  "home.budget": "{account} sur {cluster}",
+  "home.budgetLeft": "{left} heures GPU restantes sur {limit}",
+  "home.transfers": "Envois non terminés",
+  "home.transferLeft": "{done} confirmés sur {total} (reprenez-le dans Données)",
+  "home.drafts": "Brouillons récents",
   "home.gpuBusy": "Activité des GPU dans le temps",
   "target.cpu": "Processeur utilisé",
   "target.memory": "Mémoire utilisée",
