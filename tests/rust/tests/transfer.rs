@@ -240,6 +240,9 @@ async fn a_destination_that_is_too_small_is_refused_before_sending() {
         .await
         .unwrap();
     assert_eq!(left.stdout_text(), "", "nothing was written");
+    conn.exec(&format!("rmdir {}", quote(&remote)))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -480,14 +483,8 @@ async fn a_disk_that_fills_up_midway_keeps_what_arrived_whole_and_marks_the_rest
         )
         .unwrap();
     }
-    let err = transfer::upload(&conn, &store, &id, |_| {})
-        .await
-        .err()
-        .unwrap();
-    assert!(matches!(err, TransferError::Full(_)), "{err:?}");
-    assert!(err.to_string().contains("filled up"), "{err}");
-
-    // Every file under its own name is complete; the others carry the incomplete mark.
+    let result = transfer::upload(&conn, &store, &id, |_| {}).await;
+    // What the cluster holds, then the shared small disk is emptied before anything is asserted.
     let listing = conn
         .exec(&format!(
             "cd {} && for f in *; do printf '%s %s\\n' \"$f\" \"$(sha256sum < \"$f\" | cut -c1-64)\"; done",
@@ -496,6 +493,14 @@ async fn a_disk_that_fills_up_midway_keeps_what_arrived_whole_and_marks_the_rest
         .await
         .unwrap()
         .stdout_text();
+    conn.exec(&format!("rm -rf {}", quote(&remote)))
+        .await
+        .unwrap();
+    let err = result.err().unwrap();
+    assert!(matches!(err, TransferError::Full(_)), "{err:?}");
+    assert!(err.to_string().contains("filled up"), "{err}");
+
+    // Every file under its own name is complete; the others carry the incomplete mark.
     let (mut whole, mut marked) = (0, 0);
     for line in listing.lines() {
         let (name, hash) = line.split_once(' ').unwrap();
@@ -520,7 +525,4 @@ async fn a_disk_that_fills_up_midway_keeps_what_arrived_whole_and_marks_the_rest
         transfer::get(&store, &id).unwrap().bytes_confirmed > 0,
         "what arrived whole is confirmed"
     );
-    conn.exec(&format!("rm -rf {}", quote(&remote)))
-        .await
-        .unwrap();
 }

@@ -221,7 +221,15 @@ async fn send_batch(
                             .into(),
                     })
                 }
-                Err(why) => landed.problems.push(FileProblem {
+                Err(Unsent::Cut) => {
+                    broken.push(&entry.rel);
+                    landed.problems.push(FileProblem {
+                        path: entry.rel.clone(),
+                        problem: "the upload stopped while it was sent; resume to send it again"
+                            .into(),
+                    })
+                }
+                Err(Unsent::Unreadable(why)) => landed.problems.push(FileProblem {
                     path: entry.rel.clone(),
                     problem: format!("could not be read: {why}"),
                 }),
@@ -257,6 +265,15 @@ async fn mark_incomplete(
     Ok(())
 }
 
+/// Why a file of a batch did not go whole.
+#[derive(Debug, PartialEq, Eq)]
+enum Unsent {
+    /// It could not be read here: nothing of it was sent.
+    Unreadable(String),
+    /// The stream stopped while it or a file before it was sent: the cluster may hold part of it.
+    Cut,
+}
+
 /// Writes a tar stream of `files` into `out` in chunks, starting with a member `names_member`
 /// that lists them (NUL-separated: the cluster has the list even when its disk fills up
 /// halfway); returns each file's SHA-256 (or why it could not be read: it is then left out of
@@ -265,7 +282,7 @@ fn build_tar(
     files: Vec<(String, PathBuf)>,
     names_member: &str,
     out: mpsc::Sender<Vec<u8>>,
-) -> Vec<Result<String, String>> {
+) -> Vec<Result<String, Unsent>> {
     struct ChunkWriter {
         buf: Vec<u8>,
         out: mpsc::Sender<Vec<u8>>,
@@ -315,13 +332,14 @@ fn build_tar(
     let listed = tar.append_data(&mut header, names_member, names.as_slice());
     let mut results = Vec::with_capacity(files.len());
     for (rel, path) in files {
-        if let Err(e) = &listed {
-            results.push(Err(format!("the upload channel closed: {e}")));
+        if listed.is_err() || tar.get_ref().out.is_closed() {
+            results.push(Err(Unsent::Cut));
             continue;
         }
+        let unreadable = |e: std::io::Error| Unsent::Unreadable(e.to_string());
         let result = (|| {
-            let file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
-            let meta = file.metadata().map_err(|e| e.to_string())?;
+            let file = std::fs::File::open(&path).map_err(unreadable)?;
+            let meta = file.metadata().map_err(unreadable)?;
             let mut header = tar::Header::new_gnu();
             header.set_metadata_in_mode(&meta, tar::HeaderMode::Deterministic);
             header.set_mtime(
@@ -336,7 +354,14 @@ fn build_tar(
             };
             // append_data writes GNU long-name records for long or unusual names.
             tar.append_data(&mut header, &rel, &mut reader)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| {
+                    // The cluster stopped reading (its tar ended): part of the file may be there.
+                    if tar.get_ref().out.is_closed() {
+                        Unsent::Cut
+                    } else {
+                        unreadable(e)
+                    }
+                })?;
             Ok(hex(&reader.hasher.finalize()))
         })();
         results.push(result);
