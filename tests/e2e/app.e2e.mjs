@@ -95,6 +95,12 @@ after(async () => {
   // SIGTERM, never SIGKILL: a killed tauri-driver leaves WebKitWebDriver running and its port taken.
   driver?.kill("SIGTERM");
   notifier?.kill("SIGTERM");
+  // An app that outlived its session (seen once in CI) would keep the run from ending.
+  try {
+    execFileSync("pkill", ["-TERM", "-f", app]);
+  } catch {
+    // none left: the usual case
+  }
 });
 
 test("Home shows This computer with live CPU and memory figures", async () => {
@@ -516,6 +522,18 @@ test("when the cluster drops, a banner says so, a queued job waits, and goes out
     timeout: 30_000,
     timeoutMsg: "the queued job was not sent once the cluster was back",
   });
+  // It runs and ends before the next tests, so its notifications reach this session's daemon.
+  await (await browser.$('nav button[data-screen="jobs"]')).click();
+  await (await browser.$("[data-job]")).waitForExist({ timeout: 5_000 });
+  await browser.waitUntil(
+    async () => {
+      for (const card of await browser.$$("[data-job]"))
+        if ((await card.getText()).includes(`e2e-offline-${process.pid}`))
+          return (await card.getAttribute("data-state")) === "completed";
+      return false;
+    },
+    { timeout: 60_000, timeoutMsg: "the job sent after the reconnection did not finish" },
+  );
 });
 
 test("Home gathers the GPU hours left and the recent drafts", async () => {

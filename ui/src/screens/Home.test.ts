@@ -27,6 +27,7 @@ describe("Home", () => {
       (cmd) => {
         if (cmd === "list_targets") return [thisComputer];
         if (cmd === "list_jobs") return [];
+        if (["list_clusters", "list_drafts", "list_transfers"].includes(cmd)) return [];
         throw new Error(`unexpected command ${cmd}`);
       },
       { shouldMockEvents: true },
@@ -70,6 +71,20 @@ describe("Home", () => {
       (cmd, args) => {
         if (cmd === "list_targets") return [thisComputer];
         if (cmd === "list_jobs") return [job, { ...job, id: "j2", state: "completed" }];
+        if (cmd === "list_clusters")
+          return [
+            {
+              settings: { name: "lab" },
+              connected: false,
+              certificate: null,
+              profile: {
+                accounts: [{ name: "ai-startup", gpuMinutesLimit: 6000, gpuMinutesUsed: 1500 }],
+              },
+            },
+          ];
+        if (cmd === "list_drafts")
+          return [{ id: "d1", target: "lab", spec: { name: "sweep-lr" }, updatedAt: "" }];
+        if (cmd === "list_transfers") return [];
         if (cmd === "job_sparkline" && (args as { id: string }).id === "j1")
           return '<svg data-spark="j1"></svg>';
         throw new Error(`unexpected command ${cmd}`);
@@ -78,6 +93,10 @@ describe("Home", () => {
     );
     const { container } = render(Home);
     expect(await screen.findByText("train-llm")).toBeTruthy();
+    // The dashboard: GPU hours left as a gauge, recent drafts.
+    expect(await screen.findByText(/75 of 100 GPU hours left/)).toBeTruthy();
+    expect(container.querySelector('[data-budget="ai-startup"] meter')).toBeTruthy();
+    expect(await screen.findByText(/sweep-lr/)).toBeTruthy();
     await expect.poll(() => container.querySelector('[data-spark="j1"]')).not.toBeNull();
     expect(container.querySelectorAll("[data-running]")).toHaveLength(1);
   });
