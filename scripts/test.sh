@@ -64,8 +64,8 @@ step lint-rust none -- cargo clippy --workspace --all-targets --locked -- -D war
 step lint-ui none -- bash -c 'cd ui && npx eslint . && npx svelte-check --tsconfig ./tsconfig.json --fail-on-warnings && npx tsc --noEmit -p tsconfig.json'
 step lab-up none -- tests/lab/up.sh
 step lab-smoke smoke_counts -- tests/lab/smoke.sh
-# The app crate has no tests of its own; the end-to-end test below exercises it.
-# A real Secret Service (gnome-keyring in a private D-Bus session) for the keychain tests.
+# The app crate is tested after the UI is built (it embeds it); the end-to-end test below
+# exercises it. A real Secret Service (gnome-keyring in a private D-Bus session) for the keychain tests.
 step rust-tests cargo_counts -- scripts/with-keychain.sh cargo test --workspace --exclude usine-app --locked --no-fail-fast
 step ui-tests vitest_counts -- bash -c 'cd ui && npx vitest run'
 # Embedded assets (not the Vite dev server): the binary the end-to-end test drives.
@@ -77,6 +77,8 @@ if [ "${results[-1]}" = pass ]; then
 else
   names+=(e2e) results+=(FAIL) times+=("0 s") counts+=("not run: the app did not build")
 fi
+# The app crate's own tests (its window permissions against ARCHITECTURE.md).
+step app-tests cargo_counts -- cargo test -p usine-app --locked --no-fail-fast
 
 printf '\n=== Summary\n'
 failed=0
