@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatBytes, formatDuration, formatPercent } from "./format";
+import { formatBytes, formatDuration, formatNumber, formatPercent } from "./format";
 
 describe("formatBytes", () => {
   it("picks a binary unit and keeps one decimal below 100", () => {
@@ -33,5 +33,13 @@ describe("formatDuration", () => {
     expect(formatDuration(150, "en")).toBe("3 minutes");
     expect(formatDuration(7200, "fr")).toMatch(/^2\s+heures$/); // a no-break space in French
     expect(formatDuration(Number.POSITIVE_INFINITY, "en")).toBe("—");
+  });
+});
+
+describe("formatNumber", () => {
+  it("keeps the decimals asked for, in the language's notation", () => {
+    expect(formatNumber(0.0123, 2, "en")).toBe("0.01");
+    expect(formatNumber(0.0123, 2, "fr")).toBe("0,01");
+    expect(formatNumber(42.46, 0, "en")).toBe("42");
   });
 });

@@ -21,6 +21,18 @@ export function formatPercent(percent: number, locale: string = currentLocale())
   return `${clamped.toLocaleString(locale, { maximumFractionDigits: 1, minimumFractionDigits: 1 })} %`;
 }
 
+/** A number with exactly `digits` decimals, in the language's notation (1.5 / 1,5). */
+export function formatNumber(
+  value: number,
+  digits: number,
+  locale: string = currentLocale(),
+): string {
+  return value.toLocaleString(locale, {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
 /** A rough duration for "time left": seconds under a minute, then minutes, then hours. */
 export function formatDuration(seconds: number, locale: string = currentLocale()): string {
   const unit = (value: number, name: "second" | "minute" | "hour") =>
