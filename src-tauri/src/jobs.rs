@@ -232,16 +232,7 @@ async fn follow_gpus<R: Runtime>(
                         rule.below,
                         rule.minutes
                     );
-                    let title = format!("{} is idle", job.spec.name);
-                    if let Err(error) = app
-                        .notification()
-                        .builder()
-                        .title(&title)
-                        .body(&body)
-                        .show()
-                    {
-                        tracing::warn!(%error, "no desktop notification");
-                    }
+                    show(app, &format!("{} is idle", job.spec.name), &body);
                 }
             }
             Err(error) => tracing::debug!(%error, job = %job.id, "no GPU samples this time"),
@@ -353,21 +344,21 @@ pub fn export_chart(
     Ok(path.display().to_string())
 }
 
-/// What a state change means to the user, if it deserves a notification.
 /// Shows the desktop notification a job's new state calls for, if any.
 fn notify<R: Runtime>(app: &AppHandle<R>, job: &JobEntry) {
-    if let Some((title, body)) = notification(job)
-        && let Err(error) = app
-            .notification()
-            .builder()
-            .title(&title)
-            .body(&body)
-            .show()
-    {
+    if let Some((title, body)) = notification(job) {
+        show(app, &title, &body);
+    }
+}
+
+/// A desktop notification; without a notification daemon it is only logged.
+fn show<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
+    if let Err(error) = app.notification().builder().title(title).body(body).show() {
         tracing::warn!(%error, "no desktop notification");
     }
 }
 
+/// What a state change means to the user, if it deserves a notification.
 fn notification(job: &JobEntry) -> Option<(String, String)> {
     let name = &job.spec.name;
     let target = if job.target == THIS_COMPUTER_ID {

@@ -18,11 +18,22 @@ pub async fn relayed_alice(
 ) {
     let proxy =
         Arc::new(CuttableProxy::start(lab.var("USINE_LAB_SSH_PORT").parse().unwrap()).await);
-    let settings = usine_core::cluster::ClusterSettings {
-        name: "relay".into(),
+    let settings = alice_cluster(lab, "relay", proxy.port());
+    let connections = usine_core::cluster::Connections::new(lab.host_keys_for_port(proxy.port()));
+    (proxy, settings, connections)
+}
+
+/// alice's cluster settings (key login, no site) for the login node reached on `port`.
+pub fn alice_cluster(
+    lab: &crate::Lab,
+    name: &str,
+    port: u16,
+) -> usine_core::cluster::ClusterSettings {
+    usine_core::cluster::ClusterSettings {
+        name: name.into(),
         site: None,
         host: "127.0.0.1".into(),
-        port: proxy.port(),
+        port,
         user: "alice".into(),
         login: usine_core::cluster::Login::Key {
             key: lab.var("USINE_LAB_KEY").into(),
@@ -30,9 +41,7 @@ pub async fn relayed_alice(
         },
         jumps: vec![],
         rest_url: None,
-    };
-    let connections = usine_core::cluster::Connections::new(lab.host_keys_for_port(proxy.port()));
-    (proxy, settings, connections)
+    }
 }
 
 pub struct CuttableProxy {

@@ -7,7 +7,7 @@ use usine_core::ssh::{Connection, quote};
 use usine_core::store::Store;
 use usine_core::transfer::{self, TransferError};
 use usine_lab_tests::Lab;
-use usine_lab_tests::proxy::relayed_alice;
+use usine_lab_tests::proxy::{alice_cluster, relayed_alice};
 use usine_lab_tests::ssh::{Answers, answering, scratch_file, spec};
 
 fn store() -> Mutex<Store> {
@@ -393,17 +393,12 @@ async fn a_lustre_quota_that_is_too_small_is_refused_with_places_that_fit() {
     {
         let guard = store.lock().unwrap();
         let settings = usine_core::cluster::ClusterSettings {
-            name: "lumi-lab".into(),
             site: Some("lumi".into()),
-            host: "127.0.0.1".into(),
-            port: lab.var("USINE_LAB_SSH_PORT").parse().unwrap(),
-            user: "alice".into(),
-            login: usine_core::cluster::Login::Key {
-                key: lab.var("USINE_LAB_KEY").into(),
-                certificate: None,
-            },
-            jumps: vec![],
-            rest_url: None,
+            ..alice_cluster(
+                &lab,
+                "lumi-lab",
+                lab.var("USINE_LAB_SSH_PORT").parse().unwrap(),
+            )
         };
         usine_core::cluster::add(&guard, &settings).unwrap();
         let profile = usine_core::discovery::ClusterProfile {
