@@ -70,7 +70,7 @@ pub fn create_draft(
         }
         (None, None) => (JobSpec::default(), None),
     };
-    let draft = drafts::create(&state.store(), &target, template.as_deref(), &spec)?;
+    let draft = targets::create_draft(&state.store(), &target, template.as_deref(), &spec)?;
     view(&state, draft)
 }
 

@@ -3,6 +3,7 @@
 
 mod commands;
 mod error;
+mod guide;
 mod jobs;
 mod live;
 mod state;
@@ -47,6 +48,9 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             jobs::export_chart,
             jobs::get_settings,
             jobs::save_settings,
+            guide::guide_at_start,
+            guide::save_guide,
+            guide::guide_add_cluster,
         ])
         .plugin(tauri_plugin_notification::init())
         .setup(|app| {

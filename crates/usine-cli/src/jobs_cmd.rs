@@ -197,7 +197,7 @@ pub async fn draft(command: DraftCommand, json: bool) -> anyhow::Result<()> {
                 }
             };
             let spec = apply_sets(&spec, &args.sets)?;
-            let d = drafts::create(&lock(&store), &args.target, template.as_deref(), &spec)?;
+            let d = targets::create_draft(&lock(&store), &args.target, template.as_deref(), &spec)?;
             show_draft(&store, &d, json)?;
         }
         DraftCommand::List => {

@@ -50,6 +50,8 @@ pub fn typescript_module() -> String {
         scheduler::Logs::decl(&cfg),
         crate::gpu::series::Summary::decl(&cfg),
         crate::settings::Settings::decl(&cfg),
+        crate::onboarding::Guide::decl(&cfg),
+        crate::onboarding::Place::decl(&cfg),
         transfer::Summary::decl(&cfg),
         transfer::Progress::decl(&cfg),
         transfer::Report::decl(&cfg),

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, Table};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]
@@ -73,27 +73,16 @@ const KEY: &str = "app";
 
 /// The saved settings, or the defaults (also for anything unreadable: settings never block use).
 pub fn load(store: &Store) -> Settings {
-    let text: Option<String> = store
-        .db
-        .query_row("SELECT value FROM settings WHERE key = ?1", [KEY], |r| {
-            r.get(0)
-        })
-        .ok();
-    text.and_then(|t| serde_json::from_str(&t).ok())
+    store
+        .get_json(Table::Settings, KEY)
+        .ok()
+        .flatten()
         .unwrap_or_default()
 }
 
 pub fn save(store: &Store, settings: &Settings) -> Result<(), SettingsError> {
     settings.check()?;
-    let json = serde_json::to_string(settings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    store
-        .db
-        .execute(
-            "INSERT INTO settings(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (KEY, json),
-        )
-        .map_err(StoreError::from)?;
-    Ok(())
+    Ok(store.put_json(Table::Settings, KEY, settings)?)
 }
 
 #[cfg(test)]

@@ -178,6 +178,10 @@ impl Store {
                                 ON CONFLICT(cluster) DO UPDATE SET profile = excluded.profile,
                                 discovered_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
             }
+            Table::Settings => {
+                "INSERT INTO settings(key, value) VALUES (?1, ?2)
+                                ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+            }
         };
         self.db.execute(sql, params![key, json])?;
         Ok(())
@@ -191,6 +195,7 @@ impl Store {
         let sql = match table {
             Table::Clusters => "SELECT settings FROM clusters WHERE name = ?1",
             Table::ClusterProfiles => "SELECT profile FROM cluster_profiles WHERE cluster = ?1",
+            Table::Settings => "SELECT value FROM settings WHERE key = ?1",
         };
         let json: Option<String> = self
             .db
@@ -210,6 +215,7 @@ impl Store {
             Table::ClusterProfiles => {
                 "SELECT cluster, profile FROM cluster_profiles ORDER BY cluster"
             }
+            Table::Settings => "SELECT key, value FROM settings ORDER BY key",
         };
         let mut stmt = self.db.prepare(sql)?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
@@ -227,6 +233,7 @@ impl Store {
         let sql = match table {
             Table::Clusters => "DELETE FROM clusters WHERE name = ?1",
             Table::ClusterProfiles => "DELETE FROM cluster_profiles WHERE cluster = ?1",
+            Table::Settings => "DELETE FROM settings WHERE key = ?1",
         };
         Ok(self.db.execute(sql, params![key])? > 0)
     }
@@ -237,6 +244,8 @@ impl Store {
 pub enum Table {
     Clusters,
     ClusterProfiles,
+    /// The user's settings and the first-run guide's progress.
+    Settings,
 }
 
 /// Usine's data folder: `USINE_DATA_DIR`, else the platform's (e.g. `~/.local/share/usine`).

@@ -12,11 +12,14 @@ import type {
   DraftView,
   GeneratedKey,
   GpuSummary,
+  Guide,
   HostMetrics,
   JobEntry,
   JobSpec,
+  Login,
   Logs,
   Settings,
+  Place,
   Site,
   Target,
   Template,
@@ -166,3 +169,12 @@ export function onDownloadProgress(
 export function onDownloadDone(handler: (e: TransferDone) => void): Promise<UnlistenFn> {
   return listen<TransferDone>(DOWNLOAD_DONE_EVENT, (event) => handler(event.payload));
 }
+
+export const guideAtStart = (): Promise<Guide | null> => invoke("guide_at_start");
+export const saveGuide = (guide: Guide): Promise<void> => invoke("save_guide", { guide });
+export const guideAddCluster = (
+  place: Place,
+  user: string,
+  login: Login,
+  publicKey: string | null,
+): Promise<Guide> => invoke("guide_add_cluster", { place, user, login, publicKey });

@@ -384,6 +384,36 @@ pub fn has_blockers(problems: &[Problem]) -> bool {
     problems.iter().any(|p| p.severity == Severity::Blocker)
 }
 
+/// Fills what a new job left open from what the cluster offers, so a newcomer's first draft
+/// passes the checks without knowing Slurm's words: the partition whose nodes have the GPUs
+/// asked for (the cluster's default among equals; for a CPU job the default, else one without
+/// GPUs), and the account with the most GPU hours left (an unlimited one counts as most).
+/// What the user already chose is kept.
+pub fn fill_from_profile(spec: &mut JobSpec, profile: &ClusterProfile) {
+    if spec.partition.is_none() {
+        let usable = profile.partitions.iter().filter(|p| p.available);
+        let pick = if spec.gpus_per_node > 0 {
+            usable
+                .filter(|p| p.gpus_per_node >= spec.gpus_per_node)
+                .max_by_key(|p| (p.is_default, std::cmp::Reverse(p.gpus_per_node)))
+        } else {
+            usable.max_by_key(|p| (p.is_default, p.gpus_per_node == 0))
+        };
+        spec.partition = pick.map(|p| p.name.clone());
+    }
+    if spec.account.is_none() {
+        spec.account = profile
+            .accounts
+            .iter()
+            .max_by(|a, b| {
+                let left =
+                    |x: &crate::discovery::AccountInfo| x.gpu_hours_left().unwrap_or(f64::INFINITY);
+                left(a).total_cmp(&left(b))
+            })
+            .map(|a| a.name.clone());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,6 +452,50 @@ mod tests {
         let p = lab();
         let cost = estimate(spec, Some(&p), None);
         check(spec, Target::Cluster(&p), &cost)
+    }
+
+    #[test]
+    fn a_new_job_gets_the_partition_and_account_that_fit() {
+        let mut profile = lab();
+        profile.accounts.push(AccountInfo {
+            name: "nearly-spent".into(),
+            gpu_minutes_limit: Some(60),
+            gpu_minutes_used: Some(30),
+            max_gpus_at_once: None,
+        });
+        let mut gpu = JobSpec {
+            gpus_per_node: 2,
+            ..JobSpec::default()
+        };
+        fill_from_profile(&mut gpu, &profile);
+        assert_eq!(gpu.partition.as_deref(), Some("gpu"));
+        assert_eq!(gpu.account.as_deref(), Some("ai-startup"));
+        assert_eq!(
+            problems(&JobSpec {
+                commands: "x\n".into(),
+                time_limit_minutes: 10,
+                ..gpu
+            }),
+            []
+        );
+
+        let mut cpu = JobSpec::default();
+        fill_from_profile(&mut cpu, &profile);
+        assert_eq!(cpu.partition.as_deref(), Some("cpu"));
+
+        // Too many GPUs for any node: left open, so the checks say what the nodes have.
+        let mut big = JobSpec {
+            gpus_per_node: 8,
+            account: Some("nearly-spent".into()),
+            ..JobSpec::default()
+        };
+        fill_from_profile(&mut big, &profile);
+        assert_eq!(big.partition, None);
+        assert_eq!(
+            big.account.as_deref(),
+            Some("nearly-spent"),
+            "the user's choice is kept"
+        );
     }
 
     #[test]

@@ -43,6 +43,23 @@ pub fn view(store: &Mutex<Store>, draft: super::drafts::Draft) -> Result<DraftVi
     })
 }
 
+/// A new draft for `target`; on a cluster, what the spec leaves open (partition, account) is
+/// filled from the profile found at the last login (see `checks::fill_from_profile`).
+pub fn create_draft(
+    store: &Store,
+    target: &str,
+    template: Option<&str>,
+    spec: &JobSpec,
+) -> Result<super::drafts::Draft, JobError> {
+    let mut spec = spec.clone();
+    if target != THIS_COMPUTER_ID
+        && let Some(profile) = cluster::cached_profile(store, target)?
+    {
+        checks::fill_from_profile(&mut spec, &profile);
+    }
+    Ok(super::drafts::create(store, target, template, &spec)?)
+}
+
 /// Records a draft's job in the outbox, unless the checks find a problem that would make the
 /// cluster refuse it or the project unable to pay (the first one is the error).
 pub fn enqueue_draft(

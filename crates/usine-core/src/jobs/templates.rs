@@ -44,7 +44,7 @@ mod tests {
     #[test]
     fn every_template_renders_reads_back_and_explains_real_fields() {
         let all = all();
-        assert_eq!(all.len(), 5);
+        assert_eq!(all.len(), 6);
         for t in &all {
             let script = sbatch::render(&t.spec).unwrap_or_else(|e| panic!("{}: {e}", t.id));
             assert_eq!(sbatch::import(&script).spec, t.spec, "{}", t.id);
