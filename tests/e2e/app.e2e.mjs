@@ -30,6 +30,11 @@ let notifier;
 let browser;
 let launcher;
 let home;
+let driverPort;
+/** When the app was first started: the newcomer's clock starts here. */
+let launchedAt;
+/** What the newcomer did by hand, counted by `tap` and `fill`. */
+const effort = { clicks: 0, typed: 0 };
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -78,9 +83,16 @@ before(async () => {
     stdio: ["ignore", "inherit", "inherit"],
   });
   await waitForPort(port, 15_000);
-  browser = await remote({
+  driverPort = port;
+  launchedAt = Date.now();
+  browser = await openApp();
+});
+
+/** Starts the app (again): a new WebDriver session launches the binary with the same data. */
+function openApp() {
+  return remote({
     hostname: "127.0.0.1",
-    port,
+    port: driverPort,
     logLevel: "warn",
     capabilities: {
       "tauri:options": { application: launcher },
@@ -88,7 +100,7 @@ before(async () => {
       "wdio:enforceWebDriverClassic": true,
     },
   });
-});
+}
 
 after(async () => {
   await browser?.deleteSession().catch(() => {});
@@ -103,7 +115,111 @@ after(async () => {
   }
 });
 
+// The measure of onboarding: a newcomer with a one-time code, from the first launch to a first
+// job running with its GPU chart, through the guides only (no documentation, no sidebar).
+test("first launch: the guide takes a one-time-code user to a running first job and its GPUs", async () => {
+  const lab = labSettings();
+  const guide = await browser.$("[data-guide-step]");
+  await guide.waitForExist({
+    timeout: 15_000,
+    timeoutMsg: "the first start did not open the guide",
+  });
+  assert.equal(await guide.getAttribute("data-guide-step"), "factory");
+  const step = async (name) =>
+    browser.waitUntil(async () => (await guide.getAttribute("data-guide-step")) === name, {
+      timeout: 10_000,
+      timeoutMsg: `the guide did not reach "${name}"`,
+    });
+  await browser.saveScreenshot(path.join(out, "guide-factory.png"));
+  await tap('input[name="factory"][value="custom"]');
+  await fill('input[name="name"]', "lab");
+  await fill('input[name="host"]', lab.USINE_LAB_HOST);
+  await fill('input[name="port"]', lab.USINE_LAB_SSH_PORT);
+  await tap('[data-action="next"]');
+  await step("user");
+  await fill('input[name="user"]', lab.USINE_LAB_OTP_USER);
+  await tap('[data-action="next"]');
+  await step("login");
+  await tap('input[name="keyChoice"][value="code"]');
+  await tap('[data-action="next"]');
+  await step("register");
+  await tap('[data-action="next"]');
+  await step("connect");
+  await tap('[data-action="login"]');
+  const hostKey = await browser.$('[data-question="unknownHostKey"]');
+  await hostKey.waitForExist({ timeout: 10_000 }).catch(async (e) => {
+    await browser.saveScreenshot(path.join(out, "guide-failure.png"));
+    throw new Error(`no host-key dialog: ${e}; the guide says: ${await guide.getText()}`);
+  });
+  assert.match(await hostKey.$("[data-fingerprint]").getText(), /^SHA256:/);
+  await tap(hostKey.$("button[type=submit]"));
+  await answerPasswordAndCode(lab);
+  await step("discovered");
+  const account = await browser.$(`[data-discovered] [data-account="${lab.USINE_LAB_ACCOUNT}"]`);
+  assert.match(await account.getText(), /\d+([.,]\d+)? GPU hours left/);
+  await browser.saveScreenshot(path.join(out, "guide-discovered.png"));
+  await tap('[data-action="firstJob"]');
+
+  // The first-job guide: the first template, no data, the cost, send.
+  const firstJob = await browser.$("[data-first-job-step]");
+  await firstJob.waitForExist({ timeout: 5_000 });
+  assert.equal(
+    await (await browser.$('input[name="template"][value="first-gpu-job"]')).isSelected(),
+    true,
+  );
+  await tap('[data-action="next"]');
+  await browser.waitUntil(
+    async () => (await firstJob.getAttribute("data-first-job-step")) === "data",
+  );
+  await tap('[data-action="next"]');
+  const ready = await browser.$("[data-ready]");
+  await ready.waitForExist({
+    timeout: 5_000,
+    timeoutMsg: `the first job is not ready: ${await firstJob.getText()}`,
+  });
+  // Partition and account were filled from what the cluster offers.
+  assert.match(await (await browser.$("[data-cost]")).getText(), /Up to 0\.17 GPU hours/);
+  assert.match(
+    await firstJob.getText(),
+    new RegExp(`gpu machines, paid by ${lab.USINE_LAB_ACCOUNT}`),
+  );
+  await browser.saveScreenshot(path.join(out, "first-job-cost.png"));
+  await tap('[data-action="submit"]');
+
+  // It lands on the job itself: running, then its GPUs on the chart.
+  const detail = await browser.$("[data-detail] [data-badge]");
+  await detail.waitForExist({ timeout: 5_000 }).catch(async () => {
+    await browser.saveScreenshot(path.join(out, "first-job-failure.png"));
+    throw new Error(
+      `the job's own view did not open: ${await (await browser.$("main")).getText()}`,
+    );
+  });
+  await browser.waitUntil(async () => (await detail.getAttribute("data-badge")) === "running", {
+    timeout: 60_000,
+    timeoutMsg: "the first job did not start",
+  });
+  const running = (Date.now() - launchedAt) / 1000;
+  const chart = await browser.$("[data-detail] [data-gpu-chart]");
+  await browser.waitUntil(
+    async () => (await chart.isExisting()) && Number(await chart.getAttribute("data-samples")) >= 1,
+    { timeout: 60_000, timeoutMsg: "the first job's GPUs never reached the chart" },
+  );
+  const seen = (Date.now() - launchedAt) / 1000;
+  console.log(
+    `newcomer (one-time code): ${effort.clicks} clicks and ${effort.typed} fields typed; ` +
+      `first job running ${running.toFixed(1)} s after the first launch, its GPUs on the chart after ${seen.toFixed(1)} s`,
+  );
+  await browser.saveScreenshot(path.join(out, "first-job-running.png"));
+  // Not needed any more: free the GPU for the next tests.
+  await (await browser.$("button=Cancel job")).click();
+  await browser.waitUntil(async () => (await detail.getAttribute("data-badge")) === "cancelled", {
+    timeout: 30_000,
+    timeoutMsg: "the first job was not cancelled",
+  });
+});
+
 test("Home shows This computer with live CPU and memory figures", async () => {
+  await (await browser.$('nav button[data-screen="home"]')).click();
   const started = Date.now();
   const card = await browser.$('[data-target-id="this-computer"]');
   await card.waitForExist({ timeout: 15_000 });
@@ -157,6 +273,14 @@ async function fill(selector, value) {
   const input = await browser.$(selector);
   await input.clearValue();
   await input.setValue(value);
+  effort.typed++;
+}
+
+/** A click the user makes, counted for the newcomer's measure. */
+async function tap(selector) {
+  const element = typeof selector === "string" ? await browser.$(selector) : selector;
+  await element.click();
+  effort.clicks++;
 }
 
 /** Answers the lab's own prompts as a person would, one round each: password, then the code. */
@@ -169,7 +293,8 @@ async function answerPasswordAndCode(lab) {
       ? lab.USINE_LAB_OTP_PASSWORD
       : execFileSync("oathtool", ["--totp", "-b", lab.USINE_LAB_TOTP_SECRET]).toString().trim();
     await dialog.$('input[data-prompt="0"]').setValue(answer);
-    await dialog.$("button[type=submit]").click();
+    effort.typed++;
+    await tap(dialog.$("button[type=submit]"));
     await browser.waitUntil(
       async () =>
         !(await dialog.isExisting()) || !(await dialog.$("label").getText()).includes(label.trim()),
@@ -178,47 +303,37 @@ async function answerPasswordAndCode(lab) {
   }
 }
 
-test("add the lab cluster, answer the host-key and one-time-code dialogs, see it connected", async () => {
+test("the Clusters form adds a cluster by hand (a key file) and shows what it offers", async () => {
   const lab = labSettings();
   await (await browser.$('nav button[data-screen="clusters"]')).click();
-  await fill('form.add input[name="name"]', "lab");
+  await fill('form.add input[name="name"]', "lab-form");
   await fill('form.add input[name="host"]', lab.USINE_LAB_HOST);
   await fill('form.add input[name="port"]', lab.USINE_LAB_SSH_PORT);
-  await fill('form.add input[name="user"]', lab.USINE_LAB_OTP_USER);
-  await (await browser.$('form.add input[value="passwordAndCode"]')).click();
+  await fill('form.add input[name="user"]', lab.USINE_LAB_KEY_USER);
+  await (await browser.$('form.add input[value="key"]')).click();
+  await fill('form.add input[name="key"]', lab.USINE_LAB_KEY);
   await (await browser.$("form.add button[type=submit]")).click();
 
-  const card = await browser.$('[data-cluster="lab"]');
+  const card = await browser.$('[data-cluster="lab-form"]');
   await card.waitForExist({ timeout: 5_000 });
   await card.$("button.primary").click();
-
-  // First contact: the host's fingerprint is shown and must be trusted explicitly.
-  const hostKey = await browser.$('[data-question="unknownHostKey"]');
-  await hostKey.waitForExist({ timeout: 10_000 }).catch(async (e) => {
-    await browser.saveScreenshot(path.join(out, "clusters-failure.png"));
-    const error = await card.$('[role="alert"]');
-    throw new Error(
-      `no host-key dialog${(await error.isExisting()) ? `; the card says: ${await error.getText()}` : ""}: ${e}`,
-    );
-  });
-  assert.match(await hostKey.$("[data-fingerprint]").getText(), /^SHA256:/);
-  await hostKey.$("button[type=submit]").click();
-
-  await answerPasswordAndCode(lab);
-
+  // The host was trusted in the guide (same address): no question this time.
   const badge = card.$(".badge");
   await browser.waitUntil(async () => (await badge.getAttribute("data-state")) === "connected", {
     timeout: 20_000,
-    timeoutMsg: "the lab cluster did not become connected",
+    timeoutMsg: `the cluster did not become connected: ${await card.getText()}`,
   });
   assert.equal(await badge.getText(), "Connected");
   assert.match(await card.$('[data-partition="gpu"]').getText(), /4 × h100 GPUs per node/);
   assert.match(
-    await card.$(`[data-account="${lab.USINE_LAB_ACCOUNT}"]`).getText(),
+    await card.$(`[data-account="${lab.USINE_LAB_SPENT_ACCOUNT}"]`).getText(),
     /\d+(\.\d+)? GPU hours left/,
   );
   await browser.execute(() => window.scrollTo(0, 0));
   await browser.saveScreenshot(path.join(out, "clusters.png"));
+  // Gone again, so that the next screens show the guide's cluster only.
+  await card.$("button=Forget").click();
+  await card.waitForExist({ reverse: true, timeout: 5_000 });
 });
 
 test("a newcomer without a key gets one, with the public key ready to copy", async () => {
@@ -550,38 +665,48 @@ test("Home gathers the GPU hours left and the recent drafts", async () => {
 
 // axe-core, run inside the real WebView on every screen once they hold data (a cluster, a
 // transfer, jobs, a chart): no serious or critical violation may remain.
-test("every screen passes an automated accessibility scan (axe-core)", async () => {
+/** Runs axe-core on what the window shows now; answers its serious or critical findings. */
+async function axeScan(label) {
   const axe = readFileSync(new URL("./node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
+  // The script goes in as WebDriver script, not through eval: the app's CSP forbids eval.
+  if (!(await browser.execute(() => Boolean(window.axe)))) await browser.execute(axe);
+  const result = await browser.executeAsync((done) => {
+    window.axe
+      .run(document, { resultTypes: ["violations"] })
+      .then((r) =>
+        done({
+          checked: r.passes.length + r.violations.length,
+          violations: r.violations.map((v) => ({
+            id: v.id,
+            impact: v.impact,
+            help: v.help,
+            nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
+          })),
+        }),
+      )
+      .catch((e) => done({ checked: 0, error: String(e), violations: [] }));
+  });
+  assert.ok(result.checked > 10, `axe did not run on ${label}: ${result.error ?? ""}`);
+  console.log(`  ${label}: ${result.checked} rules applied, ${result.violations.length} broken`);
+  const serious = [];
+  for (const v of result.violations) {
+    console.log(`  ${label}: ${v.impact} ${v.id} — ${v.help} (${v.nodes.join(", ")})`);
+    if (v.impact === "serious" || v.impact === "critical") serious.push(`${label}: ${v.id}`);
+  }
+  return serious;
+}
+
+// axe-core, run inside the real WebView on every screen once they hold data (a cluster, a
+// transfer, jobs, a chart): no serious or critical violation may remain. The guides' screens
+// are scanned in their own test below.
+test("every screen passes an automated accessibility scan (axe-core)", async () => {
   const screens = ["home", "drafts", "jobs", "data", "monitor", "clusters", "settings"];
   const found = [];
   for (const screen of screens) {
     await (await browser.$(`nav button[data-screen="${screen}"]`)).click();
     await (await browser.$("main h1")).waitForExist({ timeout: 3_000 });
     await browser.pause(300); // let the screen's first data arrive
-    // The script goes in as WebDriver script, not through eval: the app's CSP forbids eval.
-    if (!(await browser.execute(() => Boolean(window.axe)))) await browser.execute(axe);
-    const result = await browser.executeAsync((done) => {
-      window.axe
-        .run(document, { resultTypes: ["violations"] })
-        .then((r) =>
-          done({
-            checked: r.passes.length + r.violations.length,
-            violations: r.violations.map((v) => ({
-              id: v.id,
-              impact: v.impact,
-              help: v.help,
-              nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
-            })),
-          }),
-        )
-        .catch((e) => done({ checked: 0, error: String(e), violations: [] }));
-    });
-    assert.ok(result.checked > 10, `axe did not run on ${screen}: ${result.error ?? ""}`);
-    console.log(`  ${screen}: ${result.checked} rules applied, ${result.violations.length} broken`);
-    for (const v of result.violations) {
-      console.log(`  ${screen}: ${v.impact} ${v.id} — ${v.help} (${v.nodes.join(", ")})`);
-      if (v.impact === "serious" || v.impact === "critical") found.push(`${screen}: ${v.id}`);
-    }
+    found.push(...(await axeScan(screen)));
   }
   assert.deepEqual(found, [], "serious accessibility problems");
 });
@@ -618,4 +743,126 @@ test("switching to French redraws every screen in French, and back", async () =>
     timeout: 5_000,
     timeoutMsg: "the sidebar did not switch back to English",
   });
+});
+
+/** What has the keyboard focus, e.g. `h2`, `input[name=user]`, `input[name=factory]=custom`. */
+function focused() {
+  return browser.execute(() => {
+    const e = document.activeElement;
+    const name = e.getAttribute("name") ? `[name=${e.getAttribute("name")}]` : "";
+    const action = e.dataset.action ? `[data-action=${e.dataset.action}]` : "";
+    const value = e.type === "radio" ? `=${e.value}` : "";
+    return `${e.tagName.toLowerCase()}${name}${action}${value}`;
+  });
+}
+
+async function type(text) {
+  await browser.keys([...text]);
+}
+
+// Last: it restarts the app, which ends the one-time-code login the tests above share.
+test("the guide by keyboard for a key user: quit half-way, it resumes, the new key gets in", async () => {
+  const lab = labSettings();
+  const found = [];
+  await (await browser.$('nav button[data-screen="clusters"]')).click();
+  await (await browser.$('main [data-action="guide"]')).click();
+  let guide = await browser.$("[data-guide-step]");
+  await guide.waitForExist({ timeout: 5_000 });
+  const step = async (name) =>
+    browser.waitUntil(async () => (await guide.getAttribute("data-guide-step")) === name, {
+      timeout: 15_000,
+      timeoutMsg: `the guide did not reach "${name}": ${await guide.getText()}`,
+    });
+  // Each step starts at its question, then Tab, arrows and Enter do the rest.
+  await browser.waitUntil(async () => (await focused()) === "h2", {
+    timeout: 3_000,
+    timeoutMsg: "the first question did not take the focus",
+  });
+  found.push(...(await axeScan("guide: AI Factory")));
+  const choices = (await browser.$$('input[name="factory"]')).length;
+  await browser.keys("Tab");
+  assert.match(await focused(), /^input\[name=factory\]=/);
+  // "Another cluster" comes after the catalogue, before "this computer".
+  for (let i = 0; i < choices - 2; i++) await browser.keys("ArrowDown");
+  assert.equal(await focused(), "input[name=factory]=custom");
+  await browser.keys("Tab");
+  assert.equal(await focused(), "input[name=name]");
+  await type("lab-key");
+  await browser.keys("Tab");
+  await type(lab.USINE_LAB_HOST);
+  await browser.keys("Tab");
+  assert.equal(await focused(), "input[name=port]");
+  // Whether Tab selected the "22" or left the caret after it, two Backspaces clear it.
+  await browser.keys("Backspace");
+  await browser.keys("Backspace");
+  await type(lab.USINE_LAB_SSH_PORT);
+  await browser.keys("Enter");
+  await step("user");
+  await browser.waitUntil(async () => (await focused()) === "h2", { timeout: 3_000 });
+  await browser.keys("Tab");
+  assert.equal(await focused(), "input[name=user]");
+  await type(lab.USINE_LAB_KEY_USER);
+  await browser.keys("Enter");
+  await step("login");
+  await browser.waitUntil(async () => (await focused()) === "h2", { timeout: 3_000 });
+  found.push(...(await axeScan("guide: login")));
+  await browser.keys("Tab");
+  assert.equal(await focused(), "input[name=keyChoice]=new");
+  await browser.keys("Tab");
+  await browser.keys("Tab");
+  assert.equal(await focused(), "button[data-action=next]");
+  await browser.keys("Enter");
+  await step("register");
+  const publicKey = await (await browser.$("[data-public-key]")).getValue();
+  assert.match(publicKey, /^ssh-ed25519 AAAA\S+ alice@usine$/);
+  found.push(...(await axeScan("guide: register")));
+  await browser.saveScreenshot(path.join(out, "guide-register.png"));
+
+  // Quit in the middle (the window goes, the process ends) and start again: same step, same key.
+  await browser.deleteSession();
+  browser = await openApp();
+  guide = await browser.$("[data-guide-step]");
+  await guide.waitForExist({
+    timeout: 15_000,
+    timeoutMsg: "the restarted app did not resume the guide",
+  });
+  assert.equal(await guide.getAttribute("data-guide-step"), "register");
+  assert.equal(await (await browser.$("[data-public-key]")).getValue(), publicKey);
+
+  // The site's portal, played by the lab: the public key is added to alice's account.
+  const keys = path.join(
+    execFileSync("sh", ["-c", "getent passwd alice | cut -d: -f6"]).toString().trim(),
+    ".ssh",
+    "authorized_keys",
+  );
+  const before = readFileSync(keys, "utf8");
+  writeFileSync(keys, `${before}${publicKey}\n`);
+  try {
+    await (await browser.$('[data-action="next"]')).click();
+    await step("connect");
+    await (await browser.$('[data-action="login"]')).click();
+    await step("discovered");
+    assert.ok(
+      await (await browser.$(`[data-account="${lab.USINE_LAB_SPENT_ACCOUNT}"]`)).isExisting(),
+      "alice's second project is not shown",
+    );
+  } finally {
+    writeFileSync(keys, before);
+  }
+  found.push(...(await axeScan("guide: discovered")));
+
+  // The first-job guide's screens, scanned too; the draft is kept, not sent.
+  await (await browser.$('[data-action="firstJob"]')).click();
+  const firstJob = await browser.$("[data-first-job-step]");
+  await firstJob.waitForExist({ timeout: 5_000 });
+  found.push(...(await axeScan("first job: template")));
+  await (await browser.$('[data-action="next"]')).click();
+  await browser.waitUntil(
+    async () => (await firstJob.getAttribute("data-first-job-step")) === "data",
+  );
+  found.push(...(await axeScan("first job: data")));
+  await (await browser.$('[data-action="next"]')).click();
+  await (await browser.$("[data-cost]")).waitForExist({ timeout: 5_000 });
+  found.push(...(await axeScan("first job: cost")));
+  assert.deepEqual(found, [], "serious accessibility problems in the guides");
 });

@@ -405,6 +405,9 @@ Subsystem sftp internal-sftp
 LogLevel VERBOSE
 Match User bob
     AuthenticationMethods keyboard-interactive
+    # bob's sessions, and so his jobs, find the stand-in GPU tool as on a GPU site's login
+    # node; it stays off the machine's own PATH so that "this computer" has no GPU.
+    SetEnv PATH=/opt/usine-lab/bin:/usr/local/bin:/usr/bin:/bin
 EOF
   write_if_changed /etc/ssh/sshd_usine_lab_jump_config <<EOF && mark_changed sshd-jump || true
 # Usine lab bastion: key login, forwarding to the login node only, no shell.

@@ -393,9 +393,21 @@ pub fn fill_from_profile(spec: &mut JobSpec, profile: &ClusterProfile) {
     if spec.partition.is_none() {
         let usable = profile.partitions.iter().filter(|p| p.available);
         let pick = if spec.gpus_per_node > 0 {
+            // Small clusters put their GPU nodes in several partitions; the name says which
+            // one is meant for GPU work (`gpu`, LUMI's `small-g`, Leonardo's `boost_usr_prod`).
+            let named_for_gpus = |p: &PartitionInfo| {
+                let name = p.name.to_ascii_lowercase();
+                name.contains("gpu") || name.ends_with("-g") || name.contains("boost")
+            };
             usable
                 .filter(|p| p.gpus_per_node >= spec.gpus_per_node)
-                .max_by_key(|p| (p.is_default, std::cmp::Reverse(p.gpus_per_node)))
+                .max_by_key(|p| {
+                    (
+                        named_for_gpus(p),
+                        p.is_default,
+                        std::cmp::Reverse(p.gpus_per_node),
+                    )
+                })
         } else {
             usable.max_by_key(|p| (p.is_default, p.gpus_per_node == 0))
         };
@@ -452,6 +464,24 @@ mod tests {
         let p = lab();
         let cost = estimate(spec, Some(&p), None);
         check(spec, Target::Cluster(&p), &cost)
+    }
+
+    #[test]
+    fn a_gpu_job_gets_the_partition_named_for_gpus_where_every_partition_has_them() {
+        // The lab as it really is: one node, with GPUs, in both partitions; `cpu` the default.
+        let mut profile = lab();
+        profile.partitions = parse_sinfo_partitions(
+            "cpu*|gpu:h100:4|1|1-00:00:00|up|8|8000\ngpu|gpu:h100:4|1|1-00:00:00|up|8|8000\n",
+        );
+        let mut gpu = JobSpec {
+            gpus_per_node: 1,
+            ..JobSpec::default()
+        };
+        fill_from_profile(&mut gpu, &profile);
+        assert_eq!(gpu.partition.as_deref(), Some("gpu"));
+        let mut cpu = JobSpec::default();
+        fill_from_profile(&mut cpu, &profile);
+        assert_eq!(cpu.partition.as_deref(), Some("cpu"));
     }
 
     #[test]
