@@ -130,6 +130,8 @@ test("first launch: the guide takes a one-time-code user to a running first job 
       timeout: 10_000,
       timeoutMsg: `the guide did not reach "${name}"`,
     });
+  // The catalogue's AI Factories are offered first.
+  await (await browser.$('input[name="factory"][value="lumi"]')).waitForExist({ timeout: 5_000 });
   await browser.saveScreenshot(path.join(out, "guide-factory.png"));
   await tap('input[name="factory"][value="custom"]');
   await fill('input[name="name"]', "lab");
