@@ -54,9 +54,6 @@ export const fr: Record<MessageKey, string> = {
   "clusters.state.waitingForUser": "En attente de vous",
   "clusters.state.offline": "Hors ligne",
   "clusters.state.reconnecting": "Reconnexion…",
-  "clusters.partitions": "Partitions (où tournent les calculs)",
-  "clusters.accounts": "Projets et leurs heures GPU",
-  "clusters.storage": "Où vont vos fichiers",
   "clusters.free": "{size} libres",
   "storage.home": "Dossier personnel (petit : code et réglages)",
   "storage.scratch":
