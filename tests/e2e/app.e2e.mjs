@@ -604,10 +604,10 @@ test("a running GPU job's chart fills in on the Monitor screen, then the job is 
   });
 });
 
-test("when the cluster drops, a banner says so, a queued job waits, and goes out after login", async () => {
+test("when the cluster's sshd stops, a banner says so, a queued job waits, and goes out once it is back", async () => {
   const lab = labSettings();
-  // The link drops: the lab sshd's process serving bob's connection (sshd-lab) dies.
-  execFileSync("pkill", ["-u", lab.USINE_LAB_OTP_USER, "-x", "sshd-lab"]);
+  // The login node goes away: the lab's sshd stops, listener and sessions (every sshd-lab).
+  execFileSync("pkill", ["-x", "sshd-lab"]);
   const banner = await browser.$("[data-offline]");
   await browser.waitUntil(
     async () => (await banner.isExisting()) && /lab is not reachable/.test(await banner.getText()),
@@ -631,8 +631,22 @@ test("when the cluster drops, a banner says so, a queued job waits, and goes out
   assert.match(await waiting.getText(), /A job waits to be sent to lab/);
   await browser.saveScreenshot(path.join(out, "offline.png"));
 
-  // Back online (the user logs in again: a new one-time code), the outbox goes out by itself.
+  // While it is down, Connect fails with the reason and what to do; the job keeps waiting.
   await (await browser.$('nav button[data-screen="clusters"]')).click();
+  await (await browser.$('[data-cluster="lab"] button.primary')).click();
+  const refused = await browser.$('[data-cluster="lab"] [role="alert"]');
+  await browser.waitUntil(
+    async () => /Cannot reach/.test(await refused.getText().catch(() => "")),
+    {
+      timeout: 15_000,
+      timeoutMsg: "no clear error while the cluster's sshd was down",
+    },
+  );
+  assert.match(await banner.getText(), /A job waits to be sent to lab/);
+
+  // Back online: the lab starts its sshd again, the user logs in (a new one-time code), and
+  // the outbox goes out by itself.
+  execFileSync("bash", [new URL("../lab/up.sh", import.meta.url).pathname], { stdio: "ignore" });
   await (await browser.$('[data-cluster="lab"] button.primary')).click();
   await answerPasswordAndCode(lab);
   await browser.waitUntil(async () => !(await banner.isExisting()), {
