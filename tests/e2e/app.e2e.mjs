@@ -667,13 +667,16 @@ test("when the cluster's sshd stops, a banner says so, a queued job waits, and g
   );
 });
 
-test("Home gathers the GPU hours left and the recent drafts", async () => {
+test("Home gathers the clusters' states, the GPU hours left and the recent drafts", async () => {
   const lab = labSettings();
   await (await browser.$('nav button[data-screen="home"]')).click();
   const budget = await browser.$(`[data-budget="${lab.USINE_LAB_ACCOUNT}"]`);
   await budget.waitForExist({ timeout: 5_000, timeoutMsg: "no GPU-hours gauge on Home" });
   assert.match(await budget.getText(), /[\d.]+ of 100 GPU hours left/);
   assert.ok(await budget.$("meter").isExisting());
+  // Each cluster's state: the lab, logged in again after the outage above.
+  const state = await browser.$('[data-home-cluster="lab"] [data-state]');
+  assert.equal(await state.getAttribute("data-state"), "connected");
   assert.ok(await (await browser.$("[data-home-draft]")).isExisting(), "no recent draft on Home");
   assert.doesNotMatch(await (await browser.$("main .intro")).getText(), /No cluster is set up/);
   await browser.saveScreenshot(path.join(out, "home-dashboard.png"));

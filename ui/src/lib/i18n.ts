@@ -29,6 +29,7 @@ const en = {
   "home.loading": "Looking for places to run jobs…",
   "home.error":
     "Usine could not list where jobs can run: {error}. Restart Usine; if it happens again, run `usine doctor`.",
+  "home.clusters": "Your clusters",
   "home.running": "Running now",
   "home.budgets": "GPU hours left",
   "home.budget": "{account} on {cluster}",

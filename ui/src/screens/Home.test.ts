@@ -96,6 +96,10 @@ describe("Home", () => {
     // The dashboard: GPU hours left as a gauge, recent drafts.
     expect(await screen.findByText(/75 of 100 GPU hours left/)).toBeTruthy();
     expect(container.querySelector('[data-budget="ai-startup"] meter')).toBeTruthy();
+    // Each cluster's state, as known: this one is not connected yet.
+    expect(container.querySelector('[data-home-cluster="lab"] [data-state]')?.textContent).toBe(
+      "Not connected",
+    );
     expect(await screen.findByText(/sweep-lr/)).toBeTruthy();
     await expect.poll(() => container.querySelector('[data-spark="j1"]')).not.toBeNull();
     expect(container.querySelectorAll("[data-running]")).toHaveLength(1);

@@ -27,6 +27,7 @@ export const fr: Record<MessageKey, string> = {
   "home.loading": "Recherche des endroits où lancer des calculs…",
   "home.error":
     "Usine n'a pas pu lister où lancer des calculs : {error}. Redémarrez Usine ; si cela se reproduit, lancez `usine doctor`.",
+  "home.clusters": "Vos clusters",
   "home.running": "En cours",
   "home.budgets": "Heures GPU restantes",
   "home.budget": "{account} sur {cluster}",
