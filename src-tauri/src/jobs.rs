@@ -17,6 +17,7 @@ use usine_core::jobs::templates::{self, Template};
 use usine_core::jobs::{sbatch, tracking};
 use usine_core::ssh::{Answer, Questions};
 use usine_core::target::THIS_COMPUTER_ID;
+use usine_core::tr;
 
 use crate::error::UiError;
 use crate::state::AppState;
@@ -226,13 +227,15 @@ async fn follow_gpus<R: Runtime>(
                         .unwrap_or_else(|p| p.into_inner())
                         .insert(job.id.clone());
                 if first_warning {
-                    let body = format!(
-                        "Its {} GPU(s) have been under {} % busy for {} minutes, and still cost GPU hours. Open Usine to look at it, or cancel it if it is stuck.",
+                    let body = tr!(
+                        en: "Its {} GPU(s) have been under {} % busy for {} minutes, and still cost GPU hours. Open Usine to look at it, or cancel it if it is stuck.",
+                        fr: "Ses {} GPU sont occupés à moins de {} % depuis {} minutes, et coûtent toujours des heures GPU. Ouvrez Usine pour le voir, ou annulez-le s'il est bloqué.",
                         job.spec.total_gpus(),
                         rule.below,
                         rule.minutes
                     );
-                    show(app, &format!("{} is idle", job.spec.name), &body);
+                    let title = tr!(en: "{} is idle", fr: "{} est inactif", job.spec.name);
+                    show(app, &title, &body);
                 }
             }
             Err(error) => tracing::debug!(%error, job = %job.id, "no GPU samples this time"),
@@ -252,7 +255,7 @@ pub fn job_chart(
     let job = history::get(&state.store(), &id)?;
     let curves = gpu::series::load(&state.store(), &id, (width / 2).max(10) as usize)?;
     let title = if curves.is_empty() {
-        format!("{}: waiting for the first GPU samples", job.spec.name)
+        tr!(en: "{}: waiting for the first GPU samples", fr: "{} : en attente des premiers relevés GPU", job.spec.name)
     } else {
         job.spec.name.clone()
     };
@@ -362,45 +365,53 @@ fn show<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
 fn notification(job: &JobEntry) -> Option<(String, String)> {
     let name = &job.spec.name;
     let target = if job.target == THIS_COMPUTER_ID {
-        "this computer"
+        tr!(en: "this computer", fr: "cet ordinateur")
     } else {
-        job.target.as_str()
+        job.target.clone()
     };
     // Always said: a queued job the user expects to run did not even start.
     if let Some(reason) = &job.refused_because {
         return Some((
-            format!("{name} was not sent"),
-            format!("{target} refused it: {reason} Fix the draft and submit it again."),
+            tr!(en: "{name} was not sent", fr: "{name} n'a pas été envoyé"),
+            tr!(
+                en: "{target} refused it: {reason} Fix the draft and submit it again.",
+                fr: "{target} l'a refusé : {reason} Corrigez le brouillon et renvoyez-le."
+            ),
         ));
     }
     let n = &job.spec.notify;
     match &job.state {
         JobState::Running if n.on_start => Some((
-            format!("{name} started"),
-            format!("It is running on {target}."),
+            tr!(en: "{name} started", fr: "{name} a démarré"),
+            tr!(en: "It is running on {target}.", fr: "Il tourne sur {target}."),
         )),
         JobState::Completed if n.on_end => Some((
-            format!("{name} finished"),
-            format!("It completed on {target}. Open Usine to see its output."),
+            tr!(en: "{name} finished", fr: "{name} est terminé"),
+            tr!(
+                en: "It completed on {target}. Open Usine to see its output.",
+                fr: "Il s'est terminé sur {target}. Ouvrez Usine pour voir sa sortie."
+            ),
         )),
         JobState::Failed | JobState::OutOfMemory | JobState::NodeFail if n.on_failure => {
             let code = job
                 .record
                 .as_ref()
                 .and_then(|r| r.exit_code)
-                .map(|c| format!(" (exit code {c})"))
+                .map(|c| tr!(en: " (exit code {c})", fr: " (code de sortie {c})"))
                 .unwrap_or_default();
             Some((
-                format!("{name} failed"),
-                format!(
-                    "It stopped with an error on {target}{code}. Open Usine to read its error output."
+                tr!(en: "{name} failed", fr: "{name} a échoué"),
+                tr!(
+                    en: "It stopped with an error on {target}{code}. Open Usine to read its error output.",
+                    fr: "Il s'est arrêté sur une erreur sur {target}{code}. Ouvrez Usine pour lire sa sortie d'erreur."
                 ),
             ))
         }
         JobState::Timeout if n.on_failure => Some((
-            format!("{name} ran out of time"),
-            format!(
-                "Slurm stopped it at its time limit on {target}. Give it more time or save checkpoints."
+            tr!(en: "{name} ran out of time", fr: "{name} a manqué de temps"),
+            tr!(
+                en: "Slurm stopped it at its time limit on {target}. Give it more time or save checkpoints.",
+                fr: "Slurm l'a arrêté à sa limite de temps sur {target}. Donnez-lui plus de temps ou sauvegardez son état."
             ),
         )),
         _ => None,
@@ -492,4 +503,10 @@ pub fn start_tracker<R: Runtime>(app: AppHandle<R>) {
             }
         }
     });
+}
+
+/// The language the UI shows, for what Rust writes (checks, reasons, charts, notifications).
+#[tauri::command]
+pub fn set_language(lang: usine_core::lang::Lang) {
+    usine_core::lang::set(lang);
 }

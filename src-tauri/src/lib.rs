@@ -48,6 +48,7 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             jobs::export_chart,
             jobs::get_settings,
             jobs::save_settings,
+            jobs::set_language,
             guide::guide_at_start,
             guide::save_guide,
             guide::guide_add_cluster,

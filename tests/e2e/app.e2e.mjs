@@ -757,6 +757,12 @@ test("switching to French redraws every screen in French, and back", async () =>
     assert.match(await (await browser.$(".timeline")).getText(), /Préparé le \d/);
   }
   await browser.saveScreenshot(path.join(out, "jobs-fr.png"));
+  // What Rust draws follows too: the GPU job's chart has French axis labels.
+  for (const card of await browser.$$("[data-job]"))
+    if ((await card.getText()).includes(`e2e-gpu-${process.pid}`)) await card.click();
+  const chart = await browser.$("[data-detail] [data-gpu-chart] svg");
+  await chart.waitForExist({ timeout: 10_000, timeoutMsg: "the GPU job's chart is not shown" });
+  assert.match(await chart.getHTML(), /GPU occupé \(%\)/);
   await pick("en");
   await browser.waitUntil(async () => (await (await home()).getText()).includes("Home"), {
     timeout: 5_000,

@@ -131,20 +131,34 @@ impl ClusterSettings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
-    #[error("There is no cluster called “{0}”. `usine cluster list` shows the ones you added.")]
+    #[error("{}", crate::tr!(
+        en: "There is no cluster called “{}”. `usine cluster list` shows the ones you added.",
+        fr: "Aucun cluster ne s'appelle « {} ». `usine cluster list` montre ceux que vous avez ajoutés.",
+        .0
+    ))]
     Unknown(String),
-    #[error(
-        "A cluster called “{0}” already exists. Choose another name, or forget the old one first."
-    )]
+    #[error("{}", crate::tr!(
+        en: "A cluster called “{}” already exists. Choose another name, or forget the old one first.",
+        fr: "Un cluster « {} » existe déjà. Choisissez un autre nom, ou oubliez d'abord l'ancien.",
+        .0
+    ))]
     Exists(String),
-    #[error("A cluster needs a name, a host and a user name.")]
+    #[error("{}", crate::tr!(
+        en: "A cluster needs a name, a host and a user name.",
+        fr: "Un cluster a besoin d'un nom, d'une adresse et d'un identifiant."
+    ))]
     Incomplete,
-    #[error(
-        "The connection to “{0}” dropped. Logging in again needs you (a one-time code or a \
-         password): press Connect when you are ready."
-    )]
+    #[error("{}", crate::tr!(
+        en: "The connection to “{}” dropped. Logging in again needs you (a one-time code or a password): press Connect when you are ready.",
+        fr: "La connexion à « {} » est tombée. Vous reconnecter demande votre intervention (un code à usage unique ou un mot de passe) : appuyez sur Se connecter quand vous êtes prêt.",
+        .0
+    ))]
     NeedsUser(String),
-    #[error("Could not reconnect to “{name}” after {attempts} tries: {last}")]
+    #[error("{}", crate::tr!(
+        en: "Could not reconnect to “{}” after {} tries: {}",
+        fr: "Impossible de se reconnecter à « {} » après {} essais : {}",
+        .name, .attempts, .last
+    ))]
     ReconnectFailed {
         name: String,
         attempts: u32,

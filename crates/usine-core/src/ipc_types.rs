@@ -51,6 +51,7 @@ pub fn typescript_module() -> String {
         crate::gpu::series::Summary::decl(&cfg),
         crate::settings::Settings::decl(&cfg),
         crate::onboarding::Guide::decl(&cfg),
+        crate::lang::Lang::decl(&cfg),
         crate::onboarding::Place::decl(&cfg),
         transfer::Summary::decl(&cfg),
         transfer::Progress::decl(&cfg),

@@ -11,6 +11,7 @@ pub mod gpu;
 pub mod host_metrics;
 pub mod ipc_types;
 pub mod jobs;
+pub mod lang;
 pub mod onboarding;
 pub mod secrets;
 pub mod settings;

@@ -50,17 +50,21 @@ pub enum Place {
 
 #[derive(Debug, thiserror::Error)]
 pub enum GuideError {
-    #[error(
-        "Usine does not know the site “{0}”. Choose it again in the list, or enter its address."
-    )]
+    #[error("{}", crate::tr!(
+        en: "Usine does not know the site “{}”. Choose it again in the list, or enter its address.",
+        fr: "Usine ne connaît pas le site « {} ». Choisissez-le à nouveau dans la liste, ou saisissez son adresse.",
+        .0
+    ))]
     UnknownSite(String),
-    #[error(
-        "Type your user name on the cluster: it is in the e-mail that gave you the compute time."
-    )]
+    #[error("{}", crate::tr!(
+        en: "Type your user name on the cluster: it is in the e-mail that gave you the compute time.",
+        fr: "Saisissez votre identifiant sur le cluster : il figure dans l'e-mail qui vous a attribué le temps de calcul."
+    ))]
     NoUser,
-    #[error(
-        "A user name has no spaces or special characters (letters, digits, “.”, “_”, “-”). Copy it from the e-mail that gave you the compute time."
-    )]
+    #[error("{}", crate::tr!(
+        en: "A user name has no spaces or special characters (letters, digits, “.”, “_”, “-”). Copy it from the e-mail that gave you the compute time.",
+        fr: "Un identifiant n'a ni espace ni caractère spécial (lettres, chiffres, « . », « _ », « - »). Copiez-le depuis l'e-mail qui vous a attribué le temps de calcul."
+    ))]
     BadUser,
     #[error(transparent)]
     Cluster(#[from] ClusterError),
@@ -262,6 +266,11 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("enter its address"), "{err}");
+        let fr = crate::lang::with(crate::lang::Lang::Fr, || err.to_string());
+        assert!(
+            fr.starts_with("Usine ne connaît pas le site « atlantis »"),
+            "{fr}"
+        );
         assert!(cluster::list(&store).unwrap().is_empty());
         assert_eq!(load(&store).unwrap(), None);
     }

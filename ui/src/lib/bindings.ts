@@ -395,6 +395,8 @@ gpuRetentionDays: number, };
 
 export type Guide = { "step": "factory" } | { "step": "user", place: Place, } | { "step": "login", place: Place, user: string, } | { "step": "register", cluster: string, key: string | null, } | { "step": "connect", cluster: string, } | { "step": "discovered", cluster: string, } | { "step": "finished", cluster: string | null, };
 
+export type Lang = "en" | "fr";
+
 export type Place = { "kind": "site", id: string, } | { "kind": "custom", name: string, host: string, port: number, };
 
 export type TransferSummary = { id: string, cluster: string, localRoot: string, remoteRoot: string, 

@@ -16,6 +16,7 @@ import type {
   HostMetrics,
   JobEntry,
   JobSpec,
+  Lang,
   Login,
   Logs,
   Settings,
@@ -178,3 +179,5 @@ export const guideAddCluster = (
   login: Login,
   publicKey: string | null,
 ): Promise<Guide> => invoke("guide_add_cluster", { place, user, login, publicKey });
+/** The language Rust writes its messages in (checks, reasons, charts, notifications). */
+export const setCoreLanguage = (lang: Lang): Promise<void> => invoke("set_language", { lang });

@@ -61,18 +61,27 @@ where
         .max()
         .unwrap_or(start);
     let span_min = ((end - start) as f64 / 60_000.0).max(1.0);
-    let (unit, scale) = if span_min > 180.0 {
-        ("hours", 60.0)
+    let (since, scale) = if span_min > 180.0 {
+        (
+            crate::tr!(en: "hours since the first sample", fr: "heures depuis le premier relevé"),
+            60.0,
+        )
     } else {
-        ("minutes", 1.0)
+        (
+            crate::tr!(en: "minutes since the first sample", fr: "minutes depuis le premier relevé"),
+            1.0,
+        )
     };
     let x_max = span_min / scale;
     let root = root.titled(title, ("sans-serif", 20)).map_err(err)?;
     let panels = root.split_evenly((2, 1));
-    for (panel, (label, pick)) in panels
-        .iter()
-        .zip([("GPU busy (%)", 0usize), ("GPU memory used (%)", 1usize)])
-    {
+    for (panel, (label, pick)) in panels.iter().zip([
+        (crate::tr!(en: "GPU busy (%)", fr: "GPU occupé (%)"), 0usize),
+        (
+            crate::tr!(en: "GPU memory used (%)", fr: "mémoire GPU utilisée (%)"),
+            1usize,
+        ),
+    ]) {
         let mut chart = ChartBuilder::on(panel)
             .margin(8)
             .x_label_area_size(32)
@@ -82,7 +91,7 @@ where
         chart
             .configure_mesh()
             .y_desc(label)
-            .x_desc(format!("{unit} since the first sample"))
+            .x_desc(since.as_str())
             .light_line_style(WHITE.mix(0.0))
             .draw()
             .map_err(err)?;

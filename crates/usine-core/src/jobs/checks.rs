@@ -115,7 +115,7 @@ pub fn check(spec: &JobSpec, target: Target<'_>, cost: &CostEstimate) -> Vec<Pro
         add(
             "commands",
             Blocker,
-            "The job has no commands: write what it should run.".into(),
+            crate::tr!(en: "The job has no commands: write what it should run.", fr: "Le job n'a aucune commande : écrivez ce qu'il doit lancer."),
         );
     }
     for (field, value) in [
@@ -127,7 +127,7 @@ pub fn check(spec: &JobSpec, target: Target<'_>, cost: &CostEstimate) -> Vec<Pro
             add(
                 field,
                 Blocker,
-                format!("The {} must be at least 1.", field_words(field)),
+                crate::tr!(en: "The {} must be at least 1.", fr: "Le {} doit valoir au moins 1.", field_words(field)),
             );
         }
     }
@@ -135,7 +135,7 @@ pub fn check(spec: &JobSpec, target: Target<'_>, cost: &CostEstimate) -> Vec<Pro
         add(
             "timeLimitMinutes",
             Blocker,
-            "Give the job a time limit of at least one minute.".into(),
+            crate::tr!(en: "Give the job a time limit of at least one minute.", fr: "Donnez au job une limite de temps d'au moins une minute."),
         );
     }
 
@@ -145,25 +145,35 @@ pub fn check(spec: &JobSpec, target: Target<'_>, cost: &CostEstimate) -> Vec<Pro
                 add(
                     "nodes",
                     Blocker,
-                    format!(
-                        "This computer is a single node; the job asks for {}. Choose 1 node, or send the job to a cluster.",
+                    crate::tr!(
+                        en: "This computer is a single node; the job asks for {}. Choose 1 node, or send the job to a cluster.",
+                        fr: "Cet ordinateur est un seul nœud ; le job en demande {}. Choisissez 1 nœud, ou envoyez le job à un cluster.",
                         spec.nodes
                     ),
                 );
             }
             if spec.gpus_per_node > gpus {
-                add("gpusPerNode", Blocker, match gpus {
-                    0 => "This computer has no GPU Usine can use. Choose 0 GPUs, or send the job to a cluster.".into(),
-                    n => format!("This computer has {n} GPU(s). Ask for at most {n}, or send the job to a cluster."),
-                });
+                add(
+                    "gpusPerNode",
+                    Blocker,
+                    match gpus {
+                        0 => {
+                            crate::tr!(en: "This computer has no GPU Usine can use. Choose 0 GPUs, or send the job to a cluster.", fr: "Cet ordinateur n'a aucun GPU utilisable par Usine. Choisissez 0 GPU, ou envoyez le job à un cluster.")
+                        }
+                        n => {
+                            crate::tr!(en: "This computer has {n} GPU(s). Ask for at most {n}, or send the job to a cluster.", fr: "Cet ordinateur a {n} GPU. Demandez-en au plus {n}, ou envoyez le job à un cluster.")
+                        }
+                    },
+                );
             }
             let wanted = spec.tasks_per_node * spec.cpus_per_task;
             if wanted > cpus {
                 add(
                     "cpusPerTask",
                     Warning,
-                    format!(
-                        "This computer has {cpus} cores and the job asks for {wanted}; it will run, only slower."
+                    crate::tr!(
+                        en: "This computer has {cpus} cores and the job asks for {wanted}; it will run, only slower.",
+                        fr: "Cet ordinateur a {cpus} cœurs et le job en demande {wanted} ; il tournera, mais plus lentement."
                     ),
                 );
             }
@@ -188,8 +198,9 @@ fn check_cluster(
                 add(
                     "partition",
                     Blocker,
-                    format!(
-                        "The cluster has no partition `{name}`. Choose one of {}.",
+                    crate::tr!(
+                        en: "The cluster has no partition `{name}`. Choose one of {}.",
+                        fr: "Le cluster n'a pas de partition `{name}`. Choisissez parmi {}.",
                         names(&partitions)
                     ),
                 );
@@ -203,8 +214,9 @@ fn check_cluster(
             add(
                 "partition",
                 Warning,
-                format!(
-                    "`{}` is closed right now (maintenance?): the job will wait until it opens.",
+                crate::tr!(
+                    en: "`{}` is closed right now (maintenance?): the job will wait until it opens.",
+                    fr: "`{}` est fermée en ce moment (maintenance ?) : le job attendra sa réouverture.",
                     p.name
                 ),
             );
@@ -219,8 +231,9 @@ fn check_cluster(
                 add(
                     "partition",
                     Blocker,
-                    format!(
-                        "`{}` has no GPUs. Choose a GPU partition ({}), or ask for 0 GPUs.",
+                    crate::tr!(
+                        en: "`{}` has no GPUs. Choose a GPU partition ({}), or ask for 0 GPUs.",
+                        fr: "`{}` n'a pas de GPU. Choisissez une partition avec GPU ({}), ou demandez 0 GPU.",
                         p.name,
                         names(&with_gpus)
                     ),
@@ -229,8 +242,9 @@ fn check_cluster(
                 add(
                     "gpusPerNode",
                     Blocker,
-                    format!(
-                        "A node of `{}` has {} GPUs. Ask for at most {} per node, and more nodes if you need more.",
+                    crate::tr!(
+                        en: "A node of `{}` has {} GPUs. Ask for at most {} per node, and more nodes if you need more.",
+                        fr: "Un nœud de `{}` a {} GPU. Demandez-en au plus {} par nœud, et plus de nœuds s'il vous en faut davantage.",
                         p.name, p.gpus_per_node, p.gpus_per_node
                     ),
                 );
@@ -241,8 +255,9 @@ fn check_cluster(
                 add(
                     "gpuType",
                     Blocker,
-                    format!(
-                        "`{}` has `{have}` GPUs, not `{want}`. Choose `{have}`, or leave the GPU type empty.",
+                    crate::tr!(
+                        en: "`{}` has `{have}` GPUs, not `{want}`. Choose `{have}`, or leave the GPU type empty.",
+                        fr: "`{}` a des GPU `{have}`, pas `{want}`. Choisissez `{have}`, ou laissez le type de GPU vide.",
                         p.name
                     ),
                 );
@@ -254,8 +269,9 @@ fn check_cluster(
             add(
                 "timeLimitMinutes",
                 Blocker,
-                format!(
-                    "`{}` allows at most {}; choose {} or split the job into shorter parts that save checkpoints.",
+                crate::tr!(
+                    en: "`{}` allows at most {}; choose {} or split the job into shorter parts that save checkpoints.",
+                    fr: "`{}` permet au plus {} ; choisissez {} ou découpez le job en parties plus courtes qui sauvegardent leur état.",
                     p.name,
                     hours(max),
                     hours(max)
@@ -267,8 +283,9 @@ fn check_cluster(
             add(
                 "cpusPerTask",
                 Blocker,
-                format!(
-                    "A node of `{}` has {} cores and the job asks for {cores} per node. Ask for at most {}.",
+                crate::tr!(
+                    en: "A node of `{}` has {} cores and the job asks for {cores} per node. Ask for at most {}.",
+                    fr: "Un nœud de `{}` a {} cœurs et le job en demande {cores} par nœud. Demandez-en au plus {}.",
                     p.name,
                     p.cpus_per_node,
                     p.cpus_per_node / spec.tasks_per_node.max(1)
@@ -282,8 +299,9 @@ fn check_cluster(
             add(
                 "memoryMib",
                 Blocker,
-                format!(
-                    "A node of `{}` has {} GB of memory; ask for at most that.",
+                crate::tr!(
+                    en: "A node of `{}` has {} GB of memory; ask for at most that.",
+                    fr: "Un nœud de `{}` a {} Go de mémoire ; n'en demandez pas plus.",
                     p.name,
                     p.memory_mib_per_node / 1024
                 ),
@@ -293,8 +311,9 @@ fn check_cluster(
             add(
                 "nodes",
                 Blocker,
-                format!(
-                    "`{}` has {} node(s); ask for at most {}.",
+                crate::tr!(
+                    en: "`{}` has {} node(s); ask for at most {}.",
+                    fr: "`{}` a {} nœud(s) ; demandez-en au plus {}.",
                     p.name, p.nodes, p.nodes
                 ),
             );
@@ -303,7 +322,7 @@ fn check_cluster(
         add(
             "partition",
             Warning,
-            "The cluster has no default partition: choose one.".into(),
+            crate::tr!(en: "The cluster has no default partition: choose one.", fr: "Le cluster n'a pas de partition par défaut : choisissez-en une."),
         );
     }
 
@@ -311,12 +330,21 @@ fn check_cluster(
     match &spec.account {
         Some(name) if !accounts.is_empty() && !accounts.iter().any(|a| &a.name == name) => {
             let list: Vec<String> = accounts.iter().map(|a| format!("`{}`", a.name)).collect();
-            add("account", Blocker, format!(
-                "You are not a member of the project `{name}` on this cluster. Choose {}.", list.join(" or ")
-            ));
+            add(
+                "account",
+                Blocker,
+                crate::tr!(
+                    en: "You are not a member of the project `{name}` on this cluster. Choose {}.",
+                    fr: "Vous n'êtes pas membre du projet `{name}` sur ce cluster. Choisissez {}.",
+                    list.join(&crate::tr!(en: " or ", fr: " ou "))
+                ),
+            );
         }
-        None if accounts.len() > 1 => add("account", Warning,
-            "You belong to several projects: choose which one pays, or the cluster's default is used.".into()),
+        None if accounts.len() > 1 => add(
+            "account",
+            Warning,
+            crate::tr!(en: "You belong to several projects: choose which one pays, or the cluster's default is used.", fr: "Vous appartenez à plusieurs projets : choisissez celui qui paie, sinon celui par défaut du cluster est utilisé."),
+        ),
         _ => {}
     }
     let account = match &spec.account {
@@ -332,8 +360,9 @@ fn check_cluster(
             add(
                 "gpusPerNode",
                 Blocker,
-                format!(
-                    "Your project may use at most {max} GPUs at once and this job needs {}. Ask for fewer GPUs.",
+                crate::tr!(
+                    en: "Your project may use at most {max} GPUs at once and this job needs {}. Ask for fewer GPUs.",
+                    fr: "Votre projet peut utiliser au plus {max} GPU à la fois et ce job en demande {}. Demandez moins de GPU.",
                     spec.total_gpus()
                 ),
             );
@@ -341,8 +370,9 @@ fn check_cluster(
             add(
                 "array",
                 Warning,
-                format!(
-                    "Your project may use {max} GPUs at once, so at most {} runs of the sweep run together; the others wait.",
+                crate::tr!(
+                    en: "Your project may use {max} GPUs at once, so at most {} runs of the sweep run together; the others wait.",
+                    fr: "Votre projet peut utiliser {max} GPU à la fois : au plus {} essais du balayage tournent ensemble, les autres attendent.",
                     max / spec.total_gpus().max(1)
                 ),
             );
@@ -354,29 +384,33 @@ fn check_cluster(
         let per_hour = spec.total_gpus() as f64 * spec.runs() as f64;
         let fitting_minutes = (left / per_hour * 60.0).floor() as u64;
         let fix = if fitting_minutes >= 1 {
-            format!(
-                "shorten the time limit to {} or use fewer GPUs",
+            crate::tr!(
+                en: "shorten the time limit to {} or use fewer GPUs",
+                fr: "réduisez la limite de temps à {} ou utilisez moins de GPU",
                 hours(fitting_minutes)
             )
         } else {
-            "ask your project's manager for more GPU-hours".into()
+            crate::tr!(en: "ask your project's manager for more GPU-hours", fr: "demandez plus d'heures GPU au responsable de votre projet")
         };
         add(
             "timeLimitMinutes",
             Blocker,
-            format!(
-                "This job may use up to {:.1} GPU-hours, but your project has {:.1} left. To run it, {fix}.",
+            crate::tr!(
+                en: "This job may use up to {:.1} GPU-hours, but your project has {:.1} left. To run it, {fix}.",
+                fr: "Ce job peut utiliser jusqu'à {:.1} heures GPU, mais il en reste {:.1} à votre projet. Pour le lancer, {fix}.",
                 cost.gpu_hours, left
             ),
         );
     }
 }
 
-fn field_words(field: &str) -> &'static str {
+fn field_words(field: &str) -> String {
     match field {
-        "nodes" => "number of nodes",
-        "tasksPerNode" => "number of tasks per node",
-        _ => "number of CPU cores per task",
+        "nodes" => crate::tr!(en: "number of nodes", fr: "nombre de nœuds"),
+        "tasksPerNode" => {
+            crate::tr!(en: "number of tasks per node", fr: "nombre de tâches par nœud")
+        }
+        _ => crate::tr!(en: "number of CPU cores per task", fr: "nombre de cœurs CPU par tâche"),
     }
 }
 
@@ -525,6 +559,24 @@ mod tests {
             big.account.as_deref(),
             Some("nearly-spent"),
             "the user's choice is kept"
+        );
+    }
+
+    #[test]
+    fn problems_are_written_in_the_users_language() {
+        let spec = JobSpec {
+            gpus_per_node: 8,
+            ..gpu_job()
+        };
+        let said = crate::lang::with(crate::lang::Lang::Fr, || problems(&spec));
+        let messages: Vec<&str> = said.iter().map(|p| p.message.as_str()).collect();
+        assert!(
+            messages[0].starts_with("Un nœud de `gpu` a 4 GPU."),
+            "{messages:?}"
+        );
+        assert!(
+            messages[1].starts_with("Votre projet peut utiliser au plus 4 GPU"),
+            "{messages:?}"
         );
     }
 

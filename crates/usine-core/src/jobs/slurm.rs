@@ -343,83 +343,95 @@ fn job_from_json(j: &Value) -> JobRecord {
 /// What a pending reason means, in plain words, and what the user can do.
 pub fn pending_reason(reason: &str) -> String {
     let r = reason.trim();
-    let text = match r {
-        "Priority" => "Other jobs are ahead in the queue. It starts on its own; nothing to do.",
+    match r {
+        "Priority" => {
+            crate::tr!(en: "Other jobs are ahead in the queue. It starts on its own; nothing to do.", fr: "D'autres jobs passent avant dans la file. Il démarrera tout seul ; rien à faire.")
+        }
         "Resources" => {
-            "Waiting for enough free GPUs or nodes. It is next in line and starts as soon as they free up."
+            crate::tr!(en: "Waiting for enough free GPUs or nodes. It is next in line and starts as soon as they free up.", fr: "Il attend assez de GPU ou de nœuds libres. Il est le prochain et démarre dès qu'ils se libèrent.")
         }
         "AssocGrpGRESMinutes"
         | "AssocGrpGRESRunMinutes"
         | "AssocGrpBillingMinutes"
         | "AssocGrpCPUMinutesLimit"
         | "AssocGrpTRESMinutes" => {
-            "Your project has no GPU-hours left for this job. Ask your project's manager for more, or cancel it and submit a shorter or smaller one."
+            crate::tr!(en: "Your project has no GPU-hours left for this job. Ask your project's manager for more, or cancel it and submit a shorter or smaller one.", fr: "Votre projet n'a plus assez d'heures GPU pour ce job. Demandez-en plus au responsable du projet, ou annulez-le et envoyez-en un plus court ou plus petit.")
         }
         "AssocGrpGRES" | "AssocGrpCpuLimit" | "AssocGrpNodeLimit" | "AssocGrpMemLimit"
         | "AssocGrpTRES" => {
-            "Your project already uses all the GPUs or nodes it may use at once. It starts when one of its other jobs ends."
+            crate::tr!(en: "Your project already uses all the GPUs or nodes it may use at once. It starts when one of its other jobs ends.", fr: "Votre projet utilise déjà tous les GPU ou nœuds permis à la fois. Il démarre quand un autre de ses jobs se termine.")
         }
         "AssocMaxJobsLimit"
         | "AssocGrpJobsLimit"
         | "QOSMaxJobsPerUserLimit"
         | "QOSMaxJobsPerAccountLimit" => {
-            "You have as many jobs running as you are allowed. It starts when one of them ends."
+            crate::tr!(en: "You have as many jobs running as you are allowed. It starts when one of them ends.", fr: "Vous avez autant de jobs en cours que permis. Il démarre quand l'un d'eux se termine.")
         }
         "AssocMaxSubmitJobLimit" | "QOSMaxSubmitJobPerUserLimit" => {
-            "You have reached the number of jobs you may queue. Wait for some to end."
+            crate::tr!(en: "You have reached the number of jobs you may queue. Wait for some to end.", fr: "Vous avez atteint le nombre de jobs que vous pouvez mettre en file. Attendez que certains se terminent.")
         }
         "QOSMaxGRESPerUser" | "QOSMaxGRESPerJob" | "QOSMaxTRESPerUser" | "QOSGrpGRES"
         | "MaxGRESPerAccount" => {
-            "The GPUs you asked for exceed what your quality of service allows. Ask for fewer GPUs."
+            crate::tr!(en: "The GPUs you asked for exceed what your quality of service allows. Ask for fewer GPUs.", fr: "Les GPU demandés dépassent ce que permet votre qualité de service. Demandez moins de GPU.")
         }
         "QOSMaxWallDurationPerJobLimit"
         | "PartitionTimeLimit"
         | "AssocMaxWallDurationPerJobLimit" => {
-            "The time limit is longer than this partition or project allows: it will never start. Cancel it and choose a shorter time."
+            crate::tr!(en: "The time limit is longer than this partition or project allows: it will never start. Cancel it and choose a shorter time.", fr: "La limite de temps dépasse ce que permet cette partition ou ce projet : il ne démarrera jamais. Annulez-le et choisissez une durée plus courte.")
         }
         "PartitionNodeLimit" | "QOSMaxNodePerJobLimit" | "AssocMaxNodesPerJobLimit" => {
-            "The job asks for more nodes than allowed here: it will never start. Cancel it and ask for fewer nodes."
+            crate::tr!(en: "The job asks for more nodes than allowed here: it will never start. Cancel it and ask for fewer nodes.", fr: "Le job demande plus de nœuds que permis ici : il ne démarrera jamais. Annulez-le et demandez moins de nœuds.")
         }
         "PartitionDown" | "PartitionInactive" => {
-            "The partition is closed (maintenance?). The job waits until it reopens."
+            crate::tr!(en: "The partition is closed (maintenance?). The job waits until it reopens.", fr: "La partition est fermée (maintenance ?). Le job attend sa réouverture.")
         }
         "ReqNodeNotAvail" | "NodeDown" => {
-            "Some nodes it needs are down or reserved (maintenance?). It starts when they are back."
+            crate::tr!(en: "Some nodes it needs are down or reserved (maintenance?). It starts when they are back.", fr: "Des nœuds dont il a besoin sont arrêtés ou réservés (maintenance ?). Il démarre à leur retour.")
         }
         "Reservation" | "ReqNodeNotAvail, Reserved for maintenance" => {
-            "A reservation (often maintenance) holds the nodes. It starts after it."
+            crate::tr!(en: "A reservation (often maintenance) holds the nodes. It starts after it.", fr: "Une réservation (souvent une maintenance) bloque les nœuds. Il démarre après.")
         }
-        "Dependency" => "It waits for another job to finish first, as requested.",
+        "Dependency" => {
+            crate::tr!(en: "It waits for another job to finish first, as requested.", fr: "Il attend qu'un autre job se termine d'abord, comme demandé.")
+        }
         "DependencyNeverSatisfied" => {
-            "The job it depends on failed, so it will never start. Cancel it."
+            crate::tr!(en: "The job it depends on failed, so it will never start. Cancel it.", fr: "Le job dont il dépend a échoué : il ne démarrera jamais. Annulez-le.")
         }
-        "BeginTime" => "It was asked to start later; it waits until then.",
-        "JobHeldUser" => "You put it on hold. Release it to let it start.",
-        "JobHeldAdmin" => "An administrator holds it. Contact the site's support.",
+        "BeginTime" => {
+            crate::tr!(en: "It was asked to start later; it waits until then.", fr: "Il doit démarrer plus tard ; il attend jusque-là.")
+        }
+        "JobHeldUser" => {
+            crate::tr!(en: "You put it on hold. Release it to let it start.", fr: "Vous l'avez mis en attente. Libérez-le pour qu'il démarre.")
+        }
+        "JobHeldAdmin" => {
+            crate::tr!(en: "An administrator holds it. Contact the site's support.", fr: "Un administrateur le retient. Contactez le support du site.")
+        }
         "InvalidAccount" | "InvalidQOS" => {
-            "The project or quality of service is not valid for you: it will never start. Cancel it and choose another project."
+            crate::tr!(en: "The project or quality of service is not valid for you: it will never start. Cancel it and choose another project.", fr: "Le projet ou la qualité de service n'est pas valable pour vous : il ne démarrera jamais. Annulez-le et choisissez un autre projet.")
         }
         "PartitionConfig" => {
-            "The job asks for more than a node of this partition has (cores, memory or GPUs), or for a partition your project may not use: it will never start. Cancel it and ask for less."
+            crate::tr!(en: "The job asks for more than a node of this partition has (cores, memory or GPUs), or for a partition your project may not use: it will never start. Cancel it and ask for less.", fr: "Le job demande plus qu'un nœud de cette partition n'a (cœurs, mémoire ou GPU), ou une partition interdite à votre projet : il ne démarrera jamais. Annulez-le et demandez moins.")
         }
         "BadConstraints" => {
-            "No node matches what the job asks for: it will never start. Cancel it and ask for fewer resources."
+            crate::tr!(en: "No node matches what the job asks for: it will never start. Cancel it and ask for fewer resources.", fr: "Aucun nœud ne correspond à la demande du job : il ne démarrera jamais. Annulez-le et demandez moins de ressources.")
         }
-        "Licenses" => "It waits for a software licence to be free.",
+        "Licenses" => {
+            crate::tr!(en: "It waits for a software licence to be free.", fr: "Il attend qu'une licence logicielle se libère.")
+        }
         "launch failed requeued held" => {
-            "It failed to start on a node and is held. Release it or resubmit it."
+            crate::tr!(en: "It failed to start on a node and is held. Release it or resubmit it.", fr: "Il n'a pas pu démarrer sur un nœud et est retenu. Libérez-le ou renvoyez-le.")
         }
         "Cleaning" | "Prolog" | "Configuring" => {
-            "The nodes are being prepared; it starts in a moment."
+            crate::tr!(en: "The nodes are being prepared; it starts in a moment.", fr: "Les nœuds sont en préparation ; il démarre dans un instant.")
         }
-        "None" | "" => "Waiting to be scheduled.",
-        other => {
-            return format!(
-                "Slurm says \"{other}\". The site's documentation explains this reason."
-            );
+        "None" | "" => {
+            crate::tr!(en: "Waiting to be scheduled.", fr: "En attente de planification.")
         }
-    };
-    text.to_owned()
+        other => crate::tr!(
+            en: "Slurm says \"{other}\". The site's documentation explains this reason.",
+            fr: "Slurm dit « {other} ». La documentation du site explique cette raison."
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -560,6 +572,8 @@ mod tests {
         assert!(pending_reason("AssocGrpGRESMinutes").contains("no GPU-hours left"));
         assert!(pending_reason("Priority").contains("ahead in the queue"));
         assert!(pending_reason("SomethingNew").contains("\"SomethingNew\""));
+        let fr = crate::lang::with(crate::lang::Lang::Fr, || pending_reason("Resources"));
+        assert!(fr.starts_with("Il attend assez de GPU"), "{fr}");
         assert_eq!(parse_elapsed("1-00:00:01"), Some(86_401));
         assert_eq!(parse_elapsed("junk"), None);
     }
