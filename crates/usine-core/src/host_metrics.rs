@@ -79,7 +79,11 @@ impl HostSampler {
 
 /// This operating system does not let `sysinfo` read CPU and memory figures.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot read this computer's CPU and memory use ({0}); live figures stay off")]
+#[error("{}", crate::tr!(
+        en: "cannot read this computer's CPU and memory use ({}); live figures stay off",
+        fr: "impossible de lire l'usage CPU et mémoire de cet ordinateur ({}) ; pas de chiffres en direct",
+        .0
+    ))]
 pub struct SamplerError(String);
 
 fn now_ms() -> u64 {

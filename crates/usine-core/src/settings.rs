@@ -29,19 +29,19 @@ impl Default for Settings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    #[error("{what} must be between {min} and {max}.")]
-    OutOfRange {
-        what: &'static str,
-        min: u32,
-        max: u32,
-    },
+    #[error("{}", crate::tr!(
+        en: "{} must be between {} and {}.",
+        fr: "{} doit être entre {} et {}.",
+        .what, .min, .max
+    ))]
+    OutOfRange { what: String, min: u32, max: u32 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 impl Settings {
     pub fn check(&self) -> Result<(), SettingsError> {
-        let range = |what, v: f64, min: u32, max: u32| {
+        let range = |what: String, v: f64, min: u32, max: u32| {
             if v.is_finite() && v >= f64::from(min) && v <= f64::from(max) {
                 Ok(())
             } else {
@@ -49,19 +49,19 @@ impl Settings {
             }
         };
         range(
-            "The idle threshold (per cent)",
+            crate::tr!(en: "The idle threshold (per cent)", fr: "Le seuil d'inactivité (pour cent)"),
             f64::from(self.idle_below_percent),
             1,
             100,
         )?;
         range(
-            "The idle time before a warning (minutes)",
+            crate::tr!(en: "The idle time before a warning (minutes)", fr: "La durée d'inactivité avant un avertissement (minutes)"),
             f64::from(self.idle_minutes),
             5,
             1440,
         )?;
         range(
-            "How long GPU samples are kept (days)",
+            crate::tr!(en: "How long GPU samples are kept (days)", fr: "La durée de conservation des relevés GPU (jours)"),
             f64::from(self.gpu_retention_days),
             1,
             3650,

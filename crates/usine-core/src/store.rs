@@ -108,13 +108,23 @@ const MIGRATIONS: &[&str] = &[
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("Usine's local database {} cannot be opened ({reason}). Check that the disk is not full and that the folder is yours.", path.display())]
+    #[error("{}", crate::tr!(
+        en: "Usine's local database {} cannot be opened ({}). Check that the disk is not full and that the folder is yours.",
+        fr: "La base de données locale d'Usine {} ne peut pas être ouverte ({}). Vérifiez que le disque n'est pas plein et que le dossier vous appartient.",
+        .path.display(), .reason
+    ))]
     Open { path: PathBuf, reason: String },
-    #[error("Usine's local database failed: {0}")]
+    #[error("{}", crate::tr!(
+        en: "Usine's local database failed: {}",
+        fr: "La base de données locale d'Usine a échoué : {}",
+        .0
+    ))]
     Sql(#[from] rusqlite::Error),
-    #[error(
-        "Usine's local database holds data it cannot read ({0}); it was written by another version of Usine."
-    )]
+    #[error("{}", crate::tr!(
+        en: "Usine's local database holds data it cannot read ({}); it was written by another version of Usine.",
+        fr: "La base de données locale d'Usine contient des données illisibles ({}) ; elles viennent d'une autre version d'Usine.",
+        .0
+    ))]
     Corrupt(String),
 }
 

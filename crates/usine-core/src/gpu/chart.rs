@@ -12,7 +12,11 @@ use super::series::Series;
 const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 
 #[derive(Debug, thiserror::Error)]
-#[error("the chart could not be drawn: {0}")]
+#[error("{}", crate::tr!(
+        en: "the chart could not be drawn: {}",
+        fr: "le graphique n'a pas pu être dessiné : {}",
+        .0
+    ))]
 pub struct ChartError(String);
 
 fn err(e: impl std::fmt::Display) -> ChartError {

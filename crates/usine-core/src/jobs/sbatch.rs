@@ -20,17 +20,29 @@ const GPU_RECORDER: &str = r#"srun --overlap --ntasks-per-node=1 --output="usine
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
-    #[error(
-        "The {field} \"{value}\" cannot go into a Slurm script: use only letters, digits and . _ - : / @ + , = % (no spaces or quotes)."
-    )]
+    #[error("{}", crate::tr!(
+        en: "The {} \"{}\" cannot go into a Slurm script: use only letters, digits and . _ - : / @ + , = % (no spaces or quotes).",
+        fr: "La valeur « {1} » ({0}) ne peut pas aller dans un script Slurm : utilisez seulement des lettres, des chiffres et . _ - : / @ + , = % (ni espaces ni guillemets).",
+        .field, .value
+    ))]
     UnsafeValue { field: &'static str, value: String },
-    #[error("The {0} cannot contain a line break.")]
+    #[error("{}", crate::tr!(
+        en: "The {} cannot contain a line break.",
+        fr: "Le champ {} ne peut pas contenir de saut de ligne.",
+        .0
+    ))]
     LineBreak(&'static str),
-    #[error("A variable name must be letters, digits and _ and not start with a digit: \"{0}\".")]
+    #[error("{}", crate::tr!(
+        en: "A variable name must be letters, digits and _ and not start with a digit: \"{}\".",
+        fr: "Un nom de variable est fait de lettres, de chiffres et de _ et ne commence pas par un chiffre : « {} ».",
+        .0
+    ))]
     BadVariableName(String),
-    #[error(
-        "The commands contain a line \"{HEREDOC_END}\", which Usine uses to mark their end inside a container. Rename it."
-    )]
+    #[error("{}", crate::tr!(
+        en: "The commands contain a line \"{}\", which Usine uses to mark their end inside a container. Rename it.",
+        fr: "Les commandes contiennent une ligne « {} », qu'Usine utilise pour marquer leur fin dans un conteneur. Renommez-la.",
+        HEREDOC_END
+    ))]
     ReservedLine,
 }
 

@@ -22,11 +22,23 @@ pub enum JobError {
     /// The scheduler refused the job; the message says why in plain words and what to do.
     #[error("{0}")]
     Rejected(String),
-    #[error("Slurm could not be asked ({0}). Check that the cluster is reachable, then try again.")]
+    #[error("{}", crate::tr!(
+        en: "Slurm could not be asked ({}). Check that the cluster is reachable, then try again.",
+        fr: "Impossible d'interroger Slurm ({}). Vérifiez que le cluster est joignable, puis réessayez.",
+        .0
+    ))]
     Scheduler(String),
-    #[error("Usine cannot run the job on this computer: {0}")]
+    #[error("{}", crate::tr!(
+        en: "Usine cannot run the job on this computer: {}",
+        fr: "Usine ne peut pas lancer le job sur cet ordinateur : {}",
+        .0
+    ))]
     Local(String),
-    #[error("There is no job {0} here.")]
+    #[error("{}", crate::tr!(
+        en: "There is no job {} here.",
+        fr: "Il n'y a pas de job {} ici.",
+        .0
+    ))]
     NotFound(String),
 }
 

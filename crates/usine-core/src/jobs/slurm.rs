@@ -260,9 +260,17 @@ fn epoch_text(v: Option<&Value>) -> Option<String> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum JsonError {
-    #[error("Slurm's answer is not JSON Usine understands ({0})")]
+    #[error("{}", crate::tr!(
+        en: "Slurm's answer is not JSON Usine understands ({})",
+        fr: "La réponse de Slurm n'est pas du JSON qu'Usine comprend ({})",
+        .0
+    ))]
     NotJson(#[from] serde_json::Error),
-    #[error("Slurm reported an error: {0}")]
+    #[error("{}", crate::tr!(
+        en: "Slurm reported an error: {}",
+        fr: "Slurm a signalé une erreur : {}",
+        .0
+    ))]
     Slurm(String),
 }
 

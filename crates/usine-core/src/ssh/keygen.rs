@@ -35,14 +35,22 @@ pub struct GeneratedKey {
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeygenError {
-    #[error("{} already exists; Usine never overwrites a key. Choose another name.", .0.display())]
+    #[error("{}", crate::tr!(
+        en: "{} already exists; Usine never overwrites a key. Choose another name.",
+        fr: "{} existe déjà ; Usine n'écrase jamais une clé. Choisissez un autre nom.",
+        .0.display()
+    ))]
     Exists(PathBuf),
-    #[error(
-        "The system keychain is not available, so a generated passphrase could not be kept. \
-         Choose a passphrase yourself (and keep it safe), or start the keychain and try again."
-    )]
+    #[error("{}", crate::tr!(
+        en: "The system keychain is not available, so a generated passphrase could not be kept. Choose a passphrase yourself (and keep it safe), or start the keychain and try again.",
+        fr: "Le trousseau du système n'est pas disponible : une phrase secrète générée ne pourrait pas y être gardée. Choisissez vous-même une phrase secrète (et gardez-la en lieu sûr), ou démarrez le trousseau et réessayez."
+    ))]
     NoKeychain,
-    #[error("Could not write the key to {}: {reason}", path.display())]
+    #[error("{}", crate::tr!(
+        en: "Could not write the key to {}: {}",
+        fr: "Impossible d'écrire la clé dans {} : {}",
+        .path.display(), .reason
+    ))]
     Write { path: PathBuf, reason: String },
 }
 

@@ -36,10 +36,11 @@ pub const PARTIAL_SUFFIX: &str = ".usine-part";
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransferError {
-    #[error(
-        "Not enough room in {path}: the upload needs {needed_mib} MiB and {limit} leaves only \
-         {free_mib} MiB. {next}"
-    )]
+    #[error("{}", crate::tr!(
+        en: "Not enough room in {}: the upload needs {} MiB and {} leaves only {} MiB. {}",
+        fr: "Pas assez de place dans {} : l'envoi demande {} Mio et {} n'en laisse que {}. {}",
+        .path, .needed_mib, .limit, .free_mib, .next
+    ))]
     NoSpace {
         path: String,
         needed_mib: u64,
@@ -49,24 +50,41 @@ pub enum TransferError {
         /// Where else it would fit, or what to do.
         next: String,
     },
-    #[error(
-        "The cluster's storage at {0} filled up during the upload (its disk or your quota). \
-         What was confirmed is kept: free space there and resume, or send it to your scratch \
-         or work folder."
-    )]
+    #[error("{}", crate::tr!(
+        en: "The cluster's storage at {} filled up during the upload (its disk or your quota). What was confirmed is kept: free space there and resume, or send it to your scratch or work folder.",
+        fr: "Le stockage du cluster à {} s'est rempli pendant l'envoi (son disque ou votre quota). Ce qui a été confirmé est gardé : libérez de la place et reprenez, ou envoyez vers votre dossier scratch ou work.",
+        .0
+    ))]
     Full(String),
-    #[error("{0} is not a folder or file Usine can read: {1}")]
+    #[error("{}", crate::tr!(
+        en: "{} is not a folder or file Usine can read: {}",
+        fr: "{} n'est pas un dossier ou un fichier qu'Usine peut lire : {}",
+        .0.display(), .1
+    ))]
     Source(PathBuf, String),
-    #[error("The cluster refused the upload into {path}: {message}")]
+    #[error("{}", crate::tr!(
+        en: "The cluster refused the upload into {}: {}",
+        fr: "Le cluster a refusé l'envoi dans {} : {}",
+        .path, .message
+    ))]
     Remote { path: String, message: String },
-    #[error("There is no transfer {0} to resume.")]
+    #[error("{}", crate::tr!(
+        en: "There is no transfer {} to resume.",
+        fr: "Il n'y a pas de transfert {} à reprendre.",
+        .0
+    ))]
     UnknownTransfer(String),
-    #[error(
-        "The upload stopped: {0}. Nothing already confirmed is lost; resume it when the cluster \
-         is reachable again."
-    )]
+    #[error("{}", crate::tr!(
+        en: "The upload stopped: {}. Nothing already confirmed is lost; resume it when the cluster is reachable again.",
+        fr: "L'envoi s'est arrêté : {}. Rien de ce qui était confirmé n'est perdu ; reprenez-le quand le cluster sera de nouveau joignable.",
+        .0
+    ))]
     Interrupted(SshError),
-    #[error("Usine's local database failed: {0}")]
+    #[error("{}", crate::tr!(
+        en: "Usine's local database failed: {}",
+        fr: "La base de données locale d'Usine a échoué : {}",
+        .0
+    ))]
     Store(#[from] rusqlite::Error),
 }
 

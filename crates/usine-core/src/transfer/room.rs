@@ -67,10 +67,11 @@ pub(super) fn check(
     // Keep a little slack: file systems round up to blocks.
     let wanted = needed + needed / 100 + (1 << 20);
     let (left, limit) = match (&room.quota, room.free_bytes) {
-        (Some(q), free) if free.is_none_or(|f| q.left_bytes <= f) => {
-            (q.left_bytes, format!("the {} quota", q.owner))
-        }
-        (_, Some(free)) => (free, "the disk".to_owned()),
+        (Some(q), free) if free.is_none_or(|f| q.left_bytes <= f) => (
+            q.left_bytes,
+            crate::tr!(en: "the {} quota", fr: "le quota {}", q.owner),
+        ),
+        (_, Some(free)) => (free, crate::tr!(en: "the disk", fr: "le disque")),
         (_, None) => return Ok(()),
     };
     if wanted <= left {
@@ -83,10 +84,16 @@ pub(super) fn check(
         free_mib: left / (1 << 20),
         limit,
         next: if places.is_empty() {
-            "Choose your scratch or work folder (see the cluster's storage list), or free space."
-                .to_owned()
+            crate::tr!(
+                en: "Choose your scratch or work folder (see the cluster's storage list), or free space.",
+                fr: "Choisissez votre dossier scratch ou work (voir la liste de stockage du cluster), ou libérez de la place."
+            )
         } else {
-            format!("Send it to {} instead, or free space.", places.join(" or "))
+            crate::tr!(
+                en: "Send it to {} instead, or free space.",
+                fr: "Envoyez-le plutôt vers {}, ou libérez de la place.",
+                places.join(&crate::tr!(en: " or ", fr: " ou "))
+            )
         },
     })
 }
@@ -99,14 +106,20 @@ pub(super) fn elsewhere(store: &Mutex<Store>, cluster: &str, needed: u64) -> Vec
     if let Ok(Some(profile)) = crate::cluster::cached_profile(&guard, cluster) {
         for area in profile.storage.iter().filter(|a| a.kind != "home") {
             match area.free_bytes {
-                Some(free) if free > needed => places.push(format!(
-                    "your {} area {} ({} GiB free)",
+                Some(free) if free > needed => places.push(crate::tr!(
+                    en: "your {} area {} ({} GiB free)",
+                    fr: "votre espace {} {} ({} Gio libres)",
                     area.kind,
                     area.path,
                     free >> 30
                 )),
                 Some(_) => {}
-                None => places.push(format!("your {} area {}", area.kind, area.path)),
+                None => places.push(crate::tr!(
+                    en: "your {} area {}",
+                    fr: "votre espace {} {}",
+                    area.kind,
+                    area.path
+                )),
             }
         }
     }
