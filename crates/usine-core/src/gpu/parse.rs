@@ -1,7 +1,8 @@
 //! GPU samples from the tools' own formats: `nvidia-smi --query-gpu … --format=csv` (with or
 //! without header and units; `[N/A]`, `[Not Supported]` and the like are missing values),
-//! `rocm-smi --json` (values are strings; key names differ across ROCm versions), and the
-//! recorder's log that interleaves both with timestamps. Garbage is skipped and counted.
+//! `rocm-smi --json` (values are strings; key names differ across ROCm versions),
+//! `amd-smi metric --json` (its successor), and the recorder's log that interleaves them with
+//! timestamps. Garbage is skipped and counted.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -245,6 +246,75 @@ pub fn rocm_smi_json(text: &str, node: &str, time_ms: i64) -> Parsed {
     out
 }
 
+/// A value of `amd-smi … --json`: `{"value": 42, "unit": "%"}` (ROCm 6.1 on), a bare number,
+/// or `"N/A"`; memory in `MB`/`GB` (which amd-smi means as MiB/GiB) or `B`, turned into MiB.
+fn amd_value(v: &Value) -> Option<f32> {
+    match v {
+        Value::Number(n) => n.as_f64().map(|f| f as f32),
+        Value::String(s) => number(s),
+        Value::Object(o) => {
+            let value = amd_value(o.get("value")?)?;
+            Some(match o.get("unit").and_then(Value::as_str) {
+                Some("GB") => value * 1024.0,
+                Some("B") => value / (1024.0 * 1024.0),
+                Some("KB") => value / 1024.0,
+                _ => value,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// `amd-smi metric --usage --mem-usage --power --temperature --json`: a list of GPUs (ROCm
+/// 6.1–6.3) or the same list under `gpu_data` (ROCm 6.4 on). Per GPU: `usage.gfx_activity`,
+/// `mem_usage.used_vram`/`total_vram`, `power.socket_power`, `temperature.hotspot` (the
+/// die's hottest point; `edge` where there is none: MI300 reports no edge).
+pub fn amd_smi_json(text: &str, node: &str, time_ms: i64) -> Parsed {
+    let mut out = Parsed::default();
+    let gpus = match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(list)) => list,
+        Ok(Value::Object(mut root)) => match root.remove("gpu_data") {
+            Some(Value::Array(list)) => list,
+            _ => {
+                out.skipped += 1;
+                return out;
+            }
+        },
+        _ => {
+            out.skipped += 1;
+            return out;
+        }
+    };
+    for gpu in &gpus {
+        let at = |path: &[&str]| {
+            path.iter()
+                .try_fold(gpu, |v, key| v.get(*key))
+                .and_then(amd_value)
+        };
+        let Some(index) = gpu.get("gpu").and_then(Value::as_u64) else {
+            out.skipped += 1;
+            continue;
+        };
+        let sample = GpuSample {
+            time_ms,
+            node: node.to_owned(),
+            gpu: index as u32,
+            utilization: at(&["usage", "gfx_activity"]),
+            memory_used_mib: at(&["mem_usage", "used_vram"]),
+            memory_total_mib: at(&["mem_usage", "total_vram"]),
+            power_watts: at(&["power", "socket_power"]),
+            temperature_c: at(&["temperature", "hotspot"]).or_else(|| at(&["temperature", "edge"])),
+        };
+        if sample.utilization.is_none() && sample.memory_used_mib.is_none() {
+            // A GPU with none of the figures is not a sample.
+            out.skipped += 1;
+        } else {
+            out.samples.push(sample);
+        }
+    }
+    out
+}
+
 /// The recorder's log: `nvidia-smi` CSV rows (RECORDER_FIELDS), or `EPOCH_SECONDS {json}` lines
 /// from `rocm-smi`. Only whole lines are read: a half-written last line is left for next time.
 pub fn recorder_log(text: &str, node: &str) -> Parsed {
@@ -255,9 +325,12 @@ pub fn recorder_log(text: &str, node: &str) -> Parsed {
     };
     for line in complete.lines().filter(|l| !l.trim().is_empty()) {
         let parsed = match line.split_once(' ') {
-            Some((epoch, json)) if json.trim_start().starts_with('{') => match epoch.parse::<f64>()
+            Some((epoch, json)) if json.trim_start().starts_with(['{', '[']) => match epoch
+                .parse::<f64>()
             {
-                Ok(s) => rocm_smi_json(json, node, (s * 1000.0) as i64),
+                // rocm-smi answers with `cardN` keys; amd-smi with a list, or `gpu_data`.
+                Ok(s) if json.contains("\"card") => rocm_smi_json(json, node, (s * 1000.0) as i64),
+                Ok(s) => amd_smi_json(json, node, (s * 1000.0) as i64),
                 Err(_) => Parsed {
                     samples: vec![],
                     skipped: 1,
@@ -411,6 +484,47 @@ mod tests {
             "{m:?}"
         );
         assert!(m.memory_used_mib.unwrap() < 10.0);
+    }
+
+    #[test]
+    fn amd_smi_json_old_list_and_new_gpu_data_shapes() {
+        // ROCm 6.4+ (`gpu_data`), two MI300X: no edge sensor, memory in MB, one GPU unreadable.
+        let new = amd_smi_json(&sample("amd-smi-metric-gpu_data-2gpu.json"), "n1", 9);
+        assert_eq!(new.samples.len(), 2, "{new:?}");
+        assert_eq!(new.skipped, 1);
+        let g1 = &new.samples[1];
+        assert_eq!(
+            (g1.gpu, g1.utilization, g1.power_watts),
+            (1, Some(97.0), Some(731.0))
+        );
+        assert_eq!(
+            (g1.memory_used_mib, g1.memory_total_mib),
+            (Some(150_218.0), Some(196_592.0))
+        );
+        assert_eq!(g1.temperature_c, Some(78.0));
+        // ROCm 6.1–6.3: a bare list; a workstation GPU with an edge sensor and "N/A" power.
+        let old = amd_smi_json(&sample("amd-smi-metric-list-1gpu.json"), "n2", 9);
+        assert_eq!(old.samples.len(), 1);
+        let g0 = &old.samples[0];
+        assert_eq!(
+            (g0.utilization, g0.power_watts, g0.temperature_c),
+            (Some(42.0), None, Some(51.0))
+        );
+        assert!((g0.memory_percent().unwrap() - 12.5).abs() < 0.01);
+        // Garbage is counted, never a crash.
+        assert_eq!(amd_smi_json("{\"gpu_data\": 3}", "n", 0).skipped, 1);
+        assert_eq!(
+            amd_smi_json("amd-smi: command not found", "n", 0).skipped,
+            1
+        );
+        // In the recorder's log, amd-smi lines sit next to rocm-smi ones.
+        let log = format!(
+            "1764351005 {}\n",
+            sample("amd-smi-metric-gpu_data-2gpu.json").replace('\n', "")
+        );
+        let parsed = recorder_log(&log, "n1");
+        assert_eq!(parsed.samples.len(), 2);
+        assert_eq!(parsed.samples[0].time_ms, 1_764_351_005_000);
     }
 
     #[test]

@@ -16,7 +16,9 @@ const HEREDOC_END: &str = "USINE_COMMANDS_END";
 /// One sampler per node, next to the job's logs, for the GPU charts. It is a job step, so Slurm
 /// stops it with the job and nothing is left running on the node. Array tasks write
 /// `usine-gpu-<array job>_<task>-<node>.log`, so the array's id finds every task's log.
-const GPU_RECORDER: &str = r#"srun --overlap --ntasks-per-node=1 --output="usine-gpu-${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}${SLURM_ARRAY_TASK_ID:+_$SLURM_ARRAY_TASK_ID}-%N.log" bash -c 'if command -v nvidia-smi >/dev/null; then exec nvidia-smi --query-gpu=timestamp,index,utilization.gpu,memory.used,memory.total,power.draw,temperature.gpu --format=csv,noheader,nounits -l 10; elif command -v rocm-smi >/dev/null; then while true; do printf "%s " "$(date +%s)"; rocm-smi --showuse --showmeminfo vram --showpower --showtemp --json | tr -d "\n"; echo; sleep 10; done; fi' 2>/dev/null &"#;
+/// How every version of the recorder line begins.
+const RECORDER_START: &str = r#"srun --overlap --ntasks-per-node=1 --output="usine-gpu-"#;
+const GPU_RECORDER: &str = r#"srun --overlap --ntasks-per-node=1 --output="usine-gpu-${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}${SLURM_ARRAY_TASK_ID:+_$SLURM_ARRAY_TASK_ID}-%N.log" bash -c 'if command -v nvidia-smi >/dev/null; then exec nvidia-smi --query-gpu=timestamp,index,utilization.gpu,memory.used,memory.total,power.draw,temperature.gpu --format=csv,noheader,nounits -l 10; elif command -v rocm-smi >/dev/null; then while true; do printf "%s " "$(date +%s)"; rocm-smi --showuse --showmeminfo vram --showpower --showtemp --json | tr -d "\n"; echo; sleep 10; done; elif command -v amd-smi >/dev/null; then while true; do printf "%s " "$(date +%s)"; amd-smi metric --usage --mem-usage --power --temperature --json | tr -d "\n"; echo; sleep 10; done; fi' 2>/dev/null &"#;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
@@ -517,7 +519,8 @@ fn read_body(spec: &mut JobSpec, body: &[&str], chdir: Option<String>, notes: &m
     let env = &mut spec.environment;
     while i < body.len() && body[i] != COMMANDS_MARK && body[i] != CONTAINER_MARK {
         let line = body[i];
-        let parsed = if line == GPU_RECORDER {
+        // Usine's recorder line, this version's or an earlier one (they all start the same).
+        let parsed = if line == GPU_RECORDER || line.starts_with(RECORDER_START) {
             spec.record_gpu_metrics = true;
             Some(())
         } else if let Some(p) = line.strip_prefix("cd -- ") {
@@ -679,6 +682,22 @@ mod tests {
         assert_eq!(import(&script).spec, spec);
         spec.commands = format!("echo\n{HEREDOC_END}\n");
         assert_eq!(render(&spec), Err(RenderError::ReservedLine));
+    }
+
+    #[test]
+    fn a_script_with_an_earlier_recorder_still_records() {
+        let spec = JobSpec {
+            record_gpu_metrics: true,
+            gpus_per_node: 2,
+            ..full_spec()
+        };
+        let earlier = GPU_RECORDER.replace(
+            r#" elif command -v amd-smi >/dev/null; then while true; do printf "%s " "$(date +%s)"; amd-smi metric --usage --mem-usage --power --temperature --json | tr -d "\n"; echo; sleep 10; done;"#,
+            "",
+        );
+        assert_ne!(earlier, GPU_RECORDER);
+        let script = render(&spec).unwrap().replace(GPU_RECORDER, &earlier);
+        assert_eq!(import(&script).spec, spec);
     }
 
     #[test]
