@@ -319,6 +319,8 @@ const en = {
     "Jobs read their data on the cluster, so it must be there first. Usine sends it, checks every file, and resumes if the link drops.",
   "first.data.no": "No, not this time",
   "first.data.yes": "Yes: send a folder",
+  "first.data.there": "It is already on the cluster",
+  "first.data.remote": "Its folder on the cluster",
   "first.data.folder": "Folder on this computer",
   "first.data.where": "It goes to {path} on the cluster.",
   "first.data.send": "Send it",

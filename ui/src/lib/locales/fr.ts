@@ -323,6 +323,8 @@ export const fr: Record<MessageKey, string> = {
     "Les jobs lisent leurs données sur le cluster : elles doivent y être d'abord. Usine les envoie, vérifie chaque fichier et reprend si la liaison tombe.",
   "first.data.no": "Non, pas cette fois",
   "first.data.yes": "Oui : envoyer un dossier",
+  "first.data.there": "Elles sont déjà sur le cluster",
+  "first.data.remote": "Leur dossier sur le cluster",
   "first.data.folder": "Dossier sur cet ordinateur",
   "first.data.where": "Il ira dans {path} sur le cluster.",
   "first.data.send": "L'envoyer",

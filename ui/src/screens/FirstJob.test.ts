@@ -1,0 +1,85 @@
+import { cleanup, fireEvent, render, screen } from "@testing-library/svelte";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, describe, expect, it } from "vitest";
+import FirstJob from "./FirstJob.svelte";
+import type { DraftView, JobSpec } from "../lib/bindings";
+
+afterEach(async () => {
+  // Unmount, and let the asynchronous unlisten finish, while the IPC mocks still exist.
+  cleanup();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  clearMocks();
+});
+
+const spec = {
+  name: "first-gpu-job",
+  gpusPerNode: 1,
+  timeLimitMinutes: 10,
+  partition: "gpu",
+  account: "ai-startup",
+  inputs: [],
+} as unknown as JobSpec;
+
+function view(s: JobSpec, gpuHoursLeft = 87.4): DraftView {
+  return {
+    draft: { id: "d1", target: "lab", spec: s },
+    problems: [],
+    cost: {
+      gpuHours: (s.gpusPerNode * s.timeLimitMinutes) / 60,
+      billed: null,
+      billingUnit: null,
+      gpuHoursLeft,
+    },
+    script: "#!/bin/bash",
+    scriptError: null,
+  } as unknown as DraftView;
+}
+
+describe("the first-job guide", () => {
+  it("takes data already on the cluster, shows the cost against the hours left, and sends", async () => {
+    const saved: JobSpec[] = [];
+    let sent: string | null = null;
+    mockIPC(
+      (cmd, args) => {
+        const a = args as Record<string, unknown>;
+        switch (cmd) {
+          case "list_templates":
+            return [{ id: "first-gpu-job", title: "My first job", summary: "GPUs", help: {} }];
+          case "create_draft":
+            return view(spec);
+          case "save_draft":
+            saved.push(a.spec as JobSpec);
+            return view(a.spec as JobSpec);
+          case "submit_draft":
+            sent = a.id as string;
+            return { id: "job-1" };
+          default:
+            throw new Error(`unexpected command ${cmd}`);
+        }
+      },
+      { shouldMockEvents: true },
+    );
+    let landed: string | null = null;
+    // `props:` spelled out: `target` alone would be taken for Svelte's mount target.
+    render(FirstJob, { props: { target: "lab", onsubmitted: (id: string) => (landed = id) } });
+    await screen.findByLabelText(/My first job/);
+    await fireEvent.click(screen.getByRole("button", { name: "Next" }));
+    await fireEvent.click(await screen.findByLabelText("It is already on the cluster"));
+    await fireEvent.input(screen.getByLabelText("Its folder on the cluster"), {
+      target: { value: "~/datasets/cifar" },
+    });
+    await fireEvent.click(screen.getByRole("button", { name: "Next" }));
+    expect(await screen.findByText("Ready to send.")).toBeTruthy();
+    expect(saved.at(-1)?.inputs).toEqual(["~/datasets/cifar"]);
+    expect(screen.getByText(/Up to 0\.17/).textContent).toMatch(/87\.4 left in ai-startup/);
+    // Two GPUs: the cost follows (2 × 10 minutes).
+    await fireEvent.input(screen.getByLabelText("GPUs"), { target: { value: "2" } });
+    await fireEvent.change(screen.getByLabelText("GPUs"));
+    await screen.findByText(/Up to 0\.33/);
+    expect(saved.at(-1)?.gpusPerNode).toBe(2);
+    await fireEvent.click(screen.getByRole("button", { name: "Send the job" }));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(sent).toBe("d1");
+    expect(landed).toBe("job-1");
+  });
+});
