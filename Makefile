@@ -1,5 +1,5 @@
 # Usine's two everyday commands (see README.md), and a few helpers.
-.PHONY: run test deps lab lab-down lab-smoke dev
+.PHONY: run test deps package lab lab-down lab-smoke dev
 .DEFAULT_GOAL := run
 
 ## Install what is missing, build, and open the app.
@@ -13,6 +13,10 @@ test:
 ## Install build and test dependencies only.
 deps:
 	@scripts/deps.sh --test
+
+## Build the Linux packages (.deb and .rpm, release) into target/release/bundle/.
+package:
+	@scripts/package.sh
 
 ## Start the Slurm + SSH lab (root), stop it, or check it.
 lab:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test Usine has, in order, and ends with a pass/fail summary with counts:
 # format and lint checks, the lab (up + smoke check), Rust unit and integration tests against
-# the lab, UI tests, and the end-to-end test of the real app. Later steps still run after a
-# failure, so one run shows everything that is broken. Exit status 1 if anything failed.
+# the lab, UI tests, the end-to-end test of the real app, and the .deb installed and tested.
+# Later steps still run after a failure, so one run shows everything that is broken. Exit
+# status 1 if anything failed.
 # Needs root on Linux for the lab (it installs packages and starts daemons).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -79,6 +80,14 @@ else
 fi
 # The app crate's own tests (its window permissions against ARCHITECTURE.md).
 step app-tests cargo_counts -- cargo test -p usine-app --locked --no-fail-fast
+# The .deb and .rpm (debug build: what is tested is the packaging), then the .deb installed
+# with dpkg, its files checked and the installed app driven end to end, then removed.
+step package none -- scripts/package.sh --debug
+if [ "${results[-1]}" = pass ]; then
+  step install node_counts -- scripts/install-check.sh
+else
+  names+=(install) results+=(FAIL) times+=("0 s") counts+=("not run: no package")
+fi
 
 printf '\n=== Summary\n'
 failed=0

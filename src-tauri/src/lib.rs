@@ -6,6 +6,7 @@ mod error;
 mod guide;
 mod jobs;
 mod live;
+mod opened;
 mod state;
 
 use tauri::{Builder, Manager, Runtime};
@@ -49,10 +50,16 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             jobs::get_settings,
             jobs::save_settings,
             jobs::set_language,
+            opened::opened_at_start,
             guide::guide_at_start,
             guide::save_guide,
             guide::guide_add_cluster,
         ])
+        // First: a second launch hands its arguments over and exits before anything starts.
+        .plugin(tauri_plugin_single_instance::init(|app, args, _cwd| {
+            opened::on_second_launch(app, args)
+        }))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_notification::init())
         .setup(|app| {
             app.manage(state::AppState::new(Store::open_default()?));

@@ -15,97 +15,38 @@ import {
   writeFileSync,
 } from "node:fs";
 import os from "node:os";
-import net from "node:net";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { remote } from "webdriverio";
+import { startDriver, writeLauncher } from "./session.mjs";
 
 const app = process.env.USINE_APP;
 const out = path.resolve(process.env.E2E_OUT ?? "out");
-const tauriDriver = process.env.TAURI_DRIVER ?? "tauri-driver";
 
 let driver;
 let notifier;
 let browser;
-let launcher;
 let home;
-let driverPort;
 /** When the app was first started: the newcomer's clock starts here. */
 let launchedAt;
 /** What the newcomer did by hand, counted by `tap` and `fill`. */
 const effort = { clicks: 0, typed: 0 };
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise((resolve) => {
-      const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => (socket.destroy(), resolve(true)));
-      socket.once("error", () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`tauri-driver did not listen on ${port}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 before(async () => {
   assert.ok(app && path.isAbsolute(app), "set USINE_APP to the absolute path of the app binary");
   mkdirSync(out, { recursive: true });
-  const port = await freePort();
-  const nativePort = await freePort();
   // A fresh home and data folder: no known hosts, no clusters, as on a first start.
-  // WebKitWebDriver starts the app with its own environment, so a wrapper sets ours.
   home = mkdtempSync(path.join(os.tmpdir(), "usine-e2e-"));
-  launcher = path.join(home, "usine-app");
-  // The D-Bus session carries the keychain and the desktop notifications.
-  const bus = process.env.DBUS_SESSION_BUS_ADDRESS ?? "";
-  writeFileSync(
-    launcher,
-    `#!/bin/sh\nexport HOME='${home}' USINE_DATA_DIR='${home}/data' DBUS_SESSION_BUS_ADDRESS='${bus}'\nexec '${app}' "$@"\n`,
-  );
   // A real notification daemon on the same session bus; its history is what the user saw.
   notifier = spawn("dunst", [], { stdio: "ignore" });
-  chmodSync(launcher, 0o755);
-  driver = spawn(tauriDriver, ["--port", String(port), "--native-port", String(nativePort)], {
-    stdio: ["ignore", "inherit", "inherit"],
-  });
-  await waitForPort(port, 15_000);
-  driverPort = port;
+  driver = await startDriver(writeLauncher(app, home));
   launchedAt = Date.now();
-  browser = await openApp();
+  browser = await driver.open();
 });
-
-/** Starts the app (again): a new WebDriver session launches the binary with the same data. */
-function openApp() {
-  return remote({
-    hostname: "127.0.0.1",
-    port: driverPort,
-    logLevel: "warn",
-    capabilities: {
-      "tauri:options": { application: launcher },
-      // WebKitWebDriver does not speak WebDriver BiDi, which webdriverio 9 asks for by default.
-      "wdio:enforceWebDriverClassic": true,
-    },
-  });
-}
 
 after(async () => {
   await browser?.deleteSession().catch(() => {});
-  // SIGTERM, never SIGKILL: a killed tauri-driver leaves WebKitWebDriver running and its port taken.
-  driver?.kill("SIGTERM");
+  driver?.stop();
   notifier?.kill("SIGTERM");
   // An app that outlived its session (seen once in CI) would keep the run from ending.
   try {
@@ -770,6 +711,19 @@ test("switching to French redraws every screen in French, and back", async () =>
   });
 });
 
+/** Waits until no process runs `binary` any more. */
+async function waitForExit(binary) {
+  for (let i = 0; i < 100; i++) {
+    try {
+      execFileSync("pgrep", ["-f", binary]);
+    } catch {
+      return; // pgrep found none
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${binary} still runs 10 s after its window closed`);
+}
+
 /** What has the keyboard focus, e.g. `h2`, `input[name=user]`, `input[name=factory]=custom`. */
 function focused() {
   return browser.execute(() => {
@@ -846,7 +800,9 @@ test("the guide by keyboard for a key user: quit half-way, it resumes, the new k
 
   // Quit in the middle (the window goes, the process ends) and start again: same step, same key.
   await browser.deleteSession();
-  browser = await openApp();
+  // One Usine per user: a start while the old window is still closing would hand over to it.
+  await waitForExit(app);
+  browser = await driver.open();
   guide = await browser.$("[data-guide-step]");
   await guide.waitForExist({
     timeout: 15_000,

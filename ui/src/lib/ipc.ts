@@ -181,3 +181,20 @@ export const guideAddCluster = (
 ): Promise<Guide> => invoke("guide_add_cluster", { place, user, login, publicKey });
 /** The language Rust writes its messages in (checks, reasons, charts, notifications). */
 export const setCoreLanguage = (lang: Lang): Promise<void> => invoke("set_language", { lang });
+
+/** Must match `OPEN_SCRIPT_EVENT` in src-tauri/src/opened.rs. */
+export const OPEN_SCRIPT_EVENT = "open-script";
+
+/** A script file the app was asked to open (double-clicked `.sbatch`). */
+export interface OpenedScript {
+  path: string;
+  text: string | null;
+  /** Why it could not be read. */
+  error: string | null;
+}
+
+export const openedAtStart = (): Promise<OpenedScript | null> => invoke("opened_at_start");
+
+export function onOpenScript(handler: (s: OpenedScript) => void): Promise<UnlistenFn> {
+  return listen<OpenedScript>(OPEN_SCRIPT_EVENT, (event) => handler(event.payload));
+}

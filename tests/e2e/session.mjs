@@ -1,0 +1,79 @@
+// What the end-to-end tests share: a free port, tauri-driver, and a WebDriver session on a
+// launcher that starts the app with its own HOME and data folder (WebKitWebDriver does not
+// pass the test's environment on).
+import { spawn } from "node:child_process";
+import { chmodSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { remote } from "webdriverio";
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise((resolve) => {
+      const socket = net.connect(port, "127.0.0.1");
+      socket.once("connect", () => (socket.destroy(), resolve(true)));
+      socket.once("error", () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`tauri-driver did not listen on ${port}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The environment the app gets: a fresh home, its data there, the test's D-Bus session. */
+export function appEnv(home) {
+  return {
+    HOME: home,
+    USINE_DATA_DIR: path.join(home, "data"),
+    DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS ?? "",
+  };
+}
+
+/** Writes `home/usine-app`, which starts `app` (with `args`) in `appEnv(home)`. */
+export function writeLauncher(app, home, args = []) {
+  const launcher = path.join(home, "usine-app");
+  const env = Object.entries(appEnv(home))
+    .map(([k, v]) => `${k}='${v}'`)
+    .join(" ");
+  const quoted = args.map((a) => ` '${a}'`).join("");
+  writeFileSync(launcher, `#!/bin/sh\nexport ${env}\nexec '${app}'${quoted} "$@"\n`);
+  chmodSync(launcher, 0o755);
+  return launcher;
+}
+
+/** Starts tauri-driver; `open()` then starts the app behind `launcher` in a new session. */
+export async function startDriver(launcher) {
+  const port = await freePort();
+  const nativePort = await freePort();
+  const driver = spawn(
+    process.env.TAURI_DRIVER ?? "tauri-driver",
+    ["--port", String(port), "--native-port", String(nativePort)],
+    { stdio: ["ignore", "inherit", "inherit"] },
+  );
+  await waitForPort(port, 15_000);
+  const open = () =>
+    remote({
+      hostname: "127.0.0.1",
+      port,
+      logLevel: "warn",
+      capabilities: {
+        "tauri:options": { application: launcher },
+        // WebKitWebDriver does not speak WebDriver BiDi, which webdriverio 9 asks for by default.
+        "wdio:enforceWebDriverClassic": true,
+      },
+    });
+  // SIGTERM, never SIGKILL: a killed tauri-driver leaves WebKitWebDriver running and its port taken.
+  return { open, stop: () => driver.kill("SIGTERM") };
+}
