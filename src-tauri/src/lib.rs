@@ -75,10 +75,46 @@ pub fn run() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("USINE_LOG"))
         .init();
     if let Err(error) = configure(Builder::default()).run(tauri::generate_context!()) {
+        if let tauri::Error::PluginInitialization(plugin, _) = &error
+            && plugin == "single-instance"
+        {
+            start_again_once_the_old_window_is_gone();
+        }
         tracing::error!(%error, "the Usine window could not start");
         eprintln!(
             "Usine could not start its window: {error}. Run `usine doctor` to see what is missing."
         );
         std::process::exit(1);
+    }
+}
+
+/// Usine was started while its previous window was still closing: that process still held the
+/// one-Usine-at-a-time name, but went away before taking this start's arguments. Start afresh
+/// in a moment, in the same process (a few times at most).
+fn start_again_once_the_old_window_is_gone() {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        const ATTEMPT: &str = "USINE_START_ATTEMPT";
+        let attempt: u32 = std::env::var(ATTEMPT)
+            .ok()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(0);
+        if attempt >= 3 {
+            return;
+        }
+        let Ok(me) = std::env::current_exe() else {
+            return;
+        };
+        tracing::info!(
+            attempt,
+            "the previous Usine window was closing; starting again"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let error = std::process::Command::new(me)
+            .args(std::env::args_os().skip(1))
+            .env(ATTEMPT, (attempt + 1).to_string())
+            .exec();
+        tracing::error!(%error, "could not start again");
     }
 }

@@ -18,7 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { startDriver, writeLauncher } from "./session.mjs";
+import { running, startDriver, writeLauncher } from "./session.mjs";
 
 const app = process.env.USINE_APP;
 const out = path.resolve(process.env.E2E_OUT ?? "out");
@@ -49,11 +49,7 @@ after(async () => {
   driver?.stop();
   notifier?.kill("SIGTERM");
   // An app that outlived its session (seen once in CI) would keep the run from ending.
-  try {
-    execFileSync("pkill", ["-TERM", "-f", app]);
-  } catch {
-    // none left: the usual case
-  }
+  for (const pid of running(app)) process.kill(pid, "SIGTERM");
 });
 
 // The measure of onboarding: a newcomer with a one-time code, from the first launch to a first
@@ -714,11 +710,7 @@ test("switching to French redraws every screen in French, and back", async () =>
 /** Waits until no process runs `binary` any more. */
 async function waitForExit(binary) {
   for (let i = 0; i < 100; i++) {
-    try {
-      execFileSync("pgrep", ["-f", binary]);
-    } catch {
-      return; // pgrep found none
-    }
+    if (running(binary).length === 0) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${binary} still runs 10 s after its window closed`);

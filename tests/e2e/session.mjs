@@ -2,7 +2,7 @@
 // launcher that starts the app with its own HOME and data folder (WebKitWebDriver does not
 // pass the test's environment on).
 import { spawn } from "node:child_process";
-import { chmodSync, writeFileSync } from "node:fs";
+import { chmodSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { remote } from "webdriverio";
@@ -76,4 +76,19 @@ export async function startDriver(launcher) {
     });
   // SIGTERM, never SIGKILL: a killed tauri-driver leaves WebKitWebDriver running and its port taken.
   return { open, stop: () => driver.kill("SIGTERM") };
+}
+
+/** The processes whose program is `binary` (by /proc/PID/exe: a command line that only
+ * mentions the path, like `env USINE_APP=…`, does not count). */
+export function running(binary) {
+  return readdirSync("/proc")
+    .filter((pid) => /^\d+$/.test(pid))
+    .filter((pid) => {
+      try {
+        return readlinkSync(`/proc/${pid}/exe`) === binary;
+      } catch {
+        return false; // gone meanwhile, or not ours to read
+      }
+    })
+    .map(Number);
 }
