@@ -6,6 +6,7 @@ mod error;
 mod guide;
 mod jobs;
 mod live;
+mod logging;
 mod opened;
 mod state;
 
@@ -62,6 +63,8 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_notification::init())
         .setup(|app| {
+            logging::init(app.path().app_log_dir().ok().as_deref());
+            tracing::info!(version = usine_core::VERSION, "Usine starts");
             app.manage(state::AppState::new(Store::open_default()?));
             live::start_host_metrics(app.handle().clone());
             jobs::start_tracker(app.handle().clone());
@@ -71,9 +74,6 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
 
 /// Starts the app; returns when the last window closes.
 pub fn run() {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("USINE_LOG"))
-        .init();
     if let Err(error) = configure(Builder::default()).run(tauri::generate_context!()) {
         if let tauri::Error::PluginInitialization(plugin, _) = &error
             && plugin == "single-instance"

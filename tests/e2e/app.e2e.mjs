@@ -8,6 +8,7 @@ import { execFileSync, spawn } from "node:child_process";
 import {
   chmodSync,
   mkdirSync,
+  readdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
@@ -731,6 +732,20 @@ function focused() {
 async function type(text) {
   for (const key of text) await browser.keys(key);
 }
+
+test("the app's log is in the platform's log folder and holds no secret", () => {
+  const lab = labSettings();
+  const dir = path.join(home, ".local", "share", "eu.usine.desktop", "logs");
+  const files = readdirSync(dir).filter((f) => /^usine\.\d{4}-\d{2}-\d{2}\.log$/.test(f));
+  // One file a day (two when the run crosses midnight).
+  assert.ok(files.length >= 1, `no daily log file in ${dir}: ${readdirSync(dir)}`);
+  const log = files.map((f) => readFileSync(path.join(dir, f), "utf8")).join("");
+  assert.match(log, /Usine starts/);
+  // Everything above logged in with these; none may appear.
+  for (const secret of [lab.USINE_LAB_OTP_PASSWORD, lab.USINE_LAB_TOTP_SECRET]) {
+    assert.ok(!log.includes(secret), "a secret reached the log");
+  }
+});
 
 // Last: it restarts the app, which ends the one-time-code login the tests above share.
 test("the guide by keyboard for a key user: quit half-way, it resumes, the new key gets in", async () => {
