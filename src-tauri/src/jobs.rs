@@ -26,6 +26,8 @@ use crate::state::AppState;
 pub const JOB_EVENT: &str = "job-changed";
 /// `{ id }` when new GPU samples of a job were stored.
 pub const GPU_EVENT: &str = "gpu-samples";
+/// Must match `IDLE_EVENT` in ui/src/lib/ipc.ts: a running job's GPUs sit idle (once per job).
+pub const IDLE_EVENT: &str = "job-idle";
 
 fn view(state: &AppState, draft: Draft) -> Result<DraftView, UiError> {
     Ok(targets::view(&state.store, draft)?)
@@ -236,6 +238,18 @@ async fn follow_gpus<R: Runtime>(
                     );
                     let title = tr!(en: "{} is idle", fr: "{} est inactif", job.spec.name);
                     show(app, &title, &body);
+                    // Desktop notifications cannot carry buttons here (the plugin's actions
+                    // are mobile-only): the window offers to open or cancel the job.
+                    let _ = app.emit(
+                        IDLE_EVENT,
+                        serde_json::json!({
+                            "id": job.id,
+                            "name": job.spec.name,
+                            "gpus": job.spec.total_gpus(),
+                            "below": rule.below,
+                            "minutes": rule.minutes,
+                        }),
+                    );
                 }
             }
             Err(error) => tracing::debug!(%error, job = %job.id, "no GPU samples this time"),

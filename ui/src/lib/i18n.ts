@@ -13,6 +13,12 @@ const en = {
   "nav.monitor": "Monitor",
   "nav.clusters": "Clusters",
   "nav.settings": "Settings",
+  "idle.title": "{name} is not using its GPUs",
+  "idle.body":
+    "Its {gpus} GPU(s) have been under {below} % busy for {minutes} minutes, and still cost GPU hours.",
+  "idle.open": "Look at the job",
+  "idle.cancel": "Cancel the job",
+  "idle.keep": "Let it run",
   "offline.title": "Some work is waiting for a cluster",
   "offline.cluster": "{cluster} is not reachable. {reason}",
   "offline.queuedOne":

@@ -198,3 +198,19 @@ export const openedAtStart = (): Promise<OpenedScript | null> => invoke("opened_
 export function onOpenScript(handler: (s: OpenedScript) => void): Promise<UnlistenFn> {
   return listen<OpenedScript>(OPEN_SCRIPT_EVENT, (event) => handler(event.payload));
 }
+
+/** Must match `IDLE_EVENT` in src-tauri/src/jobs.rs. */
+export const IDLE_EVENT = "job-idle";
+
+/** A running job whose GPUs have sat idle for the time set under Settings. */
+export interface IdleJob {
+  id: string;
+  name: string;
+  gpus: number;
+  below: number;
+  minutes: number;
+}
+
+export function onJobIdle(handler: (job: IdleJob) => void): Promise<UnlistenFn> {
+  return listen<IdleJob>(IDLE_EVENT, (event) => handler(event.payload));
+}

@@ -11,6 +11,12 @@ export const fr: Record<MessageKey, string> = {
   "nav.monitor": "Suivi",
   "nav.clusters": "Supercalculateurs",
   "nav.settings": "Réglages",
+  "idle.title": "{name} n'utilise pas ses GPU",
+  "idle.body":
+    "Ses {gpus} GPU sont occupés à moins de {below} % depuis {minutes} minutes, et coûtent toujours des heures GPU.",
+  "idle.open": "Voir le job",
+  "idle.cancel": "Annuler le job",
+  "idle.keep": "Le laisser tourner",
   "offline.title": "Du travail attend un supercalculateur",
   "offline.cluster": "{cluster} est injoignable. {reason}",
   "offline.queuedOne":
