@@ -17,6 +17,11 @@ const KEPT_DAYS: usize = 7;
 pub fn init(dir: Option<&Path>) {
     let filter = || EnvFilter::try_from_env("USINE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let file = dir.and_then(|dir| {
+        // The appender prunes old files before it ever writes: the folder must exist first.
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            eprintln!("Usine keeps no log file in {}: {e}", dir.display());
+            return None;
+        }
         RollingFileAppender::builder()
             .rotation(Rotation::DAILY)
             .filename_prefix("usine")
