@@ -741,6 +741,7 @@ test("the app's log is in the platform's log folder and holds no secret", () => 
   assert.ok(files.length >= 1, `no daily log file in ${dir}: ${readdirSync(dir)}`);
   const log = files.map((f) => readFileSync(path.join(dir, f), "utf8")).join("");
   assert.match(log, /Usine starts/);
+  console.log(`  log: ${log.split("\n").length} lines at debug level for Usine's own code`);
   // Everything above logged in with these; none may appear.
   for (const secret of [lab.USINE_LAB_OTP_PASSWORD, lab.USINE_LAB_TOTP_SECRET]) {
     assert.ok(!log.includes(secret), "a secret reached the log");

@@ -36,7 +36,12 @@ async function waitForPort(port, timeoutMs) {
 export function appEnv(home) {
   return {
     HOME: home,
+    // with-keychain.sh points XDG_DATA_HOME at the keychain's folder; the app's own files
+    // (its log among them) belong in the fresh home.
+    XDG_DATA_HOME: path.join(home, ".local", "share"),
     USINE_DATA_DIR: path.join(home, "data"),
+    // Usine's own code logs everything it would ever log, so the log check sees it all.
+    USINE_LOG: "usine_core=debug,usine_app=debug,info",
     DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS ?? "",
   };
 }
