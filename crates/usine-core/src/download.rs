@@ -98,9 +98,9 @@ pub async fn download(
             Ok(h) if h == f.sha256 => report.verified += 1,
             Ok(_) => problems.push(FileProblem {
                 path: f.rel.clone(),
-                problem: "its checksum differs from the cluster's (did it change during the download?); download again".into(),
+                problem: crate::tr!(en: "its checksum differs from the cluster's (did it change during the download?); download again", fr: "sa somme de contrôle diffère de celle du cluster (a-t-il changé pendant le téléchargement ?) ; téléchargez à nouveau"),
             }),
-            Err(e) => problems.push(FileProblem { path: f.rel.clone(), problem: format!("missing here after the download: {e}") }),
+            Err(e) => problems.push(FileProblem { path: f.rel.clone(), problem: crate::tr!(en: "missing here after the download: {e}", fr: "absent ici après le téléchargement : {e}") }),
         }
     }
     report.problems = problems;
@@ -131,7 +131,7 @@ async fn list(
         let Ok(text) = std::str::from_utf8(record) else {
             problems.push(FileProblem {
                 path: String::from_utf8_lossy(record).into_owned(),
-                problem: "its name is not valid text (UTF-8); not downloaded".into(),
+                problem: crate::tr!(en: "its name is not valid text (UTF-8); not downloaded", fr: "son nom n'est pas du texte valide (UTF-8) ; non téléchargé"),
             });
             continue;
         };
@@ -144,7 +144,7 @@ async fn list(
         {
             problems.push(FileProblem {
                 path: rel.to_owned(),
-                problem: "its path would leave the folder; not downloaded".into(),
+                problem: crate::tr!(en: "its path would leave the folder; not downloaded", fr: "son chemin sortirait du dossier ; non téléchargé"),
             });
             continue;
         }
@@ -176,7 +176,7 @@ async fn list(
             None => {
                 problems.push(FileProblem {
                     path: rel,
-                    problem: "the cluster could not read it".into(),
+                    problem: crate::tr!(en: "the cluster could not read it", fr: "le cluster n'a pas pu le lire"),
                 });
                 None
             }

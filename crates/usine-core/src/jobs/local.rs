@@ -96,8 +96,9 @@ impl Scheduler for ThisComputer {
         std::fs::write(dir.join("job.sh"), script).map_err(local_err)?;
         let workdir = home_path(&spec.working_dir);
         std::fs::create_dir_all(&workdir).map_err(|e| {
-            JobError::Rejected(format!(
-                "The working folder {} cannot be created ({e}). Choose a folder you can write to.",
+            JobError::Rejected(crate::tr!(
+                en: "The working folder {} cannot be created ({e}). Choose a folder you can write to.",
+                fr: "Le dossier de travail {} ne peut pas être créé ({e}). Choisissez un dossier où vous pouvez écrire.",
                 workdir.display()
             ))
         })?;

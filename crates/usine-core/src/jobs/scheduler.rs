@@ -82,27 +82,51 @@ pub fn explain_rejection(stderr: &str) -> String {
     let text = stderr.trim();
     let lower = text.to_ascii_lowercase();
     let advice = if lower.contains("invalid account") {
-        "The project (account) is not valid for you on this partition. Choose one of your projects."
+        crate::tr!(
+            en: "The project (account) is not valid for you on this partition. Choose one of your projects.",
+            fr: "Le projet (account) n'est pas valable pour vous sur cette partition. Choisissez l'un de vos projets."
+        )
     } else if lower.contains("time limit") {
-        "The time limit is longer than the partition allows. Choose a shorter time."
+        crate::tr!(
+            en: "The time limit is longer than the partition allows. Choose a shorter time.",
+            fr: "La limite de temps dépasse ce que permet la partition. Choisissez une durée plus courte."
+        )
     } else if lower.contains("invalid partition") {
-        "The partition does not exist. Choose one the cluster lists."
+        crate::tr!(
+            en: "The partition does not exist. Choose one the cluster lists.",
+            fr: "La partition n'existe pas. Choisissez-en une que le cluster propose."
+        )
     } else if lower.contains("node configuration is not available")
         || lower.contains("invalid generic resource")
     {
-        "No node has what the job asks for (GPUs, memory or cores). Ask for less per node."
+        crate::tr!(
+            en: "No node has what the job asks for (GPUs, memory or cores). Ask for less per node.",
+            fr: "Aucun nœud n'a ce que le job demande (GPU, mémoire ou cœurs). Demandez moins par nœud."
+        )
     } else if lower.contains("qos") || lower.contains("accounting/qos policy") {
-        "The job exceeds your project's limits (GPU-hours, GPUs at once or job count). Ask for less, or wait for other jobs to end."
+        crate::tr!(
+            en: "The job exceeds your project's limits (GPU-hours, GPUs at once or job count). Ask for less, or wait for other jobs to end.",
+            fr: "Le job dépasse les limites de votre projet (heures GPU, GPU à la fois ou nombre de jobs). Demandez moins, ou attendez la fin d'autres jobs."
+        )
     } else if lower.contains("disk quota") || lower.contains("no space") {
-        "The cluster disk is full or over quota. Free space in your folders, then submit again."
+        crate::tr!(
+            en: "The cluster disk is full or over quota. Free space in your folders, then submit again.",
+            fr: "Le disque du cluster est plein ou le quota dépassé. Libérez de la place dans vos dossiers, puis renvoyez le job."
+        )
     } else if lower.contains("no such file or directory") {
-        "A folder the job needs does not exist on the cluster. Check the working folder."
+        crate::tr!(
+            en: "A folder the job needs does not exist on the cluster. Check the working folder.",
+            fr: "Un dossier dont le job a besoin n'existe pas sur le cluster. Vérifiez le dossier de travail."
+        )
     } else {
-        "Slurm refused the job. Check its settings, then submit again."
+        crate::tr!(
+            en: "Slurm refused the job. Check its settings, then submit again.",
+            fr: "Slurm a refusé le job. Vérifiez ses réglages, puis renvoyez-le."
+        )
     };
     if text.is_empty() {
-        advice.to_owned()
+        advice
     } else {
-        format!("{advice} (Slurm said: {text})")
+        crate::tr!(en: "{advice} (Slurm said: {text})", fr: "{advice} (Slurm a dit : {text})")
     }
 }

@@ -35,8 +35,9 @@ pub async fn fetch_token(conn: &crate::ssh::Connection) -> Result<Zeroizing<Stri
     let text = Zeroizing::new(out.stdout_text());
     match text.trim().strip_prefix("SLURM_JWT=") {
         Some(token) if out.success() && !token.is_empty() => Ok(Zeroizing::new(token.to_owned())),
-        _ => Err(JobError::Rejected(format!(
-            "The cluster gave no token for its REST service ({}). Remove the REST address from the cluster's settings to send jobs over SSH instead.",
+        _ => Err(JobError::Rejected(crate::tr!(
+            en: "The cluster gave no token for its REST service ({}). Remove the REST address from the cluster's settings to send jobs over SSH instead.",
+            fr: "Le cluster n'a pas donné de jeton pour son service REST ({}). Retirez l'adresse REST des réglages du cluster pour envoyer les jobs par SSH.",
             out.stderr_text()
         ))),
     }
@@ -77,8 +78,9 @@ impl SlurmRest {
                 _ => continue,
             }
         }
-        Err(JobError::Scheduler(format!(
-            "{base} does not offer a Slurm REST version Usine knows ({})",
+        Err(JobError::Scheduler(crate::tr!(
+            en: "{base} does not offer a Slurm REST version Usine knows ({})",
+            fr: "{base} ne propose aucune version de l'API REST de Slurm connue d'Usine ({})",
             VERSIONS.join(", ")
         )))
     }

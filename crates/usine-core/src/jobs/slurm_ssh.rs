@@ -107,12 +107,14 @@ impl Scheduler for SlurmOverSsh {
         let id = stdout.trim();
         match out.exit_status {
             Some(0) if check_id(id).is_ok() => Ok(id.to_owned()),
-            Some(92) => Err(JobError::Rejected(format!(
-                "The working folder {} cannot be created on the cluster. Choose a folder you can write to.",
+            Some(92) => Err(JobError::Rejected(crate::tr!(
+                en: "The working folder {} cannot be created on the cluster. Choose a folder you can write to.",
+                fr: "Le dossier de travail {} ne peut pas être créé sur le cluster. Choisissez un dossier où vous pouvez écrire.",
                 spec.working_dir
             ))),
-            Some(94) => Err(JobError::Rejected(format!(
-                "The input {} is not on the cluster. Upload it first (Data), or correct the path.",
+            Some(94) => Err(JobError::Rejected(crate::tr!(
+                en: "The input {} is not on the cluster. Upload it first (Data), or correct the path.",
+                fr: "L'entrée {} n'est pas sur le cluster. Envoyez-la d'abord (Données), ou corrigez le chemin.",
                 out.stderr_text()
             ))),
             _ => Err(JobError::Rejected(explain_rejection(&out.stderr_text()))),

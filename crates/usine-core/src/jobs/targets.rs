@@ -174,7 +174,10 @@ pub fn check(
         problems.push(Problem {
             field: "target".into(),
             severity: checks::Severity::Warning,
-            message: format!("Usine has not seen {target}'s partitions and budget yet: connect once so it can check the job before it costs anything."),
+            message: crate::tr!(
+                en: "Usine has not seen {target}'s partitions and budget yet: connect once so it can check the job before it costs anything.",
+                fr: "Usine ne connaît pas encore les partitions et le budget de {target} : connectez-vous une fois pour qu'il vérifie le job avant qu'il ne coûte."
+            ),
         });
     }
     Ok((problems, cost))

@@ -196,19 +196,18 @@ pub(super) async fn send(
         if let Some(why) = unreadable.get(&i) {
             outcome.problems.push(FileProblem {
                 path: f.entry.rel.clone(),
-                problem: format!("could not be read: {why}"),
+                problem: crate::tr!(en: "could not be read: {why}", fr: "n'a pas pu être lu : {why}"),
             });
         } else if have < f.entry.size {
             outcome.problems.push(FileProblem {
                 path: f.entry.rel.clone(),
-                problem: "some parts did not arrive intact; resume to send them again".into(),
+                problem: crate::tr!(en: "some parts did not arrive intact; resume to send them again", fr: "des parties ne sont pas arrivées intactes ; reprenez pour les renvoyer"),
             });
         } else if !unchanged(f) {
             forget(store, id, &f.entry.rel)?;
             outcome.problems.push(FileProblem {
                 path: f.entry.rel.clone(),
-                problem: "changed on this computer while it was sent; resume to send it again"
-                    .into(),
+                problem: crate::tr!(en: "changed on this computer while it was sent; resume to send it again", fr: "a changé sur cet ordinateur pendant l'envoi ; reprenez pour le renvoyer"),
             });
         } else {
             complete.push(f);
@@ -226,9 +225,7 @@ pub(super) async fn send(
             forget(store, id, &f.entry.rel)?;
             outcome.problems.push(FileProblem {
                 path: f.entry.rel.clone(),
-                problem: "its parts on the cluster do not add up to the file (was the part file \
-                          changed there?); resume to send it again"
-                    .into(),
+                problem: crate::tr!(en: "its parts on the cluster do not add up to the file (was the part file changed there?); resume to send it again", fr: "ses parties sur le cluster ne reconstituent pas le fichier (le fichier partiel a-t-il changé là-bas ?) ; reprenez pour le renvoyer"),
             });
         }
     }

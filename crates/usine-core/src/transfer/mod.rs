@@ -347,7 +347,7 @@ pub async fn upload(
             }
             (_, None) => report.problems.push(FileProblem {
                 path: entry.rel.clone(),
-                problem: "missing on the cluster after the upload".into(),
+                problem: crate::tr!(en: "missing on the cluster after the upload", fr: "absent du cluster après l'envoi"),
             }),
             _ => {
                 // Forget what was confirmed, so that the next run sends it again.
@@ -357,7 +357,7 @@ pub async fn upload(
                 )?;
                 report.problems.push(FileProblem {
                     path: entry.rel.clone(),
-                    problem: "its checksum on the cluster differs (the file changed while it was sent?); resume to send it again".into(),
+                    problem: crate::tr!(en: "its checksum on the cluster differs (the file changed while it was sent?); resume to send it again", fr: "sa somme de contrôle sur le cluster diffère (le fichier a-t-il changé pendant l'envoi ?) ; reprenez pour le renvoyer"),
                 });
             }
         }
@@ -539,7 +539,7 @@ fn scan(source: &Path) -> Result<(Vec<Entry>, Vec<FileProblem>), TransferError> 
                     .unwrap_or_default();
                 problems.push(FileProblem {
                     path,
-                    problem: format!("cannot be read: {e}"),
+                    problem: crate::tr!(en: "cannot be read: {e}", fr: "illisible : {e}"),
                 });
                 continue;
             }
@@ -548,14 +548,14 @@ fn scan(source: &Path) -> Result<(Vec<Entry>, Vec<FileProblem>), TransferError> 
         let Some(rel) = rel_path.to_str().map(str::to_owned) else {
             problems.push(FileProblem {
                 path: rel_path.to_string_lossy().into_owned(),
-                problem: "its name is not valid text (UTF-8); rename it to send it".into(),
+                problem: crate::tr!(en: "its name is not valid text (UTF-8); rename it to send it", fr: "son nom n'est pas du texte valide (UTF-8) ; renommez-le pour l'envoyer"),
             });
             continue;
         };
         if item.path_is_symlink() {
             problems.push(FileProblem {
                 path: rel,
-                problem: "a symbolic link; not followed, not sent".into(),
+                problem: crate::tr!(en: "a symbolic link; not followed, not sent", fr: "un lien symbolique ; ni suivi, ni envoyé"),
             });
             continue;
         }
@@ -569,7 +569,7 @@ fn scan(source: &Path) -> Result<(Vec<Entry>, Vec<FileProblem>), TransferError> 
         {
             problems.push(FileProblem {
                 path: rel,
-                problem: "its path leaves the chosen folder".into(),
+                problem: crate::tr!(en: "its path leaves the chosen folder", fr: "son chemin sort du dossier choisi"),
             });
             continue;
         }
@@ -584,7 +584,7 @@ fn scan(source: &Path) -> Result<(Vec<Entry>, Vec<FileProblem>), TransferError> 
             }),
             Err(e) => problems.push(FileProblem {
                 path: rel,
-                problem: format!("cannot be read: {e}"),
+                problem: crate::tr!(en: "cannot be read: {e}", fr: "illisible : {e}"),
             }),
         }
     }

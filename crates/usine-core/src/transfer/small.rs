@@ -216,22 +216,19 @@ async fn send_batch(
                     broken.push(&entry.rel);
                     landed.problems.push(FileProblem {
                         path: entry.rel.clone(),
-                        problem: "its checksum on the cluster differs (the file changed while it \
-                                  was sent?); resume to send it again"
-                            .into(),
+                        problem: crate::tr!(en: "its checksum on the cluster differs (the file changed while it was sent?); resume to send it again", fr: "sa somme de contrôle sur le cluster diffère (le fichier a-t-il changé pendant l'envoi ?) ; reprenez pour le renvoyer"),
                     })
                 }
                 Err(Unsent::Cut) => {
                     broken.push(&entry.rel);
                     landed.problems.push(FileProblem {
                         path: entry.rel.clone(),
-                        problem: "the upload stopped while it was sent; resume to send it again"
-                            .into(),
+                        problem: crate::tr!(en: "the upload stopped while it was sent; resume to send it again", fr: "l'envoi s'est arrêté pendant son transfert ; reprenez pour le renvoyer"),
                     })
                 }
                 Err(Unsent::Unreadable(why)) => landed.problems.push(FileProblem {
                     path: entry.rel.clone(),
-                    problem: format!("could not be read: {why}"),
+                    problem: crate::tr!(en: "could not be read: {why}", fr: "n'a pas pu être lu : {why}"),
                 }),
             }
         }
