@@ -14,7 +14,7 @@ use usine_core::jobs::slurm::JobState;
 use usine_core::jobs::spec::JobSpec;
 use usine_core::jobs::targets::{self, AnyScheduler, DraftView};
 use usine_core::jobs::templates::{self, Template};
-use usine_core::jobs::{sbatch, tracking};
+use usine_core::jobs::{notices, sbatch, tracking};
 use usine_core::ssh::{Answer, Questions};
 use usine_core::target::THIS_COMPUTER_ID;
 use usine_core::tr;
@@ -229,14 +229,7 @@ async fn follow_gpus<R: Runtime>(
                         .unwrap_or_else(|p| p.into_inner())
                         .insert(job.id.clone());
                 if first_warning {
-                    let body = tr!(
-                        en: "Its {} GPU(s) have been under {} % busy for {} minutes, and still cost GPU hours. Open Usine to look at it, or cancel it if it is stuck.",
-                        fr: "Ses {} GPU sont occupés à moins de {} % depuis {} minutes, et coûtent toujours des heures GPU. Ouvrez Usine pour le voir, ou annulez-le s'il est bloqué.",
-                        job.spec.total_gpus(),
-                        rule.below,
-                        rule.minutes
-                    );
-                    let title = tr!(en: "{} is idle", fr: "{} est inactif", job.spec.name);
+                    let (title, body) = notices::idle(&job, rule);
                     show(app, &title, &body);
                     // Desktop notifications cannot carry buttons here (the plugin's actions
                     // are mobile-only): the window offers to open or cancel the job.
@@ -363,7 +356,7 @@ pub fn export_chart(
 
 /// Shows the desktop notification a job's new state calls for, if any.
 fn notify<R: Runtime>(app: &AppHandle<R>, job: &JobEntry) {
-    if let Some((title, body)) = notification(job) {
+    if let Some((title, body)) = notices::for_state(job) {
         show(app, &title, &body);
     }
 }
@@ -372,63 +365,6 @@ fn notify<R: Runtime>(app: &AppHandle<R>, job: &JobEntry) {
 fn show<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
     if let Err(error) = app.notification().builder().title(title).body(body).show() {
         tracing::warn!(%error, "no desktop notification");
-    }
-}
-
-/// What a state change means to the user, if it deserves a notification.
-fn notification(job: &JobEntry) -> Option<(String, String)> {
-    let name = &job.spec.name;
-    let target = if job.target == THIS_COMPUTER_ID {
-        tr!(en: "this computer", fr: "cet ordinateur")
-    } else {
-        job.target.clone()
-    };
-    // Always said: a queued job the user expects to run did not even start.
-    if let Some(reason) = &job.refused_because {
-        return Some((
-            tr!(en: "{name} was not sent", fr: "{name} n'a pas été envoyé"),
-            tr!(
-                en: "{target} refused it: {reason} Fix the draft and submit it again.",
-                fr: "{target} l'a refusé : {reason} Corrigez le brouillon et renvoyez-le."
-            ),
-        ));
-    }
-    let n = &job.spec.notify;
-    match &job.state {
-        JobState::Running if n.on_start => Some((
-            tr!(en: "{name} started", fr: "{name} a démarré"),
-            tr!(en: "It is running on {target}.", fr: "Il tourne sur {target}."),
-        )),
-        JobState::Completed if n.on_end => Some((
-            tr!(en: "{name} finished", fr: "{name} est terminé"),
-            tr!(
-                en: "It completed on {target}. Open Usine to see its output.",
-                fr: "Il s'est terminé sur {target}. Ouvrez Usine pour voir sa sortie."
-            ),
-        )),
-        JobState::Failed | JobState::OutOfMemory | JobState::NodeFail if n.on_failure => {
-            let code = job
-                .record
-                .as_ref()
-                .and_then(|r| r.exit_code)
-                .map(|c| tr!(en: " (exit code {c})", fr: " (code de sortie {c})"))
-                .unwrap_or_default();
-            Some((
-                tr!(en: "{name} failed", fr: "{name} a échoué"),
-                tr!(
-                    en: "It stopped with an error on {target}{code}. Open Usine to read its error output.",
-                    fr: "Il s'est arrêté sur une erreur sur {target}{code}. Ouvrez Usine pour lire sa sortie d'erreur."
-                ),
-            ))
-        }
-        JobState::Timeout if n.on_failure => Some((
-            tr!(en: "{name} ran out of time", fr: "{name} a manqué de temps"),
-            tr!(
-                en: "Slurm stopped it at its time limit on {target}. Give it more time or save checkpoints.",
-                fr: "Slurm l'a arrêté à sa limite de temps sur {target}. Donnez-lui plus de temps ou sauvegardez son état."
-            ),
-        )),
-        _ => None,
     }
 }
 

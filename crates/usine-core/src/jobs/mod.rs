@@ -5,6 +5,7 @@ pub mod checks;
 pub mod drafts;
 pub mod history;
 pub mod local;
+pub mod notices;
 pub mod sbatch;
 pub mod scheduler;
 pub mod slurm;
