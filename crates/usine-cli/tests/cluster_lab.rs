@@ -199,6 +199,8 @@ fn certificate_validity_is_shown_before_connecting() {
         assert!(add_lab_cluster(&sb, name, "carol", &login).status.success());
     }
     let list = sb.run(&["cluster", "list", "--json"], "");
+    // Seen once in CI: an empty answer. Say why if it happens again.
+    assert!(list.status.success(), "{}", text(&list.stderr));
     let views: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     let state = |i: usize| {
         views[i]["certificate"]["state"]
