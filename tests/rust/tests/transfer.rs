@@ -1,7 +1,10 @@
 //! Uploads to the lab over Usine's own connection: hostile names, verification, a link cut in
 //! the middle, an engine stopped in the middle, and a destination that is too small.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;
+
+use futures_util::FutureExt;
 
 use usine_core::ssh::{Connection, quote};
 use usine_core::store::Store;
@@ -175,34 +178,39 @@ async fn an_engine_stopped_midway_restarts_from_its_manifest() {
     let store = store();
     let remote = remote_dir("stop");
     let (id, _) = transfer::create(&store, "lab", &src, &remote).unwrap();
-    // Stop the engine (drop its future) once the first batch is confirmed.
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let mut tx = Some(tx);
-    let on_progress = |p: &transfer::Progress| {
-        if p.files_done >= 1000
-            && let Some(t) = tx.take()
-        {
-            let _ = t.send(());
-        }
-    };
-    let stopped = tokio::select! {
-        r = transfer::upload(&conn, &store, &id, on_progress) => Some(r),
-        _ = rx => None,
-    };
+    // The engine dies in the very report that confirms its first batch: a panic unwinds
+    // through the upload and drops every channel's work in flight, as a crash would. (Dropping
+    // the future from a `select!` was racy: the other lanes could all finish in the same poll.)
+    let confirmed = std::cell::Cell::new(0);
+    let crashed = AssertUnwindSafe(transfer::upload(&conn, &store, &id, |p| {
+        confirmed.set(p.files_done);
+        assert_eq!(p.files_done, 0, "the engine stops here on purpose");
+    }))
+    .catch_unwind()
+    .await;
     assert!(
-        stopped.is_none(),
+        crashed.is_err(),
         "the upload should have been stopped midway"
+    );
+    let confirmed = confirmed.get();
+    assert!(
+        (1..2500).contains(&confirmed),
+        "{confirmed} files confirmed"
     );
 
     // A new engine (same store) picks up: the confirmed batch is not sent again.
     let again = transfer::upload(&conn, &store, &id, |_| {}).await.unwrap();
     assert_eq!(again.verified, 2500, "{:?}", again.problems);
     assert!(
-        again.bytes_skipped >= 1000 * 2048,
-        "skipped {}",
+        again.bytes_skipped >= confirmed as u64 * 2048,
+        "skipped {} after {confirmed} files were confirmed",
         again.bytes_skipped
     );
-    assert!(again.bytes_sent <= 1500 * 2048, "sent {}", again.bytes_sent);
+    assert!(
+        again.bytes_sent <= (2500 - confirmed as u64) * 2048,
+        "sent {} after {confirmed} files were confirmed",
+        again.bytes_sent
+    );
     conn.exec(&format!("rm -rf {}", quote(&remote)))
         .await
         .unwrap();
@@ -338,18 +346,13 @@ async fn a_large_file_whose_part_file_vanished_is_sent_again_and_still_verified(
     let store = store();
     let remote = remote_dir("vanish");
     let (id, _) = transfer::create(&store, "lab", &src, &remote).unwrap();
-    // Stop the engine once some parts are confirmed...
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let mut tx = Some(tx);
-    let stopped = tokio::select! {
-        r = transfer::upload(&conn, &store, &id, |p| {
-            if p.bytes_done >= 40 << 20 && let Some(t) = tx.take() {
-                let _ = t.send(());
-            }
-        }) => Some(r),
-        _ = rx => None,
-    };
-    assert!(stopped.is_none(), "the upload should have been stopped");
+    // Stop the engine (a crash, as above) once some parts are confirmed...
+    let crashed = AssertUnwindSafe(transfer::upload(&conn, &store, &id, |p| {
+        assert!(p.bytes_done < 40 << 20, "the engine stops here on purpose");
+    }))
+    .catch_unwind()
+    .await;
+    assert!(crashed.is_err(), "the upload should have been stopped");
     let held = transfer::get(&store, &id).unwrap().bytes_confirmed;
     assert!(held > 0, "some parts were confirmed before the stop");
     // ...then someone cleans the folder on the cluster: the confirmed parts are gone.
