@@ -205,7 +205,8 @@ pub async fn job_logs(state: State<'_, AppState>, id: String) -> Result<Logs, Ui
     Ok(scheduler.logs(&scheduler_id, &job.spec, 64 * 1024).await?)
 }
 
-/// Reads new GPU samples of the target's running jobs; warns once per job about idle GPUs.
+/// Reads new GPU samples of the target's running jobs (and what jobs on this computer use of its
+/// CPUs and memory); warns once per job about idle GPUs.
 async fn follow_gpus<R: Runtime>(
     app: &AppHandle<R>,
     state: &AppState,
@@ -319,7 +320,10 @@ pub fn export_chart(
     let curves = gpu::series::load(&state.store(), &id, 800)?;
     if curves.is_empty() {
         return Err(UiError {
-            message: "This job has no GPU samples yet: there is nothing to export.".into(),
+            message: tr!(
+                en: "This job has no samples yet: there is nothing to export. Try again once it has run for a minute.",
+                fr: "Ce travail n'a pas encore de relevés : il n'y a rien à exporter. Réessayez quand il aura tourné une minute."
+            ),
         });
     }
     let dir = directories::UserDirs::new()
@@ -373,13 +377,11 @@ fn show<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
 pub fn start_tracker<R: Runtime>(app: AppHandle<R>) {
     tauri::async_runtime::spawn(async move {
         let state = app.state::<AppState>();
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
+        let now_ms = usine_core::store::now_ms();
         let days = usine_core::settings::load(&state.store()).gpu_retention_days;
         let cutoff = now_ms - i64::from(days) * 86_400_000;
         if let Err(error) = gpu::series::prune(&state.store(), cutoff) {
-            tracing::warn!(%error, "old GPU samples not pruned");
+            tracing::warn!(%error, "old samples not pruned");
         }
         let mut changed_recently = true;
         // Kept between rounds: a REST target fetches a token and probes versions when opened.

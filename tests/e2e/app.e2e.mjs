@@ -542,6 +542,54 @@ test("a running GPU job's chart fills in on the Monitor screen, then the job is 
   });
 });
 
+test("a job on this computer shows what it uses of the processors and memory", async () => {
+  const name = `e2e-here-${process.pid}`;
+  await (await browser.$('nav button[data-screen="drafts"]')).click();
+  await (await browser.$('[data-template="cpu-preprocessing"] button')).click();
+  await (await browser.$("#draft-title")).waitForExist({ timeout: 5_000 });
+  await (await browser.$('select[name="target"]')).selectByAttribute("value", "this-computer");
+  await fill('input[name="name"]', name);
+  await fill('input[name="cpusPerTask"]', "1");
+  // One core kept busy for a minute.
+  await fill(
+    'textarea[name="commands"]',
+    "end=$((SECONDS + 60)); while [ $SECONDS -lt $end ]; do :; done",
+  );
+  const summary = await browser.$("aside.summary");
+  await browser.waitUntil(async () => (await summary.getText()).includes("Ready to send."), {
+    timeout: 5_000,
+    timeoutMsg: `the checks did not pass: ${await summary.getText()}`,
+  });
+  await (await browser.$('[data-action="submit"]')).click();
+  const card = await browser.$(`[data-job]`);
+  await card.waitForExist({ timeout: 5_000 });
+  await browser.waitUntil(async () => (await card.getAttribute("data-state")) === "running", {
+    timeout: 15_000,
+    timeoutMsg: "the job on this computer was not shown running",
+  });
+  await card.click();
+  const chart = await browser.$("[data-gpu-chart]");
+  await chart.waitForExist({ timeout: 5_000, timeoutMsg: "the job has no chart" });
+  await browser.waitUntil(async () => Number(await chart.getAttribute("data-cpu-samples")) >= 3, {
+    timeout: 40_000,
+    timeoutMsg: "no readings of the job's processes reached the chart",
+  });
+  const caption = await chart.$("figcaption").getText();
+  const mean = Number(/^(\d+) % of this computer's processors busy on average$/.exec(caption)?.[1]);
+  const cores = os.availableParallelism();
+  // One busy core; the first readings may cover the start.
+  assert.ok(mean > 25 / cores && mean <= 150 / cores, `${caption} with ${cores} cores`);
+  const svg = await chart.$("svg").getHTML();
+  assert.ok(svg.includes("CPUs busy (%)") && !svg.includes("GPU busy"), svg.slice(0, 400));
+  console.log(`  a job on this computer, one busy core of ${cores}: "${caption}"`);
+  await browser.saveScreenshot(path.join(out, "local-job-use.png"));
+  await (await browser.$("button=Cancel job")).click();
+  await browser.waitUntil(async () => (await card.getAttribute("data-state")) === "cancelled", {
+    timeout: 15_000,
+    timeoutMsg: "the job was not shown cancelled",
+  });
+});
+
 test("when the cluster's sshd stops, a banner says so, a queued job waits, and goes out once it is back", async () => {
   const lab = labSettings();
   // The login node goes away: the lab's sshd stops, listener and sessions (every sshd-lab).

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use usine_core::cluster::Connections;
+use usine_core::gpu::series::Device;
 use usine_core::gpu::{chart, series, watch};
 use usine_core::jobs::{history, targets, tracking};
 use usine_core::store::{Store, lock};
@@ -27,7 +28,8 @@ pub struct WatchArgs {
 
 #[derive(Subcommand)]
 pub enum MetricsCommand {
-    /// Write a job's GPU samples as a chart (--png) or a table (--csv).
+    /// Write a job's GPU samples (and, for a job on this computer, its CPU and memory use) as a
+    /// chart (--png) or a table (--csv).
     Export {
         job: String,
         #[arg(long, conflicts_with = "csv")]
@@ -52,16 +54,20 @@ fn print_table(store: &Mutex<Store>, job: &str) -> anyhow::Result<()> {
     let below = usine_core::settings::load(&lock(store)).idle_below_percent;
     let sum = series::summary(&lock(store), job, below, 60_000)?;
     println!(
-        "{:<14} {:>4} {:>7} {:>7}  last 40 looks",
-        "node", "GPU", "busy %", "memory %"
+        "{:<14} {:>6} {:>7} {:>7}  last 40 looks",
+        "node", "device", "busy %", "memory %"
     );
     for c in &curves {
         let last = c.points.last();
         let busy: Vec<f32> = c.points.iter().filter_map(|p| p.1).collect();
+        let device = match c.device {
+            Device::Gpu(g) => format!("GPU {g}"),
+            Device::Processors => "CPUs".into(),
+        };
         println!(
-            "{:<14} {:>4} {:>7} {:>7}  {}",
+            "{:<14} {:>6} {:>7} {:>7}  {}",
             c.node,
-            c.gpu,
+            device,
             last.and_then(|p| p.1)
                 .map_or("-".into(), |v| format!("{v:.0}")),
             last.and_then(|p| p.2)
@@ -74,9 +80,11 @@ fn print_table(store: &Mutex<Store>, job: &str) -> anyhow::Result<()> {
             "{} GPU(s), {mean:.0} % busy on average, {:.2} GPU hours idle of {:.2}",
             sum.gpus, sum.idle_gpu_hours, sum.gpu_hours
         ),
-        None => {
-            println!("No GPU samples yet: they come about every 10 seconds while the job runs.")
+        None if curves.is_empty() => {
+            println!("No samples yet: they come about every 10 seconds while the job runs.")
         }
+        // A job on this computer without GPUs: its CPUs are in the table above.
+        None => {}
     }
     Ok(())
 }
@@ -85,7 +93,7 @@ pub async fn watch(args: WatchArgs) -> anyhow::Result<()> {
     let store = Mutex::new(Store::open_default()?);
     let job = history::get(&lock(&store), &args.job)
         .map_err(|_| anyhow::anyhow!("no job {}: see `usine jobs`", args.job))?;
-    if !job.spec.record_gpu_metrics || job.spec.gpus_per_node == 0 {
+    if !watch::followed(&job) {
         bail!(
             "{} does not record GPU use (it has no GPUs, or recording was off when it was sent)",
             job.id
@@ -127,14 +135,17 @@ pub fn metrics(command: MetricsCommand) -> anyhow::Result<()> {
         (Some(path), None) => {
             let curves = series::load(&store, &entry.id, 800)?;
             if curves.is_empty() {
-                bail!("no GPU samples for {} yet", entry.id);
+                bail!("no samples for {} yet", entry.id);
             }
             let bytes = chart::png(&curves, &entry.spec.name, 1600, 900)?;
             std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
             println!("Wrote {}", path.display());
         }
         (None, Some(path)) => {
-            let text = series::to_csv(&series::samples(&store, &entry.id)?);
+            let text = series::to_csv(
+                &series::samples(&store, &entry.id)?,
+                &series::processor_samples(&store, &entry.id)?,
+            );
             std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
             println!("Wrote {}", path.display());
         }

@@ -104,6 +104,16 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 9: why the cluster refused a job sent from the outbox (it is then failed).
     "ALTER TABLE jobs ADD COLUMN refused TEXT;",
+    // 10: what a job on this computer uses of its processors and memory.
+    "CREATE TABLE cpu_samples (
+        job TEXT NOT NULL,
+        t INTEGER NOT NULL,             -- ms since the epoch
+        cpu_time REAL NOT NULL,         -- CPU-ms of the job's processes so far
+        cpu_percent REAL,               -- share of all this computer's CPUs since the sample before
+        memory_used REAL NOT NULL,      -- MiB
+        memory_total REAL NOT NULL,
+        PRIMARY KEY (job, t)
+    ) WITHOUT ROWID;",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -267,14 +277,18 @@ pub fn lock(store: &std::sync::Mutex<Store>) -> std::sync::MutexGuard<'_, Store>
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Milliseconds since the Unix epoch, the store's unit of time.
+pub fn now_ms() -> i64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// A unique id, sortable by creation time, made without coordination.
 pub fn new_id() -> String {
     use getrandom::rand_core::Rng;
-    use std::time::{SystemTime, UNIX_EPOCH};
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
+    let ms = now_ms();
     let random = getrandom::rand_core::UnwrapErr(getrandom::SysRng).next_u32();
     format!("{ms:013x}{random:08x}")
 }

@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use usine_core::gpu::series::Device;
 use usine_core::gpu::{chart, collect, series};
 use usine_core::jobs::scheduler::Scheduler;
 use usine_core::jobs::slurm::JobState;
@@ -114,7 +115,10 @@ async fn the_recorder_feeds_the_store_and_the_chart() {
     let svg = chart::svg(&curves, &name, 800, 480).unwrap();
     let nodes: Vec<String> = curves
         .iter()
-        .map(|c| format!("{} GPU {}", c.node, c.gpu))
+        .map(|c| match c.device {
+            Device::Gpu(g) => format!("{} GPU {g}", c.node),
+            Device::Processors => format!("{} CPUs", c.node),
+        })
         .collect();
     // Nodes are named by their short host name, as Slurm's %N names the recorder's logs.
     let host = lab.ssh_alice_ok("h=$(hostname); echo ${h%%.*}");

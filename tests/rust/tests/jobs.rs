@@ -407,3 +407,62 @@ async fn this_computer_runs_the_same_script_with_slurm_variables() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn a_job_on_this_computer_has_its_cpu_and_memory_charted() {
+    use usine_core::gpu::series::{self, Device};
+    use usine_core::gpu::{chart, watch};
+    use usine_core::jobs::targets::AnyScheduler;
+
+    let store = store();
+    let here = AnyScheduler::ThisComputer(ThisComputer::new(scratch_file("local-use")));
+    let mut spec = templates::find("cpu-preprocessing").unwrap().spec;
+    spec.working_dir = scratch_file("local-use-wd").display().to_string();
+    // One busy core in a child process that also holds 200 MiB: the reading must cover the tree.
+    spec.commands = "python3 -c '\nimport time\nb = bytearray(200 << 20)\nt = time.time()\nwhile time.time() - t < 60: pass'\n".into();
+    let entry = tracking::enqueue(&store, "this-computer", &spec).unwrap();
+    let sent = tracking::send(&store, &here, &entry.id).await.unwrap();
+    let rule = watch::IdleRule {
+        below: 10.0,
+        minutes: 30,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let summary = loop {
+        tracking::refresh(&store, "this-computer", &here)
+            .await
+            .unwrap();
+        let job = history::get(&store.lock().unwrap(), &entry.id).unwrap();
+        if watch::watched(&job) {
+            watch::look(&store, &here, &job, rule).await.unwrap();
+        }
+        let summary = series::summary(&store.lock().unwrap(), &entry.id, 10.0, 60_000).unwrap();
+        if summary.cpu_samples >= 4 {
+            break summary;
+        }
+        assert!(Instant::now() < deadline, "{summary:?} after 30 s");
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    };
+    here.cancel(sent.scheduler_id.as_deref().unwrap())
+        .await
+        .unwrap();
+
+    let cpus = std::thread::available_parallelism().unwrap().get() as f32;
+    let one_core = 100.0 / cpus;
+    let mean = summary.mean_cpu_percent.unwrap();
+    assert!(
+        mean > one_core * 0.5 && mean <= one_core * 1.5,
+        "one busy core of {cpus} is about {one_core} %, read {mean} %"
+    );
+    assert_eq!(summary.gpus, 0, "{summary:?}");
+    let used = series::processor_samples(&store.lock().unwrap(), &entry.id).unwrap();
+    // The first reading may come before Python has its memory.
+    assert!(
+        used.last().unwrap().memory_used_mib > 200.0,
+        "the child's 200 MiB are counted: {used:?}"
+    );
+    let curves = series::load(&store.lock().unwrap(), &entry.id, 100).unwrap();
+    assert_eq!(curves.len(), 1);
+    assert_eq!(curves[0].device, Device::Processors);
+    let svg = chart::svg(&curves, &spec.name, 800, 480).unwrap();
+    assert!(svg.contains("CPUs busy (%)"), "{svg}");
+}

@@ -377,7 +377,15 @@ idleGpuHours: number,
 /**
  * The newest sample's time (ms since the epoch).
  */
-lastSampleMs: number | null, };
+lastSampleMs: number | null, 
+/**
+ * Readings of the job's processes on this computer (none for a job on a cluster).
+ */
+cpuSamples: number, 
+/**
+ * Their mean share of this computer's CPUs, 0–100.
+ */
+meanCpuPercent: number | null, };
 
 export type Settings = { 
 /**

@@ -1,6 +1,7 @@
 // Plain words for a job's state, and whether it is still moving.
-import type { JobState } from "./bindings";
+import type { JobEntry, JobState } from "./bindings";
 import { t, type MessageKey } from "./i18n";
+import { THIS_COMPUTER } from "./ipc";
 
 export function stateKey(state: JobState): string {
   return typeof state === "string" ? state : "other";
@@ -22,4 +23,10 @@ const finished = new Set([
 
 export function isFinished(state: JobState): boolean {
   return finished.has(stateKey(state));
+}
+
+/** Whether Usine follows the job's use (mirrors the core's `gpu::watch::followed`): its GPUs
+ * when it records them, and every job on this computer. */
+export function followsUse(job: JobEntry): boolean {
+  return job.target === THIS_COMPUTER || (job.spec.recordGpuMetrics && job.spec.gpusPerNode > 0);
 }

@@ -1,4 +1,5 @@
-//! Charts of a job's GPU use with `plotters`: utilization and memory per GPU over time. SVG for
+//! Charts of a job's GPU use with `plotters`: utilization and memory per GPU over time (and, for
+//! a job on this computer, its share of the CPUs and memory). SVG for
 //! the app (the WebView draws the text with its own fonts) and PNG for export. A font is built
 //! in, so nothing depends on the system's fonts.
 
@@ -7,7 +8,7 @@ use std::sync::OnceLock;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
-use super::series::Series;
+use super::series::{Device, Series};
 
 const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 
@@ -79,13 +80,10 @@ where
     let x_max = span_min / scale;
     let root = root.titled(title, ("sans-serif", 20)).map_err(err)?;
     let panels = root.split_evenly((2, 1));
-    for (panel, (label, pick)) in panels.iter().zip([
-        (crate::tr!(en: "GPU busy (%)", fr: "GPU occupé (%)"), 0usize),
-        (
-            crate::tr!(en: "GPU memory used (%)", fr: "mémoire GPU utilisée (%)"),
-            1usize,
-        ),
-    ]) {
+    for (panel, (label, pick)) in panels
+        .iter()
+        .zip(panel_labels(series).into_iter().zip([0, 1]))
+    {
         let mut chart = ChartBuilder::on(panel)
             .margin(8)
             .x_label_area_size(32)
@@ -108,7 +106,7 @@ where
             chart
                 .draw_series(LineSeries::new(points, color.stroke_width(2)))
                 .map_err(err)?
-                .label(format!("{} GPU {}", s.node, s.gpu))
+                .label(legend(s))
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
                 });
@@ -127,11 +125,43 @@ where
     Ok(())
 }
 
-/// A tiny chart without axes: the GPUs' mean utilization over time (Home's running jobs).
+/// The two panels' axis words: what the curves are the use of.
+fn panel_labels(series: &[Series]) -> [String; 2] {
+    let gpus = series.iter().any(|s| matches!(s.device, Device::Gpu(_)));
+    let processors = series.iter().any(|s| s.device == Device::Processors);
+    match (gpus, processors) {
+        (false, true) => [
+            crate::tr!(en: "CPUs busy (%)", fr: "processeurs occupés (%)"),
+            crate::tr!(en: "memory used (% of this computer)", fr: "mémoire utilisée (% de cet ordinateur)"),
+        ],
+        (true, true) => [
+            crate::tr!(en: "busy (%)", fr: "occupé (%)"),
+            crate::tr!(en: "memory used (%)", fr: "mémoire utilisée (%)"),
+        ],
+        _ => [
+            crate::tr!(en: "GPU busy (%)", fr: "GPU occupé (%)"),
+            crate::tr!(en: "GPU memory used (%)", fr: "mémoire GPU utilisée (%)"),
+        ],
+    }
+}
+
+fn legend(s: &Series) -> String {
+    match s.device {
+        Device::Gpu(g) => format!("{} GPU {g}", s.node),
+        Device::Processors => crate::tr!(en: "{} CPUs", fr: "{} processeurs", s.node),
+    }
+}
+
+/// A tiny chart without axes: the GPUs' mean utilization over time (Home's running jobs), or
+/// the CPUs' for a job without GPU curves.
 pub fn sparkline_svg(series: &[Series], width: u32, height: u32) -> Result<String, ChartError> {
     let mut buckets: std::collections::BTreeMap<i64, (f32, u32)> =
         std::collections::BTreeMap::new();
-    for s in series {
+    let any_gpu = series.iter().any(|s| matches!(s.device, Device::Gpu(_)));
+    for s in series
+        .iter()
+        .filter(|s| any_gpu != (s.device == Device::Processors))
+    {
         for &(t, util, _) in &s.points {
             if let Some(u) = util {
                 let e = buckets.entry(t).or_default();
@@ -205,7 +235,7 @@ mod tests {
         (0..2)
             .map(|g| Series {
                 node: "gpu-node".into(),
-                gpu: g,
+                device: Device::Gpu(g),
                 points: (0..120)
                     .map(|i| {
                         (
@@ -263,6 +293,46 @@ mod tests {
         let out = svg(&[], "Waiting for the first samples", 600, 400).unwrap();
         assert!(
             out.contains("Waiting for the first samples") && !out.contains("stroke-width=\"2\"")
+        );
+    }
+
+    #[test]
+    fn a_job_here_without_gpus_is_drawn_as_cpus_and_memory() {
+        let here = vec![Series {
+            node: "laptop".into(),
+            device: Device::Processors,
+            points: (0..60)
+                .map(|i| (i * 1000, Some(25.0), Some(10.0)))
+                .collect(),
+        }];
+        let out = svg(&here, "Local job", 900, 500).unwrap();
+        for text in [
+            "CPUs busy (%)",
+            "memory used (% of this computer)",
+            "laptop CPUs",
+        ] {
+            assert!(out.contains(text), "{text} missing");
+        }
+        assert!(!out.contains("GPU"), "{out}");
+        assert_eq!(
+            sparkline_svg(&here, 160, 32)
+                .unwrap()
+                .matches("<polyline")
+                .count(),
+            1
+        );
+        let mut both = two_gpus();
+        both.extend(here);
+        let out = svg(&both, "Local job", 900, 500).unwrap();
+        // The axis words are on their own line in plotters' SVG.
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(
+            lines.contains(&"busy (%)") && lines.contains(&"memory used (%)"),
+            "{out}"
+        );
+        assert!(
+            lines.contains(&"gpu-node GPU 1") && lines.contains(&"laptop CPUs"),
+            "{out}"
         );
     }
 }

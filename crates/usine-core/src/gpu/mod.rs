@@ -1,5 +1,5 @@
-//! GPU use of running and finished jobs: samples from the tools' formats, kept per job, node and
-//! GPU, and drawn as charts.
+//! GPU use of running and finished jobs (and, for jobs on this computer, their CPU and memory
+//! use): samples from the tools' formats, kept per job, node and GPU, and drawn as charts.
 
 pub mod chart;
 pub mod collect;

@@ -1,19 +1,27 @@
 //! GPU samples kept per job, node and GPU in the local store, read back downsampled so that a
-//! 72-hour job still draws at once, and summed up (mean use, idle GPU-hours).
+//! 72-hour job still draws at once, and summed up (mean use, idle GPU-hours). Jobs on this
+//! computer also keep what their processes use of its CPUs and memory, drawn the same way.
 
+use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::parse::GpuSample;
 use crate::store::{Store, StoreError};
 
-/// One GPU's curve: `(ms since the epoch, utilization %, memory %)`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
+/// What a curve follows on its node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Device {
+    Gpu(u32),
+    /// All the CPUs of this computer and its memory, as used by a job's processes.
+    Processors,
+}
+
+/// One device's curve: `(ms since the epoch, busy %, memory %)`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     pub node: String,
-    pub gpu: u32,
-    #[ts(type = "Array<[number, number | null, number | null]>")]
+    pub device: Device,
     pub points: Vec<(i64, Option<f32>, Option<f32>)>,
 }
 
@@ -44,10 +52,50 @@ pub fn save(store: &mut Store, job: &str, samples: &[GpuSample]) -> Result<usize
     Ok(added)
 }
 
-/// Every GPU's curve, averaged into at most about `points` buckets per GPU.
+/// Records what a job's processes on this computer use; the CPU share is worked out from the
+/// CPU time since the job's previous sample, spread over `cpus`. Returns whether it was new.
+pub fn save_processors(
+    store: &Store,
+    job: &str,
+    t_ms: i64,
+    usage: &crate::jobs::local_usage::TreeUsage,
+    memory_total_bytes: u64,
+    cpus: usize,
+) -> Result<bool, StoreError> {
+    let previous: Option<(i64, f64)> = store
+        .db
+        .query_row(
+            "SELECT t, cpu_time FROM cpu_samples WHERE job = ?1 AND t < ?2 ORDER BY t DESC LIMIT 1",
+            rusqlite::params![job, t_ms],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let cpu_time = usage.cpu_time_ms as f64;
+    // A process that ended took its CPU time with it: the share cannot go below nothing.
+    let percent = previous.filter(|&(t, _)| t_ms > t).map(|(t, before)| {
+        ((cpu_time - before).max(0.0) / (t_ms - t) as f64 / cpus.max(1) as f64 * 100.0).min(100.0)
+    });
+    let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
+    Ok(store.db.execute(
+        "INSERT OR IGNORE INTO cpu_samples(job, t, cpu_time, cpu_percent, memory_used, memory_total)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        rusqlite::params![
+            job,
+            t_ms,
+            cpu_time,
+            percent,
+            mib(usage.memory_bytes),
+            mib(memory_total_bytes)
+        ],
+    )? == 1)
+}
+
+/// Every curve of the job (each GPU, then this computer's processors if it ran here), averaged
+/// into at most about `points` buckets each.
 pub fn load(store: &Store, job: &str, points: usize) -> Result<Vec<Series>, StoreError> {
     let (first, last): (Option<i64>, Option<i64>) = store.db.query_row(
-        "SELECT min(t), max(t) FROM gpu_samples WHERE job = ?1",
+        "SELECT min(t), max(t) FROM (SELECT t FROM gpu_samples WHERE job = ?1
+                                     UNION ALL SELECT t FROM cpu_samples WHERE job = ?1)",
         [job],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
@@ -57,12 +105,17 @@ pub fn load(store: &Store, job: &str, points: usize) -> Result<Vec<Series>, Stor
     let bucket = ((last - first) / points.max(1) as i64).max(1);
     let mut stmt = store.db.prepare(
         "SELECT node, gpu, min(t), avg(utilization), avg(100.0 * memory_used / nullif(memory_total, 0))
-         FROM gpu_samples WHERE job = ?1 GROUP BY node, gpu, (t - ?2) / ?3 ORDER BY node, gpu, min(t)",
+         FROM gpu_samples WHERE job = ?1 GROUP BY node, gpu, (t - ?2) / ?3
+         UNION ALL
+         SELECT ?4, NULL, min(t), avg(cpu_percent), avg(100.0 * memory_used / nullif(memory_total, 0))
+         FROM cpu_samples WHERE job = ?1 GROUP BY (t - ?2) / ?3
+         ORDER BY 1, 2 NULLS LAST, 3",
     )?;
-    let rows = stmt.query_map(rusqlite::params![job, first, bucket], |r| {
+    let host = sysinfo::System::host_name().unwrap_or_else(|_| "localhost".into());
+    let rows = stmt.query_map(rusqlite::params![job, first, bucket, host], |r| {
         Ok((
             r.get::<_, String>(0)?,
-            r.get::<_, u32>(1)?,
+            r.get::<_, Option<u32>>(1)?,
             r.get::<_, i64>(2)?,
             r.get::<_, Option<f64>>(3)?,
             r.get::<_, Option<f64>>(4)?,
@@ -71,10 +124,14 @@ pub fn load(store: &Store, job: &str, points: usize) -> Result<Vec<Series>, Stor
     let mut out: Vec<Series> = Vec::new();
     for row in rows {
         let (node, gpu, t, util, mem) = row?;
-        if out.last().is_none_or(|s| s.node != node || s.gpu != gpu) {
+        let device = gpu.map_or(Device::Processors, Device::Gpu);
+        if out
+            .last()
+            .is_none_or(|s| s.node != node || s.device != device)
+        {
             out.push(Series {
                 node: node.clone(),
-                gpu,
+                device,
                 points: Vec::new(),
             });
         }
@@ -101,6 +158,10 @@ pub struct Summary {
     /// The newest sample's time (ms since the epoch).
     #[ts(type = "number | null")]
     pub last_sample_ms: Option<i64>,
+    /// Readings of the job's processes on this computer (none for a job on a cluster).
+    pub cpu_samples: u32,
+    /// Their mean share of this computer's CPUs, 0–100.
+    pub mean_cpu_percent: Option<f32>,
 }
 
 /// Sums up a job's samples. Each sample stands for the time until the GPU's next one (capped at
@@ -146,6 +207,11 @@ pub fn summary(
             idle_ms += span;
         }
     }
+    let (cpu_samples, mean_cpu_percent): (u32, Option<f64>) = store.db.query_row(
+        "SELECT count(*), avg(cpu_percent) FROM cpu_samples WHERE job = ?1",
+        [job],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     Ok(Summary {
         gpus,
         samples: rows.len() as u32,
@@ -153,6 +219,8 @@ pub fn summary(
         gpu_hours: busy_ms as f64 / 3_600_000.0,
         idle_gpu_hours: idle_ms as f64 / 3_600_000.0,
         last_sample_ms: last,
+        cpu_samples,
+        mean_cpu_percent: mean_cpu_percent.map(|m| m as f32),
     })
 }
 
@@ -205,24 +273,65 @@ pub fn samples(store: &Store, job: &str) -> Result<Vec<GpuSample>, StoreError> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The samples as CSV with a header, units in the column names, empty cells for missing values.
-pub fn to_csv(samples: &[GpuSample]) -> String {
+/// One reading of what a job's processes used of this computer (for export).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessorSample {
+    pub time_ms: i64,
+    pub node: String,
+    /// Share of all this computer's CPUs, 0–100 (none for the job's first sample).
+    pub cpu_percent: Option<f32>,
+    pub memory_used_mib: f32,
+    pub memory_total_mib: f32,
+}
+
+/// Every stored reading of the job's processes on this computer, oldest first.
+pub fn processor_samples(store: &Store, job: &str) -> Result<Vec<ProcessorSample>, StoreError> {
+    let host = sysinfo::System::host_name().unwrap_or_else(|_| "localhost".into());
+    let mut stmt = store.db.prepare(
+        "SELECT t, cpu_percent, memory_used, memory_total FROM cpu_samples WHERE job = ?1 ORDER BY t",
+    )?;
+    let rows = stmt.query_map([job], |r| {
+        Ok(ProcessorSample {
+            time_ms: r.get(0)?,
+            node: host.clone(),
+            cpu_percent: r.get::<_, Option<f64>>(1)?.map(|v| v as f32),
+            memory_used_mib: r.get::<_, f64>(2)? as f32,
+            memory_total_mib: r.get::<_, f64>(3)? as f32,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The samples as CSV with a header, units in the column names, empty cells for missing values;
+/// `device` is `gpu0`, `gpu1`, … or `cpus` (all of this computer's CPUs, for a job run here).
+pub fn to_csv(gpus: &[GpuSample], processors: &[ProcessorSample]) -> String {
     let mut out = String::from(
-        "time_ms,node,gpu,utilization_percent,memory_used_mib,memory_total_mib,power_watts,temperature_c\n",
+        "time_ms,node,device,utilization_percent,memory_used_mib,memory_total_mib,power_watts,temperature_c\n",
     );
     let cell = |v: Option<f32>| v.map(|x| x.to_string()).unwrap_or_default();
-    for s in samples {
-        // Node names are host names; quote them anyway so a comma cannot shift the columns.
+    // Node names are host names; quote them anyway so a comma cannot shift the columns.
+    let node = |n: &str| format!("\"{}\"", n.replace('"', "\"\""));
+    for s in gpus {
         out.push_str(&format!(
-            "{},\"{}\",{},{},{},{},{},{}\n",
+            "{},{},gpu{},{},{},{},{},{}\n",
             s.time_ms,
-            s.node.replace('"', "\"\""),
+            node(&s.node),
             s.gpu,
             cell(s.utilization),
             cell(s.memory_used_mib),
             cell(s.memory_total_mib),
             cell(s.power_watts),
             cell(s.temperature_c)
+        ));
+    }
+    for s in processors {
+        out.push_str(&format!(
+            "{},{},cpus,{},{},{},,\n",
+            s.time_ms,
+            node(&s.node),
+            cell(s.cpu_percent),
+            s.memory_used_mib,
+            s.memory_total_mib
         ));
     }
     out
@@ -232,7 +341,10 @@ pub fn to_csv(samples: &[GpuSample]) -> String {
 pub fn prune(store: &Store, before_ms: i64) -> Result<usize, StoreError> {
     Ok(store
         .db
-        .execute("DELETE FROM gpu_samples WHERE t < ?1", [before_ms])?)
+        .execute("DELETE FROM gpu_samples WHERE t < ?1", [before_ms])?
+        + store
+            .db
+            .execute("DELETE FROM cpu_samples WHERE t < ?1", [before_ms])?)
 }
 
 #[cfg(test)]
@@ -306,10 +418,10 @@ mod tests {
         assert!(!idle_for(&st, "j", 10.0, 600_000).unwrap(), "GPU 0 is busy");
         let all = super::samples(&st, "j").unwrap();
         assert_eq!(all.len(), 723);
-        let csv = to_csv(&all[..2]);
+        let csv = to_csv(&all[..2], &[]);
         assert_eq!(
             csv,
-            "time_ms,node,gpu,utilization_percent,memory_used_mib,memory_total_mib,power_watts,temperature_c\n0,\"n1\",0,90,40,80,,\n0,\"n1\",1,2,40,80,,\n"
+            "time_ms,node,device,utilization_percent,memory_used_mib,memory_total_mib,power_watts,temperature_c\n0,\"n1\",gpu0,90,40,80,,\n0,\"n1\",gpu1,2,40,80,,\n"
         );
         assert_eq!(prune(&st, 3_600_001).unwrap(), 722);
     }
@@ -331,5 +443,59 @@ mod tests {
         )
         .unwrap();
         assert!(idle_for(&st, "j", 10.0, 600_000).unwrap());
+    }
+
+    #[test]
+    fn a_job_here_keeps_its_cpu_share_and_memory_beside_its_gpus() {
+        use crate::jobs::local_usage::TreeUsage;
+        let mut st = store("cpus");
+        let gib = 1u64 << 30;
+        let usage = |cpu_time_ms, memory_bytes| TreeUsage {
+            cpu_time_ms,
+            memory_bytes,
+            processes: 3,
+        };
+        // 4 CPUs; 1, then 2 CPU-seconds per second; then a process ends and takes its time along.
+        for (t, cpu, mem) in [
+            (0, 500, gib),
+            (1000, 1500, gib),
+            (2000, 3500, 2 * gib),
+            (3000, 1000, gib),
+        ] {
+            assert!(save_processors(&st, "j", t, &usage(cpu, mem), 8 * gib, 4).unwrap());
+        }
+        assert!(
+            !save_processors(&st, "j", 3000, &usage(1, 1), 8 * gib, 4).unwrap(),
+            "a sample seen twice is kept once"
+        );
+        save(&mut st, "j", &[s(500, 0, 80.0)]).unwrap();
+        let curves = load(&st, "j", 100).unwrap();
+        assert_eq!(curves.len(), 2, "{curves:?}");
+        assert_eq!(curves[0].device, Device::Gpu(0));
+        assert_eq!(curves[1].device, Device::Processors);
+        assert_eq!(
+            curves[1].points,
+            vec![
+                (0, None, Some(12.5)),
+                (1000, Some(25.0), Some(12.5)),
+                (2000, Some(50.0), Some(25.0)),
+                (3000, Some(0.0), Some(12.5)),
+            ]
+        );
+        let here = processor_samples(&st, "j").unwrap();
+        assert_eq!(here.len(), 4);
+        let csv = to_csv(&[], &here[1..2]);
+        assert!(
+            csv.ends_with(&format!("1000,\"{}\",cpus,25,1024,8192,,\n", here[1].node)),
+            "{csv}"
+        );
+        let sum = summary(&st, "j", 10.0, 60_000).unwrap();
+        assert_eq!((sum.gpus, sum.samples), (1, 1), "the CPUs are not GPUs");
+        assert_eq!(sum.cpu_samples, 4);
+        assert!(
+            (sum.mean_cpu_percent.unwrap() - 25.0).abs() < 0.01,
+            "{sum:?}"
+        );
+        assert_eq!(prune(&st, 2500).unwrap(), 4);
     }
 }

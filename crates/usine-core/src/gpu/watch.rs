@@ -1,14 +1,17 @@
 //! One look at a running job's GPUs: read what its recorder wrote (or, on this computer, ask
-//! `nvidia-smi`), store it, and say whether the job has sat idle long enough to warn.
+//! `nvidia-smi` and read what the job's processes use of the CPUs and memory), store it, and say
+//! whether the job has sat idle long enough to warn.
 
 use std::sync::Mutex;
 
 use super::{collect, series};
 use crate::jobs::history::JobEntry;
+use crate::jobs::local_usage;
 use crate::jobs::scheduler::JobError;
 use crate::jobs::slurm::JobState;
 use crate::jobs::targets::AnyScheduler;
 use crate::store::{Store, lock};
+use crate::target::THIS_COMPUTER_ID;
 
 /// When a job counts as idle: every GPU under `below` per cent for `minutes`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -34,9 +37,15 @@ pub struct Look {
     pub idle: bool,
 }
 
-/// Whether Usine follows this job's GPUs.
+/// Whether Usine follows this job's use while it runs: its GPUs when it records them, and every
+/// job on this computer (its processes can always be read).
+pub fn followed(job: &JobEntry) -> bool {
+    job.target == THIS_COMPUTER_ID || (job.spec.record_gpu_metrics && job.spec.gpus_per_node > 0)
+}
+
+/// Whether this job's use is to be read now.
 pub fn watched(job: &JobEntry) -> bool {
-    job.state == JobState::Running && job.spec.record_gpu_metrics && job.spec.gpus_per_node > 0
+    job.state == JobState::Running && followed(job)
 }
 
 pub async fn look(
@@ -55,13 +64,34 @@ pub async fn look(
             look.bytes = got.bytes;
             got.parsed.samples
         }
-        (None, _) => collect::sample_this_computer("nvidia-smi")
-            .map(|p| p.samples)
-            .unwrap_or_default(),
+        (None, _) => {
+            if let (AnyScheduler::ThisComputer(here), Some(id)) = (scheduler, &job.scheduler_id)
+                && let Some(usage) = here.usage(id)
+            {
+                let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let memory = local_usage::total_memory().unwrap_or(0);
+                let saved = series::save_processors(
+                    &lock(store),
+                    &job.id,
+                    crate::store::now_ms(),
+                    &usage,
+                    memory,
+                    cpus,
+                )?;
+                look.new_samples += usize::from(saved);
+            }
+            if job.spec.gpus_per_node > 0 {
+                collect::sample_this_computer("nvidia-smi")
+                    .map(|p| p.samples)
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            }
+        }
         _ => Vec::new(),
     };
     let guard = &mut lock(store);
-    look.new_samples = series::save(guard, &job.id, &samples)?;
+    look.new_samples += series::save(guard, &job.id, &samples)?;
     look.idle = series::idle_for(guard, &job.id, rule.below, i64::from(rule.minutes) * 60_000)?;
     Ok(look)
 }

@@ -42,6 +42,12 @@ impl ThisComputer {
         Ok(self.root.join(id))
     }
 
+    /// What the run's processes use now (`None` once they have ended).
+    pub fn usage(&self, id: &str) -> Option<super::local_usage::TreeUsage> {
+        let pid = std::fs::read_to_string(self.dir(id).ok()?.join("pid")).ok()?;
+        super::local_usage::of_tree(pid.trim().parse().ok()?)
+    }
+
     fn read_state(dir: &Path) -> JobState {
         if dir.join("cancelled").exists() {
             return JobState::Cancelled;

@@ -5,6 +5,7 @@ pub mod checks;
 pub mod drafts;
 pub mod history;
 pub mod local;
+pub mod local_usage;
 pub mod notices;
 pub mod sbatch;
 pub mod scheduler;

@@ -231,6 +231,7 @@ export const fr: Record<MessageKey, string> = {
   "jobs.started": "Démarré le {time}",
   "jobs.ended": "Terminé le {time}",
   "gpu.title": "Activité des GPU",
+  "gpu.titleHere": "Utilisation de cet ordinateur",
   "gpu.exportPng": "Enregistrer en PNG",
   "gpu.exportSvg": "Enregistrer en SVG",
   "gpu.saved": "Enregistré dans {path}",
@@ -244,14 +245,15 @@ export const fr: Record<MessageKey, string> = {
   "settings.saved": "Enregistré.",
   "settings.language": "Langue",
   "gpu.summary": "{gpus} GPU · {mean} % d'activité en moyenne · {idle} heures GPU inactives",
+  "gpu.summaryHere": "{mean} % des processeurs de cet ordinateur occupés en moyenne",
   "gpu.none":
-    "Pas encore de mesures GPU. Elles arrivent environ toutes les 10 secondes pendant le calcul.",
+    "Pas encore de mesures. Elles arrivent environ toutes les 10 secondes pendant le calcul.",
   "gpu.error": "Le graphique des GPU n'a pas pu être dessiné : {error}",
   "monitor.title": "Suivi",
   "monitor.intro":
     "Les GPU de vos calculs en cours, en direct. Un GPU inactif coûte quand même des heures GPU : Usine vous prévient quand les GPU d'un calcul restent inactifs 30 minutes.",
   "monitor.none":
-    "Aucun calcul avec GPU en cours. Les calculs qui enregistrent l'activité des GPU apparaissent ici pendant qu'ils tournent.",
+    "Aucun calcul suivi en cours. Les calculs qui enregistrent l'activité des GPU, et tous ceux qui tournent sur cet ordinateur, apparaissent ici pendant qu'ils tournent.",
   "job.state.queued": "En attente d'envoi",
   "job.state.pending": "En file d'attente",
   "job.state.running": "En cours",
