@@ -13,9 +13,10 @@ die() { printf '[deps] ERROR: %s\n' "$*" >&2; exit 1; }
 APT_BUILD=(libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev libgtk-3-dev pkg-config)
 # Test: a virtual display, the WebKit WebDriver, screenshots, a real keychain, an ssh client,
-# and a real notification daemon (dunst) whose history shows what the app notified.
+# a real notification daemon (dunst) whose history shows what the app notified, and sudo, through
+# which the updater installs a .deb when no graphical password prompt (pkexec) is there.
 APT_TEST=(xvfb xauth webkit2gtk-driver x11-utils xdotool imagemagick dbus gnome-keyring
-  libsecret-tools openssh-client jq dunst)
+  libsecret-tools openssh-client jq dunst sudo)
 
 want_test=
 [ "${1:-}" = --test ] && want_test=1

@@ -3,7 +3,7 @@
 # in /usr/bin, the desktop entry (Science) and the .sbatch file type opened by Usine.
 #   scripts/package.sh           release build (what users get)
 #   scripts/package.sh --debug   quick build, for CI's install test
-# AppImage, .msi/NSIS and .dmg are built on their own platforms by .github/workflows/release.yml.
+# Signed updates are on when the environment names the update key: see scripts/update-config.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=release
@@ -29,5 +29,6 @@ cat >"$overlay" <<JSON
   "rpm": { "files": { "/usr/bin/usine": "$cli" } }
 } } }
 JSON
-ui/node_modules/.bin/tauri build "${flags[@]}" --bundles deb rpm --config "$overlay"
+updates="$(scripts/update-config.sh)"
+ui/node_modules/.bin/tauri build "${flags[@]}" --bundles deb rpm --config "$overlay" --config "$updates"
 ls -l "$target_dir/$profile/bundle/deb/"*.deb "$target_dir/$profile/bundle/rpm/"*.rpm

@@ -82,6 +82,14 @@ fi
 step app-tests cargo_counts -- cargo test -p usine-app --locked --no-fail-fast
 # The .deb and .rpm (debug build: what is tested is the packaging), then the .deb installed
 # with dpkg, its files checked and the installed app driven end to end, then removed.
+# The test package trusts a throwaway update key made here: the install test signs "the next
+# version" with it and serves it on 127.0.0.1, as a release server would. Release builds get
+# the maintainers' key instead (.github/workflows/release.yml).
+update_keys="$TARGET_DIR/update-test"
+rm -rf "$update_keys" && mkdir -p "$update_keys"
+ui/node_modules/.bin/tauri signer generate --ci -p "" -w "$update_keys/key" >/dev/null
+export USINE_UPDATE_TEST_KEY="$update_keys/key" USINE_UPDATE_PUBKEY="$(cat "$update_keys/key.pub")"
+export USINE_UPDATE_ENDPOINT=http://127.0.0.1:47813/latest.json
 step package none -- scripts/package.sh --debug
 if [ "${results[-1]}" = pass ]; then
   step install node_counts -- scripts/install-check.sh

@@ -9,6 +9,7 @@ mod live;
 mod logging;
 mod opened;
 mod state;
+mod updates;
 
 use tauri::{Builder, Manager, Runtime};
 use usine_core::store::Store;
@@ -55,6 +56,9 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             guide::guide_at_start,
             guide::save_guide,
             guide::guide_add_cluster,
+            updates::update_status,
+            updates::check_update,
+            updates::install_update,
         ])
         // First: a second launch hands its arguments over and exits before anything starts.
         .plugin(tauri_plugin_single_instance::init(|app, args, _cwd| {
@@ -66,6 +70,7 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             logging::init(app.path().app_log_dir().ok().as_deref());
             tracing::info!(version = usine_core::VERSION, "Usine starts");
             app.manage(state::AppState::new(Store::open_default()?));
+            updates::init(app.handle())?;
             live::start_host_metrics(app.handle().clone());
             jobs::start_tracker(app.handle().clone());
             Ok(())

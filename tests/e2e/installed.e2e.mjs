@@ -1,14 +1,19 @@
 // End-to-end check of the installed package: the binary dpkg put in /usr/bin, started the way
-// the file manager does when a .sbatch file is double-clicked (the file as its argument).
-//   USINE_APP  the installed app (default /usr/bin/usine-app)
-//   E2E_OUT    folder for screenshots (default: ./out)
-import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+// the file manager does when a .sbatch file is double-clicked (the file as its argument), then
+// updated through its own signed-update check.
+//   USINE_APP              the installed app (default /usr/bin/usine-app)
+//   E2E_OUT                folder for screenshots (default: ./out)
+//   USINE_UPDATE_TEST_KEY  the throwaway private key whose public half the test package trusts
+//   USINE_UPDATE_ENDPOINT  where that package looks for latest.json (http://127.0.0.1:PORT/…)
+//   USINE_DEB              the installed .deb (the update is the same package, one version up)
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { appEnv, startDriver, writeLauncher } from "./session.mjs";
+import { appEnv, running, startDriver, writeLauncher } from "./session.mjs";
 
 const app = process.env.USINE_APP ?? "/usr/bin/usine-app";
 const out = path.resolve(process.env.E2E_OUT ?? "out");
@@ -73,4 +78,124 @@ test("a second launch with another script hands it to the open window and exits"
     timeout: 10_000,
     timeoutMsg: "the running window did not open the second script",
   });
+});
+
+/** The installed package's version, as dpkg knows it. */
+const installedVersion = () =>
+  execFileSync("dpkg-query", ["-W", "-f=${Version}", "usine"], { encoding: "utf8" }).trim();
+
+/** Signs `file` with the test key for `version`; returns the signature as latest.json holds it. */
+function sign(file, version) {
+  const tauri = path.resolve("../../ui/node_modules/.bin/tauri");
+  execFileSync(
+    tauri,
+    ["signer", "sign", "-f", process.env.USINE_UPDATE_TEST_KEY, "-p", ""].concat([
+      "--app-version",
+      version,
+      file,
+    ]),
+    { stdio: "ignore" },
+  );
+  return readFileSync(`${file}.sig`, "utf8");
+}
+
+test("a signed update is installed and the app restarts into it; a forged one is refused", async () => {
+  const key = process.env.USINE_UPDATE_TEST_KEY;
+  const endpoint = new URL(process.env.USINE_UPDATE_ENDPOINT ?? "");
+  assert.ok(key, "USINE_UPDATE_TEST_KEY: the package must be built with the test update key");
+  const current = installedVersion();
+  const [major, minor, patch] = current.split(/[.+~-]/).map(Number);
+  const next = `${major}.${minor}.${patch + 1}`;
+  // The next version: the installed package with a higher version, as a release would be.
+  const work = mkdtempSync(path.join(os.tmpdir(), "usine-update-"));
+  const tree = path.join(work, "tree");
+  const deb = process.env.USINE_DEB;
+  assert.ok(deb, "USINE_DEB: the package that was installed");
+  execFileSync("dpkg-deb", ["-R", deb, tree]);
+  const control = path.join(tree, "DEBIAN", "control");
+  writeFileSync(
+    control,
+    readFileSync(control, "utf8").replace(/^Version: .*$/m, `Version: ${next}`),
+  );
+  const nextDeb = path.join(work, `Usine_${next}_amd64.deb`);
+  // Quick compression: the test is about the update, not the size.
+  execFileSync("dpkg-deb", ["-Zgzip", "-z1", "-b", tree, nextDeb], { stdio: "ignore" });
+  const good = sign(nextDeb, next);
+  // Forged: another file's genuine signature; and the signature of an older version.
+  const other = path.join(work, "other.bin");
+  writeFileSync(other, "not the package");
+  const forged = sign(other, next);
+  const old = path.join(work, "old.deb");
+  writeFileSync(old, readFileSync(nextDeb));
+  const oldVersion = sign(old, current);
+
+  // latest.json as a release announces it, made by the release's own script.
+  let latest = "";
+  const announce = (signature) => {
+    writeFileSync(`${nextDeb}.sig`, signature);
+    const script = path.resolve("../../scripts/latest-json.mjs");
+    const args = ["--version", next, "--url-base", endpoint.origin, "--notes"];
+    latest = execFileSync(
+      process.execPath,
+      [script, ...args, "Faster uploads (a test release).", nextDeb],
+      { encoding: "utf8" },
+    );
+  };
+  const server = http.createServer((req, res) => {
+    if (req.url === endpoint.pathname) {
+      res.setHeader("content-type", "application/json");
+      res.end(latest);
+    } else if (req.url === `/${path.basename(nextDeb)}`) {
+      res.end(readFileSync(nextDeb));
+    } else {
+      res.statusCode = 404;
+      res.end();
+    }
+  });
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(Number(endpoint.port), "127.0.0.1", resolve);
+  });
+  try {
+    await (await browser.$('nav button[data-screen="settings"]')).click();
+    const updates = await browser.$("[data-updates]");
+    for (const [what, sig] of [
+      ["another file's signature", forged],
+      ["an older version's signature", oldVersion],
+    ]) {
+      announce(sig);
+      await (await updates.$("button=Check for updates")).click();
+      const found = await updates.$('[data-update-state="found"]');
+      await found.waitForExist({ timeout: 10_000, timeoutMsg: `no update found (${what})` });
+      assert.equal(await found.getText(), `Usine ${next} is available.`);
+      await (await updates.$("button=Install and restart")).click();
+      const alert = await updates.$('[role="alert"]');
+      await alert.waitForExist({ timeout: 15_000, timeoutMsg: `${what} was not refused` });
+      assert.match(await alert.getText(), /^The update was refused: its signature does not match/);
+      assert.equal(installedVersion(), current, `${what}: nothing may be installed`);
+    }
+
+    announce(good);
+    const before = running(app);
+    await (await updates.$("button=Check for updates")).click();
+    await (await updates.$('[data-update-state="found"]')).waitForExist({ timeout: 10_000 });
+    await browser.saveScreenshot(path.join(out, "update-found.png"));
+    const clicked = Date.now();
+    await (await updates.$("button=Install and restart")).click();
+    const deadline = Date.now() + 60_000;
+    let restarted = [];
+    while (Date.now() < deadline) {
+      restarted = running(app).filter((pid) => !before.includes(pid));
+      if (installedVersion() === next && restarted.length > 0) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(installedVersion(), next, "the update was not installed");
+    assert.ok(restarted.length > 0, "the app did not start again after the update");
+    console.log(
+      `  update ${current} → ${next}: installed and restarted ${Date.now() - clicked} ms after the click`,
+    );
+    for (const pid of running(app)) process.kill(pid, "SIGTERM");
+  } finally {
+    server.close();
+  }
 });

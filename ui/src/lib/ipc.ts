@@ -1,5 +1,5 @@
 // The only place that talks to the Rust side. Types come from the generated bindings.
-import { invoke } from "@tauri-apps/api/core";
+import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AskedQuestion,
@@ -151,6 +151,28 @@ export function onGpuSamples(handler: (e: { id: string }) => void): Promise<Unli
 export const exportChart = (id: string, format: "png" | "svg"): Promise<string> =>
   invoke("export_chart", { id, format });
 export const getSettings = (): Promise<Settings> => invoke("get_settings");
+
+/** Whether this copy updates itself (a build with the maintainers' update key), and its version. */
+export interface UpdateStatus {
+  enabled: boolean;
+  current: string;
+}
+export interface AvailableUpdate {
+  version: string;
+  notes: string | null;
+}
+export interface UpdateDownload {
+  bytes: number;
+  total: number | null;
+}
+export const updateStatus = (): Promise<UpdateStatus> => invoke("update_status");
+export const checkUpdate = (): Promise<AvailableUpdate | null> => invoke("check_update");
+/** Downloads, verifies and installs the update the last check found; the app then restarts. */
+export function installUpdate(onProgress: (p: UpdateDownload) => void): Promise<void> {
+  const progress = new Channel<UpdateDownload>();
+  progress.onmessage = onProgress;
+  return invoke("install_update", { progress });
+}
 export const saveSettings = (settings: Settings): Promise<void> =>
   invoke("save_settings", { settings });
 export const startDownload = (

@@ -237,13 +237,24 @@ export const fr: Record<MessageKey, string> = {
   "gpu.saved": "Enregistré dans {path}",
   "settings.title": "Réglages",
   "settings.intro":
-    "Comment Usine surveille les GPU de vos calculs. Les changements s'appliquent dès le prochain relevé.",
+    "Votre langue, les mots qu'Usine emploie, la surveillance des GPU de vos calculs (les changements s'appliquent dès le prochain relevé), et les mises à jour.",
   "settings.idleBelow": "Un GPU est considéré inactif sous ce taux d'activité (%)",
   "settings.idleMinutes": "Prévenir quand les GPU d'un calcul sont inactifs depuis (minutes)",
   "settings.retention": "Garder l'historique des GPU pendant (jours)",
   "settings.save": "Enregistrer",
   "settings.saved": "Enregistré.",
   "settings.language": "Langue",
+  "updates.title": "Mises à jour",
+  "updates.current": "Ceci est Usine {version}.",
+  "updates.off":
+    "Cette copie d'Usine ne se met pas à jour elle-même (elle a été construite sans la clé de mise à jour). Installez les nouvelles versions avec votre gestionnaire de paquets ou depuis la page des versions.",
+  "updates.check": "Chercher les mises à jour",
+  "updates.latest": "Vous avez la dernière version.",
+  "updates.found": "Usine {version} est disponible.",
+  "updates.install": "Installer et redémarrer",
+  "updates.downloading": "Téléchargement de la mise à jour",
+  "updates.downloaded":
+    "{done} sur {total} téléchargés ; la signature est vérifiée avant toute installation.",
   "gpu.summary": "{gpus} GPU · {mean} % d'activité en moyenne · {idle} heures GPU inactives",
   "gpu.summaryHere": "{mean} % des processeurs de cet ordinateur occupés en moyenne",
   "gpu.none":
