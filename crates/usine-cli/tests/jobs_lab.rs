@@ -212,7 +212,7 @@ fn watch_a_gpu_job_then_export_its_samples_as_csv_and_png() {
     assert!(
         table
             .lines()
-            .any(|l| l.split_whitespace().nth(1) == Some("0")),
+            .any(|l| l.split_whitespace().skip(1).take(2).eq(["GPU", "0"])),
         "{table}"
     );
 
@@ -225,7 +225,7 @@ fn watch_a_gpu_job_then_export_its_samples_as_csv_and_png() {
     );
     let text = std::fs::read_to_string(&csv).unwrap();
     assert!(
-        text.starts_with("time_ms,node,gpu,utilization_percent,"),
+        text.starts_with("time_ms,node,device,utilization_percent,"),
         "{text}"
     );
     assert!(text.lines().count() >= 2, "{text}");
