@@ -1,5 +1,6 @@
 //! How long a job's GPU chart takes: 8 GPUs × 24 h at one sample per 5 s (138,240 samples) read
-//! back from SQLite downsampled, then drawn as SVG (the app) and PNG (export).
+//! back from SQLite downsampled, then drawn as SVG (the app) and PNG (export); and one look at a
+//! job on this computer (its process tree's CPU time and memory), against `ps` doing the same.
 //! Run: `cargo bench -p usine-core --bench gpu_chart`.
 
 use std::time::{Duration, Instant};
@@ -76,6 +77,45 @@ fn main() {
     println!(
         "  chart in the app (read + SVG)         {:8.1} ms",
         ms(median(load)) + ms(median(svg))
+    );
+
+    // One look at a job here: this bench's own process tree, read as the app reads a job's.
+    let (mut tree, mut ps) = (Vec::new(), Vec::new());
+    for _ in 0..9 {
+        let t = Instant::now();
+        let usage = usine_core::jobs::local_usage::of_tree(std::process::id()).unwrap();
+        tree.push(t.elapsed());
+        assert!(usage.processes >= 1);
+        let t = Instant::now();
+        let out = std::process::Command::new("ps")
+            .args(["-eo", "pid,ppid,time,rss", "--no-headers"])
+            .output()
+            .unwrap();
+        ps.push(t.elapsed());
+        assert!(out.status.success());
+    }
+    let processes = std::fs::read_dir("/proc")
+        .map(|d| {
+            d.filter(|e| {
+                e.as_ref().is_ok_and(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .bytes()
+                        .all(|b| b.is_ascii_digit())
+                })
+            })
+            .count()
+        })
+        .unwrap_or(0);
+    println!("One look at a job on this computer ({processes} processes running), medians of 9");
+    println!(
+        "  Usine (sysinfo, whole process tree)   {:8.1} ms",
+        ms(median(tree.clone()))
+    );
+    println!(
+        "  ps -eo pid,ppid,time,rss              {:8.1} ms   (Usine / ps = {:.2})",
+        ms(median(ps.clone())),
+        ms(median(tree)) / ms(median(ps))
     );
     let _ = std::fs::remove_dir_all(dir);
 }
