@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Manager, Runtime, State};
+use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use tauri_plugin_updater::{Error, Update, UpdaterExt};
 use usine_core::tr;
 
@@ -22,11 +22,30 @@ pub fn configured(config: &tauri::Config) -> bool {
     config.plugins.0.contains_key("updater")
 }
 
-/// Registers the plugin when the build has an update key (it cannot start without one).
+/// `{ version }` when the check made shortly after start found a newer Usine.
+pub const UPDATE_EVENT: &str = "update-available";
+
+/// How long after start the app looks for an update: the window and the user's work first.
+const FIRST_CHECK_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Registers the plugin when the build has an update key (it cannot start without one), and
+/// looks for an update once, shortly after start; a failed look is only logged (offline is
+/// normal, and Settings can check again).
 pub fn init<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     app.manage(Found::default());
     if configured(app.config()) {
         app.plugin(tauri_plugin_updater::Builder::new().build())?;
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move {
+            tokio::time::sleep(FIRST_CHECK_AFTER).await;
+            match look(&app).await {
+                Ok(Some(available)) => {
+                    let _ = app.emit(UPDATE_EVENT, &available);
+                }
+                Ok(None) => {}
+                Err(error) => tracing::info!(%error, "no update check at start"),
+            }
+        });
     }
     Ok(())
 }
@@ -35,15 +54,40 @@ pub fn init<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
 #[derive(Default)]
 pub struct Found(Mutex<Option<Update>>);
 
+impl Found {
+    fn available(&self) -> Option<Available> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|u| Available {
+                version: u.version.clone(),
+                notes: u.body.clone(),
+            })
+    }
+}
+
+/// Asks the release server; keeps what it found for `install_update`.
+async fn look<R: Runtime>(app: &AppHandle<R>) -> Result<Option<Available>, Error> {
+    let update = app.updater()?.check().await?;
+    let found = app.state::<Found>();
+    *found.0.lock().unwrap_or_else(|p| p.into_inner()) = update;
+    let available = found.available();
+    tracing::info!(found = ?available.as_ref().map(|a| &a.version), "update check");
+    Ok(available)
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateStatus {
     /// Whether this copy can update itself.
     enabled: bool,
     current: String,
+    /// What an earlier check (the one at start, say) found and is not installed yet.
+    found: Option<Available>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Available {
     version: String,
@@ -58,20 +102,18 @@ pub struct Downloaded {
 }
 
 #[tauri::command]
-pub fn update_status<R: Runtime>(app: AppHandle<R>) -> UpdateStatus {
+pub fn update_status<R: Runtime>(app: AppHandle<R>, found: State<'_, Found>) -> UpdateStatus {
     UpdateStatus {
         enabled: configured(app.config()),
         current: app.package_info().version.to_string(),
+        found: found.available(),
     }
 }
 
 /// Asks the release server whether a newer Usine exists.
 #[tauri::command]
 #[tracing::instrument(skip_all, err(Debug))]
-pub async fn check_update<R: Runtime>(
-    app: AppHandle<R>,
-    found: State<'_, Found>,
-) -> Result<Option<Available>, UiError> {
+pub async fn check_update<R: Runtime>(app: AppHandle<R>) -> Result<Option<Available>, UiError> {
     if !configured(app.config()) {
         return Err(UiError {
             message: tr!(
@@ -80,14 +122,7 @@ pub async fn check_update<R: Runtime>(
             ),
         });
     }
-    let update = app.updater().map_err(plain)?.check().await.map_err(plain)?;
-    let available = update.as_ref().map(|u| Available {
-        version: u.version.clone(),
-        notes: u.body.clone(),
-    });
-    tracing::info!(found = ?available.as_ref().map(|a| &a.version), "update check");
-    *found.0.lock().unwrap_or_else(|p| p.into_inner()) = update;
-    Ok(available)
+    look(&app).await.map_err(plain)
 }
 
 /// Downloads the update found by the last check, verifies its signature, installs it and

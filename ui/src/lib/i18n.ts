@@ -250,6 +250,8 @@ const en = {
   "updates.latest": "You have the latest version.",
   "updates.found": "Usine {version} is available.",
   "updates.install": "Install and restart",
+  "updates.see": "See the update",
+  "updates.later": "Later",
   "updates.downloading": "Downloading the update",
   "updates.downloaded":
     "{done} of {total} downloaded; the signature is checked before anything is installed.",

@@ -156,6 +156,7 @@ export const getSettings = (): Promise<Settings> => invoke("get_settings");
 export interface UpdateStatus {
   enabled: boolean;
   current: string;
+  found: AvailableUpdate | null;
 }
 export interface AvailableUpdate {
   version: string;
@@ -166,6 +167,11 @@ export interface UpdateDownload {
   total: number | null;
 }
 export const updateStatus = (): Promise<UpdateStatus> => invoke("update_status");
+/** Must match `UPDATE_EVENT` in src-tauri/src/updates.rs. */
+export const UPDATE_EVENT = "update-available";
+export function onUpdateAvailable(handler: (u: AvailableUpdate) => void): Promise<UnlistenFn> {
+  return listen<AvailableUpdate>(UPDATE_EVENT, (event) => handler(event.payload));
+}
 export const checkUpdate = (): Promise<AvailableUpdate | null> => invoke("check_update");
 /** Downloads, verifies and installs the update the last check found; the app then restarts. */
 export function installUpdate(onProgress: (p: UpdateDownload) => void): Promise<void> {

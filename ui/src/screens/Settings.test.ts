@@ -14,7 +14,7 @@ describe("Settings", () => {
     let stored: Values = { idleBelowPercent: 10, idleMinutes: 30, gpuRetentionDays: 90 };
     mockIPC((cmd, args) => {
       if (cmd === "get_settings") return stored;
-      if (cmd === "update_status") return { enabled: false, current: "0.1.0" };
+      if (cmd === "update_status") return { enabled: false, current: "0.1.0", found: null };
       if (cmd === "save_settings") {
         const s = (args as { settings: Values }).settings;
         if (s.idleMinutes < 5)

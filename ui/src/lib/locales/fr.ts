@@ -252,6 +252,8 @@ export const fr: Record<MessageKey, string> = {
   "updates.latest": "Vous avez la dernière version.",
   "updates.found": "Usine {version} est disponible.",
   "updates.install": "Installer et redémarrer",
+  "updates.see": "Voir la mise à jour",
+  "updates.later": "Plus tard",
   "updates.downloading": "Téléchargement de la mise à jour",
   "updates.downloaded":
     "{done} sur {total} téléchargés ; la signature est vérifiée avant toute installation.",
