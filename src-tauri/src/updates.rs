@@ -22,7 +22,7 @@ pub fn configured(config: &tauri::Config) -> bool {
     config.plugins.0.contains_key("updater")
 }
 
-/// `{ version }` when the check made shortly after start found a newer Usine.
+/// `{ version, notes }` when the check made shortly after start found a newer Usine.
 pub const UPDATE_EVENT: &str = "update-available";
 
 /// How long after start the app looks for an update: the window and the user's work first.

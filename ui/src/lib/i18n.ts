@@ -261,7 +261,7 @@ const en = {
   "gpu.error": "The GPU chart could not be drawn: {error}",
   "monitor.title": "Monitor",
   "monitor.intro":
-    "The GPUs of your running jobs, live. A GPU that stays idle still costs GPU hours: Usine warns you when a job's GPUs sit idle for 30 minutes.",
+    "The GPUs of your running jobs, live, and what jobs on this computer use of its processors and memory. A GPU that stays idle still costs GPU hours: Usine warns you when a job's GPUs sit idle for 30 minutes.",
   "monitor.none":
     "No followed job is running. Jobs that record GPU use, and every job on this computer, show up here while they run.",
   "job.state.queued": "Waiting to be sent",

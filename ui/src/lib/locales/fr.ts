@@ -264,7 +264,7 @@ export const fr: Record<MessageKey, string> = {
   "gpu.error": "Le graphique des GPU n'a pas pu être dessiné : {error}",
   "monitor.title": "Suivi",
   "monitor.intro":
-    "Les GPU de vos calculs en cours, en direct. Un GPU inactif coûte quand même des heures GPU : Usine vous prévient quand les GPU d'un calcul restent inactifs 30 minutes.",
+    "Les GPU de vos calculs en cours, en direct, et ce que les calculs sur cet ordinateur utilisent de ses processeurs et de sa mémoire. Un GPU inactif coûte quand même des heures GPU : Usine vous prévient quand les GPU d'un calcul restent inactifs 30 minutes.",
   "monitor.none":
     "Aucun calcul suivi en cours. Les calculs qui enregistrent l'activité des GPU, et tous ceux qui tournent sur cet ordinateur, apparaissent ici pendant qu'ils tournent.",
   "job.state.queued": "En attente d'envoi",
