@@ -32,6 +32,15 @@ fn ok(sb: &Sandbox, args: &[&str]) -> String {
     text(&out.stdout)
 }
 
+/// Cancels a lab job when dropped, so a failed test does not leave it holding the lab's GPUs.
+struct CancelOnDrop<'a>(&'a Sandbox, String);
+
+impl Drop for CancelOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.run(&["job", "cancel", &self.1], "");
+    }
+}
+
 fn new_draft(sb: &Sandbox, sets: &[&str]) -> String {
     let mut args = vec![
         "draft",
@@ -200,6 +209,7 @@ fn watch_a_gpu_job_then_export_its_samples_as_csv_and_png() {
     let job: serde_json::Value =
         serde_json::from_str(&ok(&sb, &["submit", &draft, "--json"])).unwrap();
     let id = job["id"].as_str().unwrap().to_owned();
+    let _cancel = CancelOnDrop(&sb, id.clone());
     let deadline = Instant::now() + Duration::from_secs(45);
     let table = loop {
         let out = ok(&sb, &["watch", &id, "--once"]);
