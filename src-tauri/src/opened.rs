@@ -12,9 +12,6 @@ use crate::error::UiError;
 /// Must match `OPEN_SCRIPT_EVENT` in ui/src/lib/ipc.ts.
 pub const OPEN_SCRIPT_EVENT: &str = "open-script";
 
-/// A batch script is a page of text; anything much larger is not one.
-const MAX_BYTES: u64 = 1 << 20;
-
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OpenedScript {
@@ -30,34 +27,25 @@ pub fn from_args(args: &[String]) -> Option<OpenedScript> {
         .iter()
         .skip(1)
         .find(|a| !a.starts_with('-') && Path::new(a).is_file())?;
-    let read = || -> Result<String, String> {
-        let size = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
-        if size > MAX_BYTES {
-            return Err(usine_core::tr!(
-                en: "it is {} KiB; a batch script is a page of text",
-                fr: "il fait {} Kio ; un script de soumission tient sur une page",
-                size / 1024
-            ));
-        }
-        std::fs::read_to_string(path).map_err(|e| e.to_string())
-    };
-    Some(match read() {
-        Ok(text) => OpenedScript {
-            path: path.clone(),
-            text: Some(text),
-            error: None,
+    Some(
+        match usine_core::jobs::sbatch::read_script(Path::new(path)) {
+            Ok(text) => OpenedScript {
+                path: path.clone(),
+                text: Some(text),
+                error: None,
+            },
+            Err(reason) => OpenedScript {
+                path: path.clone(),
+                text: None,
+                error: Some(usine_core::tr!(
+                    en: "Usine cannot open {}: {}.",
+                    fr: "Usine ne peut pas ouvrir {} : {}.",
+                    path,
+                    reason
+                )),
+            },
         },
-        Err(reason) => OpenedScript {
-            path: path.clone(),
-            text: None,
-            error: Some(usine_core::tr!(
-                en: "Usine cannot open {}: {}.",
-                fr: "Usine ne peut pas ouvrir {} : {}.",
-                path,
-                reason
-            )),
-        },
-    })
+    )
 }
 
 /// A second launch (e.g. another script double-clicked): bring the window forward and hand the
@@ -100,7 +88,7 @@ mod tests {
         assert_eq!(from_args(&args(&[])), None);
 
         let big = dir.join("big.sbatch");
-        std::fs::write(&big, vec![b'#'; (MAX_BYTES + 1) as usize]).unwrap();
+        std::fs::write(&big, vec![b'#'; (1 << 20) + 1]).unwrap();
         let refused = from_args(&args(&[big.to_str().unwrap()])).unwrap();
         assert!(refused.text.is_none());
         assert!(

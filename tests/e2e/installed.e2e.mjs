@@ -38,15 +38,9 @@ const installedVersion = () =>
 /** Signs `file` with the test key for `version`; returns the signature as latest.json holds it. */
 function sign(file, version) {
   const tauri = path.resolve("../../ui/node_modules/.bin/tauri");
-  execFileSync(
-    tauri,
-    ["signer", "sign", "-f", process.env.USINE_UPDATE_TEST_KEY, "-p", ""].concat([
-      "--app-version",
-      version,
-      file,
-    ]),
-    { stdio: "ignore" },
-  );
+  const key = process.env.USINE_UPDATE_TEST_KEY;
+  const args = ["signer", "sign", "-f", key, "-p", "", "--app-version", version, file];
+  execFileSync(tauri, args, { stdio: "ignore" });
   return readFileSync(`${file}.sig`, "utf8");
 }
 

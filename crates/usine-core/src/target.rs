@@ -1,6 +1,8 @@
 //! Where jobs run. Until a cluster is configured, the only target is this computer, so the app is
 //! useful in its first minute.
 
+use std::sync::OnceLock;
+
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -35,9 +37,16 @@ impl Target {
             id: THIS_COMPUTER_ID.to_owned(),
             name: "This computer".to_owned(),
             kind: TargetKind::ThisComputer,
-            host: sysinfo::System::host_name().unwrap_or_else(|_| "localhost".to_owned()),
+            host: this_host().to_owned(),
         }
     }
+}
+
+/// This computer's host name as the operating system reports it (read once: charts and samples
+/// name it on every look).
+pub fn this_host() -> &'static str {
+    static HOST: OnceLock<String> = OnceLock::new();
+    HOST.get_or_init(|| sysinfo::System::host_name().unwrap_or_else(|_| "localhost".to_owned()))
 }
 
 /// Every target the user can pick, the local one first.

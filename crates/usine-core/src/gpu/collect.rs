@@ -181,11 +181,10 @@ pub fn sample_this_computer(tool: &str) -> Option<Parsed> {
         .output()
         .ok()
         .filter(|o| o.status.success())?;
-    let host = sysinfo::System::host_name().unwrap_or_else(|_| "localhost".into());
     Some(parse::nvidia_smi_csv(
         &String::from_utf8_lossy(&out.stdout),
         Some(RECORDER_FIELDS),
-        &host,
+        crate::target::this_host(),
         0,
     ))
 }

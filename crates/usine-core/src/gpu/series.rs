@@ -111,7 +111,7 @@ pub fn load(store: &Store, job: &str, points: usize) -> Result<Vec<Series>, Stor
          FROM cpu_samples WHERE job = ?1 GROUP BY (t - ?2) / ?3
          ORDER BY 1, 2 NULLS LAST, 3",
     )?;
-    let host = sysinfo::System::host_name().unwrap_or_else(|_| "localhost".into());
+    let host = crate::target::this_host();
     let rows = stmt.query_map(rusqlite::params![job, first, bucket, host], |r| {
         Ok((
             r.get::<_, String>(0)?,
@@ -286,14 +286,14 @@ pub struct ProcessorSample {
 
 /// Every stored reading of the job's processes on this computer, oldest first.
 pub fn processor_samples(store: &Store, job: &str) -> Result<Vec<ProcessorSample>, StoreError> {
-    let host = sysinfo::System::host_name().unwrap_or_else(|_| "localhost".into());
+    let host = crate::target::this_host();
     let mut stmt = store.db.prepare(
         "SELECT t, cpu_percent, memory_used, memory_total FROM cpu_samples WHERE job = ?1 ORDER BY t",
     )?;
     let rows = stmt.query_map([job], |r| {
         Ok(ProcessorSample {
             time_ms: r.get(0)?,
-            node: host.clone(),
+            node: host.to_owned(),
             cpu_percent: r.get::<_, Option<f64>>(1)?.map(|v| v as f32),
             memory_used_mib: r.get::<_, f64>(2)? as f32,
             memory_total_mib: r.get::<_, f64>(3)? as f32,

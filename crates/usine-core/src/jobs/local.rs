@@ -44,8 +44,7 @@ impl ThisComputer {
 
     /// What the run's processes use now (`None` once they have ended).
     pub fn usage(&self, id: &str) -> Option<super::local_usage::TreeUsage> {
-        let pid = std::fs::read_to_string(self.dir(id).ok()?.join("pid")).ok()?;
-        super::local_usage::of_tree(pid.trim().parse().ok()?)
+        super::local_usage::of_tree(pid(&self.dir(id).ok()?)?)
     }
 
     fn read_state(dir: &Path) -> JobState {
@@ -58,9 +57,7 @@ impl ThisComputer {
                 _ => JobState::Failed,
             };
         }
-        let alive = std::fs::read_to_string(dir.join("pid"))
-            .ok()
-            .and_then(|p| p.trim().parse::<u32>().ok())
+        let alive = pid(dir)
             .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists() || kill(pid, "-0"));
         if alive {
             JobState::Running
@@ -71,6 +68,15 @@ impl ThisComputer {
             JobState::Pending
         }
     }
+}
+
+/// The run's process (group) id, once it has started.
+fn pid(dir: &Path) -> Option<u32> {
+    std::fs::read_to_string(dir.join("pid"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn kill(pid: u32, signal: &str) -> bool {

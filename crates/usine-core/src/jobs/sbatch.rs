@@ -20,6 +20,31 @@ const HEREDOC_END: &str = "USINE_COMMANDS_END";
 const RECORDER_START: &str = r#"srun --overlap --ntasks-per-node=1 --output="usine-gpu-"#;
 const GPU_RECORDER: &str = r#"srun --overlap --ntasks-per-node=1 --output="usine-gpu-${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}${SLURM_ARRAY_TASK_ID:+_$SLURM_ARRAY_TASK_ID}-%N.log" bash -c 'if command -v nvidia-smi >/dev/null; then exec nvidia-smi --query-gpu=timestamp,index,utilization.gpu,memory.used,memory.total,power.draw,temperature.gpu --format=csv,noheader,nounits -l 10; elif command -v rocm-smi >/dev/null; then while true; do printf "%s " "$(date +%s)"; rocm-smi --showuse --showmeminfo vram --showpower --showtemp --json | tr -d "\n"; echo; sleep 10; done; elif command -v amd-smi >/dev/null; then while true; do printf "%s " "$(date +%s)"; amd-smi metric --usage --mem-usage --power --temperature --json | tr -d "\n"; echo; sleep 10; done; fi' 2>/dev/null &"#;
 
+/// Larger than any batch script: a file past this is something else, opened by mistake.
+const MAX_SCRIPT_BYTES: u64 = 1 << 20;
+
+/// Why a script file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ScriptFileError {
+    #[error("{}", crate::tr!(
+        en: "it is {} KiB; a batch script is a page of text",
+        fr: "il fait {} Kio ; un script de soumission tient sur une page",
+        .kib
+    ))]
+    TooLarge { kib: u64 },
+    #[error("{0}")]
+    Unreadable(#[from] std::io::Error),
+}
+
+/// Reads a batch script from disk, refusing files far too large to be one.
+pub fn read_script(path: &std::path::Path) -> Result<String, ScriptFileError> {
+    let size = std::fs::metadata(path)?.len();
+    if size > MAX_SCRIPT_BYTES {
+        return Err(ScriptFileError::TooLarge { kib: size / 1024 });
+    }
+    Ok(std::fs::read_to_string(path)?)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
     #[error("{}", crate::tr!(
