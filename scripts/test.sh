@@ -18,12 +18,19 @@ results=()
 counts=()
 times=()
 # step NAME COUNT_FN -- COMMAND...: runs COMMAND, logs to $LOGS/NAME.log, records the outcome.
+# A step that hangs is stopped (with everything it started in its process group) after
+# LIMIT seconds (default 25 min; a cold build of everything takes about 10), so one stuck
+# test fails its step instead of holding the whole run until CI gives up.
 step() {
-  local name=$1 counter=$2 log="$LOGS/$1.log" t0 rc=0
+  local name=$1 counter=$2 log="$LOGS/$1.log" t0 rc=0 limit=${LIMIT:-1500}
   shift 3
   printf '\n=== %s\n' "$name"
   t0=$(date +%s)
-  "$@" >"$log" 2>&1 || rc=$?
+  timeout --kill-after=30 "$limit" "$@" >"$log" 2>&1 </dev/null || rc=$?
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    printf '\n%s: stopped after %s s without finishing (it hung); see above for the last it did.\n' \
+      "$name" "$limit" >>"$log"
+  fi
   names+=("$name")
   times+=("$(($(date +%s) - t0)) s")
   counts+=("$($counter "$log")")
@@ -54,7 +61,7 @@ node_counts() {
   awk '/^ℹ pass/ { p = $3 } /^ℹ fail/ { f = $3 } END { printf "%d passed, %d failed", p, f }' "$1"
 }
 
-step deps none -- scripts/deps.sh --test
+LIMIT=2700 step deps none -- scripts/deps.sh --test
 if [ "${results[0]}" != pass ]; then
   echo "Dependencies could not be installed; nothing else can run."
   exit 1
@@ -73,7 +80,7 @@ step ui-tests vitest_counts -- bash -c 'cd ui && npx vitest run'
 step app-build none -- bash -c '(cd ui && npm run build) && ui/node_modules/.bin/tauri build --debug --no-bundle'
 # Never drive a stale binary left by an earlier run.
 if [ "${results[-1]}" = pass ]; then
-  step e2e node_counts -- env USINE_APP="$TARGET_DIR/debug/usine-app" E2E_OUT="$TARGET_DIR/e2e-out" \
+  LIMIT=900 step e2e node_counts -- env USINE_APP="$TARGET_DIR/debug/usine-app" E2E_OUT="$TARGET_DIR/e2e-out" \
     scripts/with-keychain.sh bash -c 'cd tests/e2e && xvfb-run -a node --test --test-reporter=spec app.e2e.mjs'
 else
   names+=(e2e) results+=(FAIL) times+=("0 s") counts+=("not run: the app did not build")
@@ -92,7 +99,7 @@ export USINE_UPDATE_TEST_KEY="$update_keys/key" USINE_UPDATE_PUBKEY="$(cat "$upd
 export USINE_UPDATE_ENDPOINT=http://127.0.0.1:47813/latest.json
 step package none -- scripts/package.sh --debug
 if [ "${results[-1]}" = pass ]; then
-  step install node_counts -- scripts/install-check.sh
+  LIMIT=600 step install node_counts -- scripts/install-check.sh
 else
   names+=(install) results+=(FAIL) times+=("0 s") counts+=("not run: no package")
 fi

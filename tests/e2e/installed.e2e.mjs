@@ -13,7 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { appEnv, running, startDriver, writeLauncher } from "./session.mjs";
+import { appEnv, running, startDriver, stopApp, writeLauncher } from "./session.mjs";
 
 const app = process.env.USINE_APP ?? "/usr/bin/usine-app";
 const out = path.resolve(process.env.E2E_OUT ?? "out");
@@ -127,6 +127,7 @@ after(async () => {
   await browser?.deleteSession().catch(() => {});
   driver?.stop();
   release?.server.close();
+  await stopApp(app);
 });
 
 test("the installed app opens a double-clicked .sbatch file as a draft", async () => {

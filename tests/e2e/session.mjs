@@ -97,3 +97,27 @@ export function running(binary) {
     })
     .map(Number);
 }
+
+/**
+ * Ends every process of `binary` left when a suite ends, politely first. A test that fails
+ * midway leaves the app running, and the app holds the test runner's output pipe open: the
+ * runner would then wait for it forever (this is how a failed update test once held CI until
+ * its time ran out).
+ */
+export async function stopApp(binary) {
+  const signal = (pids, sig) => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  };
+  signal(running(binary), "SIGTERM");
+  const deadline = Date.now() + 5_000;
+  while (running(binary).length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  signal(running(binary), "SIGKILL");
+}
