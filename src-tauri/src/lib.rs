@@ -8,6 +8,7 @@ mod jobs;
 mod live;
 mod logging;
 mod opened;
+mod page_recovery;
 mod state;
 mod updates;
 
@@ -69,6 +70,9 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         .setup(|app| {
             logging::init(app.path().app_log_dir().ok().as_deref());
             tracing::info!(version = usine_core::VERSION, "Usine starts");
+            if let Some(window) = app.get_webview_window("main") {
+                page_recovery::watch(&window);
+            }
             app.manage(state::AppState::new(Store::open_default()?));
             updates::init(app.handle())?;
             live::start_host_metrics(app.handle().clone());

@@ -19,7 +19,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { running, startDriver, writeLauncher } from "./session.mjs";
+import { running, startDriver, stopApp, writeLauncher } from "./session.mjs";
 
 const app = process.env.USINE_APP;
 const out = path.resolve(process.env.E2E_OUT ?? "out");
@@ -49,8 +49,7 @@ after(async () => {
   await browser?.deleteSession().catch(() => {});
   driver?.stop();
   notifier?.kill("SIGTERM");
-  // An app that outlived its session (seen once in CI) would keep the run from ending.
-  for (const pid of running(app)) process.kill(pid, "SIGTERM");
+  await stopApp(app);
 });
 
 // The measure of onboarding: a newcomer with a one-time code, from the first launch to a first
@@ -796,7 +795,7 @@ test("the app's log is in the platform's log folder and holds no secret", () => 
   }
 });
 
-// Last: it restarts the app, which ends the one-time-code login the tests above share.
+// Near the end: it restarts the app, which ends the one-time-code login the tests above share.
 test("the guide by keyboard for a key user: quit half-way, it resumes, the new key gets in", async () => {
   const lab = labSettings();
   const found = [];
@@ -910,4 +909,65 @@ test("the guide by keyboard for a key user: quit half-way, it resumes, the new k
   await (await browser.$("[data-cost]")).waitForExist({ timeout: 5_000 });
   found.push(...(await axeScan("first job: cost")));
   assert.deepEqual(found, [], "serious accessibility problems in the guides");
+});
+
+/** The app's log so far (its daily files in the platform's log folder). */
+function appLog() {
+  const dir = path.join(home, ".local", "share", "eu.usine.desktop", "logs");
+  return readdirSync(dir)
+    .filter((f) => /^usine\.\d{4}-\d{2}-\d{2}\.log$/.test(f))
+    .map((f) => readFileSync(path.join(dir, f), "utf8"))
+    .join("");
+}
+
+/** The WebKit web processes the app started (its page runs in one of them). */
+function webProcesses(appPid) {
+  return readdirSync("/proc")
+    .filter((pid) => /^\d+$/.test(pid))
+    .filter((pid) => {
+      try {
+        // comm is cut to 15 characters; ppid is the fourth field, after "(comm)".
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        const [, comm, rest] = stat.match(/^\d+ \((.*)\) (.*)$/s) ?? [];
+        return comm?.startsWith("WebKitWebProces") && Number(rest.split(" ")[1]) === appPid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+// After everything else: it ends the WebDriver session. The app runs on its own here, because
+// WebKitWebDriver closes the app of a session whose page crashed (racing the reload).
+test("when WebKit's page process crashes, the window loads its page again", async () => {
+  await browser.deleteSession();
+  browser = undefined;
+  await waitForExit(app);
+  const logged = appLog().length;
+  const since = () => appLog().slice(logged);
+  const launched = spawn(path.join(home, "usine-app"), [], { stdio: "ignore" });
+  try {
+    const until = async (what, done) => {
+      const deadline = Date.now() + 15_000;
+      while (!done()) {
+        assert.ok(Date.now() < deadline, what);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    // WebKit does not report a page process that dies before its first load: wait for that.
+    const loads = () => since().split("the window's page has loaded").length - 1;
+    await until("the app's page did not load", () => loads() === 1);
+    const crashed = webProcesses(launched.pid);
+    assert.ok(crashed.length > 0, "no WebKit web process belongs to the app");
+    for (const pid of crashed) process.kill(pid, "SIGKILL");
+    await until("the page did not load again: the window stays blank", () => loads() === 2);
+    assert.match(since(), /the window's page stopped; loading it again reason=Crashed/);
+    assert.ok(
+      webProcesses(launched.pid).some((pid) => !crashed.includes(pid)),
+      "the page was not given a new process",
+    );
+    assert.deepEqual(running(app), [launched.pid], "the app itself must live on");
+  } finally {
+    launched.kill("SIGTERM");
+  }
 });
