@@ -19,7 +19,14 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { running, startDriver, stopApp, writeLauncher } from "./session.mjs";
+import {
+  appLog,
+  printLogProblems,
+  running,
+  startDriver,
+  stopApp,
+  writeLauncher,
+} from "./session.mjs";
 
 const app = process.env.USINE_APP;
 const out = path.resolve(process.env.E2E_OUT ?? "out");
@@ -50,6 +57,7 @@ after(async () => {
   driver?.stop();
   notifier?.kill("SIGTERM");
   await stopApp(app);
+  if (home) printLogProblems(home);
 });
 
 // The measure of onboarding: a newcomer with a one-time code, from the first launch to a first
@@ -911,15 +919,6 @@ test("the guide by keyboard for a key user: quit half-way, it resumes, the new k
   assert.deepEqual(found, [], "serious accessibility problems in the guides");
 });
 
-/** The app's log so far (its daily files in the platform's log folder). */
-function appLog() {
-  const dir = path.join(home, ".local", "share", "eu.usine.desktop", "logs");
-  return readdirSync(dir)
-    .filter((f) => /^usine\.\d{4}-\d{2}-\d{2}\.log$/.test(f))
-    .map((f) => readFileSync(path.join(dir, f), "utf8"))
-    .join("");
-}
-
 /** The WebKit web processes the app started (its page runs in one of them). */
 function webProcesses(appPid) {
   return readdirSync("/proc")
@@ -943,8 +942,8 @@ test("when WebKit's page process crashes, the window loads its page again", asyn
   await browser.deleteSession();
   browser = undefined;
   await waitForExit(app);
-  const logged = appLog().length;
-  const since = () => appLog().slice(logged);
+  const logged = appLog(home).length;
+  const since = () => appLog(home).slice(logged);
   const launched = spawn(path.join(home, "usine-app"), [], { stdio: "ignore" });
   try {
     const until = async (what, done) => {

@@ -13,7 +13,14 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { appEnv, running, startDriver, stopApp, writeLauncher } from "./session.mjs";
+import {
+  appEnv,
+  printLogProblems,
+  running,
+  startDriver,
+  stopApp,
+  writeLauncher,
+} from "./session.mjs";
 
 const app = process.env.USINE_APP ?? "/usr/bin/usine-app";
 const out = path.resolve(process.env.E2E_OUT ?? "out");
@@ -128,6 +135,7 @@ after(async () => {
   driver?.stop();
   release?.server.close();
   await stopApp(app);
+  if (home) printLogProblems(home);
 });
 
 test("the installed app opens a double-clicked .sbatch file as a draft", async () => {

@@ -2,7 +2,14 @@
 // launcher that starts the app with its own HOME and data folder (WebKitWebDriver does not
 // pass the test's environment on).
 import { spawn } from "node:child_process";
-import { chmodSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+} from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { remote } from "webdriverio";
@@ -120,4 +127,22 @@ export async function stopApp(binary) {
     await new Promise((r) => setTimeout(r, 100));
   }
   signal(running(binary), "SIGKILL");
+}
+
+/** The log of the app run in `home` (its daily files in the platform's log folder). */
+export function appLog(home) {
+  const dir = path.join(home, ".local", "share", "eu.usine.desktop", "logs");
+  if (!existsSync(dir)) return "";
+  return readdirSync(dir)
+    .filter((f) => /^usine\.\d{4}-\d{2}-\d{2}\.log$/.test(f))
+    .map((f) => readFileSync(path.join(dir, f), "utf8"))
+    .join("");
+}
+
+/** Prints the warnings and errors the app logged in `home`: what a failed run needs first. */
+export function printLogProblems(home) {
+  const problems = appLog(home)
+    .split("\n")
+    .filter((line) => / (WARN|ERROR) /.test(line));
+  if (problems.length > 0) console.log(`app log, warnings and errors:\n${problems.join("\n")}`);
 }
