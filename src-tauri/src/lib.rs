@@ -53,7 +53,7 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             jobs::get_settings,
             jobs::save_settings,
             jobs::set_language,
-            opened::opened_at_start,
+            opened::take_opened_scripts,
             guide::guide_at_start,
             guide::save_guide,
             guide::guide_add_cluster,
@@ -65,6 +65,9 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         .plugin(tauri_plugin_single_instance::init(|app, args, _cwd| {
             opened::on_second_launch(app, args)
         }))
+        .manage(opened::Inbox::from_args(
+            &std::env::args().collect::<Vec<_>>(),
+        ))
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_notification::init())
         .setup(|app| {

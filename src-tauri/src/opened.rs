@@ -1,15 +1,20 @@
 //! Scripts the app is asked to open: a `.sbatch` file double-clicked in the file manager (the
 //! packages register Usine for them) arrives as an argument, at start or, when Usine already
-//! runs, through the single-instance plugin. The UI imports it as a draft.
+//! runs, through the single-instance plugin. They wait in an inbox until the window takes them
+//! (the UI imports each as a draft): a file manager opening three scripts starts three launches
+//! at once, and those handed over before the window listened were lost when they travelled only
+//! as events.
 
 use std::path::Path;
+use std::sync::Mutex;
 
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
 use crate::error::UiError;
 
-/// Must match `OPEN_SCRIPT_EVENT` in ui/src/lib/ipc.ts.
+/// Must match `OPEN_SCRIPT_EVENT` in ui/src/lib/ipc.ts. Says "the inbox has scripts"; the
+/// window takes them with `take_opened_scripts`.
 pub const OPEN_SCRIPT_EVENT: &str = "open-script";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -21,49 +26,74 @@ pub struct OpenedScript {
     pub error: Option<String>,
 }
 
-/// The first argument after the program that names a file, read.
-pub fn from_args(args: &[String]) -> Option<OpenedScript> {
-    let path = args
-        .iter()
-        .skip(1)
-        .find(|a| !a.starts_with('-') && Path::new(a).is_file())?;
-    Some(
-        match usine_core::jobs::sbatch::read_script(Path::new(path)) {
-            Ok(text) => OpenedScript {
-                path: path.clone(),
-                text: Some(text),
-                error: None,
-            },
-            Err(reason) => OpenedScript {
-                path: path.clone(),
-                text: None,
-                error: Some(usine_core::tr!(
-                    en: "Usine cannot open {}: {}.",
-                    fr: "Usine ne peut pas ouvrir {} : {}.",
-                    path,
-                    reason
-                )),
-            },
-        },
-    )
+/// Scripts handed to Usine that the window has not taken yet, oldest first.
+#[derive(Debug, Default)]
+pub struct Inbox(Mutex<Vec<OpenedScript>>);
+
+impl Inbox {
+    /// The inbox at start: the files this launch was given.
+    pub fn from_args(args: &[String]) -> Self {
+        Self(Mutex::new(scripts_in(args)))
+    }
+
+    fn push(&self, scripts: Vec<OpenedScript>) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(scripts);
+    }
+
+    fn take(&self) -> Vec<OpenedScript> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
 }
 
-/// A second launch (e.g. another script double-clicked): bring the window forward and hand the
-/// script to the UI.
+/// Every argument after the program that names a file, read; flags are skipped.
+pub fn scripts_in(args: &[String]) -> Vec<OpenedScript> {
+    args.iter()
+        .skip(1)
+        .filter(|a| !a.starts_with('-') && Path::new(a).is_file())
+        .map(
+            |path| match usine_core::jobs::sbatch::read_script(Path::new(path)) {
+                Ok(text) => OpenedScript {
+                    path: path.clone(),
+                    text: Some(text),
+                    error: None,
+                },
+                Err(reason) => OpenedScript {
+                    path: path.clone(),
+                    text: None,
+                    error: Some(usine_core::tr!(
+                        en: "Usine cannot open {}: {}.",
+                        fr: "Usine ne peut pas ouvrir {} : {}.",
+                        path,
+                        reason
+                    )),
+                },
+            },
+        )
+        .collect()
+}
+
+/// A second launch (e.g. another script double-clicked): bring the window forward and hand its
+/// scripts over.
 pub fn on_second_launch<R: Runtime>(app: &AppHandle<R>, args: Vec<String>) {
     if let Some(window) = app.get_webview_window("main") {
         let _ = window.unminimize();
         let _ = window.set_focus();
     }
-    if let Some(script) = from_args(&args) {
-        let _ = app.emit(OPEN_SCRIPT_EVENT, script);
+    let scripts = scripts_in(&args);
+    if scripts.is_empty() {
+        return;
     }
+    app.state::<Inbox>().push(scripts);
+    let _ = app.emit(OPEN_SCRIPT_EVENT, ());
 }
 
-/// The script given when the app started, if any.
+/// The scripts waiting to be opened (those given at start among them); the inbox is then empty.
 #[tauri::command]
-pub fn opened_at_start() -> Result<Option<OpenedScript>, UiError> {
-    Ok(from_args(&std::env::args().collect::<Vec<_>>()))
+pub fn take_opened_scripts(inbox: State<'_, Inbox>) -> Result<Vec<OpenedScript>, UiError> {
+    Ok(inbox.take())
 }
 
 #[cfg(test)]
@@ -71,7 +101,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_first_file_argument_is_read_and_flags_are_not_files() {
+    fn file_arguments_are_read_and_wait_in_the_inbox_until_taken() {
         let dir = std::env::temp_dir().join(format!("usine-opened-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let script = dir.join("train.sbatch");
@@ -82,14 +112,24 @@ mod tests {
                 .map(String::from)
                 .collect::<Vec<_>>()
         };
-        let got = from_args(&args(&["--verbose", script.to_str().unwrap()])).unwrap();
-        assert_eq!(got.text.as_deref(), Some("#!/bin/bash\n#SBATCH --gpus=1\n"));
-        assert_eq!(from_args(&args(&["--verbose", "/nowhere/x.sbatch"])), None);
-        assert_eq!(from_args(&args(&[])), None);
+        let path = script.to_str().unwrap();
+        let got = scripts_in(&args(&["--verbose", path, "/nowhere/x.sbatch", path]));
+        assert_eq!(got.len(), 2, "both files, not the flag nor the missing one");
+        assert_eq!(
+            got[0].text.as_deref(),
+            Some("#!/bin/bash\n#SBATCH --gpus=1\n")
+        );
+        assert_eq!(scripts_in(&args(&[])), vec![]);
+
+        // Handed over before the window takes them: kept, in order, and taken once.
+        let inbox = Inbox::from_args(&args(&[path]));
+        inbox.push(got);
+        assert_eq!(inbox.take().len(), 3);
+        assert_eq!(inbox.take(), vec![]);
 
         let big = dir.join("big.sbatch");
         std::fs::write(&big, vec![b'#'; (1 << 20) + 1]).unwrap();
-        let refused = from_args(&args(&[big.to_str().unwrap()])).unwrap();
+        let [refused] = <[_; 1]>::try_from(scripts_in(&args(&[big.to_str().unwrap()]))).unwrap();
         assert!(refused.text.is_none());
         assert!(
             refused

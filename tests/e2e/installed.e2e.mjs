@@ -153,23 +153,41 @@ test("the installed app opens a double-clicked .sbatch file as a draft", async (
   await browser.saveScreenshot(path.join(out, "installed-draft.png"));
 });
 
-test("a second launch with another script hands it to the open window and exits", async () => {
-  const second = path.join(home, "second.sbatch");
-  writeFileSync(second, script("handed-over"));
-  const launched = spawn(app, [second], {
-    env: { ...process.env, ...appEnv(home) },
-    stdio: "ignore",
+test("launches with other scripts hand them to the open window and exit; none is lost", async () => {
+  // As a file manager does with two scripts opened at once: two launches, side by side.
+  const names = ["handed-over", "handed-over-too"];
+  const launches = names.map((name) => {
+    const file = path.join(home, `${name}.sbatch`);
+    writeFileSync(file, script(name));
+    const launched = spawn(app, [file], {
+      env: { ...process.env, ...appEnv(home) },
+      stdio: "ignore",
+    });
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("a second launch did not exit")), 15_000);
+      launched.once("exit", (c) => (clearTimeout(timer), resolve(c)));
+    });
   });
-  const code = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("the second launch did not exit")), 15_000);
-    launched.once("exit", (c) => (clearTimeout(timer), resolve(c)));
-  });
-  assert.equal(code, 0);
+  assert.deepEqual(await Promise.all(launches), [0, 0]);
   const name = await browser.$('input[name="name"]');
-  await browser.waitUntil(async () => (await name.getValue()) === "handed-over", {
+  await browser.waitUntil(async () => names.includes(await name.getValue()), {
     timeout: 10_000,
-    timeoutMsg: "the running window did not open the second script",
+    timeoutMsg: "the running window did not open the scripts handed over",
   });
+  // Both became drafts, next to the one opened at start.
+  await (await browser.$("button*=All drafts")).click();
+  const wanted = ["opened-from-file-manager", ...names];
+  let shown = [];
+  const all = await browser
+    .waitUntil(
+      async () => {
+        shown = await browser.$$("li[data-draft] strong").map((e) => e.getText());
+        return wanted.every((job) => shown.includes(job));
+      },
+      { timeout: 5_000 },
+    )
+    .catch(() => false);
+  assert.ok(all, `not every script became a draft; the drafts: ${shown.join(", ")}`);
 });
 
 test("a signed update is installed and the app restarts into it; forged ones are refused", async () => {

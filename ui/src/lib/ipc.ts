@@ -210,7 +210,7 @@ export const guideAddCluster = (
 /** The language Rust writes its messages in (checks, reasons, charts, notifications). */
 export const setCoreLanguage = (lang: Lang): Promise<void> => invoke("set_language", { lang });
 
-/** Must match `OPEN_SCRIPT_EVENT` in src-tauri/src/opened.rs. */
+/** Must match `OPEN_SCRIPT_EVENT` in src-tauri/src/opened.rs: scripts wait to be taken. */
 export const OPEN_SCRIPT_EVENT = "open-script";
 
 /** A script file the app was asked to open (double-clicked `.sbatch`). */
@@ -221,10 +221,11 @@ export interface OpenedScript {
   error: string | null;
 }
 
-export const openedAtStart = (): Promise<OpenedScript | null> => invoke("opened_at_start");
+/** The scripts Usine was asked to open that no screen has taken yet (at start, or since). */
+export const takeOpenedScripts = (): Promise<OpenedScript[]> => invoke("take_opened_scripts");
 
-export function onOpenScript(handler: (s: OpenedScript) => void): Promise<UnlistenFn> {
-  return listen<OpenedScript>(OPEN_SCRIPT_EVENT, (event) => handler(event.payload));
+export function onOpenScript(handler: () => void): Promise<UnlistenFn> {
+  return listen(OPEN_SCRIPT_EVENT, () => handler());
 }
 
 /** Must match `IDLE_EVENT` in src-tauri/src/jobs.rs. */

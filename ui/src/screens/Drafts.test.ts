@@ -110,4 +110,38 @@ describe("Drafts", () => {
     });
     expect(modules.value).toBe("cuda/12, ");
   });
+
+  it("imports every script opened with Usine as a draft, keeps the last open, says which failed", async () => {
+    const imported: string[] = [];
+    mockIPC((cmd, args) => {
+      const a = args as Record<string, unknown>;
+      switch (cmd) {
+        case "list_templates":
+        case "list_clusters":
+        case "list_drafts":
+          return [];
+        case "create_draft": {
+          const text = a.script as string;
+          imported.push(text);
+          const name = text.match(/job-name=(\S+)/)?.[1] ?? "?";
+          const v = view({ ...spec, name });
+          return { ...v, draft: { ...v.draft, id: name } };
+        }
+        default:
+          throw new Error(`unexpected command ${cmd}`);
+      }
+    });
+    const script = (name: string) => `#!/bin/bash\n#SBATCH --job-name=${name}\n`;
+    render(Drafts, {
+      onsubmitted: () => {},
+      incoming: [
+        { path: "/home/a/first.sbatch", text: script("first"), error: null },
+        { path: "/home/a/huge.sbatch", text: null, error: "Usine cannot open huge.sbatch." },
+        { path: "/home/a/second.sbatch", text: script("second"), error: null },
+      ],
+    });
+    await vi.waitFor(() => expect(imported).toEqual([script("first"), script("second")]));
+    expect(await screen.findByRole("heading", { name: "second" })).toBeTruthy();
+    expect(screen.getByText("Usine cannot open huge.sbatch.")).toBeTruthy();
+  });
 });
