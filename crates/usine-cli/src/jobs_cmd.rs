@@ -184,7 +184,7 @@ pub async fn draft(command: DraftCommand, json: bool) -> anyhow::Result<()> {
                     (t.spec, Some(t.id))
                 }
                 (None, Some(path)) => {
-                    let text = std::fs::read_to_string(path)
+                    let text = sbatch::read_script(path)
                         .with_context(|| format!("reading {}", path.display()))?;
                     let imported = sbatch::import(&text);
                     for note in &imported.notes {
@@ -220,7 +220,11 @@ pub async fn draft(command: DraftCommand, json: bool) -> anyhow::Result<()> {
             let d = drafts::get(&lock(&store), &args.id)
                 .map_err(|_| anyhow::anyhow!("no draft {}", args.id))?;
             let mut spec = match &args.script {
-                Some(path) => sbatch::import(&std::fs::read_to_string(path)?).spec,
+                Some(path) => {
+                    let text = sbatch::read_script(path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    sbatch::import(&text).spec
+                }
                 None => d.spec.clone(),
             };
             spec = apply_sets(&spec, &args.sets)?;

@@ -123,3 +123,45 @@ fn tempdir(tag: &str) -> std::path::PathBuf {
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     dir
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn draft_new_imports_a_script_and_refuses_a_file_too_large_to_be_one() {
+    let dir = tempdir("script");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_usine"))
+            .args(args)
+            .env("USINE_DATA_DIR", dir.join("data"))
+            .output()
+            .expect("usine runs")
+    };
+    let script = dir.join("train.sbatch");
+    std::fs::write(
+        &script,
+        "#!/bin/bash\n#SBATCH --job-name=train\nsrun python train.py\n",
+    )
+    .unwrap();
+    let out = run(&["draft", "new", "--script", script.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout(&out).contains("train"), "{}", stdout(&out));
+
+    // A data file picked by mistake: refused before it is read, with the reason, no draft made.
+    let big = dir.join("data.csv");
+    std::fs::write(&big, vec![b'1'; 3 << 20]).unwrap();
+    let out = run(&["draft", "new", "--script", big.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("a batch script is a page of text"), "{err}");
+    let list = stdout(&run(&["draft", "list"]));
+    assert_eq!(
+        list.lines().filter(|l| l.contains("train")).count(),
+        1,
+        "{list}"
+    );
+    assert_eq!(list.lines().count(), 1, "{list}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
