@@ -255,6 +255,10 @@ slurm_up() {
   case "$state" in
     drain* | drng) scontrol update nodename=localhost state=resume ;;
   esac
+  # Jobs survive a restart (StateSaveLocation): a test run that failed midway may have left a
+  # `sleep 300` holding the lab's CPUs or GPUs, and the next run would wait for it.
+  local u
+  for u in alice bob carol; do scancel --user="$u" 2>/dev/null || true; done
 }
 
 accounts_up() {
