@@ -86,7 +86,8 @@ else
   names+=(e2e) results+=(FAIL) times+=("0 s") counts+=("not run: the app did not build")
 fi
 # The app crate's own tests (its window permissions against ARCHITECTURE.md).
-step app-tests cargo_counts -- cargo test -p usine-app --locked --no-fail-fast
+# Under a display and a session bus: the idle warning's buttons are tested against a real dunst.
+step app-tests cargo_counts -- scripts/with-keychain.sh xvfb-run -a cargo test -p usine-app --locked --no-fail-fast
 # The .deb and .rpm (debug build: what is tested is the packaging), then the .deb installed
 # with dpkg, its files checked and the installed app driven end to end, then removed.
 # The test package trusts a throwaway update key made here: the install test signs "the next

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
-use tauri_plugin_notification::NotificationExt;
 use usine_core::gpu;
 use usine_core::jobs::drafts::{self, Draft};
 use usine_core::jobs::history::{self, JobEntry};
@@ -20,6 +19,7 @@ use usine_core::target::THIS_COMPUTER_ID;
 use usine_core::tr;
 
 use crate::error::UiError;
+use crate::notifications;
 use crate::state::AppState;
 
 /// A `JobEntry` whose state changed (sent, started, finished, …).
@@ -179,12 +179,18 @@ fn offline(target: &str) -> UiError {
 #[tauri::command]
 #[tracing::instrument(skip(state), err(Debug))]
 pub async fn cancel_job(state: State<'_, AppState>, id: String) -> Result<(), UiError> {
-    let job = history::get(&state.store(), &id)?;
+    cancel(&state, &id).await
+}
+
+/// Withdraws a job not sent yet, or asks its cluster to cancel it (the window's Cancel buttons
+/// and the idle warning's).
+pub async fn cancel(state: &AppState, id: &str) -> Result<(), UiError> {
+    let job = history::get(&state.store(), id)?;
     let Some(scheduler_id) = job.scheduler_id.clone() else {
-        history::withdraw(&state.store(), &id)?;
+        history::withdraw(&state.store(), id)?;
         return Ok(());
     };
-    let scheduler = quiet_scheduler(&state, &job.target)
+    let scheduler = quiet_scheduler(state, &job.target)
         .await
         .ok_or_else(|| offline(&job.target))?;
     scheduler.cancel(&scheduler_id).await?;
@@ -231,9 +237,9 @@ async fn follow_gpus<R: Runtime>(
                         .insert(job.id.clone());
                 if first_warning {
                     let (title, body) = notices::idle(&job, rule);
-                    show(app, &title, &body);
-                    // Desktop notifications cannot carry buttons here (the plugin's actions
-                    // are mobile-only): the window offers to open or cancel the job.
+                    notifications::idle_warning(app, &job.id, &title, &body);
+                    // The window offers the same choices, for desktops whose notifications
+                    // cannot carry buttons.
                     let _ = app.emit(
                         IDLE_EVENT,
                         serde_json::json!({
@@ -361,14 +367,7 @@ pub fn export_chart(
 /// Shows the desktop notification a job's new state calls for, if any.
 fn notify<R: Runtime>(app: &AppHandle<R>, job: &JobEntry) {
     if let Some((title, body)) = notices::for_state(job) {
-        show(app, &title, &body);
-    }
-}
-
-/// A desktop notification; without a notification daemon it is only logged.
-fn show<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
-    if let Err(error) = app.notification().builder().title(title).body(body).show() {
-        tracing::warn!(%error, "no desktop notification");
+        notifications::show(app, &title, &body);
     }
 }
 

@@ -7,6 +7,7 @@ mod guide;
 mod jobs;
 mod live;
 mod logging;
+mod notifications;
 mod opened;
 mod page_recovery;
 mod state;

@@ -243,3 +243,11 @@ export interface IdleJob {
 export function onJobIdle(handler: (job: IdleJob) => void): Promise<UnlistenFn> {
   return listen<IdleJob>(IDLE_EVENT, (event) => handler(event.payload));
 }
+
+/** Must match `OPEN_JOB_EVENT` in src-tauri/src/notifications.rs. */
+export const OPEN_JOB_EVENT = "open-job";
+
+/** The user clicked a job's desktop notification (its id): show that job. */
+export function onOpenJob(handler: (id: string) => void): Promise<UnlistenFn> {
+  return listen<string>(OPEN_JOB_EVENT, (event) => handler(event.payload));
+}

@@ -64,13 +64,21 @@ pub fn for_state(job: &JobEntry) -> Option<(String, String)> {
     }
 }
 
+/// The idle warning's two buttons: look at the job, cancel it (the window's banner says the same).
+pub fn idle_actions() -> (String, String) {
+    (
+        tr!(en: "Look at the job", fr: "Voir le job"),
+        tr!(en: "Cancel the job", fr: "Annuler le job"),
+    )
+}
+
 /// The warning for a running job whose GPUs have sat under the rule's threshold.
 pub fn idle(job: &JobEntry, rule: IdleRule) -> (String, String) {
     (
         tr!(en: "{} is idle", fr: "{} est inactif", job.spec.name),
         tr!(
-            en: "Its {} GPU(s) have been under {} % busy for {} minutes, and still cost GPU hours. Open Usine to look at it, or cancel it if it is stuck.",
-            fr: "Ses {} GPU sont occupés à moins de {} % depuis {} minutes, et coûtent toujours des heures GPU. Ouvrez Usine pour le voir, ou annulez-le s'il est bloqué.",
+            en: "Its {} GPU(s) have been under {} % busy for {} minutes, and still cost GPU hours. Look at it, or cancel it if it is stuck.",
+            fr: "Ses {} GPU sont occupés à moins de {} % depuis {} minutes, et coûtent toujours des heures GPU. Regardez-le, ou annulez-le s'il est bloqué.",
             job.spec.total_gpus(),
             rule.below,
             rule.minutes
