@@ -958,8 +958,10 @@ test("when WebKit's page process crashes, the window loads its page again", asyn
     await until("the app's page did not load", () => loads() === 1);
     const crashed = webProcesses(launched.pid);
     assert.ok(crashed.length > 0, "no WebKit web process belongs to the app");
+    const killed = Date.now();
     for (const pid of crashed) process.kill(pid, "SIGKILL");
     await until("the page did not load again: the window stays blank", () => loads() === 2);
+    console.log(`  page process killed: the page loaded again ${Date.now() - killed} ms later`);
     assert.match(since(), /the window's page stopped; loading it again reason=Crashed/);
     assert.ok(
       webProcesses(launched.pid).some((pid) => !crashed.includes(pid)),
