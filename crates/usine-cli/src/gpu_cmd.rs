@@ -54,8 +54,8 @@ fn print_table(store: &Mutex<Store>, job: &str) -> anyhow::Result<()> {
     let below = usine_core::settings::load(&lock(store)).idle_below_percent;
     let sum = series::summary(&lock(store), job, below, 60_000)?;
     println!(
-        "{:<14} {:>6} {:>7} {:>7}  last 40 looks",
-        "node", "device", "busy %", "memory %"
+        "{:<14} {:>6} {:>7} {:>9}  last 40 looks",
+        "node", "device", "busy %", "memory"
     );
     for c in &curves {
         let last = c.points.last();
@@ -64,14 +64,20 @@ fn print_table(store: &Mutex<Store>, job: &str) -> anyhow::Result<()> {
             Device::Gpu(g) => format!("GPU {g}"),
             Device::Processors => "CPUs".into(),
         };
+        // As the app's chart: a GPU's memory as a share of it, a job here's in GiB.
+        let memory =
+            last.and_then(|p| p.2)
+                .map_or("-".into(), |v| match (c.device, c.memory_gib(v)) {
+                    (Device::Processors, Some(gib)) => format!("{gib:.1} GiB"),
+                    _ => format!("{v:.0} %"),
+                });
         println!(
-            "{:<14} {:>6} {:>7} {:>7}  {}",
+            "{:<14} {:>6} {:>7} {:>9}  {}",
             c.node,
             device,
             last.and_then(|p| p.1)
                 .map_or("-".into(), |v| format!("{v:.0}")),
-            last.and_then(|p| p.2)
-                .map_or("-".into(), |v| format!("{v:.0}")),
+            memory,
             sparkline(&busy)
         );
     }

@@ -465,4 +465,12 @@ async fn a_job_on_this_computer_has_its_cpu_and_memory_charted() {
     assert_eq!(curves[0].device, Device::Processors);
     let svg = chart::svg(&curves, &spec.name, 800, 480).unwrap();
     assert!(svg.contains("CPUs busy (%)"), "{svg}");
+    // Its memory in GiB: a job's few hundred MiB would sit near 0 as a share of this computer.
+    assert!(svg.contains("memory used (GiB)"), "{svg}");
+    let last = curves[0].points.last().and_then(|p| p.2).unwrap();
+    assert!(
+        curves[0].memory_gib(last).unwrap() > 0.19,
+        "200 MiB drawn as {:?} GiB",
+        curves[0].memory_gib(last)
+    );
 }

@@ -78,17 +78,26 @@ where
         )
     };
     let x_max = span_min / scale;
+    let memory_in_gib = memory_in_gib(series);
+    // A job's few GiB would sit near 0 on a scale of this computer's whole memory.
+    let gib_max = series
+        .iter()
+        .flat_map(|s| s.points.iter().filter_map(|p| s.memory_gib(p.2?)))
+        .fold(0f32, f32::max);
+    let gib_max = f64::from((gib_max * 1.2).max(1.0));
     let root = root.titled(title, ("sans-serif", 20)).map_err(err)?;
     let panels = root.split_evenly((2, 1));
     for (panel, (label, pick)) in panels
         .iter()
         .zip(panel_labels(series).into_iter().zip([0, 1]))
     {
+        let gib = pick == 1 && memory_in_gib;
+        let y_max = if gib { gib_max } else { 100.0 };
         let mut chart = ChartBuilder::on(panel)
             .margin(8)
             .x_label_area_size(32)
             .y_label_area_size(44)
-            .build_cartesian_2d(0f64..x_max, 0f64..100f64)
+            .build_cartesian_2d(0f64..x_max, 0f64..y_max)
             .map_err(err)?;
         chart
             .configure_mesh()
@@ -100,7 +109,11 @@ where
         for (i, s) in series.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
             let points = s.points.iter().filter_map(|p| {
-                let v = if pick == 0 { p.1 } else { p.2 }?;
+                let v = match (pick, gib) {
+                    (0, _) => p.1?,
+                    (_, false) => p.2?,
+                    (_, true) => s.memory_gib(p.2?)?,
+                };
                 Some(((p.0 - start) as f64 / 60_000.0 / scale, f64::from(v)))
             });
             chart
@@ -125,11 +138,23 @@ where
     Ok(())
 }
 
+/// Whether the memory panel shows GiB: a job here without GPU curves, whose total is known.
+fn memory_in_gib(series: &[Series]) -> bool {
+    !series.is_empty()
+        && series
+            .iter()
+            .all(|s| s.device == Device::Processors && s.memory_total_mib.is_some())
+}
+
 /// The two panels' axis words: what the curves are the use of.
 fn panel_labels(series: &[Series]) -> [String; 2] {
     let gpus = series.iter().any(|s| matches!(s.device, Device::Gpu(_)));
     let processors = series.iter().any(|s| s.device == Device::Processors);
     match (gpus, processors) {
+        (false, true) if memory_in_gib(series) => [
+            crate::tr!(en: "CPUs busy (%)", fr: "processeurs occupés (%)"),
+            crate::tr!(en: "memory used (GiB)", fr: "mémoire utilisée (Gio)"),
+        ],
         (false, true) => [
             crate::tr!(en: "CPUs busy (%)", fr: "processeurs occupés (%)"),
             crate::tr!(en: "memory used (% of this computer)", fr: "mémoire utilisée (% de cet ordinateur)"),
@@ -245,6 +270,7 @@ mod tests {
                         )
                     })
                     .collect(),
+                memory_total_mib: Some(81_559.0),
             })
             .collect()
     }
@@ -298,21 +324,23 @@ mod tests {
 
     #[test]
     fn a_job_here_without_gpus_is_drawn_as_cpus_and_memory() {
+        // 10 % of 32 GiB: 3.2 GiB, drawn on a 0–3.84 GiB axis.
         let here = vec![Series {
             node: "laptop".into(),
             device: Device::Processors,
             points: (0..60)
                 .map(|i| (i * 1000, Some(25.0), Some(10.0)))
                 .collect(),
+            memory_total_mib: Some(32_768.0),
         }];
         let out = svg(&here, "Local job", 900, 500).unwrap();
-        for text in [
-            "CPUs busy (%)",
-            "memory used (% of this computer)",
-            "laptop CPUs",
-        ] {
+        for text in ["CPUs busy (%)", "memory used (GiB)", "laptop CPUs"] {
             assert!(out.contains(text), "{text} missing");
         }
+        // Tick labels are on their own lines: the memory axis reaches 3.5, only busy reaches 100.
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines.contains(&"3.5") && !lines.contains(&"4.0"), "{out}");
+        assert_eq!(lines.iter().filter(|l| **l == "100.0").count(), 1, "{out}");
         assert!(!out.contains("GPU"), "{out}");
         assert_eq!(
             sparkline_svg(&here, 160, 32)

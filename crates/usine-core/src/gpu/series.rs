@@ -23,6 +23,17 @@ pub struct Series {
     pub node: String,
     pub device: Device,
     pub points: Vec<(i64, Option<f32>, Option<f32>)>,
+    /// What 100 % of the memory curve is, in MiB, where known (a GPU's memory, or this
+    /// computer's for its processors): charts of a job here show memory in GiB with it.
+    pub memory_total_mib: Option<f32>,
+}
+
+impl Series {
+    /// The memory curve's point in GiB, where the total is known.
+    pub fn memory_gib(&self, percent: f32) -> Option<f32> {
+        self.memory_total_mib
+            .map(|total| percent / 100.0 * total / 1024.0)
+    }
 }
 
 /// Stores new samples (a sample seen twice is kept once); returns how many were new.
@@ -104,10 +115,12 @@ pub fn load(store: &Store, job: &str, points: usize) -> Result<Vec<Series>, Stor
     };
     let bucket = ((last - first) / points.max(1) as i64).max(1);
     let mut stmt = store.db.prepare(
-        "SELECT node, gpu, min(t), avg(utilization), avg(100.0 * memory_used / nullif(memory_total, 0))
+        "SELECT node, gpu, min(t), avg(utilization), avg(100.0 * memory_used / nullif(memory_total, 0)),
+                max(memory_total)
          FROM gpu_samples WHERE job = ?1 GROUP BY node, gpu, (t - ?2) / ?3
          UNION ALL
-         SELECT ?4, NULL, min(t), avg(cpu_percent), avg(100.0 * memory_used / nullif(memory_total, 0))
+         SELECT ?4, NULL, min(t), avg(cpu_percent), avg(100.0 * memory_used / nullif(memory_total, 0)),
+                max(memory_total)
          FROM cpu_samples WHERE job = ?1 GROUP BY (t - ?2) / ?3
          ORDER BY 1, 2 NULLS LAST, 3",
     )?;
@@ -119,11 +132,12 @@ pub fn load(store: &Store, job: &str, points: usize) -> Result<Vec<Series>, Stor
             r.get::<_, i64>(2)?,
             r.get::<_, Option<f64>>(3)?,
             r.get::<_, Option<f64>>(4)?,
+            r.get::<_, Option<f64>>(5)?,
         ))
     })?;
     let mut out: Vec<Series> = Vec::new();
     for row in rows {
-        let (node, gpu, t, util, mem) = row?;
+        let (node, gpu, t, util, mem, total) = row?;
         let device = gpu.map_or(Device::Processors, Device::Gpu);
         if out
             .last()
@@ -133,11 +147,15 @@ pub fn load(store: &Store, job: &str, points: usize) -> Result<Vec<Series>, Stor
                 node: node.clone(),
                 device,
                 points: Vec::new(),
+                memory_total_mib: None,
             });
         }
         if let Some(s) = out.last_mut() {
             s.points
                 .push((t, util.map(|u| u as f32), mem.map(|m| m as f32)));
+            if let Some(total) = total {
+                s.memory_total_mib = Some(total as f32);
+            }
         }
     }
     Ok(out)
@@ -482,6 +500,9 @@ mod tests {
                 (3000, Some(0.0), Some(12.5)),
             ]
         );
+        // 25 % of this computer's 8 GiB, in GiB for its chart.
+        assert_eq!(curves[1].memory_total_mib, Some(8192.0));
+        assert_eq!(curves[1].memory_gib(25.0), Some(2.0));
         let here = processor_samples(&st, "j").unwrap();
         assert_eq!(here.len(), 4);
         let csv = to_csv(&[], &here[1..2]);
