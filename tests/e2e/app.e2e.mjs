@@ -442,9 +442,8 @@ test("template → draft → submit to the lab → it runs, finishes, and a noti
 
   const clicked = Date.now();
   await submit.click();
-  const card = await browser.$(`[data-job]`);
+  const card = await jobCard(name);
   await card.waitForExist({ timeout: 5_000 });
-  assert.match(await card.getText(), new RegExp(name));
   await browser.waitUntil(async () => (await card.getAttribute("data-state")) === "running", {
     timeout: 30_000,
     timeoutMsg: "the job was not shown running",
@@ -568,7 +567,7 @@ test("a job on this computer shows what it uses of the processors and memory", a
     timeoutMsg: `the checks did not pass: ${await summary.getText()}`,
   });
   await (await browser.$('[data-action="submit"]')).click();
-  const card = await browser.$(`[data-job]`);
+  const card = await jobCard(name);
   await card.waitForExist({ timeout: 5_000 });
   await browser.waitUntil(async () => (await card.getAttribute("data-state")) === "running", {
     timeout: 15_000,
@@ -588,6 +587,7 @@ test("a job on this computer shows what it uses of the processors and memory", a
   assert.ok(mean > 25 / cores && mean <= 150 / cores, `${caption} with ${cores} cores`);
   const svg = await chart.$("svg").getHTML();
   assert.ok(svg.includes("CPUs busy (%)") && !svg.includes("GPU busy"), svg.slice(0, 400));
+  assert.ok(svg.includes("memory used (GiB)"), "the job's memory is not shown in GiB");
   console.log(`  a job on this computer, one busy core of ${cores}: "${caption}"`);
   await browser.saveScreenshot(path.join(out, "local-job-use.png"));
   await (await browser.$("button=Cancel job")).click();
@@ -762,6 +762,11 @@ test("switching to French redraws every screen in French, and back", async () =>
     timeoutMsg: "the sidebar did not switch back to English",
   });
 });
+
+/** The Jobs screen's card of the job called `name` (the first card may be an older job's). */
+function jobCard(name) {
+  return browser.$(`//button[@data-job][.//strong[text()="${name}"]]`);
+}
 
 /** Waits until no process runs `binary` any more. */
 async function waitForExit(binary) {
