@@ -81,7 +81,7 @@ step app-build none -- bash -c '(cd ui && npm run build) && ui/node_modules/.bin
 # Never drive a stale binary left by an earlier run.
 if [ "${results[-1]}" = pass ]; then
   LIMIT=900 step e2e node_counts -- env USINE_APP="$TARGET_DIR/debug/usine-app" E2E_OUT="$TARGET_DIR/e2e-out" \
-    scripts/with-keychain.sh bash -c 'cd tests/e2e && xvfb-run -a node --test --test-reporter=spec app.e2e.mjs'
+    scripts/e2e.sh app.e2e.mjs
 else
   names+=(e2e) results+=(FAIL) times+=("0 s") counts+=("not run: the app did not build")
 fi
