@@ -27,7 +27,10 @@ pub fn idle_warning<R: Runtime>(app: &AppHandle<R>, id: &str, title: &str, body:
             .appname("Usine")
             .summary(title)
             .body(body)
+            // "default" is a click on the notification; most desktops show only the others
+            // as buttons, so looking at the job is offered both ways.
             .action("default", &look)
+            .action("look", &look)
             .action("cancel", &cancel)
             .finalize();
         let (app, id) = (app.clone(), id.to_owned());
@@ -47,14 +50,14 @@ pub fn idle_warning<R: Runtime>(app: &AppHandle<R>, id: &str, title: &str, body:
     }
 }
 
-/// What the user chose on the idle warning: "default" (a click, or its first button) shows the
-/// job, "cancel" cancels it; closing it lets the job run.
+/// What the user chose on the idle warning: a click or "Look at the job" shows the job,
+/// "Cancel the job" cancels it; closing it lets the job run.
 #[cfg(target_os = "linux")]
 fn answer<R: Runtime>(app: &AppHandle<R>, id: &str, action: &str) {
     use tauri::{Emitter, Manager};
     tracing::info!(job = %id, action, "answer to the idle warning");
     match action {
-        "default" => {
+        "default" | "look" => {
             if let Some(window) = app.get_webview_window("main") {
                 let _ = window.unminimize();
                 let _ = window.show();
@@ -108,15 +111,24 @@ mod tests {
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
-    /// dunst, whose context menu is a stand-in for the user's pick: the line holding `pick`.
-    fn dunst(dir: &Path, pick: &str) -> Dunst {
+    /// dunst, whose context menu is a stand-in for the user's pick: the line ending with the
+    /// action named in `dir/pick` (dunst lists them as "#Label (summary) [id,action]").
+    fn dunst(dir: &Path) -> Dunst {
         assert!(
             std::env::var_os("DISPLAY").is_some()
                 && std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
             "a display and a session bus are needed: run under scripts/with-keychain.sh xvfb-run -a"
         );
         let menu = dir.join("menu.sh");
-        std::fs::write(&menu, format!("#!/bin/sh\nexec grep -m1 -F '{pick}'\n")).unwrap();
+        let pick = dir.join("pick");
+        std::fs::write(
+            &menu,
+            format!(
+                "#!/bin/sh\nexec grep -m1 -F \",$(cat '{}')]\"\n",
+                pick.display()
+            ),
+        )
+        .unwrap();
         std::fs::set_permissions(&menu, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .unwrap();
         let config = dir.join("dunstrc");
@@ -155,7 +167,7 @@ mod tests {
     }
 
     #[test]
-    fn the_idle_warning_shows_the_job_on_a_click_and_cancels_it_from_its_button() {
+    fn the_idle_warning_shows_the_job_on_a_click_or_its_button_and_cancels_it_from_its_other() {
         let dir = std::env::temp_dir().join(format!("usine-notices-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let app = tauri::test::mock_builder()
@@ -164,8 +176,11 @@ mod tests {
         app.manage(AppState::new(
             Store::open(&dir.join("usine.sqlite3")).unwrap(),
         ));
-        let (look, cancel) = usine_core::jobs::notices::idle_actions();
-        let _daemon = dunst(&dir, &cancel);
+        let _daemon = dunst(&dir);
+        let menu_pick = |action: &str| {
+            std::fs::write(dir.join("pick"), action).unwrap();
+            dunstctl(&["context"]);
+        };
         let (opened, shown_jobs) = mpsc::channel();
         app.listen(OPEN_JOB_EVENT, move |event| {
             let _ = opened.send(event.payload().to_owned());
@@ -179,7 +194,17 @@ mod tests {
         dunstctl(&["action", "0"]);
         let shown = shown_jobs.recv_timeout(Duration::from_secs(10)).unwrap();
         assert_eq!(shown, "\"job-a\"");
-        // A mouse click also closes it; `dunstctl action` does not.
+        // A mouse click also closes it; `dunstctl action` and `context` do not.
+        dunstctl(&["close"]);
+
+        // Its "Look at the job" button does the same.
+        idle_warning(app.handle(), "job-b", "train is idle", "Its GPUs sit idle.");
+        until("the warning is shown", || {
+            dunstctl(&["count", "displayed"]) == "1"
+        });
+        menu_pick("look");
+        let shown = shown_jobs.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(shown, "\"job-b\"");
         dunstctl(&["close"]);
 
         // "Cancel the job", picked in the notification's menu, cancels it: a job not sent yet
@@ -196,11 +221,14 @@ mod tests {
         until("the second warning is shown", || {
             dunstctl(&["count", "displayed"]) == "1"
         });
-        dunstctl(&["context"]);
+        menu_pick("cancel");
         until("the job is cancelled", || {
             history::get(&state.store(), &queued.id).is_err()
         });
-        assert!(shown_jobs.try_recv().is_err(), "{look} was not chosen");
+        assert!(
+            shown_jobs.try_recv().is_err(),
+            "looking at the job was not chosen"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
