@@ -7,7 +7,7 @@
 //   USINE_UPDATE_ENDPOINT  where that package looks for latest.json (http://127.0.0.1:PORT/…)
 //   USINE_DEB              the installed .deb (the update is the same package, one version up)
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
@@ -111,7 +111,7 @@ function releaseServer() {
     server.once("error", reject);
     server.listen(Number(endpoint.port), "127.0.0.1", resolve);
   });
-  return { current, next, good, forged, oldVersion, announce, server, listening };
+  return { current, next, good, forged, oldVersion, announce, server, listening, work };
 }
 
 let release;
@@ -134,6 +134,8 @@ after(async () => {
   await browser?.deleteSession().catch(() => {});
   driver?.stop();
   release?.server.close();
+  // Two packages and their unpacked tree: 250 MB a run, which had filled a CI machine's disk.
+  if (release) rmSync(release.work, { recursive: true, force: true });
   await stopApp(app);
   if (home) printLogProblems(home);
 });

@@ -1,6 +1,6 @@
 //! Building blocks for tests of Usine's own SSH client against the lab.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
@@ -96,10 +96,32 @@ pub fn spec(target: Hop) -> ConnectSpec {
 /// A fresh file path under the test's temp dir (the file does not exist).
 pub fn scratch_file(tag: &str) -> PathBuf {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    static SWEEP: std::sync::Once = std::sync::Once::new();
+    // Tests have no teardown: each run removes what earlier, finished runs left (their
+    // uploads and downloads, about 40 MB a run, had filled a CI machine's disk).
+    SWEEP.call_once(remove_finished_runs_scratch);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("usine-lab-tests-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("{SCRATCH}{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(format!("{tag}-{n}"))
+}
+
+const SCRATCH: &str = "usine-lab-tests-";
+
+/// Removes the scratch folders of test processes that are no longer running.
+fn remove_finished_runs_scratch() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(SCRATCH)) else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// How the test "user" answers questions.
