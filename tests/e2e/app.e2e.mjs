@@ -799,7 +799,7 @@ test("the app's log is in the platform's log folder and holds no secret", () => 
   const files = readdirSync(dir).filter((f) => /^usine\.\d{4}-\d{2}-\d{2}\.log$/.test(f));
   // One file a day (two when the run crosses midnight).
   assert.ok(files.length >= 1, `no daily log file in ${dir}: ${readdirSync(dir)}`);
-  const log = files.map((f) => readFileSync(path.join(dir, f), "utf8")).join("");
+  const log = appLog(home);
   assert.match(log, /Usine starts/);
   console.log(`  log: ${log.split("\n").length} lines at debug level for Usine's own code`);
   // Everything above logged in with these; none may appear.

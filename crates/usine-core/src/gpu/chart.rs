@@ -80,11 +80,15 @@ where
     let x_max = span_min / scale;
     let memory_in_gib = memory_in_gib(series);
     // A job's few GiB would sit near 0 on a scale of this computer's whole memory.
-    let gib_max = series
-        .iter()
-        .flat_map(|s| s.points.iter().filter_map(|p| s.memory_gib(p.2?)))
-        .fold(0f32, f32::max);
-    let gib_max = f64::from((gib_max * 1.2).max(1.0));
+    let memory_max = if memory_in_gib {
+        let most = series
+            .iter()
+            .flat_map(|s| s.points.iter().filter_map(|p| s.memory_gib(p.2?)))
+            .fold(0f32, f32::max);
+        f64::from((most * 1.2).max(1.0))
+    } else {
+        100.0
+    };
     let root = root.titled(title, ("sans-serif", 20)).map_err(err)?;
     let panels = root.split_evenly((2, 1));
     for (panel, (label, pick)) in panels
@@ -92,7 +96,7 @@ where
         .zip(panel_labels(series).into_iter().zip([0, 1]))
     {
         let gib = pick == 1 && memory_in_gib;
-        let y_max = if gib { gib_max } else { 100.0 };
+        let y_max = if pick == 1 { memory_max } else { 100.0 };
         let mut chart = ChartBuilder::on(panel)
             .margin(8)
             .x_label_area_size(32)
