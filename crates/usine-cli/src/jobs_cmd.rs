@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use usine_core::cluster::Connections;
 use usine_core::jobs::checks::{CostEstimate, Problem, Severity, has_blockers};
 use usine_core::jobs::history::{self, JobEntry};
-use usine_core::jobs::scheduler::Scheduler;
+use usine_core::jobs::scheduler::{JobError, Scheduler};
 use usine_core::jobs::slurm::JobState;
 use usine_core::jobs::spec::JobSpec;
 use usine_core::jobs::{drafts, sbatch, targets, templates, tracking};
@@ -252,8 +252,13 @@ pub async fn draft(command: DraftCommand, json: bool) -> anyhow::Result<()> {
                 drafts::get(&lock(&store), &id).map_err(|_| anyhow::anyhow!("no draft {id}"))?;
             let (problems, cost) = targets::check(&store, &d.target, &d.spec)?;
             if json {
-                print_json(&serde_json::json!({ "problems": problems, "cost": cost }));
+                print_json(&serde_json::json!({
+                    "problems": problems,
+                    "cost": cost,
+                    "refusedBecause": d.refused_because,
+                }));
             } else {
+                print_refusal(&d);
                 print_checks(&problems, &cost);
             }
             if has_blockers(&problems) {
@@ -270,12 +275,19 @@ pub async fn draft(command: DraftCommand, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn print_refusal(d: &drafts::Draft) {
+    if let Some(reason) = &d.refused_because {
+        println!("Last sent: refused by the cluster. {reason}");
+    }
+}
+
 fn show_draft(store: &Mutex<Store>, d: &drafts::Draft, json: bool) -> anyhow::Result<()> {
     let (problems, cost) = targets::check(store, &d.target, &d.spec)?;
     if json {
         print_json(&serde_json::json!({ "draft": d, "problems": problems, "cost": cost }));
     } else {
         println!("Draft {} \"{}\" for {}", d.id, d.spec.name, d.target);
+        print_refusal(d);
         print_checks(&problems, &cost);
         println!("Next: usine submit {}", d.id);
     }
@@ -291,7 +303,7 @@ pub async fn submit(args: SubmitArgs, json: bool) -> anyhow::Result<()> {
         print_checks(&problems, &cost);
         bail!("not sent: fix the problems above (or --force)");
     }
-    let entry = tracking::enqueue(&store, &d.target, &d.spec)?;
+    let entry = tracking::enqueue_draft(&store, &d)?;
     if args.queue {
         println!(
             "Queued {} for {}; it is sent the next time Usine reaches it (usine jobs --refresh).",
@@ -312,7 +324,14 @@ pub async fn submit(args: SubmitArgs, json: bool) -> anyhow::Result<()> {
             return Ok(());
         }
     };
-    let sent = tracking::send(&store, &scheduler, &entry.id).await?;
+    let sent = match tracking::send(&store, &scheduler, &entry.id).await {
+        Ok(sent) => sent,
+        Err(JobError::Rejected(reason)) => bail!(
+            "{reason}\nThe cluster refused it, so nothing runs and nothing is queued. Correct the draft (usine draft edit {}) and submit it again.",
+            d.id
+        ),
+        Err(other) => return Err(other.into()),
+    };
     if json {
         print_json(&sent);
     } else {
@@ -331,6 +350,10 @@ fn state_words(job: &JobEntry) -> String {
     match (&job.state, &job.waiting_because) {
         (JobState::Pending, Some(reason)) => format!("waiting: {reason}"),
         (JobState::Queued, _) => "queued on this computer, not sent yet".into(),
+        (JobState::Failed, _) if job.refused_because.is_some() => format!(
+            "refused by the cluster: {}",
+            job.refused_because.as_deref().unwrap_or_default()
+        ),
         (JobState::Failed, _) => match job.record.as_ref().and_then(|r| r.exit_code) {
             Some(code) => format!("failed (exit code {code}): see `usine job logs {}`", job.id),
             None => format!("failed: see `usine job logs {}`", job.id),

@@ -156,6 +156,107 @@ fn a_job_queued_offline_is_sent_once_by_the_next_refresh() {
     assert_eq!(lab.jobs_named(&name), 1);
 }
 
+/// The cluster refuses a job the checks could not judge (an option of the user's own): it
+/// leaves the outbox at once as refused, the draft says why, and once corrected and sent again
+/// only the corrected job runs; no later refresh sends the refused one.
+#[test]
+fn a_refused_job_leaves_the_outbox_and_the_draft_says_why() {
+    let lab = Lab::get();
+    let sb = lab_with_alice(&lab);
+    let name = format!("cli-refused-{}", std::process::id());
+    let draft = new_draft(
+        &sb,
+        &[
+            &format!("name={name}"),
+            "partition=cpu",
+            "account=ai-startup",
+            "timeLimitMinutes=5",
+            r#"extraDirectives=["--constraint=no-such-feature"]"#,
+            "commands=echo corrected\n",
+        ],
+    );
+    let out = sb.run(&["submit", &draft], "");
+    assert!(!out.status.success());
+    let said = text(&out.stderr);
+    assert!(said.contains("refused"), "{said}");
+    let list = ok(&sb, &["jobs"]);
+    assert!(list.contains("refused by the cluster"), "{list}");
+    assert!(!list.contains("not sent yet"), "{list}");
+    let check = ok(&sb, &["draft", "check", &draft]);
+    assert!(
+        check.contains("Last sent: refused by the cluster"),
+        "{check}"
+    );
+
+    ok(
+        &sb,
+        &["draft", "edit", &draft, "--set", "extraDirectives=[]"],
+    );
+    let job: serde_json::Value =
+        serde_json::from_str(&ok(&sb, &["submit", &draft, "--json"])).unwrap();
+    let id = job["id"].as_str().unwrap().to_owned();
+    let logs = ok(&sb, &["job", "logs", &id, "--follow"]);
+    assert!(logs.contains("corrected"), "{logs}");
+    ok(&sb, &["jobs", "--refresh"]);
+    ok(&sb, &["jobs", "--refresh"]);
+    assert_eq!(lab.jobs_named(&name), 1);
+    let check = ok(&sb, &["draft", "check", &draft]);
+    assert!(!check.contains("refused"), "{check}");
+}
+
+/// Two `usine jobs --refresh` at the same moment (two terminals, or the app's tracker and a
+/// terminal) over one outbox: each queued job reaches Slurm once, counted by Slurm itself.
+#[test]
+fn two_refreshes_at_once_send_each_queued_job_exactly_once() {
+    let lab = Lab::get();
+    let sb = lab_with_alice(&lab);
+    let name = format!("cli-race-{}", std::process::id());
+    let draft = new_draft(
+        &sb,
+        &[
+            &format!("name={name}"),
+            "partition=cpu",
+            "account=ai-startup",
+            "timeLimitMinutes=5",
+            // Held: twenty jobs must not wait for the lab's nodes, only be counted.
+            r#"extraDirectives=["--hold"]"#,
+            "commands=echo once\n",
+        ],
+    );
+    let rounds = 20;
+    for round in 0..rounds {
+        ok(&sb, &["submit", &draft, "--queue"]);
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(|| sb.run(&["jobs", "--refresh"], ""));
+            let b = s.spawn(|| sb.run(&["jobs", "--refresh"], ""));
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        for out in [&a, &b] {
+            assert!(
+                out.status.success(),
+                "round {round}: {}{}",
+                text(&out.stdout),
+                text(&out.stderr)
+            );
+        }
+    }
+    let ids = lab.ssh_alice_ok(&format!(
+        "squeue --me -h -n {name} -o %i; sacct -X -n -P --name={name} --format=JobID"
+    ));
+    let mut ids: Vec<&str> = ids
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    lab.ssh_alice_ok(&format!("scancel --name={name}"));
+    assert_eq!(ids.len(), rounds, "one job per queued submission: {ids:?}");
+    // Every row of the outbox was sent (none left behind by the loser of a race).
+    let list = ok(&sb, &["jobs", "--refresh"]);
+    assert!(!list.contains("not sent yet"), "{list}");
+}
+
 #[test]
 fn through_the_sites_slurmrestd_with_a_token_fetched_over_ssh() {
     let lab = Lab::get();

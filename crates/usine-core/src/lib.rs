@@ -13,6 +13,7 @@ pub mod ipc_types;
 pub mod jobs;
 pub mod lang;
 pub mod onboarding;
+pub mod owner;
 pub mod secrets;
 pub mod settings;
 pub mod sites;

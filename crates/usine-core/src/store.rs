@@ -114,6 +114,12 @@ const MIGRATIONS: &[&str] = &[
         memory_total REAL NOT NULL,
         PRIMARY KEY (job, t)
     ) WITHOUT ROWID;",
+    // 11: who is sending a queued job and until when (two processes flushing the same outbox
+    // must not both send it), and the draft a job was sent from (so the draft can say why the
+    // cluster refused it).
+    "ALTER TABLE jobs ADD COLUMN sending_owner TEXT;
+     ALTER TABLE jobs ADD COLUMN sending_until INTEGER;
+     ALTER TABLE jobs ADD COLUMN draft_id TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -169,7 +175,11 @@ impl Store {
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let tx = self.db.transaction()?;
+        // Immediate: two processes opening an old store at once (the app and a `usine` command)
+        // must not both read the old version and then fail to write.
+        let tx = self
+            .db
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         for (number, sql) in (1i64..).zip(MIGRATIONS) {
             if number > version {

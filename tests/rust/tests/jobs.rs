@@ -330,6 +330,41 @@ async fn a_crash_between_submitting_and_recording_never_submits_twice() {
     slurm.cancel(&first).await.unwrap();
 }
 
+/// The same queued job sent from two computers at once (a laptop and a desktop sharing an
+/// outbox, each with its own connection): the claim on the cluster lets one `sbatch` run, and
+/// the other sender answers with its job id.
+#[tokio::test]
+async fn two_computers_sending_the_same_job_at_once_start_it_once() {
+    let lab = Lab::get();
+    let (laptop, desktop) = (slurm(&lab).await, slurm(&lab).await);
+    let name = unique("two-senders");
+    let mut spec = lab.cpu_job(&name, "echo once\n");
+    spec.extra_directives.push("--hold".into());
+    let rounds = 20;
+    for round in 0..rounds {
+        let tag = format!("race-{}-{round}", std::process::id());
+        let script = usine_core::jobs::sbatch::render(&spec).unwrap();
+        let (a, b) = tokio::join!(
+            laptop.submit(&tag, &spec, &script),
+            desktop.submit(&tag, &spec, &script)
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a, b, "round {round}: both answer with the one job");
+    }
+    let ids = lab.ssh_alice_ok(&format!(
+        "squeue --me -h -n {name} -o %i; sacct -X -n -P --name={name} --format=JobID"
+    ));
+    let mut ids: Vec<&str> = ids
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    lab.ssh_alice_ok(&format!("scancel --name={name}"));
+    assert_eq!(ids.len(), rounds, "{ids:?}");
+}
+
 #[tokio::test]
 async fn this_computer_runs_the_same_script_with_slurm_variables() {
     let store = store();

@@ -309,7 +309,12 @@ export type Draft = { id: string,
 /**
  * A cluster name, or `this-computer`.
  */
-target: string, template: string | null, spec: JobSpec, updatedAt: string, };
+target: string, template: string | null, spec: JobSpec, updatedAt: string, 
+/**
+ * Why the cluster refused the last job sent from this draft; `None` once one was accepted
+ * (or none was sent).
+ */
+refusedBecause: string | null, };
 
 export type DraftView = { draft: Draft, problems: Array<Problem>, cost: CostEstimate, 
 /**
@@ -409,7 +414,8 @@ export type Place = { "kind": "site", id: string, } | { "kind": "custom", name: 
 
 export type TransferSummary = { id: string, cluster: string, localRoot: string, remoteRoot: string, 
 /**
- * `running`, `done` or `failed`.
+ * `running`, `done`, `failed`, or `interrupted` (the link dropped, or the process that
+ * ran it died); the last two can be resumed.
  */
 state: string, createdAt: string, files: number, verified: number, bytes: number, bytesConfirmed: number, };
 

@@ -198,6 +198,7 @@ const en = {
   "draft.left": "{hours} GPU hours left in the project",
   "draft.free": "Free: it runs on this computer.",
   "draft.noGpuHours": "No GPU hours: this job uses CPUs only.",
+  "draft.refused": "The last time this was sent, the cluster refused it: {reason}",
   "draft.checksOk": "Ready to send.",
   "draft.script": "Show the sbatch script (for experts)",
   "draft.scriptUse": "Use this script",

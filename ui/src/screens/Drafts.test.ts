@@ -35,9 +35,20 @@ const template: Template = {
   spec,
 };
 
-function view(s: JobSpec, problems: DraftView["problems"] = []): DraftView {
+function view(
+  s: JobSpec,
+  problems: DraftView["problems"] = [],
+  refusedBecause: string | null = null,
+): DraftView {
   return {
-    draft: { id: "d1", target: "lab", template: "cpu-preprocessing", spec: s, updatedAt: "now" },
+    draft: {
+      id: "d1",
+      target: "lab",
+      template: "cpu-preprocessing",
+      spec: s,
+      updatedAt: "now",
+      refusedBecause,
+    },
     problems,
     cost: {
       gpuHours: s.gpusPerNode * (s.timeLimitMinutes / 60),
@@ -58,6 +69,28 @@ afterEach(async () => {
 });
 
 describe("Drafts", () => {
+  it("says why the cluster refused the draft's last job when it is opened again", async () => {
+    const refusal = "Slurm refused the job. (Slurm said: Invalid feature specification)";
+    mockIPC((cmd) => {
+      switch (cmd) {
+        case "list_templates":
+        case "list_clusters":
+          return [];
+        case "list_drafts":
+          return [view(spec, [], refusal).draft];
+        case "open_draft":
+          return view(spec, [], refusal);
+        default:
+          throw new Error(`unexpected command ${cmd}`);
+      }
+    });
+    render(Drafts, { onsubmitted: () => {} });
+    await fireEvent.click(await screen.findByRole("button", { name: "Open" }));
+    expect(
+      await screen.findByText(`The last time this was sent, the cluster refused it: ${refusal}`),
+    ).toBeTruthy();
+  });
+
   it("opens a template as a draft, saves every edit and shows the checks from Rust", async () => {
     const saved: JobSpec[] = [];
     mockIPC((cmd, args) => {

@@ -83,7 +83,15 @@ describe("Home", () => {
             },
           ];
         if (cmd === "list_drafts")
-          return [{ id: "d1", target: "lab", spec: { name: "sweep-lr" }, updatedAt: "" }];
+          return [
+            {
+              id: "d1",
+              target: "lab",
+              spec: { name: "sweep-lr" },
+              updatedAt: "",
+              refusedBecause: null,
+            },
+          ];
         if (cmd === "list_transfers") return [];
         if (cmd === "job_sparkline" && (args as { id: string }).id === "j1")
           return '<svg data-spark="j1"></svg>';

@@ -18,6 +18,9 @@ pub struct Draft {
     pub template: Option<String>,
     pub spec: JobSpec,
     pub updated_at: String,
+    /// Why the cluster refused the last job sent from this draft; `None` once one was accepted
+    /// (or none was sent).
+    pub refused_because: Option<String>,
 }
 
 fn corrupt(e: serde_json::Error) -> StoreError {
@@ -53,20 +56,32 @@ pub fn save(store: &Store, id: &str, target: &str, spec: &JobSpec) -> Result<(),
     Ok(())
 }
 
-fn from_row(
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(String, String, Option<String>, String, String)> {
+/// The columns a draft is read from; the last one is the refusal of its latest job.
+const COLUMNS: &str = "id, target, template, spec, updated_at,
+    (SELECT refused FROM jobs WHERE draft_id = drafts.id ORDER BY created_at DESC, jobs.id DESC LIMIT 1)";
+
+type Row = (
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+);
+
+fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     Ok((
         row.get(0)?,
         row.get(1)?,
         row.get(2)?,
         row.get(3)?,
         row.get(4)?,
+        row.get(5)?,
     ))
 }
 
 fn to_draft(
-    (id, target, template, spec, updated_at): (String, String, Option<String>, String, String),
+    (id, target, template, spec, updated_at, refused_because): Row,
 ) -> Result<Draft, StoreError> {
     let mut spec: JobSpec = serde_json::from_str(&spec).map_err(corrupt)?;
     // Older drafts load with new fields defaulted; they are saved in the new version next time.
@@ -77,12 +92,13 @@ fn to_draft(
         template,
         spec,
         updated_at,
+        refused_because,
     })
 }
 
 pub fn get(store: &Store, id: &str) -> Result<Draft, StoreError> {
     let row = store.db.query_row(
-        "SELECT id, target, template, spec, updated_at FROM drafts WHERE id = ?1",
+        &format!("SELECT {COLUMNS} FROM drafts WHERE id = ?1"),
         [id],
         from_row,
     )?;
@@ -91,9 +107,9 @@ pub fn get(store: &Store, id: &str) -> Result<Draft, StoreError> {
 
 /// Most recently edited first.
 pub fn list(store: &Store) -> Result<Vec<Draft>, StoreError> {
-    let mut stmt = store
-        .db
-        .prepare("SELECT id, target, template, spec, updated_at FROM drafts ORDER BY updated_at DESC, id DESC")?;
+    let mut stmt = store.db.prepare(&format!(
+        "SELECT {COLUMNS} FROM drafts ORDER BY updated_at DESC, id DESC"
+    ))?;
     let rows = stmt
         .query_map([], from_row)?
         .collect::<Result<Vec<_>, _>>()?;

@@ -4,8 +4,11 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use rusqlite::OptionalExtension;
+
 use super::slurm::{JobRecord, JobState};
 use super::spec::JobSpec;
+use crate::owner::Owner;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -91,27 +94,66 @@ fn entry(r: Row) -> Result<JobEntry, StoreError> {
     Ok(job)
 }
 
-/// Records a job to be sent; it stays in the outbox until [`mark_submitted`].
+/// Records a job to be sent; it stays in the outbox until [`mark_submitted`]. `draft` is the
+/// draft it was sent from, if any.
 pub fn queue(
     store: &Store,
     target: &str,
     spec: &JobSpec,
     script: &str,
+    draft: Option<&str>,
 ) -> Result<JobEntry, StoreError> {
     let id = crate::store::new_id();
     let state = serde_json::to_string(&JobState::Queued).map_err(corrupt)?;
     let spec = serde_json::to_string(spec).map_err(corrupt)?;
     store.db.execute(
-        "INSERT INTO jobs(id, target, spec, script, state) VALUES (?1, ?2, ?3, ?4, ?5)",
-        (&id, target, spec, script, state),
+        "INSERT INTO jobs(id, target, spec, script, state, draft_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        (&id, target, spec, script, state, draft),
     )?;
     get(store, &id)
+}
+
+/// Claims a queued job for sending, for `lease`: true for exactly one caller, however many
+/// processes try at once. A claim whose owner died or whose lease ran out is taken over.
+pub fn claim_for_sending(
+    store: &Store,
+    id: &str,
+    sender: &Owner,
+    lease: std::time::Duration,
+) -> Result<bool, StoreError> {
+    let holder: Option<String> = store
+        .db
+        .query_row("SELECT sending_owner FROM jobs WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .flatten();
+    let dead = holder.filter(|h| Owner::is_gone(h));
+    let queued = serde_json::to_string(&JobState::Queued).map_err(corrupt)?;
+    // One statement: SQLite runs it under its write lock, so two claims cannot both match.
+    let claimed = store.db.execute(
+        "UPDATE jobs SET sending_owner = ?2, sending_until = unixepoch() + ?3
+         WHERE id = ?1 AND scheduler_id IS NULL AND state = ?4
+           AND (sending_owner IS NULL OR sending_until < unixepoch() OR sending_owner = ?5)",
+        (id, sender.as_str(), lease.as_secs() as i64, queued, dead),
+    )?;
+    Ok(claimed == 1)
+}
+
+/// Gives a claim back without sending (the cluster could not be reached): the job stays queued.
+pub fn release(store: &Store, id: &str, sender: &Owner) -> Result<(), StoreError> {
+    store.db.execute(
+        "UPDATE jobs SET sending_owner = NULL, sending_until = NULL WHERE id = ?1 AND sending_owner = ?2",
+        (id, sender.as_str()),
+    )?;
+    Ok(())
 }
 
 pub fn mark_submitted(store: &Store, id: &str, scheduler_id: &str) -> Result<(), StoreError> {
     let state = serde_json::to_string(&JobState::Pending).map_err(corrupt)?;
     store.db.execute(
-        "UPDATE jobs SET scheduler_id = ?2, state = ?3, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+        "UPDATE jobs SET scheduler_id = ?2, state = ?3, sending_owner = NULL, sending_until = NULL,
+             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
         (id, scheduler_id, state),
     )?;
     Ok(())
@@ -121,7 +163,8 @@ pub fn mark_submitted(store: &Store, id: &str, scheduler_id: &str) -> Result<(),
 pub fn mark_refused(store: &Store, id: &str, reason: &str) -> Result<(), StoreError> {
     let state = serde_json::to_string(&JobState::Failed).map_err(corrupt)?;
     store.db.execute(
-        "UPDATE jobs SET state = ?2, refused = ?3, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+        "UPDATE jobs SET state = ?2, refused = ?3, sending_owner = NULL, sending_until = NULL,
+             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
         (id, state, reason),
     )?;
     Ok(())
@@ -217,4 +260,91 @@ pub fn withdraw(store: &Store, id: &str) -> Result<bool, StoreError> {
         "DELETE FROM jobs WHERE id = ?1 AND scheduler_id IS NULL",
         [id],
     )? > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn temp_db(tag: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("usine-history-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir.join("db.sqlite3")
+    }
+
+    #[test]
+    fn only_one_of_many_processes_claims_a_queued_job() {
+        let db = temp_db("claim");
+        let store = Store::open(&db).unwrap();
+        let mut jobs = Vec::new();
+        for _ in 0..20 {
+            jobs.push(queue(&store, "lab", &JobSpec::default(), "#!/bin/bash\n", None).unwrap());
+        }
+        // Four connections to the same file, as four processes would have, all racing for
+        // every job at once.
+        let winners: Vec<Vec<String>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    let (db, jobs) = (&db, &jobs);
+                    s.spawn(move || {
+                        let store = Store::open(db).unwrap();
+                        let sender = Owner::this_process();
+                        jobs.iter()
+                            .filter(|j| {
+                                claim_for_sending(&store, &j.id, &sender, Duration::from_secs(60))
+                                    .unwrap()
+                            })
+                            .map(|j| j.id.clone())
+                            .collect()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut all: Vec<&String> = winners.iter().flatten().collect();
+        all.sort();
+        assert_eq!(all.len(), jobs.len(), "each job claimed once: {winners:?}");
+        all.dedup();
+        assert_eq!(all.len(), jobs.len());
+        std::fs::remove_dir_all(db.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_claim_is_taken_over_when_its_owner_died_or_its_lease_ran_out() {
+        let db = temp_db("takeover");
+        let store = Store::open(&db).unwrap();
+        let job = queue(&store, "lab", &JobSpec::default(), "#!/bin/bash\n", None).unwrap();
+        let set_owner = |owner: &str, lease_left: i64| {
+            store
+                .db
+                .execute(
+                    "UPDATE jobs SET sending_owner = ?2, sending_until = unixepoch() + ?3 WHERE id = ?1",
+                    (&job.id, owner, lease_left),
+                )
+                .unwrap();
+        };
+        let me = Owner::this_process();
+        let lease = Duration::from_secs(60);
+        // A live owner on another computer keeps its claim while the lease lasts...
+        set_owner("another-host/1/1/x", 60);
+        assert!(!claim_for_sending(&store, &job.id, &me, lease).unwrap());
+        // ...and loses it when the lease has run out.
+        set_owner("another-host/1/1/x", -1);
+        assert!(claim_for_sending(&store, &job.id, &me, lease).unwrap());
+        // This process, alive, keeps its claim against a second attempt of its own.
+        assert!(!claim_for_sending(&store, &job.id, &Owner::this_process(), lease).unwrap());
+        // A process of this computer that is gone (or whose pid now belongs to another
+        // program, started at another time) no longer holds anything.
+        let host = crate::target::this_host();
+        set_owner(&format!("{host}/{}/1/x", std::process::id()), 60);
+        assert!(claim_for_sending(&store, &job.id, &me, lease).unwrap());
+        // Given back after a failed attempt: free for the next one; sent: never claimed again.
+        release(&store, &job.id, &me).unwrap();
+        assert!(claim_for_sending(&store, &job.id, &Owner::this_process(), lease).unwrap());
+        mark_submitted(&store, &job.id, "42").unwrap();
+        assert!(!claim_for_sending(&store, &job.id, &Owner::this_process(), lease).unwrap());
+        std::fs::remove_dir_all(db.parent().unwrap()).unwrap();
+    }
 }

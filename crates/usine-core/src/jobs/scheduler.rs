@@ -34,6 +34,13 @@ pub enum JobError {
         .0
     ))]
     Local(String),
+    /// Another Usine (a window, a `usine` command, another computer) is sending this very job
+    /// right now; it appears in the list once the cluster has it.
+    #[error("{}", crate::tr!(
+        en: "This job is being sent by another Usine (a window, a command or another computer) right now. Look at the job list in a moment: it appears there once the cluster has it.",
+        fr: "Ce job est en cours d'envoi par un autre Usine (une fenêtre, une commande ou un autre ordinateur). Regardez la liste des jobs dans un instant : il y apparaît dès que le cluster l'a reçu."
+    ))]
+    BeingSent,
     #[error("{}", crate::tr!(
         en: "There is no job {} here.",
         fr: "Il n'y a pas de job {} ici.",

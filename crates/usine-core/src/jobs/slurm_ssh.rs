@@ -39,6 +39,14 @@ pub(crate) fn check_id(id: &str) -> Result<&str, JobError> {
 /// printed, so a dropped connection after `sbatch` still leaves the proof behind; a second run
 /// with the same tag returns that id. A crash that loses even the file is caught by the tag in
 /// the job's comment, looked up in the queue before submitting.
+///
+/// Only one sender may run `sbatch` for a tag, even from two computers: the claim is the
+/// atomic `mkdir` of `claim/` in the tag's folder (atomic on NFS and Lustre homes too). A
+/// sender that finds the claim taken waits for the winner's job id and answers with it; if
+/// none comes within [`CLAIM_WAIT_ROUNDS`] it gives up for now (exit 95: the job stays queued
+/// and the next round adopts the id). A claim left by a sender that died before `sbatch`
+/// answered is taken over once it is [`STALE_CLAIM_MINUTES`] old and the queue has no job
+/// with the tag. A sender whose submission failed gives the claim back.
 fn submit_script(tag: &str, spec: &JobSpec) -> String {
     // Input datasets must be there before the job spends anything.
     let inputs: String = spec
@@ -46,7 +54,7 @@ fn submit_script(tag: &str, spec: &JobSpec) -> String {
         .iter()
         .map(|p| {
             format!(
-                "[ -e {} ] || {{ printf '%s\\n' {} >&2; exit 94; }}\n",
+                "[ -e {} ] || {{ printf '%s\\n' {} >&2; give_back; exit 94; }}\n",
                 shell_path(p),
                 quote(p)
             )
@@ -55,19 +63,41 @@ fn submit_script(tag: &str, spec: &JobSpec) -> String {
     format!(
         r#"d={JOBS_DIR}/{tag}
 mkdir -p "$d" || exit 90
-for f in "$d/jobid" "$d/jobid.tmp"; do
-  if [ -s "$f" ]; then cut -d';' -f1 "$f"; exit 0; fi
+sent() {{
+  for f in "$d/jobid" "$d/jobid.tmp"; do
+    if [ -s "$f" ]; then cut -d';' -f1 "$f"; exit 0; fi
+  done
+}}
+give_back() {{ rm -rf "$d/claim"; }}
+n=0
+while :; do
+  sent
+  if mkdir "$d/claim" 2>/dev/null; then break; fi
+  if [ -n "$(find "$d/claim" -maxdepth 0 -mmin +{STALE_CLAIM_MINUTES} 2>/dev/null)" ]; then
+    mv "$d/claim" "$d/claim.stale.$$" 2>/dev/null && rm -rf "$d/claim.stale.$$"
+    continue
+  fi
+  n=$((n + 1))
+  [ "$n" -le {CLAIM_WAIT_ROUNDS} ] || exit 95
+  sleep 0.25
 done
+sent
 queued=$(squeue --me -h -o '%i|%k' 2>/dev/null | awk -F'|' '$2 == "usine:{tag}" {{ print $1; exit }}')
 if [ -n "$queued" ]; then echo "$queued" > "$d/jobid"; echo "$queued"; exit 0; fi
-{inputs}cat > "$d/job.sbatch" || exit 91
-mkdir -p -- {wd} && cd -- {wd} || exit 92
-sbatch --parsable --comment=usine:{tag} "$d/job.sbatch" > "$d/jobid.tmp" || {{ rm -f "$d/jobid.tmp"; exit 93; }}
+{inputs}cat > "$d/job.sbatch" || {{ give_back; exit 91; }}
+mkdir -p -- {wd} && cd -- {wd} || {{ give_back; exit 92; }}
+sbatch --parsable --comment=usine:{tag} "$d/job.sbatch" > "$d/jobid.tmp" || {{ rm -f "$d/jobid.tmp"; give_back; exit 93; }}
 mv "$d/jobid.tmp" "$d/jobid"
 cut -d';' -f1 "$d/jobid""#,
         wd = shell_path(&spec.working_dir),
     )
 }
+
+/// How many quarter seconds a second sender waits for the first one's job id (sbatch answers
+/// in well under a second on a healthy cluster; 30 s covers a busy controller).
+const CLAIM_WAIT_ROUNDS: u32 = 120;
+/// After how long a claim without a job id is taken to belong to a sender that died.
+const STALE_CLAIM_MINUTES: u32 = 5;
 
 impl SlurmOverSsh {
     pub fn new(conn: Arc<Connection>) -> Self {
@@ -112,6 +142,7 @@ impl Scheduler for SlurmOverSsh {
                 fr: "Le dossier de travail {} ne peut pas être créé sur le cluster. Choisissez un dossier où vous pouvez écrire.",
                 spec.working_dir
             ))),
+            Some(95) => Err(JobError::BeingSent),
             Some(94) => Err(JobError::Rejected(crate::tr!(
                 en: "The input {} is not on the cluster. Upload it first (Data), or correct the path.",
                 fr: "L'entrée {} n'est pas sur le cluster. Envoyez-la d'abord (Données), ou corrigez le chemin.",

@@ -74,7 +74,7 @@ pub fn enqueue_draft(
     {
         return Err(JobError::Rejected(p.message.clone()));
     }
-    super::tracking::enqueue(store, &draft.target, &draft.spec)
+    super::tracking::enqueue_draft(store, &draft)
 }
 
 pub enum AnyScheduler {

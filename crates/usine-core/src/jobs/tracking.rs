@@ -5,6 +5,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::drafts::Draft;
 use super::history::{self, JobEntry};
 use super::sbatch;
 use super::scheduler::{JobError, Scheduler};
@@ -19,13 +20,35 @@ pub struct Change {
     pub from: JobState,
 }
 
+/// How long a claim to send a job holds before another process may take it over, should its
+/// owner hang (an owner that died is recognised at once). Longer than any `sbatch` takes.
+const SENDING_LEASE: Duration = Duration::from_secs(300);
+
 /// Renders the script and records the job in the outbox; nothing is sent yet.
 pub fn enqueue(store: &Mutex<Store>, target: &str, spec: &JobSpec) -> Result<JobEntry, JobError> {
-    let script = sbatch::render(spec).map_err(|e| JobError::Rejected(e.to_string()))?;
-    Ok(history::queue(&lock(store), target, spec, &script)?)
+    queue(store, target, spec, None)
 }
 
-/// Sends one queued job. Safe to repeat after a crash: the job's id tags the submission.
+/// Like [`enqueue`], for a draft's job: the draft then shows it if the cluster refuses it.
+pub fn enqueue_draft(store: &Mutex<Store>, draft: &Draft) -> Result<JobEntry, JobError> {
+    queue(store, &draft.target, &draft.spec, Some(&draft.id))
+}
+
+fn queue(
+    store: &Mutex<Store>,
+    target: &str,
+    spec: &JobSpec,
+    draft: Option<&str>,
+) -> Result<JobEntry, JobError> {
+    let script = sbatch::render(spec).map_err(|e| JobError::Rejected(e.to_string()))?;
+    Ok(history::queue(&lock(store), target, spec, &script, draft)?)
+}
+
+/// Sends one queued job, exactly once: only the process that claims it in the store sends it
+/// (another one flushing the same outbox at the same time gets [`JobError::BeingSent`]), and
+/// the job's id tags the submission on the cluster, so a repeat after a crash or from another
+/// computer finds the first job instead of starting a second one. A refusal takes the job out
+/// of the outbox at once, as failed with the reason, and is returned as the error.
 pub async fn send(
     store: &Mutex<Store>,
     scheduler: &impl Scheduler,
@@ -35,18 +58,35 @@ pub async fn send(
     if entry.scheduler_id.is_some() {
         return Ok(entry);
     }
-    let scheduler_id = scheduler
+    let sender = crate::owner::Owner::this_process();
+    if !history::claim_for_sending(&lock(store), &entry.id, &sender, SENDING_LEASE)? {
+        return Err(JobError::BeingSent);
+    }
+    let sent = scheduler
         .submit(&entry.id, &entry.spec, &entry.script)
-        .await?;
+        .await;
     let guard = lock(store);
-    history::mark_submitted(&guard, &entry.id, &scheduler_id)?;
-    Ok(history::get(&guard, &entry.id)?)
+    match sent {
+        Ok(scheduler_id) => {
+            history::mark_submitted(&guard, &entry.id, &scheduler_id)?;
+            Ok(history::get(&guard, &entry.id)?)
+        }
+        Err(JobError::Rejected(reason)) => {
+            history::mark_refused(&guard, &entry.id, &reason)?;
+            Err(JobError::Rejected(reason))
+        }
+        Err(other) => {
+            history::release(&guard, &entry.id, &sender)?;
+            Err(other)
+        }
+    }
 }
 
 /// Sends everything queued for `target`, oldest first. A job the cluster refuses leaves the
 /// outbox as failed, with the reason (`refused_because`), and the next ones still go; a lost
-/// connection stops the round (the rest stays queued for the next attempt). Returns the jobs
-/// that left the outbox, sent or refused.
+/// connection stops the round (the rest stays queued for the next attempt). Jobs another
+/// process (or computer) is sending at this moment are left to it. Returns the jobs that left
+/// the outbox, sent or refused.
 pub async fn flush_outbox(
     store: &Mutex<Store>,
     target: &str,
@@ -57,11 +97,8 @@ pub async fn flush_outbox(
     for job in queued {
         match send(store, scheduler, &job.id).await {
             Ok(entry) => left.push(entry),
-            Err(JobError::Rejected(reason)) => {
-                let guard = lock(store);
-                history::mark_refused(&guard, &job.id, &reason)?;
-                left.push(history::get(&guard, &job.id)?);
-            }
+            Err(JobError::BeingSent) => {}
+            Err(JobError::Rejected(_)) => left.push(history::get(&lock(store), &job.id)?),
             Err(other) => return Err(other),
         }
     }

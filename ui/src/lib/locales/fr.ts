@@ -200,6 +200,7 @@ export const fr: Record<MessageKey, string> = {
   "draft.left": "{hours} heures GPU restantes dans le projet",
   "draft.free": "Gratuit : il tourne sur cet ordinateur.",
   "draft.noGpuHours": "Aucune heure GPU : ce calcul n'utilise que des processeurs.",
+  "draft.refused": "La dernière fois qu'il a été envoyé, le cluster l'a refusé : {reason}",
   "draft.checksOk": "Prêt à envoyer.",
   "draft.script": "Afficher le script sbatch (pour les experts)",
   "draft.scriptUse": "Utiliser ce script",
