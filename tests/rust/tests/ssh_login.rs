@@ -328,6 +328,69 @@ async fn a_changed_host_key_is_refused_without_asking() {
     );
 }
 
+/// A host whose `known_hosts` line is its ECDSA or RSA key (as many users' files are, written
+/// by an older OpenSSH) is recognised by that key, as `ssh` does with the same file, and a
+/// different key of that type is refused: never a "trust this new host?" an attacker could
+/// provoke by offering another algorithm.
+#[tokio::test]
+async fn a_host_known_only_by_its_ecdsa_or_rsa_key_is_checked_against_it() {
+    let lab = Lab::get();
+    let port = lab.var("USINE_LAB_SSH_PORT");
+    for kind in ["ecdsa", "rsa"] {
+        let real = std::fs::read_to_string(format!("/etc/ssh/ssh_host_{kind}_key.pub")).unwrap();
+        let real: Vec<&str> = real.split_whitespace().take(2).collect();
+        let known = scratch_file(&format!("{kind}_known_hosts"));
+        std::fs::write(&known, format!("[127.0.0.1]:{port} {}\n", real.join(" "))).unwrap();
+        let store = Arc::new(HostKeyStore {
+            user_file: Some(known),
+            app_file: scratch_file("app"),
+        });
+        let (questions, asked) = answering(Answers::default());
+        let conn = Connection::open(&spec(lab.key_hop()), store, questions)
+            .await
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        assert_eq!(
+            conn.exec("echo ok").await.unwrap().stdout_text().trim(),
+            "ok"
+        );
+        assert!(asked.lock().unwrap().is_empty(), "{kind}: nothing asked");
+
+        // Another key of the same type recorded: refused, not asked about.
+        let other = scratch_file(&format!("other_{kind}"));
+        let made = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", kind, "-N", "", "-f"])
+            .arg(&other)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let other_pub = std::fs::read_to_string(other.with_extension("pub")).unwrap();
+        let other_pub: Vec<&str> = other_pub.split_whitespace().take(2).collect();
+        let forged = scratch_file(&format!("forged_{kind}_known_hosts"));
+        std::fs::write(
+            &forged,
+            format!("[127.0.0.1]:{port} {}\n", other_pub.join(" ")),
+        )
+        .unwrap();
+        let store = Arc::new(HostKeyStore {
+            user_file: Some(forged),
+            app_file: scratch_file("app"),
+        });
+        let (questions, asked) = answering(Answers {
+            trust_host: true,
+            ..Answers::default()
+        });
+        let err = Connection::open(&spec(lab.key_hop()), store, questions)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{kind}: a changed key is refused"));
+        assert!(
+            matches!(err, SshError::HostKeyChanged { .. }),
+            "{kind}: {err:?}"
+        );
+        assert!(asked.lock().unwrap().is_empty(), "{kind}: nothing asked");
+    }
+}
+
 #[tokio::test]
 async fn a_refused_key_says_what_to_check() {
     let _serial = SSHD_LOG.lock().await;

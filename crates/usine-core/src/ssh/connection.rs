@@ -157,20 +157,28 @@ impl Connection {
         questions: Questions,
     ) -> Result<Self, SshError> {
         let (state_tx, state) = watch::channel(ConnectionState::Connecting);
-        let config = Arc::new(client::Config {
-            keepalive_interval: Some(spec.keepalive),
-            keepalive_max: 3,
-            // AES-GCM first: about twice chacha20's speed on CPUs with AES instructions.
-            preferred: russh::Preferred {
-                cipher: std::borrow::Cow::Borrowed(&[
-                    russh::cipher::AES_256_GCM,
-                    russh::cipher::CHACHA20_POLY1305,
-                    russh::cipher::AES_256_CTR,
-                ]),
+        // One configuration per hop: each offers first the host-key algorithms recorded for
+        // that host, as OpenSSH does, so a host known only by its ECDSA or RSA key shows that
+        // key (checked, or refused if it changed) instead of an unrecorded ed25519 one.
+        let config_for = |hop: &Hop| {
+            Arc::new(client::Config {
+                keepalive_interval: Some(spec.keepalive),
+                keepalive_max: 3,
+                preferred: russh::Preferred {
+                    // AES-GCM first: about twice chacha20's speed on CPUs with AES instructions.
+                    cipher: std::borrow::Cow::Borrowed(&[
+                        russh::cipher::AES_256_GCM,
+                        russh::cipher::CHACHA20_POLY1305,
+                        russh::cipher::AES_256_CTR,
+                    ]),
+                    key: std::borrow::Cow::Owned(
+                        host_keys.algorithms_for(&hop.endpoint.host, hop.endpoint.port),
+                    ),
+                    ..Default::default()
+                },
                 ..Default::default()
-            },
-            ..Default::default()
-        });
+            })
+        };
         let handler = |hop: &Hop| ClientHandler {
             endpoint: hop.endpoint.clone(),
             host_keys: host_keys.clone(),
@@ -203,7 +211,7 @@ impl Connection {
                         if let Err(error) = tcp.set_nodelay(true) {
                             tracing::debug!(%error, "TCP_NODELAY not set");
                         }
-                        client::connect_stream(config.clone(), tcp, handler(hop)).await
+                        client::connect_stream(config_for(hop), tcp, handler(hop)).await
                     }
                     Some(previous) => {
                         let channel = previous
@@ -219,7 +227,7 @@ impl Connection {
                                 port: endpoint.port,
                                 reason: format!("the bastion could not open the way ({e})"),
                             })?;
-                        client::connect_stream(config.clone(), channel.into_stream(), handler(hop))
+                        client::connect_stream(config_for(hop), channel.into_stream(), handler(hop))
                             .await
                     }
                 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use hmac::{Hmac, KeyInit, Mac};
 use russh::keys::ssh_key::known_hosts::{Entry, HostPatterns, Marker};
-use russh::keys::ssh_key::{HashAlg, PublicKey};
+use russh::keys::ssh_key::{Algorithm, HashAlg, PublicKey};
 use sha1::Sha1;
 
 /// What the known-hosts files say about a host's key.
@@ -51,6 +51,48 @@ impl HostKeyStore {
             }
         }
         verdict
+    }
+
+    /// The host-key algorithms to offer `host`, most wanted first: those of the keys recorded
+    /// for it (in the files' order), then russh's defaults. A recorded RSA key asks for the
+    /// SHA-2 signatures first, as OpenSSH does.
+    pub fn algorithms_for(&self, host: &str, port: u16) -> Vec<Algorithm> {
+        let name = host_pattern(host, port);
+        let mut algorithms: Vec<Algorithm> = Vec::new();
+        for file in self.user_file.iter().chain(std::iter::once(&self.app_file)) {
+            let Ok(text) = std::fs::read_to_string(file) else {
+                continue;
+            };
+            for entry in text.lines().filter_map(|l| l.trim().parse::<Entry>().ok()) {
+                if entry.marker().is_some() || !matches_host(entry.host_patterns(), &name) {
+                    continue;
+                }
+                let recorded = match entry.public_key().algorithm() {
+                    Algorithm::Rsa { .. } => vec![
+                        Algorithm::Rsa {
+                            hash: Some(HashAlg::Sha512),
+                        },
+                        Algorithm::Rsa {
+                            hash: Some(HashAlg::Sha256),
+                        },
+                        Algorithm::Rsa { hash: None },
+                    ],
+                    other => vec![other],
+                };
+                for a in recorded {
+                    // Only what russh can verify: an unsupported one would fail the handshake.
+                    if russh::Preferred::DEFAULT.key.contains(&a) && !algorithms.contains(&a) {
+                        algorithms.push(a);
+                    }
+                }
+            }
+        }
+        for a in russh::Preferred::DEFAULT.key.iter() {
+            if !algorithms.contains(a) {
+                algorithms.push(a.clone());
+            }
+        }
+        algorithms
     }
 
     /// Records a key the user accepted, in Usine's own file.
@@ -212,6 +254,29 @@ mod tests {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_nanos()
+    }
+
+    #[test]
+    fn the_algorithms_recorded_for_a_host_are_offered_first() {
+        let ecdsa = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBA8XJQ4qglC4aS3hD0fY1F7siP1Tko9j8KqSj4iB/JhuSWU/8MJX/Fp4ElCBwJCvWsHSacam3zbABKyucA82c0A=";
+        let rsa = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDQmMV9WL2sZSXNYR8bJvL4iXa2Pk3sochNMKI1d85HSFAYHEEJcCX5PnmT2bKtpYDsqXKUpuejW1pMb8q87FBkCoT/qbE5x+ocqg5rrxEI3qOBsSMNrN221fTWHV2z2RzbjDBLT4alJYQLSUxeFxMkhBiSg9XIChuWhkbHbJs1Tw==";
+        let (s, dir) = store(
+            &format!("lumi.csc.fi {ecdsa}\nother.example {KEY_A}\n"),
+            &format!("lumi.csc.fi {rsa}\n"),
+        );
+        let offered = s.algorithms_for("lumi.csc.fi", 22);
+        assert_eq!(offered[0], key(ecdsa).algorithm());
+        assert_eq!(
+            offered[1],
+            Algorithm::Rsa {
+                hash: Some(HashAlg::Sha512)
+            }
+        );
+        // Nothing is dropped: every algorithm russh verifies is still offered, once.
+        assert_eq!(offered.len(), russh::Preferred::DEFAULT.key.len());
+        // A host with nothing recorded gets the defaults (ed25519 first).
+        assert_eq!(s.algorithms_for("new.example", 22)[0], Algorithm::Ed25519);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
