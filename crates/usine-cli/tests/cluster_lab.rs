@@ -330,3 +330,26 @@ fn upload_a_folder_then_see_it_in_the_history() {
         (Some(0), Some(50))
     );
 }
+
+/// A config that includes itself twice (a common slip: `Include ~/.ssh/config` pasted into
+/// it) used to grow the import without bound (2 GB in 45 s). It imports at once, says which
+/// Includes looped, and the host it names still connects.
+#[test]
+fn a_config_that_includes_itself_imports_once_and_connects() {
+    let lab = Lab::get();
+    let sb = sandbox(&lab, true);
+    let config = sb.home.join(".ssh/config");
+    let lab_config = std::fs::read_to_string(lab.var("USINE_LAB_SSH_CONFIG")).unwrap();
+    std::fs::write(
+        &config,
+        format!("Include ~/.ssh/config\nInclude ~/.ssh/config\n{lab_config}"),
+    )
+    .unwrap();
+    let out = sb.run(&["cluster", "import", "lab-alice-via-jump"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(said.contains("Added lab-alice-via-jump"), "{said}");
+    assert!(said.contains("(a loop)"), "{said}");
+    let connect = sb.run(&["cluster", "connect", "lab-alice-via-jump"], "");
+    assert!(connect.status.success(), "{}", text(&connect.stderr));
+}

@@ -3,6 +3,7 @@
 //! relative to `~/.ssh`). What cannot be imported (`Match` blocks, unknown tokens) is reported,
 //! never silently dropped.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -42,46 +43,103 @@ type Lines = Vec<(PathBuf, usize, String, String)>;
 /// Reads `path` (usually `~/.ssh/config`) and every file it includes.
 pub fn import(path: &Path) -> Import {
     let home = std::env::home_dir().unwrap_or_default();
-    let mut notes = Vec::new();
-    let mut lines = Lines::new();
-    read(path, &home, 0, &mut lines, &mut notes);
-    resolve(&lines, &home, notes)
+    let mut reader = Reader {
+        home: &home,
+        lines: Lines::new(),
+        notes: Vec::new(),
+        chain: Vec::new(),
+        seen: HashSet::new(),
+    };
+    reader.read(path);
+    resolve(&reader.lines, &home, reader.notes)
 }
 
-fn read(path: &Path, home: &Path, depth: usize, out: &mut Lines, notes: &mut Vec<String>) {
-    // OpenSSH stops at 16 levels; a loop would otherwise never end.
-    if depth > 16 {
-        notes.push(format!(
-            "{}: Include nested too deeply; ignored",
-            path.display()
-        ));
-        return;
-    }
-    let Ok(text) = std::fs::read_to_string(path) else {
-        if depth == 0 {
-            notes.push(format!("{} cannot be read", path.display()));
-        }
-        return;
-    };
-    for (index, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (key, value) = split_keyword(line);
-        if key.eq_ignore_ascii_case("include") {
-            for pattern in value.split_whitespace() {
-                for file in include_targets(pattern, home) {
-                    read(&file, home, depth + 1, out, notes);
-                }
+/// Splices a config and its Includes into one list of lines.
+struct Reader<'a> {
+    home: &'a Path,
+    lines: Lines,
+    notes: Vec<String>,
+    /// The files being read, outermost first: a file met again here is a loop.
+    chain: Vec<PathBuf>,
+    /// Files already spliced in, with the `Host` block they were spliced into: the same file
+    /// again in the same place adds nothing (the first value wins), so it is read once.
+    seen: HashSet<(PathBuf, Option<usize>)>,
+}
+
+/// OpenSSH's limit on nested Includes.
+const MAX_INCLUDE_DEPTH: usize = 16;
+/// A bound on what Includes can splice in (real configs have a few thousand lines), so that no
+/// arrangement of files can make the import grow without end.
+const MAX_LINES: usize = 1_000_000;
+
+impl Reader<'_> {
+    fn read(&mut self, path: &Path) {
+        let depth = self.chain.len();
+        let Ok(text) = std::fs::read_to_string(path) else {
+            if depth == 0 {
+                self.notes
+                    .push(format!("{} cannot be read", path.display()));
             }
-        } else {
-            out.push((
-                path.to_owned(),
-                index + 1,
-                key.to_ascii_lowercase(),
-                value.to_owned(),
+            return;
+        };
+        let id = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+        self.chain.push(id);
+        for (index, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (key, value) = split_keyword(line);
+            if key.eq_ignore_ascii_case("include") {
+                for pattern in value.split_whitespace() {
+                    for file in include_targets(pattern, self.home) {
+                        self.include(path, index + 1, &file);
+                    }
+                }
+            } else {
+                self.lines.push((
+                    path.to_owned(),
+                    index + 1,
+                    key.to_ascii_lowercase(),
+                    value.to_owned(),
+                ));
+            }
+        }
+        self.chain.pop();
+    }
+
+    fn include(&mut self, from: &Path, line: usize, file: &Path) {
+        let id = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned());
+        if self.chain.contains(&id) {
+            self.notes.push(format!(
+                "{}:{line}: Include {} includes a file that is already being read (a loop); ignored",
+                from.display(),
+                file.display()
             ));
+            return;
+        }
+        if self.chain.len() >= MAX_INCLUDE_DEPTH {
+            self.notes.push(format!(
+                "{}:{line}: Include nested too deeply (more than {MAX_INCLUDE_DEPTH} levels); ignored",
+                from.display()
+            ));
+            return;
+        }
+        let block = self
+            .lines
+            .iter()
+            .rposition(|(_, _, key, _)| key == "host" || key == "match");
+        if self.lines.len() >= MAX_LINES {
+            if !self.notes.iter().any(|n| n.contains("more than")) {
+                self.notes.push(format!(
+                    "{}:{line}: the config and its Includes make more than {MAX_LINES} lines; the rest was not read",
+                    from.display()
+                ));
+            }
+            return;
+        }
+        if self.seen.insert((id, block)) {
+            self.read(file);
         }
     }
 }
@@ -148,15 +206,21 @@ fn host_matches(patterns: &str, alias: &str) -> bool {
     matched
 }
 
+/// Resolves every concrete host in one pass over the lines (a 1 MB config of thousands of
+/// hosts took minutes when each host re-read every line): each `Host` block is applied to the
+/// hosts it names, looked up by name, and only wildcard or negated blocks are matched against
+/// every host.
 fn resolve(lines: &Lines, home: &Path, mut notes: Vec<String>) -> Import {
     // Concrete aliases: Host patterns without wildcards or negation.
-    let mut aliases: Vec<String> = Vec::new();
+    let mut aliases: Vec<&str> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
     for (file, line, key, value) in lines {
         match key.as_str() {
             "host" => {
                 for p in value.split_whitespace() {
-                    if !p.contains(['*', '?', '!']) && !aliases.iter().any(|a| a == p) {
-                        aliases.push(p.to_owned());
+                    if !p.contains(['*', '?', '!']) && !index.contains_key(p) {
+                        index.insert(p, aliases.len());
+                        aliases.push(p);
                     }
                 }
             }
@@ -164,29 +228,48 @@ fn resolve(lines: &Lines, home: &Path, mut notes: Vec<String>) -> Import {
                 "{}:{line}: `Match {value}` is not supported; its settings were not imported",
                 file.display()
             )),
+            "proxycommand" => notes.push(format!(
+                "{}:{line}: `ProxyCommand` is not supported, so it was not imported; a host that needs it to be reached can use ProxyJump instead",
+                file.display()
+            )),
             _ => {}
+        }
+    }
+    let mut settings: Vec<HashMap<&str, &str>> = vec![HashMap::new(); aliases.len()];
+    // Lines before the first Host apply to every host.
+    let mut targets: Vec<usize> = (0..aliases.len()).collect();
+    for (_, _, key, value) in lines {
+        match key.as_str() {
+            "host" if value.contains(['*', '?', '!']) => {
+                targets = (0..aliases.len())
+                    .filter(|&i| host_matches(value, aliases[i]))
+                    .collect();
+            }
+            "host" => {
+                targets = value
+                    .split_whitespace()
+                    .filter_map(|p| index.get(p).copied())
+                    .collect();
+                targets.sort_unstable();
+                targets.dedup();
+            }
+            "match" => targets.clear(),
+            k => {
+                for &i in &targets {
+                    settings[i].entry(k).or_insert(value.as_str());
+                }
+            }
         }
     }
     let hosts = aliases
         .iter()
-        .map(|alias| resolve_one(lines, home, alias))
+        .zip(&settings)
+        .map(|(alias, get)| host_from(alias, get, home))
         .collect();
     Import { hosts, notes }
 }
 
-fn resolve_one(lines: &Lines, home: &Path, alias: &str) -> ImportedHost {
-    let mut active = true; // lines before the first Host apply to every host
-    let mut get: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
-    for (_, _, key, value) in lines {
-        match key.as_str() {
-            "host" => active = host_matches(value, alias),
-            "match" => active = false,
-            k if active => {
-                get.entry(k).or_insert(value.as_str());
-            }
-            _ => {}
-        }
-    }
+fn host_from(alias: &str, get: &HashMap<&str, &str>, home: &Path) -> ImportedHost {
     let host = get
         .get("hostname")
         .map_or(alias, |h| h)
@@ -236,22 +319,26 @@ pub fn candidates(path: &Path) -> Candidates {
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_default();
     let found = import(path);
+    let by_alias: HashMap<&str, &ImportedHost> =
+        found.hosts.iter().map(|h| (h.alias.as_str(), h)).collect();
+    let sites = crate::sites::all();
     Candidates {
         clusters: found
             .hosts
             .iter()
-            .map(|h| to_cluster(h, &found.hosts, &user))
+            .map(|h| to_cluster(h, &by_alias, &sites, &user))
             .collect(),
         notes: found.notes,
     }
 }
 
 /// Turns an imported host into cluster settings; bastions that are aliases of the same config
-/// are resolved through `all`. `default_user` fills in a missing `User` (OpenSSH uses the local
-/// login name).
-pub fn to_cluster(
+/// are resolved through `by_alias`, and a catalogue site is recognised by its host. A missing
+/// `User` is `default_user` (OpenSSH uses the local login name).
+fn to_cluster(
     host: &ImportedHost,
-    all: &[ImportedHost],
+    by_alias: &HashMap<&str, &ImportedHost>,
+    sites: &[crate::sites::Site],
     default_user: &str,
 ) -> ClusterSettings {
     let login = |h: &ImportedHost| match &h.identity_file {
@@ -273,7 +360,7 @@ pub fn to_cluster(
                 Some((n, p)) => (n, p.parse().ok()),
                 None => (rest, None),
             };
-            match all.iter().find(|h| h.alias == name) {
+            match by_alias.get(name) {
                 Some(known) => Jump {
                     host: known.host.clone(),
                     port: port.unwrap_or(known.port),
@@ -293,10 +380,10 @@ pub fn to_cluster(
         .collect();
     ClusterSettings {
         name: host.alias.clone(),
-        site: crate::sites::all()
-            .into_iter()
+        site: sites
+            .iter()
             .find(|s| s.hosts.iter().any(|h| h == &host.host))
-            .map(|s| s.id),
+            .map(|s| s.id.clone()),
         host: host.host.clone(),
         port: host.port,
         user: host.user.clone().unwrap_or_else(|| default_user.to_owned()),
@@ -314,6 +401,11 @@ mod tests {
         let d = std::env::temp_dir().join(format!("usine-sshcfg-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(d.join("conf.d")).unwrap();
         d
+    }
+
+    fn cluster_of(host: &ImportedHost, import: &Import, user: &str) -> ClusterSettings {
+        let by_alias = import.hosts.iter().map(|h| (h.alias.as_str(), h)).collect();
+        to_cluster(host, &by_alias, &crate::sites::all(), user)
     }
 
     #[test]
@@ -361,7 +453,7 @@ mod tests {
             import.notes
         );
 
-        let cluster = to_cluster(leo, &import.hosts, "me");
+        let cluster = cluster_of(leo, &import, "me");
         assert_eq!(cluster.site.as_deref(), Some("leonardo"));
         assert_eq!(cluster.jumps.len(), 1);
         assert_eq!(
@@ -400,7 +492,7 @@ mod tests {
         assert_eq!(a.user.as_deref(), Some("shared"));
         assert_eq!(s.user, None);
         assert_eq!(a.host, "a.hpc.example.eu");
-        let cluster = to_cluster(a, &import.hosts, "local");
+        let cluster = cluster_of(a, &import, "local");
         assert_eq!(cluster.jumps[0].host, "jump.example.eu");
         assert_eq!(
             (cluster.jumps[0].port, cluster.jumps[0].user.as_str()),
@@ -420,10 +512,91 @@ mod tests {
         )
         .unwrap();
         let looped = import(&d.join("config"));
-        assert!(looped.notes.iter().any(|n| n.contains("nested too deeply")));
+        assert!(
+            looped.notes.iter().any(|n| n.contains("a loop")),
+            "{looped:?}"
+        );
+        assert_eq!(looped.hosts.len(), 1);
         let missing = import(&d.join("nope"));
         assert!(missing.hosts.is_empty());
         assert!(missing.notes[0].contains("cannot be read"));
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    /// Spliced lines of `path`, as the import sees them before resolving.
+    fn spliced(path: &Path, home: &Path) -> (Lines, Vec<String>) {
+        let mut reader = Reader {
+            home,
+            lines: Lines::new(),
+            notes: Vec::new(),
+            chain: Vec::new(),
+            seen: HashSet::new(),
+        };
+        reader.read(path);
+        (reader.lines, reader.notes)
+    }
+
+    #[test]
+    fn a_config_that_includes_itself_twice_is_read_once() {
+        // Before: each of the two Includes re-read the file down to depth 16, 2^17 copies of
+        // every line (2 GB in 45 s for a real config).
+        let d = dir("twice");
+        let config = d.join("config");
+        std::fs::write(
+            &config,
+            format!(
+                "Include {0}/config\nInclude {0}/config\nHost x\n  User u\n",
+                d.display()
+            ),
+        )
+        .unwrap();
+        let (lines, notes) = spliced(&config, &d);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(notes.len(), 2, "each looping Include is named: {notes:?}");
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn a_host_block_included_inside_two_hosts_applies_to_both() {
+        // The same file under two different Host blocks is two places, read twice.
+        let d = dir("places");
+        std::fs::write(d.join("common"), "User shared\n").unwrap();
+        std::fs::write(
+            d.join("config"),
+            format!(
+                "Host a\n  Include {0}/common\nHost b\n  Include {0}/common\n",
+                d.display()
+            ),
+        )
+        .unwrap();
+        let import = import(&d.join("config"));
+        assert_eq!(import.hosts.len(), 2);
+        assert!(
+            import
+                .hosts
+                .iter()
+                .all(|h| h.user.as_deref() == Some("shared"))
+        );
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn proxy_command_is_named_in_the_notes() {
+        let d = dir("proxycmd");
+        std::fs::write(
+            d.join("config"),
+            "Host inner\n  ProxyCommand ssh -W %h:%p gw\n",
+        )
+        .unwrap();
+        let import = import(&d.join("config"));
+        assert!(
+            import
+                .notes
+                .iter()
+                .any(|n| n.contains(":2: `ProxyCommand`")),
+            "{:?}",
+            import.notes
+        );
         std::fs::remove_dir_all(d).unwrap();
     }
 }
