@@ -173,7 +173,8 @@ pub fn start_upload<R: Runtime>(
     destination: String,
     by_checksum: bool,
 ) -> Result<String, UiError> {
-    let (id, problems) = transfer::create(
+    // The same folder to the same place again continues the unfinished upload, if any.
+    let transfer::Started { id, problems, .. } = transfer::start(
         &state.store,
         &cluster,
         std::path::Path::new(&source),

@@ -33,14 +33,22 @@ pub async fn upload(args: UploadArgs, json: bool) -> anyhow::Result<bool> {
     let (cluster_name, id) = match (args.resume, args.cluster, args.source, args.destination) {
         (Some(id), ..) => (transfer::get(&store, &id)?.cluster, id),
         (None, Some(cluster), Some(source), Some(destination)) => {
-            let (id, problems) = transfer::create(&store, &cluster, &source, &destination)?;
-            if args.checksum {
-                transfer::set_compare(&store, &id, transfer::Compare::Checksum)?;
+            let started = transfer::start(&store, &cluster, &source, &destination)?;
+            if let Some(earlier) = &started.continued {
+                eprintln!(
+                    "Continuing the unfinished upload {} of the same folder ({} of {} MiB already on {cluster} and confirmed).",
+                    earlier.id,
+                    earlier.bytes_confirmed >> 20,
+                    earlier.bytes >> 20
+                );
             }
-            for p in problems {
+            if args.checksum {
+                transfer::set_compare(&store, &started.id, transfer::Compare::Checksum)?;
+            }
+            for p in started.problems {
                 eprintln!("skipped {}: {}", p.path, p.problem);
             }
-            (cluster, id)
+            (cluster, started.id)
         }
         _ => anyhow::bail!(
             "say what to send: usine upload CLUSTER SOURCE DESTINATION (or --resume ID)"

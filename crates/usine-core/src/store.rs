@@ -120,6 +120,9 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE jobs ADD COLUMN sending_owner TEXT;
      ALTER TABLE jobs ADD COLUMN sending_until INTEGER;
      ALTER TABLE jobs ADD COLUMN draft_id TEXT;",
+    // 12: the process running an upload, so that one whose process died shows as interrupted
+    // (and is continued by the same upload started again) instead of running for ever.
+    "ALTER TABLE transfers ADD COLUMN owner TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]

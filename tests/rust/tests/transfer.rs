@@ -524,3 +524,102 @@ async fn a_disk_that_fills_up_midway_keeps_what_arrived_whole_and_marks_the_rest
         "what arrived whole is confirmed"
     );
 }
+
+/// The upload a killed process was running: started by a child copy of this test, killed with
+/// SIGKILL once the cluster has confirmed part of it. Its progress report is slowed down so the
+/// kill comes before the end.
+#[tokio::test]
+async fn the_same_upload_run_again_after_a_crash_continues_where_it_stopped() {
+    if let Ok(args) = std::env::var("USINE_CRASHING_UPLOAD") {
+        let (db, src, dest) = {
+            let mut parts = args.split('\n');
+            let mut next = || parts.next().unwrap().to_owned();
+            (next(), next(), next())
+        };
+        let lab = Lab::get();
+        let store = Mutex::new(Store::open(std::path::Path::new(&db)).unwrap());
+        let started = transfer::start(&store, "lab", std::path::Path::new(&src), &dest).unwrap();
+        let conn = alice(&lab).await;
+        transfer::upload(&conn, &store, &started.id, |_| {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        })
+        .await
+        .unwrap();
+        return;
+    }
+    let lab = Lab::get();
+    let src = scratch_file("crashed-upload");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("weights.bin"), data(160 << 20, 3)).unwrap();
+    std::fs::write(src.join("config.json"), data(2000, 4)).unwrap();
+    let db = scratch_file("store").join("usine.sqlite3");
+    // `~` is the cluster's home, as for scp, not a folder named `~`.
+    let tag = format!("crashed-{}", std::process::id());
+    let dest = format!("~/usine-it/{tag}");
+    drop(Store::open(&db).unwrap());
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "the_same_upload_run_again_after_a_crash_continues_where_it_stopped",
+        ])
+        .env(
+            "USINE_CRASHING_UPLOAD",
+            format!("{}\n{}\n{dest}", db.display(), src.display()),
+        )
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let store = Mutex::new(Store::open(&db).unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let id = loop {
+        let running = transfer::list(&store).unwrap();
+        if let Some(t) = running.first()
+            && t.bytes_confirmed > 0
+        {
+            break t.id.clone();
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the child ended early");
+        assert!(std::time::Instant::now() < deadline, "nothing confirmed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let crashed = transfer::get(&store, &id).unwrap();
+    assert_eq!(crashed.state, "interrupted", "not running for ever");
+    assert!(
+        crashed.bytes_confirmed < crashed.bytes,
+        "killed before the end"
+    );
+
+    // The same source and destination again: the same transfer continues.
+    let again = transfer::start(&store, "lab", &src, &dest).unwrap();
+    assert_eq!(again.id, id);
+    let held = again.continued.unwrap().bytes_confirmed;
+    assert!(held > 0);
+    let conn = alice(&lab).await;
+    let report = transfer::upload(&conn, &store, &id, |_| {}).await.unwrap();
+    assert_eq!((report.verified, report.files), (2, 2), "{report:?}");
+    assert!(report.bytes_skipped >= held, "{report:?}");
+    assert!(
+        report.bytes_sent < 160 << 20,
+        "not sent again whole: {report:?}"
+    );
+    assert_eq!(transfer::get(&store, &id).unwrap().state, "done");
+    let there = lab.ssh_alice_ok(&format!(
+        "sha256sum < ~/usine-it/{tag}/weights.bin; ls -a ~ | grep -cx '~' || true"
+    ));
+    let ours = std::process::Command::new("sha256sum")
+        .arg(src.join("weights.bin"))
+        .output()
+        .unwrap();
+    let mut lines = there.lines();
+    assert_eq!(
+        lines.next().unwrap().split(' ').next(),
+        String::from_utf8_lossy(&ours.stdout).split(' ').next()
+    );
+    assert_eq!(lines.next(), Some("0"), "no folder named ~ in the home");
+    lab.ssh_alice_ok(&format!("rm -rf ~/usine-it/{tag}"));
+    // A finished upload is not continued: the same command later is a new transfer.
+    let later = transfer::start(&store, "lab", &src, &dest).unwrap();
+    assert!(later.continued.is_none() && later.id != id);
+}

@@ -109,6 +109,23 @@ pub fn quote(arg: &str) -> String {
     format!("'{}'", arg.replace('\'', r"'\''"))
 }
 
+/// A path on the cluster as a person writes it, with `~` (alone or as `~/…`) meaning their home
+/// there, as `scp` and a shell read it; anything else is returned unchanged. Asks the cluster
+/// for its `$HOME` only when needed.
+pub async fn expand_home(conn: &Connection, path: &str) -> Result<String, SshError> {
+    let rest = match path.strip_prefix('~') {
+        Some("") => "",
+        Some(rest) if rest.starts_with('/') => rest,
+        _ => return Ok(path.to_owned()),
+    };
+    let out = conn.exec("printf '%s' \"$HOME\"").await?;
+    let home = out.stdout_text();
+    if !out.success() || !home.starts_with('/') {
+        return Ok(path.to_owned());
+    }
+    Ok(format!("{}{rest}", home.trim_end_matches('/')))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,11 +13,12 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 use std::time::UNIX_EPOCH;
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use ts_rs::TS;
 
+use crate::owner::Owner;
 use crate::ssh::{Connection, SshError, quote};
 use crate::store::{Store, lock};
 
@@ -68,6 +69,12 @@ pub enum TransferError {
         .path, .message
     ))]
     Remote { path: String, message: String },
+    #[error("{}", crate::tr!(
+        en: "The same upload ({}) is already running in another Usine window or command. Wait for it to finish, or stop it there first.",
+        fr: "Le même envoi ({}) est déjà en cours dans une autre fenêtre ou commande Usine. Attendez qu'il se termine, ou arrêtez-le d'abord.",
+        .0
+    ))]
+    AlreadyRunning(String),
     #[error("{}", crate::tr!(
         en: "There is no transfer {} to resume.",
         fr: "Il n'y a pas de transfert {} à reprendre.",
@@ -193,8 +200,8 @@ pub fn create(
     let mut guard = lock(store);
     let tx = guard.db.transaction()?;
     tx.execute(
-        "INSERT INTO transfers(id, cluster, local_root, remote_root, state) VALUES (?1, ?2, ?3, ?4, 'running')",
-        params![id, cluster, source.to_string_lossy(), remote_root],
+        "INSERT INTO transfers(id, cluster, local_root, remote_root, state, owner) VALUES (?1, ?2, ?3, ?4, 'running', ?5)",
+        params![id, cluster, source.to_string_lossy(), remote_root, Owner::this_process().as_str()],
     )?;
     for f in &files {
         tx.execute(
@@ -206,6 +213,90 @@ pub fn create(
     Ok((id, problems))
 }
 
+/// An upload ready to run: new, or the unfinished one of the same source and destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    pub id: String,
+    /// What cannot be sent (links, unreadable files, odd names).
+    pub problems: Vec<FileProblem>,
+    /// Set when an unfinished upload of the same source to the same place is continued: what
+    /// the cluster had already confirmed of it.
+    pub continued: Option<Summary>,
+}
+
+/// Starts an upload of `source` to `remote_root`, or continues the unfinished one (interrupted,
+/// crashed, or ended with problems) of the same source to the same place on the same cluster:
+/// running the same command again after a crash resumes instead of sending everything again.
+/// Its manifest is brought up to date with the folder as it is now (new files added, changed
+/// ones sent again, vanished ones dropped); what the cluster confirmed of unchanged files is
+/// kept. An identical upload that is running in another process is refused.
+pub fn start(
+    store: &Mutex<Store>,
+    cluster: &str,
+    source: &Path,
+    remote_root: &str,
+) -> Result<Started, TransferError> {
+    let source = std::path::absolute(source).unwrap_or_else(|_| source.to_owned());
+    let earlier: Option<(String, String, Option<String>)> = lock(store)
+        .db
+        .query_row(
+            "SELECT id, state, owner FROM transfers
+             WHERE cluster = ?1 AND local_root = ?2 AND remote_root = ?3 AND state != 'done'
+             ORDER BY id DESC LIMIT 1",
+            params![cluster, source.to_string_lossy(), remote_root],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((id, state, owner)) = earlier else {
+        let (id, problems) = create(store, cluster, &source, remote_root)?;
+        return Ok(Started {
+            id,
+            problems,
+            continued: None,
+        });
+    };
+    if state == "running" && owner.as_deref().is_some_and(|o| !Owner::is_gone(o)) {
+        return Err(TransferError::AlreadyRunning(id));
+    }
+    let (files, problems) = scan(&source)?;
+    let mut guard = lock(store);
+    let tx = guard.db.transaction()?;
+    {
+        let mut upsert = tx.prepare(
+            "INSERT INTO transfer_files(transfer_id, rel_path, size, mtime) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(transfer_id, rel_path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime,
+                 confirmed = 0, sha256 = NULL, verified = 0
+             WHERE size != excluded.size OR mtime != excluded.mtime",
+        )?;
+        for f in &files {
+            upsert.execute(params![id, f.rel, f.size as i64, f.mtime])?;
+        }
+        let kept: std::collections::HashSet<&str> = files.iter().map(|f| f.rel.as_str()).collect();
+        let mut listed =
+            tx.prepare("SELECT rel_path FROM transfer_files WHERE transfer_id = ?1")?;
+        let gone: Vec<String> = listed
+            .query_map(params![id], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .filter(|rel| !kept.contains(rel.as_str()))
+            .collect();
+        for rel in gone {
+            tx.execute(
+                "DELETE FROM transfer_files WHERE transfer_id = ?1 AND rel_path = ?2",
+                params![id, rel],
+            )?;
+        }
+    }
+    tx.commit()?;
+    drop(guard);
+    let continued = get(store, &id)?;
+    Ok(Started {
+        id,
+        problems,
+        continued: Some(continued),
+    })
+}
+
 /// Sends what the cluster does not hold yet, each file verified against the cluster's own
 /// SHA-256 as it lands (files skipped as unchanged are verified at the end). Call it again with
 /// the same id after an interruption: it continues from the manifest.
@@ -213,9 +304,37 @@ pub async fn upload(
     conn: &Connection,
     store: &Mutex<Store>,
     transfer_id: &str,
+    on_progress: impl FnMut(&Progress),
+) -> Result<Report, TransferError> {
+    let owner = Owner::this_process();
+    lock(store).db.execute(
+        "UPDATE transfers SET state = 'running', owner = ?2 WHERE id = ?1",
+        params![transfer_id, owner.as_str()],
+    )?;
+    let result = upload_once(conn, store, transfer_id, on_progress).await;
+    // Whatever happened, the transfer no longer says "running": a refusal (no room, a folder
+    // that cannot be created) is failed, a dropped link interrupted, both resumable.
+    let state = match &result {
+        Ok(report) if report.problems.is_empty() => "done",
+        Err(TransferError::Interrupted(_)) => "interrupted",
+        _ => "failed",
+    };
+    lock(store).db.execute(
+        "UPDATE transfers SET state = ?2, owner = NULL WHERE id = ?1",
+        params![transfer_id, state],
+    )?;
+    result
+}
+
+async fn upload_once(
+    conn: &Connection,
+    store: &Mutex<Store>,
+    transfer_id: &str,
     mut on_progress: impl FnMut(&Progress),
 ) -> Result<Report, TransferError> {
     let (local_root, remote_root, entries) = load(store, transfer_id)?;
+    // `~/data` means the cluster's home, as for scp (quoted, it would be a folder named `~`).
+    let remote_root = crate::ssh::expand_home(conn, &remote_root).await?;
     // Two questions to the cluster at once: what it already holds, and how much room it has.
     let (changed, room) = tokio::join!(
         skip_unchanged(
@@ -362,15 +481,6 @@ pub async fn upload(
             }
         }
     }
-    let state = if report.problems.is_empty() {
-        "done"
-    } else {
-        "failed"
-    };
-    lock(store).db.execute(
-        "UPDATE transfers SET state = ?2 WHERE id = ?1",
-        params![transfer_id, state],
-    )?;
     Ok(report)
 }
 
@@ -421,7 +531,8 @@ pub struct Summary {
     pub cluster: String,
     pub local_root: String,
     pub remote_root: String,
-    /// `running`, `done` or `failed`.
+    /// `running`, `done`, `failed`, or `interrupted` (the link dropped, or the process that
+    /// ran it died); the last two can be resumed.
     pub state: String,
     pub created_at: String,
     pub files: usize,
@@ -437,17 +548,26 @@ pub fn list(store: &Mutex<Store>) -> Result<Vec<Summary>, TransferError> {
     let guard = lock(store);
     let mut stmt = guard.db.prepare(
         "SELECT t.id, t.cluster, t.local_root, t.remote_root, t.state, t.created_at,
-                COUNT(f.rel_path), COALESCE(SUM(f.verified), 0), COALESCE(SUM(f.size), 0), COALESCE(SUM(f.confirmed), 0)
+                COUNT(f.rel_path), COALESCE(SUM(f.verified), 0), COALESCE(SUM(f.size), 0), COALESCE(SUM(f.confirmed), 0),
+                t.owner
          FROM transfers t LEFT JOIN transfer_files f ON f.transfer_id = t.id
          GROUP BY t.id ORDER BY t.id DESC",
     )?;
     let rows = stmt.query_map([], |r| {
+        let state: String = r.get(4)?;
+        let owner: Option<String> = r.get(10)?;
+        // Still "running" in the store, but whoever ran it is gone (killed, crashed).
+        let state = if state == "running" && owner.as_deref().is_none_or(Owner::is_gone) {
+            "interrupted".to_owned()
+        } else {
+            state
+        };
         Ok(Summary {
             id: r.get(0)?,
             cluster: r.get(1)?,
             local_root: r.get(2)?,
             remote_root: r.get(3)?,
-            state: r.get(4)?,
+            state,
             created_at: r.get(5)?,
             files: r.get::<_, i64>(6)? as usize,
             verified: r.get::<_, i64>(7)? as usize,
