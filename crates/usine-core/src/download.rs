@@ -30,6 +30,7 @@ pub async fn download(
 ) -> Result<Report, TransferError> {
     let local_err = |e: std::io::Error| TransferError::Source(local_root.to_owned(), e.to_string());
     std::fs::create_dir_all(local_root).map_err(local_err)?;
+    let remote_root = &crate::ssh::expand_home(conn, remote_root).await?;
     let (files, mut problems) = list(conn, remote_root).await?;
     let mut report = Report {
         transfer_id: String::new(),
@@ -47,11 +48,25 @@ pub async fn download(
         current: None,
     };
 
+    // Nothing is written through a link: a file whose place here is a link, or lies under
+    // one, is named as a problem and the others still come.
+    let mut placed: Vec<&RemoteFile> = Vec::new();
+    for f in &files {
+        match local_place(local_root, &f.rel) {
+            Ok(_) => placed.push(f),
+            Err(problem) => problems.push(FileProblem {
+                path: f.rel.clone(),
+                problem,
+            }),
+        }
+    }
+    report.files = placed.len() + problems.len();
+
     // What is already here and identical is not fetched again.
     let mut wanted: Vec<&RemoteFile> = Vec::new();
-    for f in &files {
+    for f in placed {
         let path = local_root.join(&f.rel);
-        if std::fs::metadata(&path).is_ok_and(|m| m.len() == f.size)
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() == f.size)
             && sha256_file(&path).ok().as_ref() == Some(&f.sha256)
         {
             report.verified += 1;
@@ -66,9 +81,10 @@ pub async fn download(
 
     let (large, small): (Vec<&RemoteFile>, Vec<&RemoteFile>) =
         wanted.iter().partition(|f| f.size >= LARGE_FILE);
+    let mut failed: Vec<String> = Vec::new();
     for f in large {
         progress.current = Some(f.rel.clone());
-        let (received, held) = fetch_large(
+        match fetch_large(
             conn,
             remote_root,
             local_root,
@@ -76,12 +92,33 @@ pub async fn download(
             &mut progress,
             &mut on_progress,
         )
-        .await?;
-        report.bytes_sent += received;
-        report.bytes_skipped += held;
+        .await
+        {
+            Ok((received, held)) => {
+                report.bytes_sent += received;
+                report.bytes_skipped += held;
+            }
+            // A file that cannot be written here does not stop the others; a dropped link does.
+            Err(TransferError::Source(_, why)) => {
+                failed.push(f.rel.clone());
+                problems.push(FileProblem {
+                    path: f.rel.clone(),
+                    problem: crate::tr!(en: "cannot be written here: {why}", fr: "ne peut pas être écrit ici : {why}"),
+                });
+            }
+            Err(other) => return Err(other),
+        }
     }
     for batch in small.chunks(1000) {
-        report.bytes_sent += fetch_batch(conn, remote_root, local_root, batch).await?;
+        let (bytes, refused) = fetch_batch(conn, remote_root, local_root, batch).await?;
+        report.bytes_sent += bytes;
+        for (rel, why) in refused {
+            failed.push(rel.clone());
+            problems.push(FileProblem {
+                path: rel,
+                problem: crate::tr!(en: "cannot be written here: {why}", fr: "ne peut pas être écrit ici : {why}"),
+            });
+        }
         for f in batch {
             progress.bytes_done += f.size;
             progress.files_done += 1;
@@ -92,7 +129,7 @@ pub async fn download(
 
     // Every file fetched in this run is checked against the cluster's checksum (the skipped
     // ones were hashed above already).
-    for f in wanted {
+    for f in wanted.into_iter().filter(|f| !failed.contains(&f.rel)) {
         let path = local_root.join(&f.rel);
         match sha256_file(&path) {
             Ok(h) if h == f.sha256 => report.verified += 1,
@@ -194,22 +231,17 @@ async fn fetch_large(
     progress: &mut Progress,
     on_progress: &mut (impl FnMut(&Progress) + Send),
 ) -> Result<(u64, u64), TransferError> {
-    let target = local_root.join(&f.rel);
-    let partial = PathBuf::from(format!("{}{PARTIAL_SUFFIX}", target.display()));
+    let target = local_place(local_root, &f.rel)
+        .map_err(|why| TransferError::Source(local_root.join(&f.rel), why))?;
+    let partial_name = format!("{}{PARTIAL_SUFFIX}", f.rel);
+    let partial = local_place(local_root, &partial_name)
+        .map_err(|why| TransferError::Source(local_root.join(&partial_name), why))?;
     let io = |e: std::io::Error| TransferError::Source(partial.clone(), e.to_string());
-    if let Some(dir) = partial.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let held = std::fs::metadata(&partial)
+    let held = std::fs::symlink_metadata(&partial)
         .map(|m| m.len())
         .unwrap_or(0)
         .min(f.size);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&partial)
-        .map_err(io)?;
+    let file = open_no_follow(&partial).map_err(io)?;
     file.set_len(held).map_err(io)?;
     let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
     std::io::Seek::seek(&mut writer, std::io::SeekFrom::Start(held)).map_err(io)?;
@@ -261,13 +293,14 @@ async fn fetch_large(
     Ok((received, held))
 }
 
-/// One tar stream for many small files, unpacked here as it arrives.
+/// One tar stream for many small files, unpacked here as it arrives. Returns the bytes received
+/// and the files that could not be written here, with why (the others are written).
 async fn fetch_batch(
     conn: &Connection,
     remote_root: &str,
     local_root: &Path,
     batch: &[&RemoteFile],
-) -> Result<u64, TransferError> {
+) -> Result<(u64, Vec<(String, String)>), TransferError> {
     let rx = nul_separated(batch.iter().map(|f| f.rel.as_str()));
     // The unpacking runs on a blocking thread, fed through a bounded channel.
     let (chunks_tx, chunks_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
@@ -278,8 +311,7 @@ async fn fetch_batch(
             buf: Vec::new(),
             pos: 0,
         };
-        // `unpack` refuses entries that would land outside `dest` (absolute paths, `..`).
-        tar::Archive::new(reader).unpack(&dest)
+        unpack(reader, &dest)
     });
     let mut bytes = 0u64;
     let mut sink = |data: &[u8]| {
@@ -304,8 +336,111 @@ async fn fetch_batch(
             message: out.stderr_text(),
         });
     }
-    unpacked.map_err(|e| TransferError::Source(local_root.to_owned(), e.to_string()))?;
-    Ok(bytes)
+    let refused =
+        unpacked.map_err(|e| TransferError::Source(local_root.to_owned(), e.to_string()))?;
+    Ok((bytes, refused))
+}
+
+/// Writes each regular file of the tar stream to its place under `dest`, never through a link:
+/// it lands in a new temporary file beside its place and is renamed over it (a rename replaces
+/// a file, it does not follow anything). A file that cannot be placed is skipped and named,
+/// with why; only an unreadable stream fails the whole batch.
+fn unpack(reader: impl Read, dest: &Path) -> std::io::Result<Vec<(String, String)>> {
+    let mut refused = Vec::new();
+    let mut archive = tar::Archive::new(reader);
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let rel = entry.path()?.to_string_lossy().into_owned();
+        let written = local_place(dest, &rel).and_then(|target| {
+            let mtime = entry.header().mtime().ok();
+            write_replacing(&mut entry, &target, mtime).map_err(|e| e.to_string())
+        });
+        if let Err(why) = written {
+            // The rest of this entry is skipped by the archive reader itself.
+            refused.push((rel, why));
+        }
+    }
+    Ok(refused)
+}
+
+fn write_replacing(data: &mut impl Read, target: &Path, mtime: Option<u64>) -> std::io::Result<()> {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = target.with_file_name(format!(".{name}.{}.usine-tmp", crate::store::new_id()));
+    let result = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        std::io::copy(data, &mut file)?;
+        if let Some(secs) = mtime {
+            file.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))?;
+        }
+        drop(file);
+        std::fs::rename(&tmp, target)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Where `rel` goes under `root`, with its folders made, refusing any link on the way: a link
+/// (to a file or a folder) in the chosen folder was not made by Usine, and writing through it
+/// would put data outside the folder the user chose. Returns why, in plain words, otherwise.
+fn local_place(root: &Path, rel: &str) -> Result<PathBuf, String> {
+    let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
+    let mut path = root.to_owned();
+    for (i, part) in parts.iter().enumerate() {
+        if matches!(*part, "." | "..") {
+            return Err(
+                crate::tr!(en: "its path would leave the folder; not downloaded", fr: "son chemin sortirait du dossier ; non téléchargé"),
+            );
+        }
+        path.push(part);
+        let last = i + 1 == parts.len();
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let shown = parts[..=i].join("/");
+                return Err(crate::tr!(
+                    en: "{shown} here is a link to somewhere else; Usine does not write through links, so it was not downloaded. Remove the link, or choose another folder.",
+                    fr: "{shown} est ici un lien vers ailleurs ; Usine n'écrit pas à travers les liens, il n'a donc pas été téléchargé. Supprimez le lien, ou choisissez un autre dossier."
+                ));
+            }
+            Ok(m) if !last && !m.is_dir() => {
+                let shown = parts[..=i].join("/");
+                return Err(crate::tr!(
+                    en: "{shown} here is a file, where the cluster has a folder; rename it to download this",
+                    fr: "{shown} est ici un fichier, là où le cluster a un dossier ; renommez-le pour télécharger ceci"
+                ));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !last {
+                    std::fs::create_dir(&path).map_err(|e| e.to_string())?;
+                }
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(path)
+}
+
+/// Opens (creating) a file to append to, refusing to follow a link put in its place meanwhile.
+fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    options.open(path)
 }
 
 struct ChannelReader {

@@ -118,3 +118,46 @@ async fn a_cut_link_resumes_the_large_file_where_it_stopped() {
         .await
         .unwrap();
 }
+
+/// Links in the folder the user chose (one for a file the cluster sends, one for a subfolder)
+/// are never written through: the files behind them stay untouched, each is named with the
+/// reason, and every other file still arrives verified. The cluster folder is given as `~/…`.
+#[cfg(unix)]
+#[tokio::test]
+async fn links_in_the_download_folder_are_not_followed_and_the_rest_arrives() {
+    let lab = Lab::get();
+    let conn = alice(&lab).await;
+    let remote = make_results(&conn, "links-here", 20).await;
+    let local = scratch_file("links-here");
+    let outside = scratch_file("outside");
+    std::fs::create_dir_all(local.join("ckpt")).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("precious.pt"), "mine").unwrap();
+    std::os::unix::fs::symlink(outside.join("precious.pt"), local.join("ckpt/model.pt")).unwrap();
+    std::os::unix::fs::symlink(&outside, local.join("logs")).unwrap();
+    let tilde = remote.replacen("/home/alice", "~", 1);
+    let report = download(&conn, &tilde, &local, |_| {}).await.unwrap();
+    assert_eq!(
+        std::fs::read_to_string(outside.join("precious.pt")).unwrap(),
+        "mine"
+    );
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        1,
+        "nothing written into the linked folder"
+    );
+    let refused: Vec<&str> = report.problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        refused.len(),
+        301,
+        "the large file and the 300 logs: {refused:?}"
+    );
+    assert!(refused.contains(&"ckpt/model.pt"));
+    let said = &report.problems[0].problem;
+    assert!(said.contains("link"), "{said}");
+    assert_eq!(report.verified, 2, "the two other files arrive: {report:?}");
+    assert_eq!(std::fs::read(local.join("with space.txt")).unwrap(), b"a");
+    conn.exec(&format!("rm -rf {}", quote(&remote)))
+        .await
+        .unwrap();
+}
