@@ -7,10 +7,12 @@ use std::time::{Duration, Instant};
 use usine_core::jobs::scheduler::{JobError, Scheduler};
 use usine_core::jobs::slurm::JobState;
 use usine_core::jobs::slurm_rest::SlurmRest;
+use usine_core::jobs::slurm_ssh::SlurmOverSsh;
 use usine_core::jobs::{history, tracking};
+use usine_core::ssh::Connection;
 use usine_core::store::Store;
 use usine_lab_tests::Lab;
-use usine_lab_tests::ssh::scratch_file;
+use usine_lab_tests::ssh::{Answers, answering, scratch_file, spec};
 use zeroize::Zeroizing;
 
 /// A short-lived token for alice, as `scontrol token` gives one (root may ask for anyone).
@@ -107,4 +109,94 @@ async fn a_wrong_token_is_said_plainly() {
     assert!(matches!(err, JobError::Rejected(_)));
     assert!(err.to_string().contains("wrong or expired"), "{err}");
     assert!(!err.to_string().contains("not-a-token"));
+}
+
+/// `scontrol show job -o` as `Key=value` pairs (values without spaces suffice here).
+fn shown(lab: &Lab, id: &str) -> std::collections::HashMap<String, String> {
+    lab.ssh_alice_ok(&format!("scontrol show job -o {id}"))
+        .split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// The same draft, with options Usine does not model, sent over SSH (sbatch reads the script)
+/// and through slurmrestd (which does not read `#SBATCH` lines): Slurm holds the same job.
+#[tokio::test]
+async fn options_usine_does_not_model_give_the_same_job_over_rest_as_over_ssh() {
+    let lab = Lab::get();
+    let rest = rest(&lab).await;
+    let (questions, _) = answering(Answers::default());
+    let conn = Connection::open(&spec(lab.key_hop()), lab.host_keys(), questions)
+        .await
+        .unwrap();
+    let ssh = SlurmOverSsh::new(std::sync::Arc::new(conn));
+    let name = format!("it-rest-options-{}", std::process::id());
+    lab.ssh_alice_ok(&format!("mkdir -p ~/usine-it/{name}"));
+    let mut job = lab.cpu_job(&name, "echo options\n");
+    job.working_dir = format!("~/usine-it/{name}");
+    job.notify.email = Some("alice@example.org".into());
+    job.notify.on_start = false;
+    job.extra_directives = [
+        "--hold",
+        "--nice=50",
+        "--begin=now+1hour",
+        "--no-requeue",
+        "--output=custom-%j.log",
+    ]
+    .map(String::from)
+    .to_vec();
+    let script = usine_core::jobs::sbatch::render(&job).unwrap();
+    let tag = format!("opts-{}", std::process::id());
+    let over_ssh = ssh
+        .submit(&format!("{tag}-ssh"), &job, &script)
+        .await
+        .unwrap();
+    let over_rest = rest
+        .submit(&format!("{tag}-rest"), &job, &script)
+        .await
+        .unwrap();
+    let (a, b) = (shown(&lab, &over_ssh), shown(&lab, &over_rest));
+    lab.ssh_alice_ok(&format!("scancel {over_ssh} {over_rest}"));
+    for key in [
+        "Nice",
+        "Requeue",
+        "MailUser",
+        "MailType",
+        "Partition",
+        "Account",
+        "TimeLimit",
+    ] {
+        assert_eq!(a.get(key), b.get(key), "{key}: {a:?} / {b:?}");
+    }
+    assert_eq!(a.get("Nice").map(String::as_str), Some("50"));
+    assert_eq!(a.get("Requeue").map(String::as_str), Some("0"));
+    assert_eq!(
+        b["StdOut"],
+        format!("/home/alice/usine-it/{name}/custom-{over_rest}.log")
+    );
+    assert_eq!(
+        a["StdOut"],
+        format!("/home/alice/usine-it/{name}/custom-{over_ssh}.log")
+    );
+    // Both wait for the same time, an hour from when each was sent.
+    let eligible = |m: &std::collections::HashMap<String, String>| m["EligibleTime"].clone();
+    assert_ne!(eligible(&a), "Unknown", "{a:?}");
+    assert_eq!(eligible(&a)[..13], eligible(&b)[..13], "same hour");
+}
+
+/// An option the REST API cannot carry is refused with its name, instead of dropped.
+#[tokio::test]
+async fn an_option_the_rest_service_cannot_carry_is_refused_by_name() {
+    let lab = Lab::get();
+    let rest = rest(&lab).await;
+    let mut job = lab.cpu_job("never-sent", "echo no\n");
+    job.extra_directives = vec!["--export=NONE".into()];
+    let script = usine_core::jobs::sbatch::render(&job).unwrap();
+    let err = rest
+        .submit(&format!("refused-{}", std::process::id()), &job, &script)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, JobError::Rejected(_)), "{err:?}");
+    assert!(err.to_string().contains("--export=NONE"), "{err}");
 }

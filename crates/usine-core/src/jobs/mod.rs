@@ -7,6 +7,7 @@ pub mod history;
 pub mod local;
 pub mod local_usage;
 pub mod notices;
+pub mod rest_options;
 pub mod sbatch;
 pub mod scheduler;
 pub mod slurm;

@@ -231,20 +231,10 @@ pub fn render(spec: &JobSpec) -> Result<String, RenderError> {
         d(format!("--error={name}-{logs}.err"));
     }
     if let Some(email) = &spec.notify.email {
-        let mut types = Vec::new();
-        if spec.notify.on_start {
-            types.push("BEGIN");
-        }
-        if spec.notify.on_end {
-            types.push("END");
-        }
-        if spec.notify.on_failure {
-            types.push("FAIL");
-        }
-        if !types.is_empty() {
-            d(format!("--mail-type={}", types.join(",")));
-        }
-        d(format!("--mail-user={}", plain("e-mail address", email)?));
+        plain("e-mail address", email)?;
+    }
+    for mail in mail_directives(spec) {
+        d(mail);
     }
     for extra in &spec.extra_directives {
         if extra.contains('\n') {
@@ -336,7 +326,28 @@ pub struct Imported {
 }
 
 /// Splits `--opt=value`, `--opt value`, `-Xvalue` and `-X value` into (option, value).
-fn split_option(line: &str) -> (String, Option<String>) {
+/// The e-mail options of a spec, as directives (`--mail-type=END,FAIL`, `--mail-user=…`).
+pub(crate) fn mail_directives(spec: &JobSpec) -> Vec<String> {
+    let Some(email) = &spec.notify.email else {
+        return Vec::new();
+    };
+    let types: Vec<&str> = [
+        (spec.notify.on_start, "BEGIN"),
+        (spec.notify.on_end, "END"),
+        (spec.notify.on_failure, "FAIL"),
+    ]
+    .into_iter()
+    .filter_map(|(on, t)| on.then_some(t))
+    .collect();
+    let mut out = Vec::new();
+    if !types.is_empty() {
+        out.push(format!("--mail-type={}", types.join(",")));
+    }
+    out.push(format!("--mail-user={email}"));
+    out
+}
+
+pub(crate) fn split_option(line: &str) -> (String, Option<String>) {
     let line = line.trim();
     if let Some(long) = line.strip_prefix("--") {
         if let Some((k, v)) = long.split_once('=') {

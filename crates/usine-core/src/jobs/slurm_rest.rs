@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
+use super::rest_options::{self, Api};
 use super::scheduler::{JobError, Logs, Scheduler, explain_rejection};
 use super::slurm::{JobRecord, parse_jobs_json};
 use super::spec::JobSpec;
@@ -111,8 +112,10 @@ impl SlurmRest {
         }
     }
 
-    /// The job description slurmrestd wants (it does not read `#SBATCH` lines).
-    pub fn job_description(&self, tag: &str, spec: &JobSpec) -> Value {
+    /// The job description slurmrestd wants. It does not read `#SBATCH` lines, so every option
+    /// of the script is carried as a field (e-mail and the user's own options included), or the
+    /// job is refused with the options named: never sent without them.
+    pub fn job_description(&self, tag: &str, spec: &JobSpec) -> Result<Value, JobError> {
         let modern = !matches!(self.version, "v0.0.38" | "v0.0.39");
         let wd = self.absolute(&spec.working_dir);
         let logs = if spec.array.is_some() { "%A_%a" } else { "%j" };
@@ -173,14 +176,19 @@ impl SlurmRest {
                 None => format!("{}-{}", a.first, a.last),
             });
         }
-        if spec
-            .extra_directives
-            .iter()
-            .any(|d| d == "--hold" || d == "-H")
-        {
-            job["hold"] = json!(true);
+        let directives: Vec<String> = super::sbatch::mail_directives(spec)
+            .into_iter()
+            .chain(spec.extra_directives.iter().cloned())
+            .collect();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let fields = rest_options::fields(&directives, Api::of(self.version), &wd, now)
+            .map_err(|refused| JobError::Rejected(refused.message()))?;
+        for (field, value) in fields {
+            job[field] = value;
         }
-        job
+        Ok(job)
     }
 
     async fn find_tagged(&self, tag: &str) -> Result<Option<String>, JobError> {
@@ -204,7 +212,7 @@ impl Scheduler for SlurmRest {
         if let Some(id) = self.find_tagged(tag).await? {
             return Ok(id);
         }
-        let body = json!({ "job": self.job_description(tag, spec), "script": script });
+        let body = json!({ "job": self.job_description(tag, spec)?, "script": script });
         let resp = self
             .request(
                 reqwest::Method::POST,
@@ -224,6 +232,13 @@ impl Scheduler for SlurmRest {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
+            // ESLURM_JOB_HELD: the job was accepted, held as asked (sbatch says so and succeeds).
+            .filter(|e| {
+                e.get("error_code")
+                    .or(e.get("error_number"))
+                    .and_then(Value::as_u64)
+                    != Some(2042)
+            })
             .map(|e| {
                 e.get("error")
                     .or(e.get("description"))
@@ -304,14 +319,14 @@ mod tests {
             working_dir: "~/runs".into(),
             ..JobSpec::default()
         };
-        let old = rest("v0.0.38").job_description("t1", &spec);
+        let old = rest("v0.0.38").job_description("t1", &spec).unwrap();
         assert_eq!(old["nodes"], json!([2, 2]));
         assert_eq!(old["gres"], "gpu:h100:4");
         assert_eq!(old["time_limit"], 60);
         assert_eq!(old["environment"]["HOME"], "/home/ana");
         assert_eq!(old["current_working_directory"], "/home/ana/runs");
         assert_eq!(old["standard_output"], "/home/ana/runs/train-%j.out");
-        let new = rest("v0.0.42").job_description("t1", &spec);
+        let new = rest("v0.0.42").job_description("t1", &spec).unwrap();
         assert_eq!(new["nodes"], "2");
         assert_eq!(new["tres_per_node"], "gres/gpu:h100:4");
         assert_eq!(new["time_limit"]["number"], 60);

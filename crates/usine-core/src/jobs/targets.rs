@@ -170,6 +170,14 @@ pub fn check(
         .filter(|p| p.field != "nodes")
         .collect(),
     };
+    let not_carried = super::rest_options::never_carried(&spec.extra_directives);
+    if settings.rest_url.is_some() && !not_carried.is_empty() {
+        problems.push(Problem {
+            field: "extraDirectives".into(),
+            severity: checks::Severity::Blocker,
+            message: super::rest_options::NotCarried(not_carried).message(),
+        });
+    }
     if profile.is_none() {
         problems.push(Problem {
             field: "target".into(),
