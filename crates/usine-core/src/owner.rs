@@ -23,6 +23,14 @@ impl Owner {
         &self.0
     }
 
+    /// Whether a recorded owner is this very process (another attempt of it, or a task it
+    /// stopped): the process coordinates its own work.
+    pub fn is_this_process(owner: &str) -> bool {
+        let mine = Self::this_process();
+        let prefix = |o: &str| o.rsplit_once('/').map(|(p, _)| p.to_owned());
+        prefix(owner).is_some() && prefix(owner) == prefix(mine.as_str())
+    }
+
     /// Whether the process behind a recorded owner is known to be gone: it ran on this
     /// computer and no process with its pid and start time exists any more. An owner on
     /// another computer, or one this computer cannot check, is taken to be alive.
@@ -61,11 +69,13 @@ mod tests {
     #[test]
     fn this_process_is_alive_and_a_finished_one_is_gone() {
         assert!(!Owner::is_gone(Owner::this_process().as_str()));
+        assert!(Owner::is_this_process(Owner::this_process().as_str()));
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let pid = child.id();
         child.wait().unwrap();
         let host = crate::target::this_host();
         assert!(Owner::is_gone(&format!("{host}/{pid}/1/x")));
+        assert!(!Owner::is_this_process(&format!("{host}/{pid}/1/x")));
         // Another computer's processes cannot be checked from here: alive until their lease ends.
         assert!(!Owner::is_gone(&format!("elsewhere/{pid}/1/x")));
         assert!(!Owner::is_gone("garbage"));

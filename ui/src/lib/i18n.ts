@@ -97,6 +97,7 @@ const en = {
   "data.files": "{verified} of {files} files verified",
   "data.state.done": "Verified",
   "data.state.failed": "Needs attention",
+  "data.state.interrupted": "Interrupted: resume to continue",
   "data.state.running": "Not finished",
   "data.resume": "Resume",
   "data.pause": "Pause",

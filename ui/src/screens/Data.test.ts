@@ -52,4 +52,24 @@ describe("Data", () => {
       .poll(() => container.querySelector('[data-problems="t1"]')?.textContent)
       .toContain("b/broken.bin: it changed while it was being sent");
   });
+
+  it("shows an upload whose process died as interrupted, with a way to resume it", async () => {
+    const resumed: string[] = [];
+    mockIPC(
+      (cmd, args) => {
+        if (cmd === "list_clusters") return [];
+        if (cmd === "list_transfers") return [{ ...summary, state: "interrupted" }];
+        if (cmd === "resume_upload") {
+          resumed.push((args as { id: string }).id);
+          return null;
+        }
+        throw new Error(`unexpected command ${cmd}`);
+      },
+      { shouldMockEvents: true },
+    );
+    render(Data);
+    expect(await screen.findByText("Interrupted: resume to continue")).toBeTruthy();
+    screen.getByRole("button", { name: "Resume" }).click();
+    await expect.poll(() => resumed).toEqual(["t1"]);
+  });
 });

@@ -255,7 +255,13 @@ pub fn start(
             continued: None,
         });
     };
-    if state == "running" && owner.as_deref().is_some_and(|o| !Owner::is_gone(o)) {
+    // Running in another live process: refused. This process's own (an app's paused upload)
+    // is its to coordinate.
+    if state == "running"
+        && owner
+            .as_deref()
+            .is_some_and(|o| !Owner::is_gone(o) && !Owner::is_this_process(o))
+    {
         return Err(TransferError::AlreadyRunning(id));
     }
     let (files, problems) = scan(&source)?;

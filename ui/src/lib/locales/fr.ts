@@ -98,6 +98,7 @@ export const fr: Record<MessageKey, string> = {
   "data.files": "{verified} fichiers vérifiés sur {files}",
   "data.state.done": "Vérifié",
   "data.state.failed": "À regarder",
+  "data.state.interrupted": "Interrompu : reprenez pour continuer",
   "data.state.running": "Pas terminé",
   "data.resume": "Reprendre",
   "data.pause": "Mettre en pause",
