@@ -256,9 +256,15 @@ slurm_up() {
     drain* | drng) scontrol update nodename=localhost state=resume ;;
   esac
   # Jobs survive a restart (StateSaveLocation): a test run that failed midway may have left a
-  # `sleep 300` holding the lab's CPUs or GPUs, and the next run would wait for it.
-  local u
-  for u in alice bob carol; do scancel --user="$u" 2>/dev/null || true; done
+  # `sleep 300` holding the lab's CPUs or GPUs, and the next run would wait for it. Only jobs
+  # Usine sent for the test users (comment `usine:<tag>`) are cancelled: a job someone started
+  # by hand on the lab, or for another user, is left alone.
+  local ids
+  ids=$(squeue -h -u alice,bob,carol -o '%i %k' 2>/dev/null | awk '$2 ~ /^usine:/ { print $1 }')
+  if [ -n "$ids" ]; then
+    # shellcheck disable=SC2086 # one id per word
+    scancel $ids 2>/dev/null || true
+  fi
 }
 
 accounts_up() {

@@ -354,6 +354,10 @@ fn state_words(job: &JobEntry) -> String {
             "refused by the cluster: {}",
             job.refused_because.as_deref().unwrap_or_default()
         ),
+        (JobState::Failed, _) if job.failed_because.is_some() => format!(
+            "failed: {}",
+            job.failed_because.as_deref().unwrap_or_default()
+        ),
         (JobState::Failed, _) => match job.record.as_ref().and_then(|r| r.exit_code) {
             Some(code) => format!("failed (exit code {code}): see `usine job logs {}`", job.id),
             None => format!("failed: see `usine job logs {}`", job.id),

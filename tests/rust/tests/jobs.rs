@@ -106,6 +106,69 @@ async fn a_job_with_hostile_values_runs_to_completion_with_logs_and_cost() {
     assert!(!pwned.status.success(), "a value escaped its quotes");
 }
 
+/// A relative working folder is in the home (no spurious `cd` error in the job's errors), and a
+/// Python environment that is not there stops the job before the commands, saying so, instead
+/// of running them elsewhere and ending "completed".
+#[tokio::test]
+async fn a_failing_set_up_stops_the_job_and_a_relative_folder_is_in_the_home() {
+    let lab = Lab::get();
+    let slurm = slurm(&lab).await;
+    let store = store();
+    let name = unique("setup");
+    let mut spec = lab.cpu_job(&name, "pwd; echo ran-the-commands\n");
+    spec.working_dir = format!("usine-it/{name}");
+    let good = tracking::enqueue(&store, "lab", &spec).unwrap();
+    let sent = tracking::send(&store, &slurm, &good.id).await.unwrap();
+    let done = follow(&store, "lab", &slurm, &good.id, &mut Vec::new()).await;
+    assert_eq!(done.state, JobState::Completed, "{done:#?}");
+    let logs = slurm
+        .logs(sent.scheduler_id.as_deref().unwrap(), &spec, 10_000)
+        .await
+        .unwrap();
+    assert!(
+        logs.stdout
+            .contains(&format!("/home/alice/usine-it/{name}\nran-the-commands")),
+        "{logs:?}"
+    );
+    assert_eq!(logs.stderr.trim(), "", "no spurious error");
+
+    spec.environment.python = Some(usine_core::jobs::spec::PythonEnv::Venv(
+        "~/no-such-venv".into(),
+    ));
+    let bad = tracking::enqueue(&store, "lab", &spec).unwrap();
+    let sent = tracking::send(&store, &slurm, &bad.id).await.unwrap();
+    let done = follow(&store, "lab", &slurm, &bad.id, &mut Vec::new()).await;
+    assert_eq!(done.state, JobState::Failed, "{done:#?}");
+    let logs = slurm
+        .logs(sent.scheduler_id.as_deref().unwrap(), &spec, 10_000)
+        .await
+        .unwrap();
+    assert!(!logs.stdout.contains("ran-the-commands"), "{logs:?}");
+    assert!(
+        logs.stderr.contains("Usine: the set-up line above failed"),
+        "{logs:?}"
+    );
+}
+
+/// A job whose output file cannot be written fails without an exit code; it says why.
+#[tokio::test]
+async fn a_job_whose_output_cannot_be_written_says_why() {
+    let lab = Lab::get();
+    let slurm = slurm(&lab).await;
+    let store = store();
+    let name = unique("no-output");
+    let mut spec = lab.cpu_job(&name, "echo never\n");
+    spec.extra_directives
+        .push("--output=/nonexistent/usine/%j.out".into());
+    let entry = tracking::enqueue(&store, "lab", &spec).unwrap();
+    tracking::send(&store, &slurm, &entry.id).await.unwrap();
+    let done = follow(&store, "lab", &slurm, &entry.id, &mut Vec::new()).await;
+    assert_eq!(done.state, JobState::Failed, "{done:#?}");
+    let why = done.failed_because.unwrap_or_default();
+    assert!(why.contains("/nonexistent/usine/"), "{why}");
+    assert!(why.contains("cannot be written"), "{why}");
+}
+
 #[tokio::test]
 async fn a_missing_input_dataset_stops_the_submission_with_what_to_do() {
     let lab = Lab::get();

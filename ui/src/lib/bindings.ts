@@ -342,7 +342,11 @@ waitingBecause: string | null,
 /**
  * Why the cluster refused the job when the outbox sent it (the job is then failed).
  */
-refusedBecause: string | null, createdAt: string, updatedAt: string, };
+refusedBecause: string | null, 
+/**
+ * Why a failed job failed, in plain words, when its exit code does not say.
+ */
+failedBecause: string | null, createdAt: string, updatedAt: string, };
 
 export type JobRecord = { 
 /**
@@ -356,7 +360,12 @@ reason: string | null, partition: string, account: string, submitted: string | n
 /**
  * GPUs the job holds (all nodes together), when Slurm says.
  */
-gpus: number | null, exitCode: number | null, comment: string, };
+gpus: number | null, exitCode: number | null, comment: string, 
+/**
+ * Why a failed job failed, in plain words, when its exit code does not say (Slurm could
+ * not start it, say, because its output file cannot be written).
+ */
+failure: string | null, };
 
 export type JobState = "queued" | "pending" | "running" | "completing" | "suspended" | "completed" | "failed" | "cancelled" | "timeout" | "outOfMemory" | "nodeFail" | "preempted" | { "other": string };
 

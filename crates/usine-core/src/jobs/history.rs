@@ -27,6 +27,8 @@ pub struct JobEntry {
     pub waiting_because: Option<String>,
     /// Why the cluster refused the job when the outbox sent it (the job is then failed).
     pub refused_because: Option<String>,
+    /// Why a failed job failed, in plain words, when its exit code does not say.
+    pub failed_because: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -80,10 +82,14 @@ fn entry(r: Row) -> Result<JobEntry, StoreError> {
             .transpose()
             .map_err(corrupt)?,
         waiting_because: None,
+        failed_because: None,
         refused_because: r.9,
         created_at: r.7,
         updated_at: r.8,
     };
+    if !job.state.is_success() && job.state.is_finished() {
+        job.failed_because = job.record.as_ref().and_then(|r| r.failure.clone());
+    }
     if job.state == JobState::Pending {
         job.waiting_because = job
             .record

@@ -91,10 +91,12 @@ fn home_path(path: &str) -> PathBuf {
     let home = std::env::var_os("HOME")
         .map(PathBuf::from)
         .unwrap_or_default();
+    // A folder written without `~` or `/` is in the home too, as on a cluster.
     match path {
         "~" | "" => home,
         p if p.starts_with("~/") => home.join(&p[2..]),
-        p => PathBuf::from(p),
+        p if Path::new(p).is_absolute() => PathBuf::from(p),
+        p => home.join(p),
     }
 }
 

@@ -13,6 +13,14 @@ const SETUP_MARK: &str = "# --- set up by Usine ---";
 const COMMANDS_MARK: &str = "# --- your commands ---";
 const CONTAINER_MARK: &str = "# --- your commands, run inside the container ---";
 const HEREDOC_END: &str = "USINE_COMMANDS_END";
+/// Stops the job with a clear message when a set-up line fails (a module that does not exist,
+/// a venv or conda environment that is not there): otherwise the commands ran in the wrong
+/// environment and the job could even end "completed".
+const SETUP_GUARD: &str = "trap 'echo \"Usine: the set-up line above failed (module, Python environment or working folder), so your commands were not run. Correct it in the job, then run it again.\" >&2; exit 1' ERR";
+const SETUP_GUARD_END: &str = "trap - ERR";
+/// A working folder written without `~` or `/` is in the home, as for scp: the job goes home
+/// first (a relative `cd` from where Slurm starts it failed with a spurious error).
+const CD_HOME_THEN: &str = "cd -- \"$HOME\" && cd -- ";
 /// One sampler per node, next to the job's logs, for the GPU charts. It is a job step, so Slurm
 /// stops it with the job and nothing is left running on the node. Array tasks write
 /// `usine-gpu-<array job>_<task>-<node>.log`, so the array's id finds every task's log.
@@ -263,7 +271,13 @@ pub fn render(spec: &JobSpec) -> Result<String, RenderError> {
     for v in &env.variables {
         one_line("variable value", &v.value)?;
     }
-    let _ = writeln!(s, "cd -- {}", shell_path(&spec.working_dir));
+    let _ = writeln!(s, "{SETUP_GUARD}");
+    let wd = &spec.working_dir;
+    if wd.is_empty() || wd.starts_with('~') || wd.starts_with('/') {
+        let _ = writeln!(s, "cd -- {}", shell_path(wd));
+    } else {
+        let _ = writeln!(s, "{CD_HOME_THEN}{}", quote(wd));
+    }
     for m in &env.modules {
         let _ = writeln!(s, "module load {}", quote(m));
     }
@@ -286,6 +300,7 @@ pub fn render(spec: &JobSpec) -> Result<String, RenderError> {
         s.push_str(GPU_RECORDER);
         s.push('\n');
     }
+    let _ = writeln!(s, "{SETUP_GUARD_END}");
     match &env.container {
         None => {
             s.push_str(COMMANDS_MARK);
@@ -559,6 +574,10 @@ fn read_body(spec: &mut JobSpec, body: &[&str], chdir: Option<String>, notes: &m
         let parsed = if line == GPU_RECORDER || line.starts_with(RECORDER_START) {
             spec.record_gpu_metrics = true;
             Some(())
+        } else if line == SETUP_GUARD || line == SETUP_GUARD_END {
+            Some(())
+        } else if let Some(p) = line.strip_prefix(CD_HOME_THEN) {
+            unquote(p).map(|p| spec.working_dir = p)
         } else if let Some(p) = line.strip_prefix("cd -- ") {
             unshell_path(p).map(|p| spec.working_dir = p)
         } else if let Some(m) = line.strip_prefix("module load ") {

@@ -101,6 +101,10 @@ pub struct JobRecord {
     pub gpus: Option<u32>,
     pub exit_code: Option<i32>,
     pub comment: String,
+    /// Why a failed job failed, in plain words, when its exit code does not say (Slurm could
+    /// not start it, say, because its output file cannot be written).
+    #[serde(default)]
+    pub failure: Option<String>,
 }
 
 impl JobRecord {
@@ -122,6 +126,7 @@ impl JobRecord {
             gpus: None,
             exit_code: None,
             comment: String::new(),
+            failure: None,
         }
     }
 
@@ -346,6 +351,43 @@ fn job_from_json(j: &Value) -> JobRecord {
     .map(|c| c as i32);
     r.comment = string(j.get("comment"));
     r
+}
+
+/// Why a job that failed without an exit code failed, from one line of `scontrol show job -o`
+/// (Slurm's reason, and where the output was to go): `(job id, plain words)`.
+pub fn launch_failure(line: &str) -> Option<(String, String)> {
+    let field = |name: &str| {
+        let start = line.find(&format!(" {name}="))? + name.len() + 2;
+        let rest = &line[start..];
+        // A path may hold spaces: it ends where the next `Key=` begins.
+        let end = rest
+            .match_indices(' ')
+            .find(|(i, _)| {
+                rest[i + 1..].split_once('=').is_some_and(|(k, _)| {
+                    !k.is_empty()
+                        && k.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"_:/".contains(&b))
+                })
+            })
+            .map_or(rest.len(), |(i, _)| i);
+        Some(rest[..end].to_owned())
+    };
+    let id = line
+        .strip_prefix("JobId=")?
+        .split_whitespace()
+        .next()?
+        .to_owned();
+    let reason = field("Reason").filter(|r| r != "None")?;
+    let output = field("StdOut").unwrap_or_default();
+    let words = if reason == "JobLaunchFailure" {
+        crate::tr!(
+            en: "Slurm could not start the job. Most often its output file {output} cannot be written: check that its folder exists on the cluster and that you can write there, then run the job again.",
+            fr: "Slurm n'a pas pu démarrer le job. Le plus souvent, son fichier de sortie {output} ne peut pas être écrit : vérifiez que son dossier existe sur le cluster et que vous pouvez y écrire, puis relancez le job."
+        )
+    } else {
+        crate::tr!(en: "Slurm stopped it ({reason}).", fr: "Slurm l'a arrêté ({reason}).")
+    };
+    Some((id, words))
 }
 
 /// What a pending reason means, in plain words, and what the user can do.
@@ -573,6 +615,27 @@ mod tests {
         let e = parse_jobs_json(r#"{"errors":[{"error":"Unable to find job 99"}]}"#).unwrap_err();
         assert!(e.to_string().contains("Unable to find job 99"));
         assert!(parse_jobs_json("<html>").is_err());
+    }
+
+    #[test]
+    fn a_launch_failure_names_the_output_file() {
+        let line = "JobId=96 JobName=t UserId=alice(1001) JobState=FAILED Reason=JobLaunchFailure Dependency=(null) ExitCode=0:53 StdErr=/no such/dir/x.out StdIn=/dev/null StdOut=/no such/dir/x.out Power=";
+        let (id, words) =
+            crate::lang::with(crate::lang::Lang::En, || launch_failure(line)).unwrap();
+        assert_eq!(id, "96");
+        assert!(
+            words.contains("output file /no such/dir/x.out cannot"),
+            "{words}"
+        );
+        assert!(launch_failure("JobId=5 Reason=None StdOut=/x").is_none());
+        assert!(launch_failure("garbage").is_none());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn launch_failure_never_panics(line in "\\PC{0,200}") {
+            let _ = launch_failure(&line);
+        }
     }
 
     #[test]

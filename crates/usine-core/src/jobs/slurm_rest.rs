@@ -108,7 +108,9 @@ impl SlurmRest {
         match path {
             "~" | "" => self.home.clone(),
             p if p.starts_with("~/") => format!("{}/{}", self.home, &p[2..]),
-            p => p.to_owned(),
+            p if p.starts_with('/') => p.to_owned(),
+            // Relative: in the home, as over SSH.
+            p => format!("{}/{p}", self.home),
         }
     }
 

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use super::sbatch::shell_path;
 use super::scheduler::{JobError, Logs, Scheduler, explain_rejection};
-use super::slurm::{JobRecord, SACCT_FIELDS, SQUEUE_FORMAT, parse_sacct, parse_squeue};
+use super::slurm::{
+    JobRecord, JobState, SACCT_FIELDS, SQUEUE_FORMAT, launch_failure, parse_sacct, parse_squeue,
+};
 use super::spec::JobSpec;
 use crate::ssh::{Connection, quote};
 
@@ -109,6 +111,33 @@ impl SlurmOverSsh {
         &self.conn
     }
 
+    /// A failed job without an exit code (Slurm could not start it) gets Slurm's reason and the
+    /// output path, asked while the controller still remembers the job (its `MinJobAge`).
+    async fn explain_failures(&self, records: &mut [JobRecord]) -> Result<(), JobError> {
+        let ids: Vec<&str> = records
+            .iter()
+            .filter(|r| r.state == JobState::Failed && r.exit_code.unwrap_or(0) == 0)
+            .filter_map(|r| check_id(&r.job_id).ok())
+            .take(50)
+            .collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let out = self
+            .conn
+            .exec(&format!(
+                "for j in {}; do scontrol show job -o \"$j\" 2>/dev/null; done; true",
+                ids.join(" ")
+            ))
+            .await?;
+        for (id, words) in out.stdout_text().lines().filter_map(launch_failure) {
+            if let Some(r) = records.iter_mut().find(|r| r.job_id == id) {
+                r.failure = Some(words);
+            }
+        }
+        Ok(())
+    }
+
     /// Every job of the user the queue holds (not only Usine's).
     pub async fn queue(&self) -> Result<Vec<JobRecord>, JobError> {
         let out = self
@@ -190,6 +219,7 @@ impl Scheduler for SlurmOverSsh {
                 q.exit_code = r.exit_code;
             }
         }
+        self.explain_failures(&mut records).await?;
         Ok(records)
     }
 
