@@ -60,7 +60,6 @@ pub async fn download(
             }),
         }
     }
-    report.files = placed.len() + problems.len();
 
     // What is already here and identical is not fetched again.
     let mut wanted: Vec<&RemoteFile> = Vec::new();

@@ -191,11 +191,21 @@ async fn a_missing_input_dataset_stops_the_submission_with_what_to_do() {
             .scheduler_id
             .is_none()
     );
-    // Once the data is there, the same job goes through.
+    // The refusal is final: the job left the outbox and is not sent again.
+    let refused = history::get(&store.lock().unwrap(), &entry.id).unwrap();
+    assert_eq!(refused.state, JobState::Failed);
+    assert!(refused.refused_because.is_some());
+    assert!(matches!(
+        tracking::send(&store, &slurm, &entry.id).await,
+        Err(usine_core::jobs::scheduler::JobError::Rejected(_))
+    ));
+    // Once the data is there, the job sent again goes through.
     lab.ssh_alice_ok(&format!(
         "mkdir -p ~/datasets/{name} && touch ~/datasets/{name}/\"it's missing\""
     ));
-    tracking::send(&store, &slurm, &entry.id).await.unwrap();
+    let again = tracking::enqueue(&store, "lab", &spec).unwrap();
+    let sent = tracking::send(&store, &slurm, &again.id).await.unwrap();
+    assert!(sent.scheduler_id.is_some());
 }
 
 #[tokio::test]

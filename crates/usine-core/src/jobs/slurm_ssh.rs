@@ -71,6 +71,12 @@ sent() {{
   done
 }}
 give_back() {{ rm -rf "$d/claim"; }}
+in_queue() {{
+  queued=$(squeue --me -h -o '%i|%k' 2>/dev/null | awk -F'|' '$2 == "usine:{tag}" {{ print $1; exit }}')
+  if [ -n "$queued" ]; then echo "$queued" > "$d/jobid"; echo "$queued"; exit 0; fi
+}}
+sent
+in_queue
 n=0
 while :; do
   sent
@@ -84,8 +90,7 @@ while :; do
   sleep 0.25
 done
 sent
-queued=$(squeue --me -h -o '%i|%k' 2>/dev/null | awk -F'|' '$2 == "usine:{tag}" {{ print $1; exit }}')
-if [ -n "$queued" ]; then echo "$queued" > "$d/jobid"; echo "$queued"; exit 0; fi
+in_queue
 {inputs}cat > "$d/job.sbatch" || {{ give_back; exit 91; }}
 mkdir -p -- {wd} && cd -- {wd} || {{ give_back; exit 92; }}
 sbatch --parsable --comment=usine:{tag} "$d/job.sbatch" > "$d/jobid.tmp" || {{ rm -f "$d/jobid.tmp"; give_back; exit 93; }}

@@ -60,7 +60,13 @@ pub async fn send(
     }
     let sender = crate::owner::Owner::this_process();
     if !history::claim_for_sending(&lock(store), &entry.id, &sender, SENDING_LEASE)? {
-        return Err(JobError::BeingSent);
+        // Sent or refused meanwhile by another process, or being sent by it now.
+        let now = history::get(&lock(store), id)?;
+        return match (now.scheduler_id.is_some(), now.refused_because) {
+            (true, _) => Ok(history::get(&lock(store), id)?),
+            (false, Some(reason)) => Err(JobError::Rejected(reason)),
+            (false, None) => Err(JobError::BeingSent),
+        };
     }
     let sent = scheduler
         .submit(&entry.id, &entry.spec, &entry.script)
