@@ -390,7 +390,8 @@ pub fn start_tracker<R: Runtime>(app: AppHandle<R>) {
                 .map(|all| all.into_iter().filter(|j| !j.state.is_finished()).collect())
                 .unwrap_or_default();
             let mut target_names: Vec<String> = open.iter().map(|j| j.target.clone()).collect();
-            target_names.sort();
+            // This computer first: a local job starts without waiting for a cluster's round trip.
+            target_names.sort_by_key(|t| (t != THIS_COMPUTER_ID, t.clone()));
             target_names.dedup();
             let mut any_change = false;
             for target in &target_names {

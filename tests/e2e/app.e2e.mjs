@@ -569,8 +569,10 @@ test("a job on this computer shows what it uses of the processors and memory", a
   await (await browser.$('[data-action="submit"]')).click();
   const card = await jobCard(name);
   await card.waitForExist({ timeout: 5_000 });
+  // The tracker may be in the middle of a round with the lab (a GPU sample of the job the last
+  // test cancelled) when the job is submitted; it starts the local job once that round ends.
   await browser.waitUntil(async () => (await card.getAttribute("data-state")) === "running", {
-    timeout: 15_000,
+    timeout: 30_000,
     timeoutMsg: "the job on this computer was not shown running",
   });
   await card.click();
