@@ -353,3 +353,61 @@ fn a_config_that_includes_itself_imports_once_and_connects() {
     let connect = sb.run(&["cluster", "connect", "lab-alice-via-jump"], "");
     assert!(connect.status.success(), "{}", text(&connect.stderr));
 }
+
+/// A newcomer types paths as a shell reads them: `~` is the home here (the key, the folder to
+/// send, where results come back) and on the cluster (where the data goes); nothing lands in a
+/// folder named `~`. A key path that is not there, or the public half, is said when the
+/// cluster is added, with what to do.
+#[test]
+fn tilde_paths_mean_home_on_both_sides_and_key_mistakes_are_said_at_once() {
+    let lab = Lab::get();
+    let sb = sandbox(&lab, true);
+    std::fs::copy(lab.var("USINE_LAB_KEY"), sb.home.join(".ssh/id_lab")).unwrap();
+    let pub_key = format!("{}.pub", lab.var("USINE_LAB_KEY"));
+    std::fs::copy(&pub_key, sb.home.join(".ssh/id_lab.pub")).unwrap();
+
+    let missing = add_lab_cluster(&sb, "lab", "alice", &["--key", "~/.ssh/id_nope"]);
+    assert!(!missing.status.success());
+    assert!(
+        text(&missing.stderr).contains("There is no key file at"),
+        "{}",
+        text(&missing.stderr)
+    );
+    let public = add_lab_cluster(&sb, "lab", "alice", &["--key", "~/.ssh/id_lab.pub"]);
+    assert!(!public.status.success());
+    let said = text(&public.stderr);
+    assert!(said.contains("public half"), "{said}");
+    assert!(
+        said.contains(&sb.home.join(".ssh/id_lab").display().to_string()),
+        "{said}"
+    );
+    let added = add_lab_cluster(&sb, "lab", "alice", &["--key", "~/.ssh/id_lab"]);
+    assert!(added.status.success(), "{}", text(&added.stderr));
+
+    let cats = sb.home.join("datasets/cats");
+    std::fs::create_dir_all(&cats).unwrap();
+    for i in 0..6 {
+        std::fs::write(cats.join(format!("cat-{i}.jpg")), format!("meow {i}\n")).unwrap();
+    }
+    let remote = format!("~/usine-it/tilde-{}/cats", std::process::id());
+    let up = sb.run(&["upload", "lab", "~/datasets/cats", &remote], "");
+    assert!(up.status.success(), "{}", text(&up.stderr));
+    assert!(
+        text(&up.stdout).contains("6 of 6 files verified"),
+        "{}",
+        text(&up.stdout)
+    );
+    let there = lab.ssh_alice_ok(&format!(
+        "cat ~/usine-it/tilde-{}/cats/cat-3.jpg; ls -a ~ | grep -cx '~' || true",
+        std::process::id()
+    ));
+    assert_eq!(there, "meow 3\n0\n", "in the home, not in a folder named ~");
+
+    let down = sb.run(&["download", "lab", &remote, "~/results"], "");
+    assert!(down.status.success(), "{}", text(&down.stderr));
+    assert_eq!(
+        std::fs::read_to_string(sb.home.join("results/cat-3.jpg")).unwrap(),
+        "meow 3\n"
+    );
+    lab.ssh_alice_ok(&format!("rm -rf ~/usine-it/tilde-{}", std::process::id()));
+}

@@ -50,9 +50,10 @@ impl Login {
     }
 
     fn credentials(&self) -> Vec<Credential> {
+        // Paths as the user wrote them (`~/.ssh/id_ed25519`), read on this computer.
         let key = |path: &PathBuf, certificate: Option<PathBuf>| Credential::KeyFile {
-            path: path.clone(),
-            certificate,
+            path: crate::local_paths::expand(path),
+            certificate: certificate.map(|c| crate::local_paths::expand(&c)),
         };
         match self {
             Self::Key {
@@ -182,6 +183,13 @@ pub fn add(store: &Store, settings: &ClusterSettings) -> Result<(), ClusterError
         .is_some()
     {
         return Err(ClusterError::Exists(settings.name.clone()));
+    }
+    // A key that is not there, or its public half, is said now, not after the host-key
+    // question at the first login.
+    for login in std::iter::once(&settings.login).chain(settings.jumps.iter().map(|j| &j.login)) {
+        if let Login::Key { key, .. } | Login::KeyThenCode { key } = login {
+            crate::ssh::check_key_file(key)?;
+        }
     }
     store.put_json(Table::Clusters, &settings.name, settings)?;
     Ok(())
@@ -448,6 +456,15 @@ mod tests {
     fn add_list_get_forget() {
         let dir = std::env::temp_dir().join(format!("usine-cluster-{}", std::process::id()));
         let store = Store::open(&dir.join("db")).unwrap();
+        // `lab()`'s key file does not exist: refused, and nothing is saved.
+        assert!(matches!(
+            add(&store, &lab()),
+            Err(ClusterError::Ssh(SshError::KeyMissing { .. }))
+        ));
+        let lab = || ClusterSettings {
+            login: Login::Agent,
+            ..lab()
+        };
         add(&store, &lab()).unwrap();
         assert!(matches!(add(&store, &lab()), Err(ClusterError::Exists(_))));
         let mut blank = lab();

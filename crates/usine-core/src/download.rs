@@ -28,6 +28,7 @@ pub async fn download(
     local_root: &Path,
     mut on_progress: impl FnMut(&Progress) + Send,
 ) -> Result<Report, TransferError> {
+    let local_root = &crate::local_paths::expand(local_root);
     let local_err = |e: std::io::Error| TransferError::Source(local_root.to_owned(), e.to_string());
     std::fs::create_dir_all(local_root).map_err(local_err)?;
     let remote_root = &crate::ssh::expand_home(conn, remote_root).await?;

@@ -12,6 +12,7 @@ pub mod host_metrics;
 pub mod ipc_types;
 pub mod jobs;
 pub mod lang;
+pub mod local_paths;
 pub mod onboarding;
 pub mod owner;
 pub mod secrets;

@@ -163,11 +163,59 @@ mod tests {
         Store::open(&dir.join("db.sqlite3")).unwrap()
     }
 
+    /// A real key file (the guide checks it), made once per test process.
     fn key() -> Login {
+        static KEY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+        let path = KEY.get_or_init(|| {
+            let dir = std::env::temp_dir().join(format!("usine-guide-key-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join("id_ed25519");
+            let made = std::process::Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(&path)
+                .status()
+                .unwrap();
+            assert!(made.success());
+            path
+        });
         Login::Key {
-            key: "/home/ada/.ssh/id_ed25519".into(),
+            key: path.clone(),
             certificate: None,
         }
+    }
+
+    #[test]
+    fn a_missing_key_or_its_public_half_is_said_at_the_login_step() {
+        let store = store("keys");
+        let lumi = Place::Site { id: "lumi".into() };
+        let Login::Key { key: real, .. } = key() else {
+            unreachable!()
+        };
+        let missing = Login::Key {
+            key: real.with_file_name("nope"),
+            certificate: None,
+        };
+        let err = crate::lang::with(crate::lang::Lang::En, || {
+            add_cluster(&store, &lumi, "ada", missing, None)
+                .unwrap_err()
+                .to_string()
+        });
+        assert!(err.contains("There is no key file at"), "{err}");
+        assert!(err.contains("make a key"), "{err}");
+        let public = Login::Key {
+            key: real.with_extension("pub"),
+            certificate: None,
+        };
+        let err = crate::lang::with(crate::lang::Lang::En, || {
+            add_cluster(&store, &lumi, "ada", public, None)
+                .unwrap_err()
+                .to_string()
+        });
+        assert!(err.contains("is the public half"), "{err}");
+        assert!(err.contains(&real.display().to_string()), "{err}");
+        // Nothing was saved: the guide stays at the login step.
+        assert!(cluster::list(&store).unwrap().is_empty());
     }
 
     #[test]

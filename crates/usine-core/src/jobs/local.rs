@@ -88,15 +88,12 @@ fn kill(pid: u32, signal: &str) -> bool {
 }
 
 fn home_path(path: &str) -> PathBuf {
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
+    let expanded = crate::local_paths::expand(Path::new(if path.is_empty() { "~" } else { path }));
     // A folder written without `~` or `/` is in the home too, as on a cluster.
-    match path {
-        "~" | "" => home,
-        p if p.starts_with("~/") => home.join(&p[2..]),
-        p if Path::new(p).is_absolute() => PathBuf::from(p),
-        p => home.join(p),
+    if expanded.is_absolute() {
+        expanded
+    } else {
+        std::env::home_dir().unwrap_or_default().join(expanded)
     }
 }
 

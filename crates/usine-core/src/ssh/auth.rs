@@ -1,7 +1,7 @@
 //! Logging in on one hop: each credential in turn, once. A one-time code that the server refuses
 //! ends the attempt at once: sites lock accounts that retry codes.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use russh::client::{AuthResult, Handle, KeyboardInteractiveAuthResponse};
@@ -296,9 +296,50 @@ fn utc(epoch: u64) -> String {
     )
 }
 
+/// Checks, before any login, that `path` (`~` allowed) is a private key Usine can use: that
+/// it exists, and that it is not the public half. An encrypted key passes (its passphrase is
+/// asked when logging in).
+pub fn check_key_file(path: &Path) -> Result<(), SshError> {
+    let path = crate::local_paths::expand(path);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(SshError::KeyMissing { path });
+        }
+        Err(e) => {
+            return Err(SshError::KeyUnreadable {
+                path,
+                reason: e.to_string(),
+            });
+        }
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    if russh::keys::PublicKey::from_openssh(text.trim()).is_ok() {
+        let private = path
+            .to_str()
+            .and_then(|p| p.strip_suffix(".pub"))
+            .map(PathBuf::from)
+            .filter(|p| p.is_file());
+        return Err(SshError::PublicHalf { path, private });
+    }
+    match russh::keys::decode_secret_key(&text, None) {
+        Ok(_) | Err(russh::keys::Error::KeyIsEncrypted) => Ok(()),
+        Err(e) => Err(SshError::KeyUnreadable {
+            path,
+            reason: e.to_string(),
+        }),
+    }
+}
+
 /// Loads a private key; an encrypted one is opened with the passphrase from the keychain, or
 /// with one the user types (kept in the keychain once it works).
 async fn load_key(path: &Path, questions: &Questions) -> Result<PrivateKey, SshError> {
+    // A missing file or a public half is said plainly, with what to do.
+    if let Err(e @ (SshError::KeyMissing { .. } | SshError::PublicHalf { .. })) =
+        check_key_file(path)
+    {
+        return Err(e);
+    }
     let unreadable = |e: &dyn std::fmt::Display| SshError::KeyUnreadable {
         path: path.to_owned(),
         reason: e.to_string(),

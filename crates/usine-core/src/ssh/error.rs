@@ -96,6 +96,25 @@ pub enum SshError {
     KeyUnreadable { path: PathBuf, reason: String },
 
     #[error("{}", crate::tr!(
+        en: "There is no key file at {}. Check the path, or let Usine make a key for you (Clusters → New key, or `usine key generate`).",
+        fr: "Il n'y a pas de fichier de clé à {}. Vérifiez le chemin, ou laissez Usine créer une clé (Clusters → Nouvelle clé, ou `usine key generate`).",
+        .path.display()
+    ))]
+    KeyMissing { path: PathBuf },
+
+    #[error("{}", crate::tr!(
+        en: "{} is the public half of a key (the part you give the site). Usine needs the private file that goes with it{}.",
+        fr: "{} est la moitié publique d'une clé (celle que vous donnez au site). Usine a besoin du fichier privé qui va avec{}.",
+        .path.display(),
+        .private.as_ref().map(|p| format!(": {}", p.display())).unwrap_or_default()
+    ))]
+    PublicHalf {
+        path: PathBuf,
+        /// The private file next to it, when there is one.
+        private: Option<PathBuf>,
+    },
+
+    #[error("{}", crate::tr!(
         en: "No SSH agent is running (SSH_AUTH_SOCK is not set or does not answer): {}",
         fr: "Aucun agent SSH ne tourne (SSH_AUTH_SOCK n'est pas défini ou ne répond pas) : {}",
         .reason

@@ -16,6 +16,7 @@ mod host_keys;
 pub mod keygen;
 mod questions;
 
+pub use auth::check_key_file;
 pub use connection::{CommandOutput, Connection, ConnectionState};
 pub use error::SshError;
 pub(crate) use host_keys::glob as host_pattern_matches;

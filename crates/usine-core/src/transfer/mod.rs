@@ -195,6 +195,7 @@ pub fn create(
     source: &Path,
     remote_root: &str,
 ) -> Result<(String, Vec<FileProblem>), TransferError> {
+    let source = &crate::local_paths::expand(source);
     let (files, problems) = scan(source)?;
     let id = crate::store::new_id();
     let mut guard = lock(store);
@@ -236,7 +237,8 @@ pub fn start(
     source: &Path,
     remote_root: &str,
 ) -> Result<Started, TransferError> {
-    let source = std::path::absolute(source).unwrap_or_else(|_| source.to_owned());
+    let source = crate::local_paths::expand(source);
+    let source = std::path::absolute(&source).unwrap_or(source);
     let earlier: Option<(String, String, Option<String>)> = lock(store)
         .db
         .query_row(
