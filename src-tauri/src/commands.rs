@@ -88,6 +88,7 @@ pub async fn connect_cluster<R: Runtime>(
         Err(error) => {
             emit_state(ConnectionState::Offline {
                 reason: error.to_string(),
+                why: error.offline_why(),
             });
             Err(error.into())
         }

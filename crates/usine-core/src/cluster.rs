@@ -13,8 +13,8 @@ use ts_rs::TS;
 use crate::discovery::{self, ClusterProfile};
 use crate::ssh::certificate::{self, CertificateStatus};
 use crate::ssh::{
-    ConnectSpec, Connection, ConnectionState, Credential, Endpoint, Hop, HostKeyStore, Questions,
-    SshError,
+    ConnectSpec, Connection, ConnectionState, Credential, Endpoint, Hop, HostKeyStore, OfflineWhy,
+    Questions, SshError,
 };
 use crate::store::{Store, StoreError, Table, data_dir};
 
@@ -171,6 +171,19 @@ pub enum ClusterError {
     Ssh(#[from] SshError),
 }
 
+impl ClusterError {
+    /// Why a login that ended with this error left the cluster offline.
+    pub fn offline_why(&self) -> OfflineWhy {
+        match self {
+            Self::Ssh(SshError::Unreachable { .. } | SshError::TimedOut { .. }) => {
+                OfflineWhy::Unreachable
+            }
+            Self::ReconnectFailed { .. } | Self::NeedsUser(_) => OfflineWhy::Dropped,
+            _ => OfflineWhy::LoginRefused,
+        }
+    }
+}
+
 pub fn add(store: &Store, settings: &ClusterSettings) -> Result<(), ClusterError> {
     if [&settings.name, &settings.host, &settings.user]
         .iter()
@@ -295,6 +308,7 @@ impl Connections {
             let error = ClusterError::NeedsUser(settings.name.clone());
             on_state(ConnectionState::Offline {
                 reason: error.to_string(),
+                why: OfflineWhy::Dropped,
             });
             return Err(error);
         }
@@ -331,6 +345,7 @@ impl Connections {
         };
         on_state(ConnectionState::Offline {
             reason: error.to_string(),
+            why: OfflineWhy::Dropped,
         });
         Err(error)
     }
@@ -450,6 +465,23 @@ mod tests {
         assert_eq!(spec.target.credentials[1], Credential::KeyboardInteractive);
         assert_eq!(spec.jumps[0].endpoint.to_string(), "bob@bastion");
         assert_eq!(spec.jumps[0].credentials, vec![Credential::Agent]);
+    }
+
+    #[test]
+    fn a_failed_login_says_whether_the_cluster_was_reached() {
+        let unreachable = ClusterError::Ssh(SshError::TimedOut {
+            host: "lumi".into(),
+            seconds: 10,
+        });
+        assert_eq!(unreachable.offline_why(), OfflineWhy::Unreachable);
+        let refused = ClusterError::Ssh(SshError::CodeRejected {
+            destination: "lumi".into(),
+        });
+        assert_eq!(refused.offline_why(), OfflineWhy::LoginRefused);
+        assert_eq!(
+            ClusterError::NeedsUser("lumi".into()).offline_why(),
+            OfflineWhy::Dropped
+        );
     }
 
     #[test]

@@ -63,6 +63,7 @@ pub fn typescript_module() -> String {
         ssh::keygen::GeneratedKey::decl(&cfg),
         ssh::certificate::CertificateState::decl(&cfg),
         ssh::ConnectionState::decl(&cfg),
+        ssh::OfflineWhy::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types in crates/usine-core by `ipc_types::typescript_module`.\n\

@@ -468,4 +468,6 @@ passphraseInKeychain: boolean, };
 
 export type CertificateState = "valid" | "expiresSoon" | "expired" | "notYetValid";
 
-export type ConnectionState = { "state": "connecting" } | { "state": "waitingForUser" } | { "state": "connected" } | { "state": "reconnecting", attempt: number, of: number, } | { "state": "offline", reason: string, };
+export type ConnectionState = { "state": "connecting" } | { "state": "waitingForUser" } | { "state": "connected" } | { "state": "reconnecting", attempt: number, of: number, } | { "state": "offline", reason: string, why: OfflineWhy, };
+
+export type OfflineWhy = "unreachable" | "loginRefused" | "dropped";

@@ -20,6 +20,9 @@ const en = {
   "idle.cancel": "Cancel the job",
   "idle.keep": "Let it run",
   "offline.title": "Some work is waiting for a cluster",
+  "offline.titleDropped": "The connection to a cluster was lost",
+  "offline.unreachable": "Usine cannot reach {cluster}. {reason}",
+  "offline.refused": "{cluster} did not let you in. {reason}",
   "offline.cluster": "{cluster} is not reachable. {reason}",
   "offline.queuedOne":
     "A job waits to be sent to {cluster}; it goes out as soon as it is connected again (Clusters → Connect).",
@@ -206,6 +209,8 @@ const en = {
   "draft.submit": "Submit",
   "draft.queue": "Queue (sent when {target} is connected)",
   "draft.submitted": "Sent to the job list.",
+  "jobs.number": "job {number},",
+  "jobs.submittedAt": "submitted {when}",
   "jobs.title": "Jobs",
   "jobs.intro":
     "Everything you sent, with its state in plain words. Usine follows running jobs and tells you when they start, finish or fail.",

@@ -69,6 +69,30 @@ afterEach(async () => {
 });
 
 describe("Drafts", () => {
+  it("opens the job just sent, by its id, not an older one with the same name", async () => {
+    mockIPC((cmd) => {
+      switch (cmd) {
+        case "list_templates":
+        case "list_clusters":
+          return [];
+        case "list_drafts":
+          return [view(spec).draft];
+        case "open_draft":
+        case "save_draft":
+          return view(spec);
+        case "submit_draft":
+          return { id: "job-just-sent" };
+        default:
+          throw new Error(`unexpected command ${cmd}`);
+      }
+    });
+    const opened: string[] = [];
+    render(Drafts, { onsubmitted: (id: string) => opened.push(id) });
+    await fireEvent.click(await screen.findByRole("button", { name: "Open" }));
+    await fireEvent.click(await screen.findByRole("button", { name: /Queue|Send/ }));
+    await vi.waitFor(() => expect(opened).toEqual(["job-just-sent"]));
+  });
+
   it("says why the cluster refused the draft's last job when it is opened again", async () => {
     const refusal = "Slurm refused the job. (Slurm said: Invalid feature specification)";
     mockIPC((cmd) => {

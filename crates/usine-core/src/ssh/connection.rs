@@ -29,7 +29,21 @@ pub enum ConnectionState {
     /// Not connected; `reason` says why and what to do, in plain words.
     Offline {
         reason: String,
+        why: OfflineWhy,
     },
+}
+
+/// Why a cluster is not connected, for what the app shows where: a link lost while working
+/// concerns every screen; a login that failed concerns the place it was asked from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum OfflineWhy {
+    /// The cluster could not be reached (no route, a closed port, no answer).
+    Unreachable,
+    /// The cluster answered but did not let the user in (key, code, host key, passphrase).
+    LoginRefused,
+    /// The connection was lost after the login, and could not be brought back by itself.
+    Dropped,
 }
 
 /// Where a streamed command's stdout goes, chunk by chunk.

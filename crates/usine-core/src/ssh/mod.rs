@@ -17,7 +17,7 @@ pub mod keygen;
 mod questions;
 
 pub use auth::check_key_file;
-pub use connection::{CommandOutput, Connection, ConnectionState};
+pub use connection::{CommandOutput, Connection, ConnectionState, OfflineWhy};
 pub use error::SshError;
 pub(crate) use host_keys::glob as host_pattern_matches;
 pub use host_keys::{HostKeyStore, fingerprint_sha256};

@@ -18,6 +18,9 @@ export const fr: Record<MessageKey, string> = {
   "idle.cancel": "Annuler le job",
   "idle.keep": "Le laisser tourner",
   "offline.title": "Du travail attend un supercalculateur",
+  "offline.titleDropped": "La connexion à un cluster a été perdue",
+  "offline.unreachable": "Usine ne peut pas joindre {cluster}. {reason}",
+  "offline.refused": "{cluster} ne vous a pas laissé entrer. {reason}",
   "offline.cluster": "{cluster} est injoignable. {reason}",
   "offline.queuedOne":
     "Un calcul attend d'être envoyé à {cluster} ; il partira dès qu'il sera de nouveau connecté (Supercalculateurs → Se connecter).",
@@ -208,6 +211,8 @@ export const fr: Record<MessageKey, string> = {
   "draft.submit": "Envoyer",
   "draft.queue": "Mettre en file (envoyé quand {target} sera connecté)",
   "draft.submitted": "Ajouté à la liste des calculs.",
+  "jobs.number": "job {number},",
+  "jobs.submittedAt": "soumis le {when}",
   "jobs.title": "Calculs",
   "jobs.intro":
     "Tout ce que vous avez envoyé, avec son état en mots simples. Usine suit les calculs en cours et vous prévient quand ils démarrent, se terminent ou échouent.",
