@@ -49,6 +49,13 @@ pub fn list_templates() -> Vec<Template> {
     templates::all()
 }
 
+/// The first job the guide offers on `target` (GPUs where there are some, else processors).
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub fn first_job_template(state: State<'_, AppState>, target: String) -> Result<String, UiError> {
+    Ok(targets::first_job_template(&state.store, &target)?.to_owned())
+}
+
 #[tauri::command]
 #[tracing::instrument(skip(state), err(Debug))]
 pub fn list_drafts(state: State<'_, AppState>) -> Result<Vec<Draft>, UiError> {

@@ -36,6 +36,7 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::connect_cluster,
             commands::answer_question,
             jobs::list_templates,
+            jobs::first_job_template,
             jobs::list_drafts,
             jobs::create_draft,
             jobs::open_draft,

@@ -119,6 +119,9 @@ export function onTransferDone(handler: (e: TransferDone) => void): Promise<Unli
 }
 
 export const listTemplates = (): Promise<Template[]> => invoke("list_templates");
+/** The first job the guide offers on `target`: one that shows its GPUs, or its processors. */
+export const firstJobTemplate = (target: string): Promise<string> =>
+  invoke("first_job_template", { target });
 export const listDrafts = (): Promise<Draft[]> => invoke("list_drafts");
 export const createDraft = (
   target: string,

@@ -72,4 +72,31 @@ describe("Data", () => {
     screen.getByRole("button", { name: "Resume" }).click();
     await expect.poll(() => resumed).toEqual(["t1"]);
   });
+
+  it("suggests the chosen cluster's folder, not the one of the cluster chosen before", async () => {
+    const cluster = (name: string, path: string) => ({
+      settings: { name },
+      connected: true,
+      profile: { storage: [{ kind: "scratch", path }] },
+    });
+    mockIPC(
+      (cmd) => {
+        if (cmd === "list_clusters")
+          return [cluster("lumi", "/scratch/ada"), cluster("vega", "/ceph/hpc/home/ada")];
+        if (cmd === "list_transfers") return [];
+        throw new Error(`unexpected command ${cmd}`);
+      },
+      { shouldMockEvents: true },
+    );
+    const { container } = render(Data);
+    const destination = () =>
+      (container.querySelector('input[name="destination"]') as HTMLInputElement).value;
+    await expect.poll(destination).toBe("/scratch/ada/datasets");
+    const select = container.querySelector(
+      'form.upload select[name="cluster"]',
+    ) as HTMLSelectElement;
+    select.value = "vega";
+    select.dispatchEvent(new Event("change"));
+    await expect.poll(destination).toBe("/ceph/hpc/home/ada/datasets");
+  });
 });

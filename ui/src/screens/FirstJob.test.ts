@@ -1,6 +1,6 @@
 import { cleanup, fireEvent, render, screen } from "@testing-library/svelte";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import FirstJob from "./FirstJob.svelte";
 import type { DraftView, JobSpec } from "../lib/bindings";
 
@@ -36,6 +36,37 @@ function view(s: JobSpec, gpuHoursLeft = 87.4): DraftView {
 }
 
 describe("the first-job guide", () => {
+  it("says why Next and Send cannot be used yet, next to them", async () => {
+    mockIPC(
+      (cmd, args) => {
+        switch (cmd) {
+          case "list_templates":
+            return [{ id: "first-gpu-job", title: "My first job", summary: "GPUs", help: {} }];
+          case "first_job_template":
+            return "first-gpu-job";
+          case "create_draft":
+            return view(spec);
+          case "save_draft":
+            return view((args as Record<string, unknown>).spec as JobSpec);
+          default:
+            throw new Error(`unexpected command ${cmd}`);
+        }
+      },
+      { shouldMockEvents: true },
+    );
+    render(FirstJob, { props: { target: "lab", onsubmitted: () => {} } });
+    await screen.findByLabelText(/My first job/);
+    await fireEvent.click(screen.getByRole("button", { name: "Next" }));
+    await fireEvent.click(await screen.findByLabelText("Yes: send a folder"));
+    const next = screen.getByRole("button", { name: "Next" }) as HTMLButtonElement;
+    const send = screen.getByRole("button", { name: "Send it" }) as HTMLButtonElement;
+    expect([next.disabled, send.disabled]).toEqual([true, true]);
+    expect(screen.getByText("Choose the folder to send first.")).toBeTruthy();
+    expect(
+      screen.getByText("Send the data first (or answer that the job needs none)."),
+    ).toBeTruthy();
+  });
+
   it("takes data already on the cluster, shows the cost against the hours left, and sends", async () => {
     const saved: JobSpec[] = [];
     let sent: string | null = null;
@@ -45,6 +76,8 @@ describe("the first-job guide", () => {
         switch (cmd) {
           case "list_templates":
             return [{ id: "first-gpu-job", title: "My first job", summary: "GPUs", help: {} }];
+          case "first_job_template":
+            return "first-gpu-job";
           case "create_draft":
             return view(spec);
           case "save_draft":
@@ -81,5 +114,38 @@ describe("the first-job guide", () => {
     await new Promise((r) => setTimeout(r, 0));
     expect(sent).toBe("d1");
     expect(landed).toBe("job-1");
+  });
+
+  it("offers this computer a first job it can run when it has no GPU", async () => {
+    const created: string[] = [];
+    mockIPC(
+      (cmd, args) => {
+        const a = args as Record<string, unknown>;
+        switch (cmd) {
+          case "list_templates":
+            return [
+              { id: "first-gpu-job", title: "Meet the GPUs", summary: "GPUs", help: {} },
+              { id: "first-cpu-job", title: "Meet the processors", summary: "CPUs", help: {} },
+            ];
+          case "first_job_template":
+            return a.target === "this-computer" ? "first-cpu-job" : "first-gpu-job";
+          case "create_draft":
+            created.push(a.template as string);
+            return view({ ...spec, gpusPerNode: 0, partition: null, account: null });
+          case "save_draft":
+            return view(a.spec as JobSpec);
+          default:
+            throw new Error(`unexpected command ${cmd}`);
+        }
+      },
+      { shouldMockEvents: true },
+    );
+    render(FirstJob, { props: { target: "this-computer", onsubmitted: () => {} } });
+    const cpu = (await screen.findByLabelText(/Meet the processors/)) as HTMLInputElement;
+    await vi.waitFor(() => expect(cpu.checked).toBe(true));
+    await fireEvent.click(screen.getByRole("button", { name: "Next" }));
+    await vi.waitFor(() => expect(created).toEqual(["first-cpu-job"]));
+    expect(await screen.findByText(/Runs on this computer/)).toBeTruthy();
+    expect(document.body.textContent).not.toContain("—");
   });
 });

@@ -60,6 +60,23 @@ pub fn create_draft(
     Ok(super::drafts::create(store, target, template, &spec)?)
 }
 
+/// The first job the guide offers on `target`: the one that shows its GPUs where there are
+/// GPUs, else the one that shows its processors (a first job that cannot run is a dead end).
+pub fn first_job_template(store: &Mutex<Store>, target: &str) -> Result<&'static str, JobError> {
+    let has_gpus = if target == THIS_COMPUTER_ID {
+        this_computer().1 > 0
+    } else {
+        // Unknown until the first login: GPU work is what AI Factories give.
+        cluster::cached_profile(&lock(store), target)?
+            .is_none_or(|p| p.partitions.iter().any(|part| part.gpus_per_node > 0))
+    };
+    Ok(if has_gpus {
+        "first-gpu-job"
+    } else {
+        "first-cpu-job"
+    })
+}
+
 /// Records a draft's job in the outbox, unless the checks find a problem that would make the
 /// cluster refuse it or the project unable to pay (the first one is the error).
 pub fn enqueue_draft(

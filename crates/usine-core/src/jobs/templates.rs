@@ -44,7 +44,7 @@ mod tests {
     #[test]
     fn every_template_renders_reads_back_and_explains_real_fields() {
         let all = all();
-        assert_eq!(all.len(), 6);
+        assert_eq!(all.len(), 7);
         for t in &all {
             let script = sbatch::render(&t.spec).unwrap_or_else(|e| panic!("{}: {e}", t.id));
             assert_eq!(sbatch::import(&script).spec, t.spec, "{}", t.id);
@@ -69,6 +69,14 @@ mod tests {
                 .container
                 .is_some()
         );
+    }
+
+    #[test]
+    fn the_first_cpu_job_runs_on_a_computer_without_a_gpu_and_keeps_its_cores_busy() {
+        let spec = find("first-cpu-job").unwrap().spec;
+        assert_eq!(spec.gpus_per_node, 0);
+        assert!(spec.time_limit_minutes <= 10);
+        assert!(spec.commands.contains("SLURM_CPUS_PER_TASK"));
     }
 
     #[test]

@@ -355,6 +355,8 @@ export const fr: Record<MessageKey, string> = {
   "first.data.remote": "Leur dossier sur le cluster",
   "first.data.folder": "Dossier sur cet ordinateur",
   "first.data.where": "Il ira dans {path} sur le cluster.",
+  "first.data.needFolder": "Choisissez d'abord le dossier à envoyer.",
+  "first.data.sendFirst": "Envoyez d'abord les données (ou répondez que le job n'en a pas besoin).",
   "first.data.send": "L'envoyer",
   "first.data.sent": "Envoyé et vérifié.",
   "first.cost.question": "Ce qu'il coûte, avant qu'il ne coûte",
@@ -366,6 +368,8 @@ export const fr: Record<MessageKey, string> = {
   "first.cost.upTo": "Jusqu'à {hours}",
   "first.cost.left": "il en reste {left} sur {account}",
   "first.cost.meter": "Part des heures GPU restantes que ce job peut utiliser",
+  "first.cost.here":
+    "Tourne sur cet ordinateur, en arrière-plan : vous pouvez continuer à l'utiliser.",
   "first.cost.where": "Tourne sur les machines {partition}, payé par {account}.",
   "first.cost.ready": "Prêt à envoyer.",
   "first.cost.submit": "Envoyer le job",
