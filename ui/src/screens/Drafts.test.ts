@@ -201,4 +201,33 @@ describe("Drafts", () => {
     expect(await screen.findByRole("heading", { name: "second" })).toBeTruthy();
     expect(screen.getByText("Usine cannot open huge.sbatch.")).toBeTruthy();
   });
+
+  it("imports the scripts it was given even when a second hand-over follows at once", async () => {
+    // Two scripts opened together arrive as two hand-overs; the second replaced the list
+    // while the first screen still waited for the clusters, and one script was lost.
+    const imported: string[] = [];
+    let clustersReady: (v: unknown[]) => void = () => {};
+    const clusters = new Promise<unknown[]>((resolve) => (clustersReady = resolve));
+    mockIPC(async (cmd, args) => {
+      const a = args as Record<string, unknown>;
+      switch (cmd) {
+        case "list_templates":
+        case "list_drafts":
+          return [];
+        case "list_clusters":
+          return clusters;
+        case "create_draft": {
+          imported.push(a.script as string);
+          return view(spec);
+        }
+        default:
+          throw new Error(`unexpected command ${cmd}`);
+      }
+    });
+    const opened = (name: string) => ({ path: `/home/a/${name}.sbatch`, text: name, error: null });
+    const { rerender } = render(Drafts, { onsubmitted: () => {}, incoming: [opened("first")] });
+    await rerender({ onsubmitted: () => {}, incoming: [opened("second")] });
+    clustersReady([]);
+    await vi.waitFor(() => expect(imported).toEqual(["first"]));
+  });
 });
