@@ -453,8 +453,11 @@ pub fn start_tracker<R: Runtime>(app: AppHandle<R>) {
                 }
             }
             let states: Vec<JobState> = open.iter().map(|j| j.state.clone()).collect();
-            let wait = tracking::poll_interval(&states, changed_recently || any_change)
-                .unwrap_or(Duration::from_secs(30));
+            let wait = tracking::poll_interval(
+                &states,
+                changed_recently || any_change || tracking::just_sent(&state.store),
+            )
+            .unwrap_or(Duration::from_secs(30));
             changed_recently = any_change;
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}

@@ -107,7 +107,7 @@ test("first launch: the guide takes a one-time-code user to a running first job 
   await browser.saveScreenshot(path.join(out, "guide-discovered.png"));
   await tap('[data-action="firstJob"]');
 
-  // The first-job guide: the first template, no data, the cost, send.
+  // The first-job guide: the first template, data from this computer, the cost, send.
   const firstJob = await browser.$("[data-first-job-step]");
   await firstJob.waitForExist({ timeout: 5_000 });
   assert.equal(
@@ -118,6 +118,22 @@ test("first launch: the guide takes a one-time-code user to a running first job 
   await browser.waitUntil(
     async () => (await firstJob.getAttribute("data-first-job-step")) === "data",
   );
+  // With data, written as a newcomer writes it: a folder of the home, with `~`. It must land in
+  // the cluster's home (not in a folder named `~`), or the cluster refuses the job, whose input
+  // Usine checks there before sending it.
+  const cats = path.join(home, "datasets", "cats");
+  mkdirSync(cats, { recursive: true });
+  for (let i = 0; i < 3; i++) writeFileSync(path.join(cats, `cat-${i}.txt`), `meow ${i}\n`);
+  await tap('input[name="data"][value="yes"]');
+  await fill('input[name="source"]', "~/datasets/cats");
+  assert.match(await firstJob.getText(), /It goes to ~\/datasets\/cats on the cluster/);
+  await tap("button=Send it");
+  await (
+    await browser.$("p=Sent and checked.")
+  ).waitForExist({
+    timeout: 30_000,
+    timeoutMsg: `the data was not sent: ${await firstJob.getText()}`,
+  });
   await tap('[data-action="next"]');
   const ready = await browser.$("[data-ready]");
   await ready.waitForExist({

@@ -123,6 +123,8 @@ const MIGRATIONS: &[&str] = &[
     // 12: the process running an upload, so that one whose process died shows as interrupted
     // (and is continued by the same upload started again) instead of running for ever.
     "ALTER TABLE transfers ADD COLUMN owner TEXT;",
+    // 13: when a job reached the scheduler (the tracker looks again soon after a send).
+    "ALTER TABLE jobs ADD COLUMN sent_at TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]

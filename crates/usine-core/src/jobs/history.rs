@@ -159,10 +159,22 @@ pub fn mark_submitted(store: &Store, id: &str, scheduler_id: &str) -> Result<(),
     let state = serde_json::to_string(&JobState::Pending).map_err(corrupt)?;
     store.db.execute(
         "UPDATE jobs SET scheduler_id = ?2, state = ?3, sending_owner = NULL, sending_until = NULL,
-             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+             sent_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
         (id, scheduler_id, state),
     )?;
     Ok(())
+}
+
+/// Whether a job was sent (and not heard of since) within `window`.
+pub fn sent_since(store: &Store, window: std::time::Duration) -> Result<bool, StoreError> {
+    let pending = serde_json::to_string(&JobState::Pending).map_err(corrupt)?;
+    Ok(store.db.query_row(
+        "SELECT EXISTS(SELECT 1 FROM jobs WHERE state = ?1
+             AND sent_at > strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?2))",
+        (pending, format!("-{} seconds", window.as_secs())),
+        |r| r.get(0),
+    )?)
 }
 
 /// Records that the cluster refused a queued job, and why: it leaves the outbox as failed.
@@ -314,6 +326,26 @@ mod tests {
         assert_eq!(all.len(), jobs.len(), "each job claimed once: {winners:?}");
         all.dedup();
         assert_eq!(all.len(), jobs.len());
+        std::fs::remove_dir_all(db.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_job_sent_a_moment_ago_is_just_sent() {
+        let db = temp_db("sent");
+        let store = Store::open(&db).unwrap();
+        let job = queue(&store, "lab", &JobSpec::default(), "#!/bin/bash\n", None).unwrap();
+        let minute = Duration::from_secs(60);
+        assert!(!sent_since(&store, minute).unwrap(), "queued is not sent");
+        mark_submitted(&store, &job.id, "7").unwrap();
+        assert!(sent_since(&store, minute).unwrap());
+        store
+            .db
+            .execute(
+                "UPDATE jobs SET sent_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-5 minutes')",
+                [],
+            )
+            .unwrap();
+        assert!(!sent_since(&store, minute).unwrap());
         std::fs::remove_dir_all(db.parent().unwrap()).unwrap();
     }
 

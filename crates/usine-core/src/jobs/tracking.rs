@@ -165,6 +165,12 @@ fn overall_state<'a>(states: impl Iterator<Item = &'a JobState>) -> JobState {
     }
 }
 
+/// Whether a job was sent in the last minute: it usually starts within seconds, so its state
+/// is worth looking at soon even while it only waits in the queue.
+pub fn just_sent(store: &Mutex<Store>) -> bool {
+    history::sent_since(&lock(store), std::time::Duration::from_secs(60)).unwrap_or(false)
+}
+
 /// How long to wait before looking again: soon while something is about to change, rarely
 /// when everything only waits in the queue, never when nothing is left to follow.
 pub fn poll_interval(active: &[JobState], changed_recently: bool) -> Option<Duration> {
