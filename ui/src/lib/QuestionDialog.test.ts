@@ -69,4 +69,21 @@ describe("QuestionDialog", () => {
     await fireEvent.click(screen.getByRole("button", { name: "Cancel" }));
     await expect.poll(() => answers).toEqual([{ id: 1, answer: { kind: "cancel" } }]);
   });
+
+  it("labels a passphrase field as a passphrase, not with the button's word", async () => {
+    const answers = recordAnswers();
+    render(QuestionDialog);
+    await emit(QUESTION_EVENT, {
+      id: 3,
+      cluster: "lab",
+      question: { kind: "keyPassphrase", keyPath: "/home/ada/.ssh/id_ed25519" },
+    });
+    const input = (await screen.findByLabelText("Passphrase")) as HTMLInputElement;
+    expect(input.type).toBe("password");
+    await fireEvent.input(input, { target: { value: "s3cret" } });
+    await fireEvent.click(screen.getByRole("button", { name: "Continue" }));
+    await expect
+      .poll(() => answers)
+      .toEqual([{ id: 3, answer: { kind: "texts", texts: ["s3cret"] } }]);
+  });
 });
