@@ -647,7 +647,8 @@ test("when the cluster's sshd stops, a banner says so, a queued job waits, and g
   await (await browser.$('[data-cluster="lab"] button.primary')).click();
   const refused = await browser.$('[data-cluster="lab"] [role="alert"]');
   await browser.waitUntil(
-    async () => /Cannot reach/.test(await refused.getText().catch(() => "")),
+    async () =>
+      /Nothing accepts SSH connections on port/.test(await refused.getText().catch(() => "")),
     {
       timeout: 15_000,
       timeoutMsg: "no clear error while the cluster's sshd was down",

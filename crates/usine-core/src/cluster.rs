@@ -175,9 +175,12 @@ impl ClusterError {
     /// Why a login that ended with this error left the cluster offline.
     pub fn offline_why(&self) -> OfflineWhy {
         match self {
-            Self::Ssh(SshError::Unreachable { .. } | SshError::TimedOut { .. }) => {
-                OfflineWhy::Unreachable
-            }
+            Self::Ssh(
+                SshError::Unreachable { .. }
+                | SshError::PortClosed { .. }
+                | SshError::UnknownHost { .. }
+                | SshError::TimedOut { .. },
+            ) => OfflineWhy::Unreachable,
             Self::ReconnectFailed { .. } | Self::NeedsUser(_) => OfflineWhy::Dropped,
             _ => OfflineWhy::LoginRefused,
         }

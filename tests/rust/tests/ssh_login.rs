@@ -412,7 +412,7 @@ async fn a_refused_key_says_what_to_check() {
 }
 
 #[tokio::test]
-async fn nothing_listening_is_unreachable() {
+async fn nothing_listening_is_said_as_a_closed_port_not_a_network_problem() {
     let _serial = SSHD_LOG.lock().await;
     let lab = Lab::get();
     let mut hop = lab.key_hop();
@@ -423,9 +423,15 @@ async fn nothing_listening_is_unreachable() {
         .err()
         .unwrap();
     assert!(
-        matches!(err, SshError::Unreachable { port: 1, .. }),
+        matches!(err, SshError::PortClosed { port: 1, .. }),
         "{err:?}"
     );
+    let said = err.to_string();
+    assert!(
+        said.contains("Nothing accepts SSH connections on port 1"),
+        "{said}"
+    );
+    assert!(!said.contains("internet connection"), "{said}");
 }
 
 fn usine_core_public_key(openssh: &str) -> usine_core::ssh::PublicKey {

@@ -123,6 +123,7 @@ const en = {
   "add.site": "Which AI Factory?",
   "add.site.custom": "Another cluster (enter its address)",
   "add.name": "Name in Usine",
+  "add.nameHint": "Any short name you will recognise; filled in from the login host.",
   "add.host": "Login host",
   "add.port": "Port",
   "add.user": "Your user name on the cluster",

@@ -140,6 +140,38 @@ impl client::Handler for ClientHandler {
     }
 }
 
+/// A TCP connection to `host:port`, its failure said as what the user can act on: a name that
+/// does not resolve (a misspelt host), a port where nothing listens, or no way there at all.
+async fn open_tcp(host: &str, port: u16) -> Result<tokio::net::TcpStream, SshError> {
+    let addresses: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|_| SshError::UnknownHost {
+            host: host.to_owned(),
+        })?
+        .collect();
+    let mut last = None;
+    for address in &addresses {
+        match tokio::net::TcpStream::connect(address).await {
+            Ok(tcp) => return Ok(tcp),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(match last {
+        Some(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => SshError::PortClosed {
+            host: host.to_owned(),
+            port,
+        },
+        Some(e) => SshError::Unreachable {
+            host: host.to_owned(),
+            port,
+            reason: e.to_string(),
+        },
+        None => SshError::UnknownHost {
+            host: host.to_owned(),
+        },
+    })
+}
+
 /// russh needs its handler error to absorb its own errors; ours carries the refusal reason.
 #[derive(Debug)]
 pub(super) enum HandlerError {
@@ -212,14 +244,7 @@ impl Connection {
             let handshake = async {
                 match jumps.last() {
                     None => {
-                        let tcp =
-                            tokio::net::TcpStream::connect((endpoint.host.as_str(), endpoint.port))
-                                .await
-                                .map_err(|e| SshError::Unreachable {
-                                    host: endpoint.host.clone(),
-                                    port: endpoint.port,
-                                    reason: e.to_string(),
-                                })?;
+                        let tcp = open_tcp(&endpoint.host, endpoint.port).await?;
                         // Small packets (commands) must not wait for Nagle's algorithm; russh
                         // only sets this on sockets it opens itself.
                         if let Err(error) = tcp.set_nodelay(true) {

@@ -16,6 +16,20 @@ pub enum SshError {
     },
 
     #[error("{}", crate::tr!(
+        en: "Nothing accepts SSH connections on port {} of {}: the cluster's login service may be down (check the site's status page), or the port is not the right one (SSH is usually 22; the site's guide says which).",
+        fr: "Rien n'accepte de connexion SSH sur le port {} de {} : le service de connexion du cluster est peut-être arrêté (consultez la page d'état du site), ou ce n'est pas le bon port (SSH utilise en général le 22 ; le guide du site l'indique).",
+        .port, .host
+    ))]
+    PortClosed { host: String, port: u16 },
+
+    #[error("{}", crate::tr!(
+        en: "No computer called {} could be found. Check the spelling of the address (the site's guide gives it exactly), and that this computer is online.",
+        fr: "Aucun ordinateur nommé {} n'a été trouvé. Vérifiez l'orthographe de l'adresse (le guide du site la donne exactement), et que cet ordinateur est en ligne.",
+        .host
+    ))]
+    UnknownHost { host: String },
+
+    #[error("{}", crate::tr!(
         en: "{} did not answer within {} s. The network may be slow or the cluster may be down: try again in a few minutes, and check the site's status page.",
         fr: "{} n'a pas répondu en {} s. Le réseau est peut-être lent ou le cluster arrêté : réessayez dans quelques minutes et consultez la page d'état du site.",
         .host, .seconds

@@ -124,6 +124,7 @@ export const fr: Record<MessageKey, string> = {
   "add.site": "Quelle AI Factory ?",
   "add.site.custom": "Un autre supercalculateur (saisir son adresse)",
   "add.name": "Nom dans Usine",
+  "add.nameHint": "Un nom court que vous reconnaîtrez ; rempli d'après la machine de connexion.",
   "add.host": "Machine de connexion",
   "add.port": "Port",
   "add.user": "Votre nom d'utilisateur sur le supercalculateur",
