@@ -585,10 +585,8 @@ test("a job on this computer shows what it uses of the processors and memory", a
   await (await browser.$('[data-action="submit"]')).click();
   const card = await jobCard(name);
   await card.waitForExist({ timeout: 5_000 });
-  // The tracker may be in the middle of a round with the lab (a GPU sample of the job the last
-  // test cancelled) when the job is submitted; it starts the local job once that round ends.
   await browser.waitUntil(async () => (await card.getAttribute("data-state")) === "running", {
-    timeout: 30_000,
+    timeout: 15_000,
     timeoutMsg: "the job on this computer was not shown running",
   });
   await card.click();
@@ -612,6 +610,48 @@ test("a job on this computer shows what it uses of the processors and memory", a
   await browser.waitUntil(async () => (await card.getAttribute("data-state")) === "cancelled", {
     timeout: 15_000,
     timeoutMsg: "the job was not shown cancelled",
+  });
+});
+
+test("'just try on this computer' leads to a first job that runs here and finishes, its processors on the chart", async () => {
+  // The guide again, from the Clusters screen, as someone without compute time yet would take it.
+  await (await browser.$('nav button[data-screen="clusters"]')).click();
+  await (await browser.$('main [data-action="guide"]')).click();
+  const guide = await browser.$("[data-guide-step]");
+  await guide.waitForExist({ timeout: 5_000 });
+  await tap('input[name="factory"][value="thisComputer"]');
+  await tap('[data-action="next"]');
+  const firstJob = await browser.$("[data-first-job-step]");
+  await firstJob.waitForExist({ timeout: 5_000 });
+  // This computer has no GPU: the first job offered is one it can run, its processors.
+  const cpu = await browser.$('input[name="template"][value="first-cpu-job"]');
+  await browser.waitUntil(async () => await cpu.isSelected(), {
+    timeout: 5_000,
+    timeoutMsg: "the guide did not offer the processors job on a computer without a GPU",
+  });
+  await tap('[data-action="next"]');
+  const ready = await browser.$("[data-ready]");
+  await ready.waitForExist({
+    timeout: 5_000,
+    timeoutMsg: `the first job here is not ready: ${await firstJob.getText()}`,
+  });
+  assert.ok(!(await firstJob.getText()).includes("—"), await firstJob.getText());
+  await tap('[data-action="submit"]');
+  const detail = await browser.$("[data-detail] [data-badge]");
+  await detail.waitForExist({ timeout: 5_000, timeoutMsg: "the job's own view did not open" });
+  await browser.waitUntil(async () => (await detail.getAttribute("data-badge")) === "running", {
+    timeout: 30_000,
+    timeoutMsg: "the first job on this computer did not start",
+  });
+  const chart = await browser.$("[data-detail] [data-gpu-chart]");
+  await browser.waitUntil(
+    async () =>
+      (await chart.isExisting()) && Number(await chart.getAttribute("data-cpu-samples")) >= 2,
+    { timeout: 40_000, timeoutMsg: "the first job's processors never reached the chart" },
+  );
+  await browser.waitUntil(async () => (await detail.getAttribute("data-badge")) === "completed", {
+    timeout: 90_000,
+    timeoutMsg: "the first job on this computer did not finish",
   });
 });
 
