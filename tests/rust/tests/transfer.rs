@@ -243,6 +243,8 @@ async fn a_destination_that_is_too_small_is_refused_before_sending() {
         other => panic!("expected NoSpace, got {other:?}"),
     }
     assert!(err.to_string().contains("scratch"), "{err}");
+    // Refused before anything was sent: the history says so, not "running".
+    assert_eq!(transfer::get(&store, &id).unwrap().state, "failed");
     let left = conn
         .exec(&format!("ls -A {}", quote(&remote)))
         .await
@@ -519,10 +521,13 @@ async fn a_disk_that_fills_up_midway_keeps_what_arrived_whole_and_marks_the_rest
         whole += 1;
     }
     assert!(whole > 0 && marked > 0, "{whole} whole, {marked} marked");
+    let summary = transfer::get(&store, &id).unwrap();
     assert!(
-        transfer::get(&store, &id).unwrap().bytes_confirmed > 0,
+        summary.bytes_confirmed > 0,
         "what arrived whole is confirmed"
     );
+    // Refused by the cluster's disk: it says so, instead of "running" for ever.
+    assert_eq!(summary.state, "failed");
 }
 
 /// The upload a killed process was running: started by a child copy of this test, killed with
