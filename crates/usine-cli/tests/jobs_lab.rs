@@ -240,16 +240,7 @@ fn two_refreshes_at_once_send_each_queued_job_exactly_once() {
             );
         }
     }
-    let ids = lab.ssh_alice_ok(&format!(
-        "squeue --me -h -n {name} -o %i; sacct -X -n -P --name={name} --format=JobID"
-    ));
-    let mut ids: Vec<&str> = ids
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
+    let ids = lab.job_ids_named(&name);
     lab.ssh_alice_ok(&format!("scancel --name={name}"));
     assert_eq!(ids.len(), rounds, "one job per queued submission: {ids:?}");
     // Every row of the outbox was sent (none left behind by the loser of a race).

@@ -4,7 +4,7 @@
 //! continues from its `.usine-part`. Names travel NUL-separated on stdin and in tar headers,
 //! never through a shell, and nothing is written outside the chosen local folder.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
@@ -81,7 +81,7 @@ pub async fn download(
 
     let (large, small): (Vec<&RemoteFile>, Vec<&RemoteFile>) =
         wanted.iter().partition(|f| f.size >= LARGE_FILE);
-    let mut failed: Vec<String> = Vec::new();
+    let mut failed: HashSet<String> = HashSet::new();
     for f in large {
         progress.current = Some(f.rel.clone());
         match fetch_large(
@@ -100,7 +100,7 @@ pub async fn download(
             }
             // A file that cannot be written here does not stop the others; a dropped link does.
             Err(TransferError::Source(_, why)) => {
-                failed.push(f.rel.clone());
+                failed.insert(f.rel.clone());
                 problems.push(FileProblem {
                     path: f.rel.clone(),
                     problem: crate::tr!(en: "cannot be written here: {why}", fr: "ne peut pas être écrit ici : {why}"),
@@ -113,7 +113,7 @@ pub async fn download(
         let (bytes, refused) = fetch_batch(conn, remote_root, local_root, batch).await?;
         report.bytes_sent += bytes;
         for (rel, why) in refused {
-            failed.push(rel.clone());
+            failed.insert(rel.clone());
             problems.push(FileProblem {
                 path: rel,
                 problem: crate::tr!(en: "cannot be written here: {why}", fr: "ne peut pas être écrit ici : {why}"),

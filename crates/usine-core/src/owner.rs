@@ -10,11 +10,9 @@ pub struct Owner(String);
 
 impl Owner {
     pub fn this_process() -> Self {
-        let pid = std::process::id();
         Self(format!(
-            "{}/{pid}/{}/{}",
-            crate::target::this_host(),
-            process_start(pid).flatten().unwrap_or(0),
+            "{}/{}",
+            this_process_part(),
             crate::store::new_id()
         ))
     }
@@ -26,9 +24,7 @@ impl Owner {
     /// Whether a recorded owner is this very process (another attempt of it, or a task it
     /// stopped): the process coordinates its own work.
     pub fn is_this_process(owner: &str) -> bool {
-        let mine = Self::this_process();
-        let prefix = |o: &str| o.rsplit_once('/').map(|(p, _)| p.to_owned());
-        prefix(owner).is_some() && prefix(owner) == prefix(mine.as_str())
+        owner.rsplit_once('/').map(|(process, _)| process) == Some(this_process_part())
     }
 
     /// Whether the process behind a recorded owner is known to be gone: it ran on this
@@ -46,6 +42,19 @@ impl Owner {
         host == crate::target::this_host()
             && process_start(pid).is_some_and(|found| found != Some(start))
     }
+}
+
+/// `host/pid/start` of this process: read once, it does not change while the process lives.
+fn this_process_part() -> &'static str {
+    static PART: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PART.get_or_init(|| {
+        let pid = std::process::id();
+        format!(
+            "{}/{pid}/{}",
+            crate::target::this_host(),
+            process_start(pid).flatten().unwrap_or(0)
+        )
+    })
 }
 
 /// When process `pid` started (seconds since the epoch), `Some(None)` when there is no such

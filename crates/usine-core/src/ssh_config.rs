@@ -49,6 +49,8 @@ pub fn import(path: &Path) -> Import {
         notes: Vec::new(),
         chain: Vec::new(),
         seen: HashSet::new(),
+        block: None,
+        capped: false,
     };
     reader.read(path);
     resolve(&reader.lines, &home, reader.notes)
@@ -64,6 +66,10 @@ struct Reader<'a> {
     /// Files already spliced in, with the `Host` block they were spliced into: the same file
     /// again in the same place adds nothing (the first value wins), so it is read once.
     seen: HashSet<(PathBuf, Option<usize>)>,
+    /// The index in `lines` of the last `Host` or `Match` line: the block being read.
+    block: Option<usize>,
+    /// Whether the bound on spliced lines was reached (said once).
+    capped: bool,
 }
 
 /// OpenSSH's limit on nested Includes.
@@ -97,12 +103,12 @@ impl Reader<'_> {
                     }
                 }
             } else {
-                self.lines.push((
-                    path.to_owned(),
-                    index + 1,
-                    key.to_ascii_lowercase(),
-                    value.to_owned(),
-                ));
+                let key = key.to_ascii_lowercase();
+                if key == "host" || key == "match" {
+                    self.block = Some(self.lines.len());
+                }
+                self.lines
+                    .push((path.to_owned(), index + 1, key, value.to_owned()));
             }
         }
         self.chain.pop();
@@ -125,12 +131,8 @@ impl Reader<'_> {
             ));
             return;
         }
-        let block = self
-            .lines
-            .iter()
-            .rposition(|(_, _, key, _)| key == "host" || key == "match");
         if self.lines.len() >= MAX_LINES {
-            if !self.notes.iter().any(|n| n.contains("more than")) {
+            if !std::mem::replace(&mut self.capped, true) {
                 self.notes.push(format!(
                     "{}:{line}: the config and its Includes make more than {MAX_LINES} lines; the rest was not read",
                     from.display()
@@ -138,7 +140,7 @@ impl Reader<'_> {
             }
             return;
         }
-        if self.seen.insert((id, block)) {
+        if self.seen.insert((id, self.block)) {
             self.read(file);
         }
     }
@@ -531,6 +533,8 @@ mod tests {
             notes: Vec::new(),
             chain: Vec::new(),
             seen: HashSet::new(),
+            block: None,
+            capped: false,
         };
         reader.read(path);
         (reader.lines, reader.notes)
@@ -598,5 +602,20 @@ mod tests {
             import.notes
         );
         std::fs::remove_dir_all(d).unwrap();
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Any text as a config (including Includes of itself and of nothing) imports without
+        /// panicking, and every host it yields is one of its `Host` names.
+        #[test]
+        fn any_config_text_imports_without_panicking(text in "((Host|HostName|Include|Match|User|Port|ProxyJump|ProxyCommand|IdentityFile)[ =]?[ -~]{0,20}\n|[^\n]{0,30}\n){0,12}") {
+            let d = dir("prop");
+            std::fs::write(d.join("config"), format!("{text}\nInclude {}/config\n", d.display())).unwrap();
+            let found = import(&d.join("config"));
+            for host in &found.hosts {
+                proptest::prop_assert!(text.contains(&host.alias), "{} from {text:?}", host.alias);
+            }
+        }
     }
 }

@@ -89,6 +89,23 @@ impl Lab {
         })
     }
 
+    /// Every job id alice's jobs called `name` have, in the queue or in accounting (a held job
+    /// may not be in accounting yet, a finished one is no longer queued), each once.
+    pub fn job_ids_named(&self, name: &str) -> Vec<String> {
+        let out = self.ssh_alice_ok(&format!(
+            "squeue --me -h -n {name} -o %i; sacct -X -n -P --name={name} --format=JobID"
+        ));
+        let mut ids: Vec<String> = out
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
     /// Like [`Lab::ssh_alice`], but fails the test unless the command succeeds; returns stdout.
     pub fn ssh_alice_ok(&self, remote_command: &str) -> String {
         let out = self.ssh_alice(remote_command);

@@ -424,16 +424,7 @@ async fn two_computers_sending_the_same_job_at_once_start_it_once() {
         let (a, b) = (a.unwrap(), b.unwrap());
         assert_eq!(a, b, "round {round}: both answer with the one job");
     }
-    let ids = lab.ssh_alice_ok(&format!(
-        "squeue --me -h -n {name} -o %i; sacct -X -n -P --name={name} --format=JobID"
-    ));
-    let mut ids: Vec<&str> = ids
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
+    let ids = lab.job_ids_named(&name);
     lab.ssh_alice_ok(&format!("scancel --name={name}"));
     assert_eq!(ids.len(), rounds, "{ids:?}");
 }

@@ -62,11 +62,12 @@ pub async fn send(
     if !history::claim_for_sending(&lock(store), &entry.id, &sender, SENDING_LEASE)? {
         // Sent or refused meanwhile by another process, or being sent by it now.
         let now = history::get(&lock(store), id)?;
-        return match (now.scheduler_id.is_some(), now.refused_because) {
-            (true, _) => Ok(history::get(&lock(store), id)?),
-            (false, Some(reason)) => Err(JobError::Rejected(reason)),
-            (false, None) => Err(JobError::BeingSent),
-        };
+        if now.scheduler_id.is_some() {
+            return Ok(now);
+        }
+        return Err(now
+            .refused_because
+            .map_or(JobError::BeingSent, JobError::Rejected));
     }
     let sent = scheduler
         .submit(&entry.id, &entry.spec, &entry.script)

@@ -334,12 +334,6 @@ pub fn check_key_file(path: &Path) -> Result<(), SshError> {
 /// Loads a private key; an encrypted one is opened with the passphrase from the keychain, or
 /// with one the user types (kept in the keychain once it works).
 async fn load_key(path: &Path, questions: &Questions) -> Result<PrivateKey, SshError> {
-    // A missing file or a public half is said plainly, with what to do.
-    if let Err(e @ (SshError::KeyMissing { .. } | SshError::PublicHalf { .. })) =
-        check_key_file(path)
-    {
-        return Err(e);
-    }
     let unreadable = |e: &dyn std::fmt::Display| SshError::KeyUnreadable {
         path: path.to_owned(),
         reason: e.to_string(),
@@ -347,7 +341,8 @@ async fn load_key(path: &Path, questions: &Questions) -> Result<PrivateKey, SshE
     match russh::keys::load_secret_key(path, None) {
         Ok(key) => return Ok(key),
         Err(russh::keys::Error::KeyIsEncrypted) => {}
-        Err(e) => return Err(unreadable(&e)),
+        // A missing file or a public half is said plainly, with what to do.
+        Err(e) => return Err(check_key_file(path).err().unwrap_or_else(|| unreadable(&e))),
     }
     let secret_id = path.display().to_string();
     if let Some(passphrase) = secrets::get(SecretKind::KeyPassphrase, &secret_id).await {
