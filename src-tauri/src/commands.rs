@@ -163,7 +163,25 @@ pub fn list_transfers(state: State<'_, AppState>) -> Result<Vec<transfer::Summar
     Ok(transfer::list(&state.store)?)
 }
 
-/// Records an upload and starts it in the background; progress and the end come as events.
+/// Where `source` lands when sent into the cluster folder `into`, shown before sending.
+#[tauri::command]
+pub fn upload_place(source: String, into: String) -> Result<String, UiError> {
+    Ok(transfer::place::on_cluster(
+        std::path::Path::new(&source),
+        &into,
+    )?)
+}
+
+/// Where the cluster folder `remote` lands when brought back into `into`, shown before.
+#[tauri::command]
+pub fn download_place(remote: String, into: String) -> Result<String, UiError> {
+    Ok(transfer::place::here(&remote, std::path::Path::new(&into))?
+        .display()
+        .to_string())
+}
+
+/// Records an upload of `source` into the cluster folder `into` and starts it in the
+/// background; progress and the end come as events.
 #[tauri::command]
 #[tracing::instrument(skip(app, state), err(Debug))]
 pub fn start_upload<R: Runtime>(
@@ -171,24 +189,19 @@ pub fn start_upload<R: Runtime>(
     state: State<'_, AppState>,
     cluster: String,
     source: String,
-    destination: String,
+    into: String,
     by_checksum: bool,
-) -> Result<String, UiError> {
+) -> Result<transfer::Started, UiError> {
     // The same folder to the same place again continues the unfinished upload, if any.
-    let transfer::Started { id, problems, .. } = transfer::start(
-        &state.store,
-        &cluster,
-        std::path::Path::new(&source),
-        &destination,
-    )?;
+    let started = transfer::start(&state.store, &cluster, std::path::Path::new(&source), &into)?;
     if by_checksum {
-        transfer::set_compare(&state.store, &id, transfer::Compare::Checksum)?;
+        transfer::set_compare(&state.store, &started.id, transfer::Compare::Checksum)?;
     }
-    for p in problems {
+    for p in &started.problems {
         tracing::info!(path = %p.path, problem = %p.problem, "not sent");
     }
-    run_upload(app, cluster, id.clone());
-    Ok(id)
+    run_upload(app, cluster, started.id.clone());
+    Ok(started)
 }
 
 #[tauri::command]

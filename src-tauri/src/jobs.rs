@@ -320,55 +320,29 @@ pub fn save_settings(
     Ok(usine_core::settings::save(&state.store(), &settings)?)
 }
 
-/// Writes the job's GPU chart as `png` or `svg` into the user's Downloads folder (or home);
-/// returns the file's path.
+/// Where Save proposes to put the job's chart or samples; the person can change it.
+#[tauri::command]
+pub fn suggest_export_path(
+    state: State<'_, AppState>,
+    id: String,
+    format: gpu::export::Format,
+) -> Result<String, UiError> {
+    Ok(gpu::export::suggested_path(&state.store(), &id, format)?
+        .display()
+        .to_string())
+}
+
+/// Saves the job's chart or samples where the person said; an existing file is left alone.
 #[tauri::command]
 #[tracing::instrument(skip(state), err(Debug))]
 pub fn export_chart(
     state: State<'_, AppState>,
     id: String,
-    format: String,
+    format: gpu::export::Format,
+    path: String,
 ) -> Result<String, UiError> {
-    let job = history::get(&state.store(), &id)?;
-    let curves = gpu::series::load(&state.store(), &id, 800)?;
-    if curves.is_empty() {
-        return Err(UiError {
-            message: tr!(
-                en: "This job has no samples yet: there is nothing to export. Try again once it has run for a minute.",
-                fr: "Ce travail n'a pas encore de relevés : il n'y a rien à exporter. Réessayez quand il aura tourné une minute."
-            ),
-        });
-    }
-    let dir = directories::UserDirs::new()
-        .and_then(|d| {
-            d.download_dir()
-                .map(std::path::Path::to_path_buf)
-                .or_else(|| Some(d.home_dir().to_path_buf()))
-        })
-        .ok_or_else(|| UiError {
-            message: "Usine cannot find your Downloads or home folder.".into(),
-        })?;
-    let path = dir.join(format!(
-        "{}-{}-gpu.{format}",
-        job.spec.name,
-        job.scheduler_id.as_deref().unwrap_or(&job.id)
-    ));
-    let bytes = match format.as_str() {
-        "png" => gpu::chart::png(&curves, &job.spec.name, 1600, 900)?,
-        "svg" => gpu::chart::svg(&curves, &job.spec.name, 1200, 700)?.into_bytes(),
-        _ => {
-            return Err(UiError {
-                message: format!("Usine exports charts as png or svg, not {format}."),
-            });
-        }
-    };
-    std::fs::write(&path, bytes).map_err(|e| UiError {
-        message: format!(
-            "{} could not be written ({e}). Check the free space.",
-            path.display()
-        ),
-    })?;
-    Ok(path.display().to_string())
+    let written = gpu::export::write(&state.store(), &id, format, std::path::Path::new(&path))?;
+    Ok(written.display().to_string())
 }
 
 /// Shows the desktop notification a job's new state calls for, if any.

@@ -239,6 +239,12 @@ async function fill(selector, value) {
   effort.typed++;
 }
 
+/** A time limit as a person types it: a number and its unit (minutes or hours). */
+async function setTimeLimit(value, unit) {
+  await (await browser.$('select[name="timeUnit"]')).selectByAttribute("value", unit);
+  await fill('input[name="timeLimit"]', value);
+}
+
 /** A click the user makes, counted for the newcomer's measure. */
 async function tap(selector) {
   const element = typeof selector === "string" ? await browser.$(selector) : selector;
@@ -322,7 +328,15 @@ test("send a folder to the connected cluster: reuses the login, ends verified", 
   for (let i = 0; i < 20; i++) writeFileSync(path.join(src, `sample ${i}.txt`), `row ${i}\n`);
   await (await browser.$('nav button[data-screen="data"]')).click();
   await fill('form.upload input[name="source"]', src);
-  await fill('form.upload input[name="destination"]', `/home/bob/usine-e2e-${process.pid}`);
+  const into = `/home/bob/usine-e2e-${process.pid}`;
+  await fill('form.upload input[name="destination"]', into);
+  // Before sending, the exact place: the folder goes into the chosen one under its own name
+  // (the guide's rule too), not spread into it.
+  const there = `${into}/${path.basename(src)}`;
+  assert.equal(
+    await (await browser.$("form.upload [data-lands]")).getText(),
+    `It goes to ${there} on lab.`,
+  );
   await (await browser.$("form.upload button[type=submit]")).click();
 
   const row = await browser.$("[data-transfer]");
@@ -338,13 +352,19 @@ test("send a folder to the connected cluster: reuses the login, ends verified", 
 
   // And back again, into a new local folder, verified file by file.
   const back = path.join(home, "results");
-  await fill('form.download input[name="remote"]', `/home/bob/usine-e2e-${process.pid}`);
+  await fill('form.download input[name="remote"]', there);
   await fill('form.download input[name="local"]', back);
+  const comes = path.join(back, path.basename(src));
+  assert.equal(
+    await (await browser.$("form.download [data-lands]")).getText(),
+    `It comes to ${comes} on this computer.`,
+  );
   await (await browser.$("form.download button[type=submit]")).click();
   const fetched = await browser.$("[data-fetched]");
   await fetched.waitForExist({ timeout: 30_000, timeoutMsg: "the folder did not come back" });
   assert.match(await fetched.getText(), /20 of 20 files verified/);
-  assert.equal(readFileSync(path.join(back, "sample 7.txt"), "utf8"), "row 7\n");
+  assert.match(await fetched.getText(), new RegExp(`in ${comes}$`));
+  assert.equal(readFileSync(path.join(comes, "sample 7.txt"), "utf8"), "row 7\n");
 });
 
 /** CPU seconds used so far by the app and its WebKit helper processes (Linux /proc), in total
@@ -427,7 +447,7 @@ async function fillCpuDraft(lab, name, commands) {
     await browser.$('select[name="account"]')
   ).selectByAttribute("value", lab.USINE_LAB_ACCOUNT);
   await (await browser.$('select[name="partition"]')).selectByAttribute("value", "cpu");
-  await fill('input[name="hours"]', "0.25");
+  await setTimeLimit("15", "minutes");
   await fill('textarea[name="commands"]', commands);
 }
 
@@ -501,7 +521,7 @@ test("a running GPU job's chart fills in on the Monitor screen, then the job is 
     { timeout: 5_000, timeoutMsg: "the checks did not catch 32 cores on an 8-core node" },
   );
   await fill('input[name="cpusPerTask"]', "2");
-  await fill('input[name="hours"]', "0.25");
+  await setTimeLimit("15", "minutes");
   // The lab's stand-in nvidia-smi is off the default PATH on purpose.
   await fill('textarea[name="variables"]', "PATH=/opt/usine-lab/bin:/usr/local/bin:/usr/bin:/bin");
   await fill('textarea[name="commands"]', "sleep 120");
@@ -546,13 +566,33 @@ test("a running GPU job's chart fills in on the Monitor screen, then the job is 
   assert.match(await chart.getText(), /2 GPU\(s\) · \d+ % busy on average/);
   assert.ok((await chart.$("svg").getHTML()).includes("GPU 1"));
   await browser.saveScreenshot(path.join(out, "monitor.png"));
-  // Export: a real PNG lands in the user's Downloads (here the fresh home).
+  // Export: Usine asks where first (it proposes the Downloads folder, here the fresh home's),
+  // the person picks a place with `~`, and a real PNG lands exactly there.
   await (await chart.$("button=Save as PNG")).click();
+  const where = await chart.$('[data-save-as="png"] input[name="exportPath"]');
+  await where.waitForExist({ timeout: 5_000, timeoutMsg: "Save did not ask where" });
+  assert.ok((await where.getValue()).startsWith(home), await where.getValue());
+  assert.equal(await (await chart.$("[data-saved]")).isExisting(), false, "written before asked");
+  mkdirSync(path.join(home, "charts"), { recursive: true });
+  await where.clearValue();
+  await where.setValue("~/charts/first.png");
+  await (await chart.$('[data-save-as="png"] button[type="submit"]')).click();
   const saved = await chart.$("[data-saved]");
   await saved.waitForExist({ timeout: 5_000, timeoutMsg: "the chart was not saved" });
-  const file = (await saved.getText()).replace(/^Saved to /, "");
-  assert.ok(file.startsWith(home), file);
+  const file = path.join(home, "charts", "first.png");
+  assert.equal(await saved.getText(), `Saved to ${file}`);
   assert.deepEqual([...readFileSync(file).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+  // Saving again to the same name leaves the first file alone and says so.
+  await (await chart.$("button=Save as PNG")).click();
+  const again = await chart.$('[data-save-as="png"] input[name="exportPath"]');
+  await again.waitForExist({ timeout: 5_000 });
+  await again.clearValue();
+  await again.setValue("~/charts/first.png");
+  await (await chart.$('[data-save-as="png"] button[type="submit"]')).click();
+  const refused = await chart.$('[data-save-as="png"] [role="alert"]');
+  await refused.waitForExist({ timeout: 5_000, timeoutMsg: "an existing file was replaced" });
+  assert.match(await refused.getText(), /already exists/);
+  await (await chart.$("button=Cancel")).click();
 
   await (await browser.$('nav button[data-screen="jobs"]')).click();
   const card = await browser.$(`[data-job][data-state="running"]`);
@@ -782,7 +822,50 @@ test("every screen passes an automated accessibility scan (axe-core)", async () 
   assert.deepEqual(found, [], "serious accessibility problems");
 });
 
-test("switching to French redraws every screen in French, and back", async () => {
+/** English words a French screen must not show. Words French shares ("minutes", "job",
+ *  "machines", "cluster", "a") and words the user's own data holds here (folders `home` and `data`, job
+ *  names with `first`, `here`, `gpu`) are left out. */
+const ENGLISH = (
+  "the your you is are was with this that not and of to for from has have will yet it its be " +
+  "can cannot what which when where how left there none yes sent waiting running finished " +
+  "failed cancelled ago hours seconds new add open save send back next connect drafts settings " +
+  "busy used memory no nothing ready start stop cancel show try again folder file files " +
+  "computer paid by please error could should must all more only about after before then " +
+  "than until into just why while queue queued wait waits every each see use day days week " +
+  "key keys password login user"
+).split(" ");
+
+/** Every English word shown on the page: text people read (hidden parts left out), the names a
+ *  screen reader says, and what Rust drew (charts). What the user typed or the cluster named is
+ *  theirs: code, logs and scripts are not read. */
+async function englishShown(label) {
+  const found = await browser.execute((words) => {
+    const english = new Set(words);
+    const theirs = "code, pre, textarea, script, style";
+    const out = [];
+    const look = (text, where) => {
+      for (const w of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])
+        if (english.has(w)) out.push(`"${w}" in "${text.trim().slice(0, 90)}" (${where})`);
+    };
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const el = node.parentElement;
+      if (!el || el.closest(theirs)) continue;
+      if (el.tagName !== "OPTION" && el.getClientRects().length === 0) continue;
+      look(node.textContent ?? "", el.tagName.toLowerCase());
+    }
+    for (const el of document.querySelectorAll("[aria-label], [title], [placeholder], [alt]"))
+      for (const name of ["aria-label", "title", "placeholder", "alt"]) {
+        const value = el.getAttribute(name);
+        if (value) look(value, name);
+      }
+    return [...new Set(out)];
+  }, ENGLISH);
+  for (const f of found) console.log(`  English on ${label}: ${f}`);
+  return found.map((f) => `${label}: ${f}`);
+}
+
+test("in French, every screen and guide shows no English word; the switch keeps the screen", async () => {
   const pick = async (code) => {
     await (await browser.$('nav button[data-screen="settings"]')).click();
     const select = await browser.$('select[name="language"]');
@@ -790,36 +873,119 @@ test("switching to French redraws every screen in French, and back", async () =>
     await select.selectByAttribute("value", code);
   };
   const home = () => browser.$('nav button[data-screen="home"]');
+  const heading = () => browser.$("main h1");
   await pick("fr");
-  await browser.waitUntil(async () => (await (await home()).getText()).includes("Accueil"), {
-    timeout: 5_000,
-    timeoutMsg: "the sidebar did not switch to French",
-  });
-  assert.equal(await browser.execute(() => document.documentElement.lang), "fr");
-  await (await browser.$('nav button[data-screen="jobs"]')).click();
-  const heading = await browser.$("main h1");
-  await browser.waitUntil(async () => (await heading.getText()) === "Calculs", {
-    timeout: 3_000,
-    timeoutMsg: "the Jobs screen is not in French",
-  });
-  // Dates follow the language: French month names in the job list's timeline.
-  const job = await browser.$("[data-job]");
-  if (await job.isExisting()) {
-    await job.click();
+  // Whatever happens, the tests after this one find the app in English.
+  const found = [];
+  try {
+    await browser.waitUntil(async () => (await (await home()).getText()).includes("Accueil"), {
+      timeout: 5_000,
+      timeoutMsg: "the sidebar did not switch to French",
+    });
+    assert.equal(await browser.execute(() => document.documentElement.lang), "fr");
+    // The page was drawn again in French on the screen the user was on, not on Home.
+    await browser.waitUntil(async () => (await (await heading()).getText()) === "Réglages", {
+      timeout: 3_000,
+      timeoutMsg: `switching the language left the Settings screen: ${await (await heading()).getText()}`,
+    });
+
+    const visit = async (screen) => {
+      await (await browser.$(`nav button[data-screen="${screen}"]`)).click();
+      await (await heading()).waitForExist({ timeout: 3_000 });
+      await browser.pause(500); // the screen's data arrives
+      found.push(...(await englishShown(screen)));
+    };
+    for (const screen of ["home", "drafts", "jobs", "data", "monitor", "clusters", "settings"])
+      await visit(screen);
+
+    // A job's own view, for each kind of job the tests above left (finished, failed, cancelled,
+    // on the cluster and here).
+    await visit("jobs");
+    const cards = await browser.$$("[data-job]");
+    for (const card of cards.slice(0, 6)) {
+      await card.click();
+      await (await browser.$("[data-detail]")).waitForExist({ timeout: 3_000 });
+      await browser.pause(300);
+      found.push(...(await englishShown(`job ${await card.getAttribute("data-job")}`)));
+    }
+    // Dates follow the language: French month names in the timeline.
     assert.match(await (await browser.$(".timeline")).getText(), /Préparé le \d/);
+    // What Rust draws follows too: the GPU job's chart has French axis labels.
+    for (const card of await browser.$$("[data-job]"))
+      if ((await card.getText()).includes(`e2e-gpu-${process.pid}`)) await card.click();
+    const chart = await browser.$("[data-detail] [data-gpu-chart] svg");
+    await chart.waitForExist({ timeout: 10_000, timeoutMsg: "the GPU job's chart is not shown" });
+    assert.match(await chart.getHTML(), /GPU occupé \(%\)/);
+    await browser.saveScreenshot(path.join(out, "jobs-fr.png"));
+
+    // A draft open in the editor, with its checks.
+    await visit("drafts");
+    await (await browser.$("[data-draft] button")).click();
+    await (await browser.$("aside.summary")).waitForExist({ timeout: 3_000 });
+    await browser.pause(500);
+    found.push(...(await englishShown("draft editor")));
+
+    // The guides: the first step, then "just try on this computer" to its first job and cost.
+    await visit("clusters");
+    await (await browser.$('main [data-action="guide"]')).click();
+    await (await browser.$("[data-guide-step]")).waitForExist({ timeout: 5_000 });
+    found.push(...(await englishShown("guide: AI Factory")));
+    await (await browser.$('input[name="factory"][value="thisComputer"]')).click();
+    await (await browser.$('[data-action="next"]')).click();
+    await (await browser.$("[data-first-job-step]")).waitForExist({ timeout: 5_000 });
+    await browser.pause(300);
+    found.push(...(await englishShown("first job: template")));
+    await (await browser.$('[data-action="next"]')).click();
+    await (await browser.$("[data-ready]")).waitForExist({ timeout: 5_000 });
+    found.push(...(await englishShown("first job: cost")));
+    await browser.saveScreenshot(path.join(out, "first-job-fr.png"));
+  } finally {
+    await pick("en");
+    await browser.waitUntil(async () => (await (await home()).getText()).includes("Home"), {
+      timeout: 5_000,
+      timeoutMsg: "the sidebar did not switch back to English",
+    });
   }
-  await browser.saveScreenshot(path.join(out, "jobs-fr.png"));
-  // What Rust draws follows too: the GPU job's chart has French axis labels.
-  for (const card of await browser.$$("[data-job]"))
-    if ((await card.getText()).includes(`e2e-gpu-${process.pid}`)) await card.click();
-  const chart = await browser.$("[data-detail] [data-gpu-chart] svg");
-  await chart.waitForExist({ timeout: 10_000, timeoutMsg: "the GPU job's chart is not shown" });
-  assert.match(await chart.getHTML(), /GPU occupé \(%\)/);
-  await pick("en");
-  await browser.waitUntil(async () => (await (await home()).getText()).includes("Home"), {
-    timeout: 5_000,
-    timeoutMsg: "the sidebar did not switch back to English",
-  });
+  assert.deepEqual(found, [], "English on French screens");
+});
+
+test("in an 800×600 window the sidebar stays in view and a clicked job's detail comes into view", async () => {
+  const before = await browser.getWindowSize();
+  await browser.setWindowSize(800, 600);
+  try {
+    await (await browser.$('nav button[data-screen="jobs"]')).click();
+    await browser.waitUntil(async () => (await browser.$$("[data-job]")).length >= 2, {
+      timeout: 5_000,
+      timeoutMsg: "the tests above left jobs to list",
+    });
+    const cards = await browser.$$("[data-job]");
+    const last = cards[cards.length - 1];
+    await last.scrollIntoView();
+    await last.click();
+    const detail = await browser.$("[data-detail]");
+    await detail.waitForExist({ timeout: 3_000 });
+    const inView = (el) =>
+      browser.execute((e) => {
+        const r = e.getBoundingClientRect();
+        return r.top < window.innerHeight && r.bottom > 0;
+      }, el);
+    await browser.waitUntil(() => inView(detail), {
+      timeout: 3_000,
+      timeoutMsg: "the job's detail stayed out of sight under the list",
+    });
+    await browser.execute(() => window.scrollTo(0, document.body.scrollHeight));
+    const nav = await browser.$("nav");
+    assert.ok(await inView(nav), "the sidebar scrolled away");
+    assert.equal(
+      await browser.execute(() =>
+        Math.round(document.querySelector("nav").getBoundingClientRect().top),
+      ),
+      0,
+    );
+    await browser.saveScreenshot(path.join(out, "jobs-800x600.png"));
+  } finally {
+    await browser.setWindowSize(before.width, before.height);
+  }
 });
 
 /** The Jobs screen's card of the job called `name` (the first card may be an older job's). */

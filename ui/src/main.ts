@@ -6,10 +6,11 @@ import { setCoreLanguage } from "./lib/ipc";
 
 // Screen readers pronounce the page in the language it is shown in.
 document.documentElement.lang = language();
-// What Rust writes (checks, reasons, chart labels, notifications) follows the same language.
-setCoreLanguage(language()).catch((e: unknown) => console.error("Rust stays in English:", e));
-
 const target = document.getElementById("app");
 if (!target) throw new Error("index.html has no #app element");
 
-export default mount(App, { target });
+// What Rust writes (checks, reasons, templates, chart labels, notifications) follows the same
+// language; it is set before the first screen asks Rust for anything.
+void setCoreLanguage(language())
+  .catch((e: unknown) => console.error("Rust stays in English:", e))
+  .finally(() => mount(App, { target }));

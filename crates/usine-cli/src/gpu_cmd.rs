@@ -4,11 +4,11 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{Args, Subcommand};
 use usine_core::cluster::Connections;
 use usine_core::gpu::series::Device;
-use usine_core::gpu::{chart, series, watch};
+use usine_core::gpu::{export, series, watch};
 use usine_core::jobs::{history, targets, tracking};
 use usine_core::store::{Store, lock};
 
@@ -137,26 +137,13 @@ pub fn metrics(command: MetricsCommand) -> anyhow::Result<()> {
     let MetricsCommand::Export { job, png, csv } = command;
     let entry = history::get(&store, &job)
         .map_err(|_| anyhow::anyhow!("no job {job}: see `usine jobs`"))?;
-    match (png, csv) {
-        (Some(path), None) => {
-            let curves = series::load(&store, &entry.id, 800)?;
-            if curves.is_empty() {
-                bail!("no samples for {} yet", entry.id);
-            }
-            let bytes = chart::png(&curves, &entry.spec.name, 1600, 900)?;
-            std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
-            println!("Wrote {}", path.display());
-        }
-        (None, Some(path)) => {
-            let text = series::to_csv(
-                &series::samples(&store, &entry.id)?,
-                &series::processor_samples(&store, &entry.id)?,
-            );
-            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-            println!("Wrote {}", path.display());
-        }
+    let (format, path) = match (png, csv) {
+        (Some(path), None) => (export::Format::Png, path),
+        (None, Some(path)) => (export::Format::Csv, path),
         _ => bail!("say what to write: --png FILE or --csv FILE"),
-    }
+    };
+    let written = export::write(&store, &entry.id, format, &path)?;
+    println!("Wrote {}", written.display());
     Ok(())
 }
 

@@ -17,7 +17,8 @@ pub struct UploadArgs {
     cluster: Option<String>,
     /// A file or folder on this computer.
     source: Option<PathBuf>,
-    /// The folder on the cluster to put it in (created if needed).
+    /// The folder on the cluster to put it in (created if needed); it keeps its name there:
+    /// `usine upload lab ./cats '~/datasets'` makes `~/datasets/cats`.
     destination: Option<String>,
     /// Continue an earlier upload instead (its id is in `usine transfers`).
     #[arg(long, conflicts_with_all = ["cluster", "source", "destination"])]
@@ -45,6 +46,7 @@ pub async fn upload(args: UploadArgs, json: bool) -> anyhow::Result<bool> {
             if args.checksum {
                 transfer::set_compare(&store, &started.id, transfer::Compare::Checksum)?;
             }
+            eprintln!("It goes to {} on {cluster}.", started.place);
             for p in started.problems {
                 eprintln!("skipped {}: {}", p.path, p.problem);
             }
@@ -81,9 +83,10 @@ pub async fn upload(args: UploadArgs, json: bool) -> anyhow::Result<bool> {
         print_json(&report);
     } else {
         println!(
-            "{} of {} files verified on {cluster_name} ({} MiB sent, {} MiB were already there).",
+            "{} of {} files verified in {cluster_name}:{} ({} MiB sent, {} MiB were already there).",
             report.verified,
             report.files,
+            report.place,
             report.bytes_sent >> 20,
             report.bytes_skipped >> 20
         );
@@ -111,7 +114,8 @@ pub struct DownloadArgs {
     cluster: String,
     /// The folder on the cluster, e.g. a job's output folder.
     source: String,
-    /// Where to put it on this computer (created if needed).
+    /// The folder on this computer to put it in (created if needed); it keeps its name there:
+    /// `usine download lab '~/runs/42' ~/results` makes `~/results/42`.
     destination: PathBuf,
 }
 
@@ -139,7 +143,7 @@ pub async fn download(args: DownloadArgs, json: bool) -> anyhow::Result<bool> {
             "{} of {} files verified in {} ({} MiB received, {} MiB were already here).",
             report.verified,
             report.files,
-            args.destination.display(),
+            report.place,
             report.bytes_sent >> 20,
             report.bytes_skipped >> 20
         );
@@ -158,9 +162,7 @@ pub fn list(json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     if transfers.is_empty() {
-        println!(
-            "No transfer yet. Send a folder with: usine upload CLUSTER ./data /scratch/you/data"
-        );
+        println!("No transfer yet. Send a folder with: usine upload CLUSTER ./data /scratch/you");
     }
     for t in transfers {
         println!(

@@ -295,10 +295,15 @@ fn upload_a_folder_then_see_it_in_the_history() {
     let remote = format!("/home/alice/usine-it/cli-{}", std::process::id());
     let out = sb.run(&["upload", "lab", src.to_str().unwrap(), &remote], "");
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // The folder goes into the chosen one under its own name, as with `scp -r`.
     assert!(
-        text(&out.stdout).contains("50 of 50 files verified"),
+        text(&out.stdout).contains(&format!("50 of 50 files verified in lab:{remote}/dataset")),
         "{}",
         text(&out.stdout)
+    );
+    assert_eq!(
+        lab.ssh_alice_ok(&format!("cat {remote}/dataset/train/7.txt")),
+        "sample 7\n"
     );
 
     let history = sb.run(&["transfers", "--json"], "");
@@ -309,7 +314,15 @@ fn upload_a_folder_then_see_it_in_the_history() {
 
     // And back: the same files, verified here.
     let back = sb.home.join("back");
-    let down = sb.run(&["download", "lab", &remote, back.to_str().unwrap()], "");
+    let down = sb.run(
+        &[
+            "download",
+            "lab",
+            &format!("{remote}/dataset"),
+            back.to_str().unwrap(),
+        ],
+        "",
+    );
     assert!(down.status.success(), "{}", text(&down.stderr));
     assert!(
         text(&down.stdout).contains("50 of 50 files verified"),
@@ -317,7 +330,7 @@ fn upload_a_folder_then_see_it_in_the_history() {
         text(&down.stdout)
     );
     assert_eq!(
-        std::fs::read_to_string(back.join("train/7.txt")).unwrap(),
+        std::fs::read_to_string(back.join("dataset/train/7.txt")).unwrap(),
         "sample 7\n"
     );
 
@@ -390,7 +403,8 @@ fn tilde_paths_mean_home_on_both_sides_and_key_mistakes_are_said_at_once() {
         std::fs::write(cats.join(format!("cat-{i}.jpg")), format!("meow {i}\n")).unwrap();
     }
     let remote = format!("~/usine-it/tilde-{}/cats", std::process::id());
-    let up = sb.run(&["upload", "lab", "~/datasets/cats", &remote], "");
+    let into = format!("~/usine-it/tilde-{}", std::process::id());
+    let up = sb.run(&["upload", "lab", "~/datasets/cats", &into], "");
     assert!(up.status.success(), "{}", text(&up.stderr));
     assert!(
         text(&up.stdout).contains("6 of 6 files verified"),
@@ -406,7 +420,7 @@ fn tilde_paths_mean_home_on_both_sides_and_key_mistakes_are_said_at_once() {
     let down = sb.run(&["download", "lab", &remote, "~/results"], "");
     assert!(down.status.success(), "{}", text(&down.stderr));
     assert_eq!(
-        std::fs::read_to_string(sb.home.join("results/cat-3.jpg")).unwrap(),
+        std::fs::read_to_string(sb.home.join("results/cats/cat-3.jpg")).unwrap(),
         "meow 3\n"
     );
     lab.ssh_alice_ok(&format!("rm -rf ~/usine-it/tilde-{}", std::process::id()));

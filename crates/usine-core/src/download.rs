@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::ssh::{Connection, quote};
 use crate::transfer::{
-    FileProblem, LARGE_FILE, PARTIAL_SUFFIX, Progress, Report, TransferError, nul_separated,
+    FileProblem, LARGE_FILE, PARTIAL_SUFFIX, Progress, Report, TransferError, nul_separated, place,
 };
 
 struct RemoteFile {
@@ -21,14 +21,15 @@ struct RemoteFile {
     sha256: String,
 }
 
-/// Brings `remote_root` (a folder on the cluster) into `local_root`.
+/// Brings the cluster folder `remote_root` into the folder `into` here, where it keeps its
+/// name ([`place::here`]: `~/runs/42` into `~/results` is `~/results/42`).
 pub async fn download(
     conn: &Connection,
     remote_root: &str,
-    local_root: &Path,
+    into: &Path,
     mut on_progress: impl FnMut(&Progress) + Send,
 ) -> Result<Report, TransferError> {
-    let local_root = &crate::local_paths::expand(local_root);
+    let local_root = &place::here(remote_root, into)?;
     let local_err = |e: std::io::Error| TransferError::Source(local_root.to_owned(), e.to_string());
     std::fs::create_dir_all(local_root).map_err(local_err)?;
     let remote_root = &crate::ssh::expand_home(conn, remote_root).await?;
@@ -40,6 +41,7 @@ pub async fn download(
         bytes_sent: 0,
         bytes_skipped: 0,
         problems: Vec::new(),
+        place: local_root.display().to_string(),
     };
     let mut progress = Progress {
         bytes_done: 0,

@@ -56,6 +56,8 @@ pub fn typescript_module() -> String {
         transfer::Summary::decl(&cfg),
         transfer::Progress::decl(&cfg),
         transfer::Report::decl(&cfg),
+        transfer::Started::decl(&cfg),
+        crate::gpu::export::Format::decl(&cfg),
         transfer::FileProblem::decl(&cfg),
         ssh::QuestionKind::decl(&cfg),
         ssh::Prompt::decl(&cfg),

@@ -59,9 +59,25 @@ macro_rules! tr {
     };
 }
 
+/// A number as the current language writes it: `0.5` in English, `0,5` in French.
+pub fn number(value: f64, digits: usize) -> String {
+    let text = format!("{value:.digits$}");
+    match current() {
+        Lang::Fr => text.replace('.', ","),
+        Lang::En => text,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_follow_the_language() {
+        assert_eq!(with(Lang::Fr, || number(0.25, 2)), "0,25");
+        assert_eq!(with(Lang::En, || number(0.25, 2)), "0.25");
+        assert_eq!(with(Lang::Fr, || number(40.0, 0)), "40");
+    }
 
     #[test]
     fn a_message_follows_the_language() {

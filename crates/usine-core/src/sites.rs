@@ -78,6 +78,16 @@ pub struct Site {
     pub docs: String,
     /// Field names whose value no source confirmed.
     pub unconfirmed: Vec<String>,
+    /// The words shown to people, in French; [`all`] puts them in place in French.
+    #[serde(skip_serializing)]
+    #[ts(skip)]
+    fr: Words,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct Words {
+    operator: String,
+    key_instructions: String,
 }
 
 #[derive(Deserialize)]
@@ -85,12 +95,23 @@ struct Catalogue {
     site: Vec<Site>,
 }
 
-/// Every site in the catalogue, in catalogue order.
+/// Every site in the catalogue, in catalogue order, in the language the core writes in.
 pub fn all() -> Vec<Site> {
     // The catalogue is compiled in and checked by the tests below, so it always parses.
-    toml::from_str::<Catalogue>(CATALOGUE)
+    let sites = toml::from_str::<Catalogue>(CATALOGUE)
         .map(|c| c.site)
-        .unwrap_or_else(|e| panic!("data/sites.toml is invalid: {e}"))
+        .unwrap_or_else(|e| panic!("data/sites.toml is invalid: {e}"));
+    match crate::lang::current() {
+        crate::lang::Lang::En => sites,
+        crate::lang::Lang::Fr => sites
+            .into_iter()
+            .map(|s| Site {
+                operator: s.fr.operator.clone(),
+                key_instructions: s.fr.key_instructions.clone(),
+                ..s
+            })
+            .collect(),
+    }
 }
 
 pub fn find(id: &str) -> Option<Site> {
@@ -114,6 +135,17 @@ mod tests {
         "storage",
         "docs",
     ];
+
+    #[test]
+    fn every_site_speaks_french() {
+        let fr = crate::lang::with(crate::lang::Lang::Fr, all);
+        let lumi = fr.iter().find(|s| s.id == "lumi").unwrap();
+        assert!(lumi.operator.contains("Finlande"), "{}", lumi.operator);
+        for (en, fr) in all().iter().zip(&fr) {
+            assert_ne!(en.key_instructions, fr.key_instructions, "{}", en.id);
+            assert_eq!(en.hosts, fr.hosts);
+        }
+    }
 
     #[test]
     fn the_catalogue_parses_and_ids_are_unique() {

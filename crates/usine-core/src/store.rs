@@ -125,6 +125,9 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE transfers ADD COLUMN owner TEXT;",
     // 13: when a job reached the scheduler (the tracker looks again soon after a send).
     "ALTER TABLE jobs ADD COLUMN sent_at TEXT;",
+    // 14: the job's node had no GPU tool to ask, so its GPU chart stays empty (said, not
+    // "no samples yet" for the whole run).
+    "ALTER TABLE jobs ADD COLUMN no_gpu_tool INTEGER NOT NULL DEFAULT 0;",
 ];
 
 #[derive(Debug, thiserror::Error)]

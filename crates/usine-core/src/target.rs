@@ -35,7 +35,7 @@ impl Target {
     pub fn this_computer() -> Self {
         Self {
             id: THIS_COMPUTER_ID.to_owned(),
-            name: "This computer".to_owned(),
+            name: crate::tr!(en: "This computer", fr: "Cet ordinateur"),
             kind: TargetKind::ThisComputer,
             host: this_host().to_owned(),
         }

@@ -30,13 +30,21 @@ async fn make_results(conn: &Connection, tag: &str, big_mib: u32) -> String {
     dir
 }
 
+/// Where a cluster folder lands in `into`: under its own name.
+fn landing(into: &std::path::Path, remote: &str) -> std::path::PathBuf {
+    into.join(remote.rsplit('/').next().unwrap())
+}
+
 #[tokio::test]
 async fn results_arrive_verified_and_a_second_download_fetches_nothing() {
     let lab = Lab::get();
     let conn = alice(&lab).await;
     let remote = make_results(&conn, "results", 20).await;
-    let local = scratch_file("results");
-    let report = download(&conn, &remote, &local, |_| {}).await.unwrap();
+    let into = scratch_file("results");
+    let report = download(&conn, &remote, &into, |_| {}).await.unwrap();
+    // The folder comes into the chosen one under its own name, as with `scp -r`.
+    let local = landing(&into, &remote);
+    assert_eq!(report.place, local.display().to_string());
     assert_eq!(report.files, 303, "{:?}", report.problems);
     assert_eq!(report.verified, 303, "{:?}", report.problems);
     assert!(report.problems.is_empty());
@@ -56,7 +64,7 @@ async fn results_arrive_verified_and_a_second_download_fetches_nothing() {
         20 << 20
     );
 
-    let again = download(&conn, &remote, &local, |_| {}).await.unwrap();
+    let again = download(&conn, &remote, &into, |_| {}).await.unwrap();
     assert_eq!((again.bytes_sent, again.verified), (0, 303));
     conn.exec(&format!("rm -rf {}", quote(&remote)))
         .await
@@ -71,14 +79,15 @@ async fn a_cut_link_resumes_the_large_file_where_it_stopped() {
     // (progress is reported every 250 ms).
     let remote = make_results(&setup, "cut-down", 160).await;
     let (proxy, settings, connections) = relayed_alice(&lab).await;
-    let local = scratch_file("cut-down");
+    let into = scratch_file("cut-down");
+    let local = landing(&into, &remote);
     let (questions, _) = answering(Answers::default());
     let conn = connections.get(&settings, questions).await.unwrap();
     let cutter = proxy.clone();
     let size = 160u64 << 20;
     let cut_after = size / 4;
     let mut cut = false;
-    let first = download(&conn, &remote, &local, |p| {
+    let first = download(&conn, &remote, &into, |p| {
         if !cut && p.current.as_deref() == Some("ckpt/model.pt") && p.bytes_done > cut_after {
             cut = true;
             cutter.cut();
@@ -101,7 +110,7 @@ async fn a_cut_link_resumes_the_large_file_where_it_stopped() {
     proxy.restore();
     let (questions, _) = answering(Answers::default());
     let conn = connections.get(&settings, questions).await.unwrap();
-    let second = download(&conn, &remote, &local, |_| {}).await.unwrap();
+    let second = download(&conn, &remote, &into, |_| {}).await.unwrap();
     assert_eq!(second.verified, second.files, "{:?}", second.problems);
     assert!(
         second.bytes_skipped >= cut_after,
@@ -128,7 +137,8 @@ async fn links_in_the_download_folder_are_not_followed_and_the_rest_arrives() {
     let lab = Lab::get();
     let conn = alice(&lab).await;
     let remote = make_results(&conn, "links-here", 20).await;
-    let local = scratch_file("links-here");
+    let into = scratch_file("links-here");
+    let local = landing(&into, &remote);
     let outside = scratch_file("outside");
     std::fs::create_dir_all(local.join("ckpt")).unwrap();
     std::fs::create_dir_all(&outside).unwrap();
@@ -136,7 +146,7 @@ async fn links_in_the_download_folder_are_not_followed_and_the_rest_arrives() {
     std::os::unix::fs::symlink(outside.join("precious.pt"), local.join("ckpt/model.pt")).unwrap();
     std::os::unix::fs::symlink(&outside, local.join("logs")).unwrap();
     let tilde = remote.replacen("/home/alice", "~", 1);
-    let report = download(&conn, &tilde, &local, |_| {}).await.unwrap();
+    let report = download(&conn, &tilde, &into, |_| {}).await.unwrap();
     assert_eq!(
         std::fs::read_to_string(outside.join("precious.pt")).unwrap(),
         "mine"

@@ -66,6 +66,40 @@ async fn running(store: &Mutex<Store>, slurm: &SlurmOverSsh, spec: &JobSpec) -> 
     (entry.id, sent.scheduler_id.unwrap())
 }
 
+/// A node without nvidia-smi, rocm-smi or amd-smi (here: the stand-in left off the PATH): the
+/// recorder says so, and the job's summary tells it instead of "no samples yet" for ever.
+#[tokio::test]
+async fn a_node_without_a_gpu_tool_is_said_once_the_recorder_starts() {
+    let lab = Lab::get();
+    let conn = alice(&lab).await;
+    let slurm = SlurmOverSsh::new(conn.clone());
+    let store = Mutex::new(Store::open(&scratch_file("gpu-no-tool").join("db.sqlite3")).unwrap());
+    let name = format!("it-gpu-no-tool-{}", std::process::id());
+    let mut job = gpu_job(&lab, &name, 30);
+    job.environment.variables.clear();
+    let (id, slurm_id) = running(&store, &slurm, &job).await;
+    let mut offsets = collect::offsets(&store.lock().unwrap(), &id).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = collect::read_recorder(&conn, &job, &slurm_id, &mut offsets)
+            .await
+            .unwrap();
+        assert!(got.parsed.samples.is_empty(), "{:?}", got.parsed.samples);
+        if got.parsed.no_tool {
+            series::mark_no_gpu_tool(&store.lock().unwrap(), &id).unwrap();
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the recorder never said it had no tool"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let summary = series::summary(&store.lock().unwrap(), &id, 10.0, 60_000).unwrap();
+    assert!(summary.no_gpu_tool && summary.samples == 0, "{summary:?}");
+    slurm.cancel(&slurm_id).await.unwrap();
+}
+
 #[tokio::test]
 async fn the_recorder_feeds_the_store_and_the_chart() {
     let lab = Lab::get();

@@ -446,10 +446,20 @@ async fn this_computer_runs_the_same_script_with_slurm_variables() {
     let entry = tracking::enqueue(&store, "this-computer", &spec).unwrap();
     let sent = tracking::send(&store, &local, &entry.id).await.unwrap();
     let done = follow(&store, "this-computer", &local, &entry.id, &mut Vec::new()).await;
+    let record = done.record.unwrap();
     assert_eq!(
-        (done.state, done.record.unwrap().exit_code),
+        (done.state, record.exit_code),
         (JobState::Completed, Some(0))
     );
+    // The timeline is complete, as a cluster's: prepared, started, ended, in that order.
+    let at = |t: &Option<String>| -> u64 {
+        t.as_deref()
+            .and_then(|t| t.strip_prefix('@'))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("{t:?}"))
+    };
+    assert!(at(&record.submitted) <= at(&record.started));
+    assert!(at(&record.started) <= at(&record.ended));
     let logs = local
         .logs(sent.scheduler_id.as_deref().unwrap(), &spec, 1000)
         .await

@@ -599,6 +599,12 @@ async fn the_same_upload_run_again_after_a_crash_continues_where_it_stopped() {
     // The same source and destination again: the same transfer continues.
     let again = transfer::start(&store, "lab", &src, &dest).unwrap();
     assert_eq!(again.id, id);
+    let name = src.file_name().unwrap().to_string_lossy().into_owned();
+    assert_eq!(
+        again.place,
+        format!("{dest}/{name}"),
+        "into the folder, by its name"
+    );
     let held = again.continued.unwrap().bytes_confirmed;
     assert!(held > 0);
     let conn = alice(&lab).await;
@@ -611,7 +617,7 @@ async fn the_same_upload_run_again_after_a_crash_continues_where_it_stopped() {
     );
     assert_eq!(transfer::get(&store, &id).unwrap().state, "done");
     let there = lab.ssh_alice_ok(&format!(
-        "sha256sum < ~/usine-it/{tag}/weights.bin; ls -a ~ | grep -cx '~' || true"
+        "sha256sum < ~/usine-it/{tag}/{name}/weights.bin; ls -a ~ | grep -cx '~' || true"
     ));
     let ours = std::process::Command::new("sha256sum")
         .arg(src.join("weights.bin"))

@@ -399,7 +399,11 @@ cpuSamples: number,
 /**
  * Their mean share of this computer's CPUs, 0–100.
  */
-meanCpuPercent: number | null, };
+meanCpuPercent: number | null, 
+/**
+ * The node had no GPU tool (nvidia-smi, rocm-smi, amd-smi): no GPU sample will come.
+ */
+noGpuTool: boolean, };
 
 export type Settings = { 
 /**
@@ -438,7 +442,28 @@ bytesSent: number,
 /**
  * Bytes the cluster already held from an earlier run, not sent again.
  */
-bytesSkipped: number, problems: Array<FileProblem>, };
+bytesSkipped: number, problems: Array<FileProblem>, 
+/**
+ * Where the files are now: the folder on the cluster (upload) or here (download).
+ */
+place: string, };
+
+export type UploadStarted = { id: string, 
+/**
+ * Where the file or folder lands on the cluster ([`place::on_cluster`]).
+ */
+place: string, 
+/**
+ * What cannot be sent (links, unreadable files, odd names).
+ */
+problems: Array<FileProblem>, 
+/**
+ * Set when an unfinished upload of the same source to the same place is continued: what
+ * the cluster had already confirmed of it.
+ */
+continued: TransferSummary | null, };
+
+export type ExportFormat = "png" | "svg" | "csv";
 
 export type FileProblem = { path: string, problem: string, };
 

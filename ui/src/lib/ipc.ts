@@ -27,6 +27,8 @@ import type {
   TransferProgress,
   TransferReport,
   TransferSummary,
+  UploadStarted,
+  ExportFormat,
 } from "./bindings";
 
 /** Must match `HOST_METRICS_EVENT` in src-tauri/src/live.rs. */
@@ -72,12 +74,19 @@ export const sshConfigCandidates = (): Promise<Candidates> => invoke("ssh_config
 export const generateKey = (comment: string): Promise<GeneratedKey> =>
   invoke("generate_key", { comment });
 export const listTransfers = (): Promise<TransferSummary[]> => invoke("list_transfers");
+/** Sends `source` into the cluster folder `into`, where it keeps its name. */
 export const startUpload = (
   cluster: string,
   source: string,
-  destination: string,
+  into: string,
   byChecksum = false,
-): Promise<string> => invoke("start_upload", { cluster, source, destination, byChecksum });
+): Promise<UploadStarted> => invoke("start_upload", { cluster, source, into, byChecksum });
+/** Where `source` will land on the cluster when sent into `into`: shown before sending. */
+export const uploadPlace = (source: string, into: string): Promise<string> =>
+  invoke("upload_place", { source, into });
+/** Where the cluster folder `remote` will land here when brought back into `into`. */
+export const downloadPlace = (remote: string, into: string): Promise<string> =>
+  invoke("download_place", { remote, into });
 export const resumeUpload = (id: string): Promise<void> => invoke("resume_upload", { id });
 export const pauseUpload = (id: string): Promise<void> => invoke("pause_upload", { id });
 export const forgetCluster = (name: string): Promise<void> => invoke("forget_cluster", { name });
@@ -151,8 +160,12 @@ export const jobGpuSummary = (id: string): Promise<GpuSummary> => invoke("job_gp
 export function onGpuSamples(handler: (e: { id: string }) => void): Promise<UnlistenFn> {
   return listen<{ id: string }>(GPU_EVENT, (event) => handler(event.payload));
 }
-export const exportChart = (id: string, format: "png" | "svg"): Promise<string> =>
-  invoke("export_chart", { id, format });
+/** Where Save proposes to put a job's chart or samples (the person can change it). */
+export const suggestExportPath = (id: string, format: ExportFormat): Promise<string> =>
+  invoke("suggest_export_path", { id, format });
+/** Saves a job's chart or samples at `path`; an existing file is left alone. */
+export const exportChart = (id: string, format: ExportFormat, path: string): Promise<string> =>
+  invoke("export_chart", { id, format, path });
 export const getSettings = (): Promise<Settings> => invoke("get_settings");
 
 /** Whether this copy updates itself (a build with the maintainers' update key), and its version. */

@@ -99,4 +99,41 @@ describe("Data", () => {
     select.dispatchEvent(new Event("change"));
     await expect.poll(destination).toBe("/ceph/hpc/home/ada/datasets");
   });
+
+  it("says where a folder will land before it is sent, and sends it there", async () => {
+    const calls: { cmd: string; args: unknown }[] = [];
+    mockIPC(
+      (cmd, args) => {
+        calls.push({ cmd, args });
+        if (cmd === "list_clusters")
+          return [{ settings: { name: "lumi" }, connected: true, profile: { storage: [] } }];
+        if (cmd === "list_transfers") return [];
+        if (cmd === "upload_place") {
+          const { source, into } = args as { source: string; into: string };
+          return `${into}/${source.split("/").pop()} (from the core)`;
+        }
+        if (cmd === "start_upload") return { id: "t9", place: "x", problems: [], continued: null };
+        throw new Error(`unexpected command ${cmd}`);
+      },
+      { shouldMockEvents: true },
+    );
+    const { container } = render(Data);
+    const type = (name: string, value: string) => {
+      const input = container.querySelector(
+        `form.upload input[name="${name}"]`,
+      ) as HTMLInputElement;
+      input.value = value;
+      input.dispatchEvent(new Event("input"));
+    };
+    await expect.poll(() => calls.some((c) => c.cmd === "list_clusters")).toBe(true);
+    type("source", "~/datasets/cats");
+    type("destination", "~/datasets");
+    await expect
+      .poll(() => container.querySelector("form.upload [data-lands]")?.textContent)
+      .toBe("It goes to ~/datasets/cats (from the core) on lumi.");
+    (container.querySelector("form.upload button[type=submit]") as HTMLButtonElement).click();
+    await expect
+      .poll(() => calls.find((c) => c.cmd === "start_upload")?.args)
+      .toMatchObject({ cluster: "lumi", source: "~/datasets/cats", into: "~/datasets" });
+  });
 });

@@ -161,6 +161,9 @@ describe("Drafts", () => {
         [...document.querySelectorAll(".problem")].map((e) => e.textContent?.trim()),
       ).toContain("A node of gpu has 4 GPUs."),
     );
+    // Said once, next to the field, not again in the summary.
+    expect(document.body.textContent?.split("A node of gpu has 4 GPUs.").length).toBe(2);
+    expect(document.querySelector("[data-at-fields]")?.textContent).toContain("(1)");
     const submit = screen.getByRole("button", { name: /Queue/ });
     expect((submit as HTMLButtonElement).disabled).toBe(true);
 

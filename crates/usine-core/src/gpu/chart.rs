@@ -103,8 +103,13 @@ where
             .y_label_area_size(44)
             .build_cartesian_2d(0f64..x_max, 0f64..y_max)
             .map_err(err)?;
+        // Tick labels in the language's notation (0,5 in French), as precise as the axis needs.
+        let x_digits = if x_max < 5.0 { 1 } else { 0 };
+        let y_digits = if y_max < 5.0 { 1 } else { 0 };
         chart
             .configure_mesh()
+            .x_label_formatter(&|v| crate::lang::number(*v, x_digits))
+            .y_label_formatter(&|v| crate::lang::number(*v, y_digits))
             .y_desc(label)
             .x_desc(since.as_str())
             .light_line_style(WHITE.mix(0.0))
@@ -344,8 +349,13 @@ mod tests {
         // Tick labels are on their own lines: the memory axis reaches 3.5, only busy reaches 100.
         let lines: Vec<&str> = out.lines().collect();
         assert!(lines.contains(&"3.5") && !lines.contains(&"4.0"), "{out}");
-        assert_eq!(lines.iter().filter(|l| **l == "100.0").count(), 1, "{out}");
+        assert_eq!(lines.iter().filter(|l| **l == "100").count(), 1, "{out}");
         assert!(!out.contains("GPU"), "{out}");
+        // In French, the same ticks with a decimal comma.
+        let fr =
+            crate::lang::with(crate::lang::Lang::Fr, || svg(&here, "Calcul", 900, 500)).unwrap();
+        let lines: Vec<&str> = fr.lines().collect();
+        assert!(lines.contains(&"3,5") && !lines.contains(&"3.5"), "{fr}");
         assert_eq!(
             sparkline_svg(&here, 160, 32)
                 .unwrap()

@@ -104,6 +104,7 @@ done"#,
         let p = parse::recorder_log(&body[..whole], &node);
         collected.parsed.samples.extend(p.samples);
         collected.parsed.skipped += p.skipped;
+        collected.parsed.no_tool |= p.no_tool;
         offsets.insert(file.to_owned(), off + whole as u64);
     }
     Ok(collected)

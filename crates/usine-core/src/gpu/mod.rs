@@ -3,6 +3,7 @@
 
 pub mod chart;
 pub mod collect;
+pub mod export;
 pub mod parse;
 pub mod series;
 pub mod watch;

@@ -39,7 +39,12 @@ pub struct Parsed {
     pub samples: Vec<GpuSample>,
     /// Lines (or cards) that could not be read.
     pub skipped: usize,
+    /// The recorder found no GPU tool (nvidia-smi, rocm-smi, amd-smi) on the node.
+    pub no_tool: bool,
 }
+
+/// What the job's recorder writes when the node has no GPU tool to ask (see `sbatch`).
+pub const NO_GPU_TOOL: &str = "usine: no GPU tool";
 
 /// The fields the recorder asks `nvidia-smi` for, in order (its output has no header).
 pub const RECORDER_FIELDS: &str =
@@ -324,6 +329,10 @@ pub fn recorder_log(text: &str, node: &str) -> Parsed {
         None => return out,
     };
     for line in complete.lines().filter(|l| !l.trim().is_empty()) {
+        if line.trim() == NO_GPU_TOOL {
+            out.no_tool = true;
+            continue;
+        }
         let parsed = match line.split_once(' ') {
             Some((epoch, json)) if json.trim_start().starts_with(['{', '[']) => match epoch
                 .parse::<f64>()
@@ -332,8 +341,8 @@ pub fn recorder_log(text: &str, node: &str) -> Parsed {
                 Ok(s) if json.contains("\"card") => rocm_smi_json(json, node, (s * 1000.0) as i64),
                 Ok(s) => amd_smi_json(json, node, (s * 1000.0) as i64),
                 Err(_) => Parsed {
-                    samples: vec![],
                     skipped: 1,
+                    ..Parsed::default()
                 },
             },
             _ => nvidia_smi_csv(line, Some(RECORDER_FIELDS), node, 0),
@@ -537,6 +546,9 @@ mod tests {
         let p = recorder_log(log, "gpu-node");
         assert_eq!(p.samples.len(), 3);
         assert_eq!(p.skipped, 1);
+        assert!(!p.no_tool);
+        let none = recorder_log(&format!("{NO_GPU_TOOL}\n"), "cpu-node");
+        assert!(none.no_tool && none.samples.is_empty() && none.skipped == 0);
         assert_eq!(
             (p.samples[1].utilization, p.samples[1].power_watts),
             (None, None)

@@ -180,6 +180,16 @@ pub struct Summary {
     pub cpu_samples: u32,
     /// Their mean share of this computer's CPUs, 0–100.
     pub mean_cpu_percent: Option<f32>,
+    /// The node had no GPU tool (nvidia-smi, rocm-smi, amd-smi): no GPU sample will come.
+    pub no_gpu_tool: bool,
+}
+
+/// Records that the job's node has no GPU tool to ask.
+pub fn mark_no_gpu_tool(store: &Store, job: &str) -> Result<(), StoreError> {
+    store
+        .db
+        .execute("UPDATE jobs SET no_gpu_tool = 1 WHERE id = ?1", [job])?;
+    Ok(())
 }
 
 /// Sums up a job's samples. Each sample stands for the time until the GPU's next one (capped at
@@ -230,7 +240,15 @@ pub fn summary(
         [job],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
+    let no_gpu_tool = store
+        .db
+        .query_row("SELECT no_gpu_tool FROM jobs WHERE id = ?1", [job], |r| {
+            r.get::<_, bool>(0)
+        })
+        .optional()?
+        .unwrap_or(false);
     Ok(Summary {
+        no_gpu_tool,
         gpus,
         samples: rows.len() as u32,
         mean_utilization: (util_n > 0).then(|| (util_sum / f64::from(util_n)) as f32),
@@ -442,6 +460,21 @@ mod tests {
             "time_ms,node,device,utilization_percent,memory_used_mib,memory_total_mib,power_watts,temperature_c\n0,\"n1\",gpu0,90,40,80,,\n0,\"n1\",gpu1,2,40,80,,\n"
         );
         assert_eq!(prune(&st, 3_600_001).unwrap(), 722);
+    }
+
+    #[test]
+    fn a_node_without_a_gpu_tool_is_said_in_the_summary() {
+        let st = store("no-tool");
+        st.db
+            .execute(
+                "INSERT INTO jobs(id, target, spec, script, state) VALUES ('j', 'lab', '{}', '', '\"running\"')",
+                [],
+            )
+            .unwrap();
+        assert!(!summary(&st, "j", 10.0, 60_000).unwrap().no_gpu_tool);
+        mark_no_gpu_tool(&st, "j").unwrap();
+        let sum = summary(&st, "j", 10.0, 60_000).unwrap();
+        assert!(sum.no_gpu_tool && sum.samples == 0);
     }
 
     #[test]

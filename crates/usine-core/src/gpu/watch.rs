@@ -61,6 +61,9 @@ pub async fn look(
             let got = collect::read_recorder(slurm.connection(), &job.spec, slurm_id, &mut offsets)
                 .await?;
             collect::save_offsets(&lock(store), &job.id, &offsets)?;
+            if got.parsed.no_tool {
+                series::mark_no_gpu_tool(&lock(store), &job.id)?;
+            }
             look.bytes = got.bytes;
             got.parsed.samples
         }
@@ -81,9 +84,13 @@ pub async fn look(
                 look.new_samples += usize::from(saved);
             }
             if job.spec.gpus_per_node > 0 {
-                collect::sample_this_computer("nvidia-smi")
-                    .map(|p| p.samples)
-                    .unwrap_or_default()
+                match collect::sample_this_computer("nvidia-smi") {
+                    Some(p) => p.samples,
+                    None => {
+                        series::mark_no_gpu_tool(&lock(store), &job.id)?;
+                        Vec::new()
+                    }
+                }
             } else {
                 Vec::new()
             }

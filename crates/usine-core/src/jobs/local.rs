@@ -176,10 +176,19 @@ impl Scheduler for ThisComputer {
                     .and_then(|m| m.modified())
                     .ok()
             };
+            // The timeline as Slurm gives it ("@" and seconds since the epoch): written when
+            // the run was prepared, started (its pid), and ended (its exit, or a cancel).
+            let epoch = |t: std::time::SystemTime| {
+                t.duration_since(std::time::UNIX_EPOCH)
+                    .ok()
+                    .map(|d| format!("@{}", d.as_secs()))
+            };
+            r.submitted = modified("job.sh").and_then(epoch);
+            r.started = modified("pid").and_then(epoch);
+            let ended = modified("exit").or(modified("cancelled"));
+            r.ended = ended.and_then(epoch);
             if let Some(start) = modified("job.sh") {
-                let end = modified("exit")
-                    .or(modified("cancelled"))
-                    .unwrap_or_else(std::time::SystemTime::now);
+                let end = ended.unwrap_or_else(std::time::SystemTime::now);
                 r.elapsed_seconds = end.duration_since(start).ok().map(|d| d.as_secs());
             }
             out.push(r);

@@ -10,7 +10,8 @@ use super::spec::JobSpec;
 
 const CATALOGUE: &str = include_str!("../../data/templates.toml");
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+/// A template in the language the core writes in ([`crate::lang`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct Template {
     pub id: String,
     pub title: String,
@@ -20,16 +21,53 @@ pub struct Template {
     pub spec: JobSpec,
 }
 
+/// The words of a template, in one language.
 #[derive(Deserialize)]
-struct Catalogue {
-    template: Vec<Template>,
+struct Words {
+    title: String,
+    summary: String,
+    help: BTreeMap<String, String>,
 }
 
-pub fn all() -> Vec<Template> {
+#[derive(Deserialize)]
+struct Entry {
+    id: String,
+    #[serde(flatten)]
+    en: Words,
+    fr: Words,
+    spec: JobSpec,
+}
+
+#[derive(Deserialize)]
+struct Catalogue {
+    template: Vec<Entry>,
+}
+
+fn entries() -> Vec<Entry> {
     // Compiled in and checked by the tests below, so it always parses.
     toml::from_str::<Catalogue>(CATALOGUE)
         .map(|c| c.template)
         .unwrap_or_else(|e| panic!("data/templates.toml is invalid: {e}"))
+}
+
+pub fn all() -> Vec<Template> {
+    let lang = crate::lang::current();
+    entries()
+        .into_iter()
+        .map(|e| {
+            let words = match lang {
+                crate::lang::Lang::En => e.en,
+                crate::lang::Lang::Fr => e.fr,
+            };
+            Template {
+                id: e.id,
+                title: words.title,
+                summary: words.summary,
+                help: words.help,
+                spec: e.spec,
+            }
+        })
+        .collect()
 }
 
 pub fn find(id: &str) -> Option<Template> {
@@ -40,6 +78,23 @@ pub fn find(id: &str) -> Option<Template> {
 mod tests {
     use super::*;
     use crate::jobs::sbatch;
+
+    #[test]
+    fn every_template_speaks_french_about_the_same_fields() {
+        for e in entries() {
+            assert_eq!(
+                e.fr.help.keys().collect::<Vec<_>>(),
+                e.en.help.keys().collect::<Vec<_>>(),
+                "{}",
+                e.id
+            );
+            assert_ne!(e.fr.title, e.en.title, "{}", e.id);
+        }
+        let fr = crate::lang::with(crate::lang::Lang::Fr, || find("first-cpu-job")).unwrap();
+        assert_eq!(fr.title, "Mon premier job : découvrir les processeurs");
+        let en = crate::lang::with(crate::lang::Lang::En, || find("first-cpu-job")).unwrap();
+        assert_eq!(en.title, "My first job: meet the processors");
+    }
 
     #[test]
     fn every_template_renders_reads_back_and_explains_real_fields() {

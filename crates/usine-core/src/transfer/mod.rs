@@ -23,6 +23,7 @@ use crate::ssh::{Connection, SshError, quote};
 use crate::store::{Store, lock};
 
 mod large;
+pub mod place;
 mod room;
 mod small;
 
@@ -75,6 +76,12 @@ pub enum TransferError {
         .0
     ))]
     AlreadyRunning(String),
+    #[error("{}", crate::tr!(
+        en: "{} has no name of its own to keep: choose the folder inside it that you want to send or bring back.",
+        fr: "{} n'a pas de nom propre à garder : choisissez le dossier, à l'intérieur, que vous voulez envoyer ou rapatrier.",
+        .0
+    ))]
+    NoName(String),
     #[error("{}", crate::tr!(
         en: "There is no transfer {} to resume.",
         fr: "Il n'y a pas de transfert {} à reprendre.",
@@ -138,6 +145,8 @@ pub struct Report {
     #[ts(type = "number")]
     pub bytes_skipped: u64,
     pub problems: Vec<FileProblem>,
+    /// Where the files are now: the folder on the cluster (upload) or here (download).
+    pub place: String,
 }
 
 /// A file of the manifest.
@@ -215,9 +224,13 @@ pub fn create(
 }
 
 /// An upload ready to run: new, or the unfinished one of the same source and destination.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename = "UploadStarted")]
 pub struct Started {
     pub id: String,
+    /// Where the file or folder lands on the cluster ([`place::on_cluster`]).
+    pub place: String,
     /// What cannot be sent (links, unreadable files, odd names).
     pub problems: Vec<FileProblem>,
     /// Set when an unfinished upload of the same source to the same place is continued: what
@@ -225,7 +238,8 @@ pub struct Started {
     pub continued: Option<Summary>,
 }
 
-/// Starts an upload of `source` to `remote_root`, or continues the unfinished one (interrupted,
+/// Starts an upload of `source` into the cluster folder `into` (where it keeps its name:
+/// [`place::on_cluster`]), or continues the unfinished one (interrupted,
 /// crashed, or ended with problems) of the same source to the same place on the same cluster:
 /// running the same command again after a crash resumes instead of sending everything again.
 /// Its manifest is brought up to date with the folder as it is now (new files added, changed
@@ -235,10 +249,21 @@ pub fn start(
     store: &Mutex<Store>,
     cluster: &str,
     source: &Path,
-    remote_root: &str,
+    into: &str,
 ) -> Result<Started, TransferError> {
+    let place = place::on_cluster(source, into)?;
     let source = crate::local_paths::expand(source);
     let source = std::path::absolute(&source).unwrap_or(source);
+    // A folder's files are listed relative to itself; a single file's by its own name.
+    let remote_root = if source.is_file() {
+        match place.rsplit_once('/') {
+            Some(("", _)) => "/",
+            Some((folder, _)) => folder,
+            None => "",
+        }
+    } else {
+        place.as_str()
+    };
     let earlier: Option<(String, String, Option<String>)> = lock(store)
         .db
         .query_row(
@@ -253,6 +278,7 @@ pub fn start(
         let (id, problems) = create(store, cluster, &source, remote_root)?;
         return Ok(Started {
             id,
+            place,
             problems,
             continued: None,
         });
@@ -300,6 +326,7 @@ pub fn start(
     let continued = get(store, &id)?;
     Ok(Started {
         id,
+        place,
         problems,
         continued: Some(continued),
     })
@@ -389,6 +416,7 @@ async fn upload_once(
         bytes_sent: 0,
         bytes_skipped: already,
         problems: Vec::new(),
+        place: remote_root.clone(),
     };
     let single_file = local_root.is_file();
     let source_of = |rel: &str| {

@@ -90,7 +90,7 @@ export const fr: Record<MessageKey, string> = {
   "data.cluster": "Vers quel supercalculateur ?",
   "data.noCluster": "Ajoutez d'abord un supercalculateur (Supercalculateurs).",
   "data.source": "Fichier ou dossier sur cet ordinateur",
-  "data.destination": "Dossier sur le supercalculateur",
+  "data.destination": "Dans quel dossier du supercalculateur ?",
   "data.destinationHint":
     "Les gros jeux de données vont dans scratch ou work, pas dans votre dossier personnel.",
   "data.send": "Envoyer",
@@ -112,8 +112,10 @@ export const fr: Record<MessageKey, string> = {
   "data.backIntro":
     "Copie un dossier du supercalculateur vers cet ordinateur en vérifiant chaque fichier par la somme de contrôle du supercalculateur. Les fichiers déjà présents ne sont pas recopiés ; une copie interrompue reprend là où elle s'était arrêtée.",
   "data.remote": "Dossier sur le supercalculateur",
-  "data.local": "Dossier sur cet ordinateur",
+  "data.local": "Dans quel dossier de cet ordinateur ?",
   "data.fetch": "Rapatrier",
+  "data.lands": "Il arrive dans {place} sur {cluster}.",
+  "data.comes": "Il arrive dans {place} sur cet ordinateur.",
   "data.fetched": "{verified} fichiers vérifiés sur {files} dans {folder}",
   "import.title": "Vous utilisez déjà ssh ?",
   "import.find": "Trouver les machines de ma configuration SSH",
@@ -187,7 +189,10 @@ export const fr: Record<MessageKey, string> = {
   "draft.cpus": "Cœurs par tâche",
   "draft.tasks": "Tâches par nœud",
   "draft.memory": "Mémoire par nœud (Go, vide : par défaut)",
-  "draft.hours": "Durée maximale (heures)",
+  "draft.hours": "Durée maximale",
+  "time.unit": "Unité",
+  "time.minutes": "minutes",
+  "time.hours": "heures",
   "draft.workdir": "Dossier de travail sur le supercalculateur",
   "draft.modules": "Modules à charger (séparés par des virgules)",
   "draft.container": "Image de conteneur (.sif ou docker://…, facultatif)",
@@ -210,6 +215,7 @@ export const fr: Record<MessageKey, string> = {
   "draft.noGpuHours": "Aucune heure GPU : ce calcul n'utilise que des processeurs.",
   "draft.refused": "La dernière fois qu'il a été envoyé, le cluster l'a refusé : {reason}",
   "draft.checksOk": "Prêt à envoyer.",
+  "draft.fixAtFields": "Voyez ce qui est marqué en rouge à côté des champs ({count}).",
   "draft.script": "Afficher le script sbatch (pour les experts)",
   "draft.scriptUse": "Utiliser ce script",
   "draft.submit": "Envoyer",
@@ -245,6 +251,10 @@ export const fr: Record<MessageKey, string> = {
   "gpu.titleHere": "Utilisation de cet ordinateur",
   "gpu.exportPng": "Enregistrer en PNG",
   "gpu.exportSvg": "Enregistrer en SVG",
+  "gpu.exportCsv": "Enregistrer les chiffres (CSV)",
+  "gpu.saveWhere": "Enregistrer sous",
+  "gpu.save": "Enregistrer",
+  "gpu.cancelSave": "Annuler",
   "gpu.saved": "Enregistré dans {path}",
   "settings.title": "Réglages",
   "settings.intro":
@@ -272,6 +282,8 @@ export const fr: Record<MessageKey, string> = {
   "gpu.summaryHere": "{mean} % des processeurs de cet ordinateur occupés en moyenne",
   "gpu.none":
     "Pas encore de mesures. Elles arrivent environ toutes les 10 secondes pendant le calcul.",
+  "gpu.noTool":
+    "Aucun chiffre GPU ne viendra pour ce job : sa machine n'a pas d'outil GPU (nvidia-smi, rocm-smi ou amd-smi). Sa sortie et son état restent affichés.",
   "gpu.error": "Le graphique des GPU n'a pas pu être dessiné : {error}",
   "monitor.title": "Suivi",
   "monitor.intro":
@@ -367,7 +379,7 @@ export const fr: Record<MessageKey, string> = {
   "first.cost.why":
     "Vous payez les GPU demandés, pendant que le job tourne, au plus jusqu'à sa limite de temps.",
   "first.cost.gpus": "GPU",
-  "first.cost.hours": "Limite de temps (heures)",
+  "first.cost.hours": "Limite de temps",
   "first.cost.free": "Gratuit : il tourne sur cet ordinateur.",
   "first.cost.upTo": "Jusqu'à {hours}",
   "first.cost.left": "il en reste {left} sur {account}",

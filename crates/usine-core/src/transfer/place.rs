@@ -1,0 +1,125 @@
+//! Where a sent or fetched file or folder lands. One rule both ways, the one `scp -r` and a file
+//! manager's drag-and-drop follow: it goes *into* the folder the person chose and keeps its own
+//! name. Sending `cats` to `~/datasets` makes `~/datasets/cats`; bringing back `~/runs/42` into
+//! `~/results` makes `~/results/42`. Before, the guide made `datasets/cats` while the Data
+//! screen spread the files of `cats` into `datasets`.
+
+use std::path::{Component, Path, PathBuf};
+
+use super::TransferError;
+
+/// Where `source` (a file or folder on this computer) lands when sent into the cluster folder
+/// `into`. `~` in either is kept as typed (each side expands its own home).
+pub fn on_cluster(source: &Path, into: &str) -> Result<String, TransferError> {
+    let name = local_name(source)?;
+    let into = into.trim();
+    let into = match into.trim_end_matches('/') {
+        "" if into.starts_with('/') => "",
+        "" => "~",
+        kept => kept,
+    };
+    Ok(format!("{into}/{name}"))
+}
+
+/// Where the cluster file or folder `remote` lands when brought back into `into` here.
+pub fn here(remote: &str, into: &Path) -> Result<PathBuf, TransferError> {
+    let last = remote.trim().trim_end_matches('/').rsplit('/').next();
+    match last {
+        Some(name) if !matches!(name, "" | "." | ".." | "~") => {
+            Ok(crate::local_paths::expand(into).join(name))
+        }
+        _ => Err(TransferError::NoName(remote.to_owned())),
+    }
+}
+
+/// The name a local file or folder keeps: `.` and `~` are named by the folder they stand for.
+fn local_name(source: &Path) -> Result<String, TransferError> {
+    let expanded = crate::local_paths::expand(source);
+    let absolute = std::path::absolute(&expanded).unwrap_or(expanded);
+    // `a/b/..` is `a`: resolved by hand, since the folder need not exist yet to be named.
+    let mut parts: Vec<Component> = Vec::new();
+    for part in absolute.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if matches!(parts.last(), Some(Component::Normal(_))) {
+                    parts.pop();
+                }
+            }
+            other => parts.push(other),
+        }
+    }
+    match parts.last() {
+        Some(Component::Normal(name)) => Ok(name.to_string_lossy().into_owned()),
+        _ => Err(TransferError::NoName(source.display().to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_goes_into_the_chosen_folder_under_its_own_name() {
+        let cats = Path::new("/home/ann/datasets/cats");
+        assert_eq!(on_cluster(cats, "~/datasets").unwrap(), "~/datasets/cats");
+        assert_eq!(on_cluster(cats, "~/datasets/").unwrap(), "~/datasets/cats");
+        assert_eq!(on_cluster(cats, "datasets").unwrap(), "datasets/cats");
+        assert_eq!(on_cluster(cats, "/").unwrap(), "/cats");
+        assert_eq!(on_cluster(cats, "  ").unwrap(), "~/cats");
+        assert_eq!(
+            on_cluster(Path::new("/home/ann/cats/"), "~").unwrap(),
+            "~/cats"
+        );
+        assert_eq!(
+            on_cluster(Path::new("/home/ann/cats/./x/.."), "~").unwrap(),
+            "~/cats"
+        );
+        assert_eq!(
+            on_cluster(Path::new("/home/ann/notes.txt"), "/scratch/ann").unwrap(),
+            "/scratch/ann/notes.txt"
+        );
+    }
+
+    #[test]
+    fn tilde_and_dot_are_named_by_the_folder_they_stand_for() {
+        let home = std::env::home_dir().unwrap();
+        let name = home.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(
+            on_cluster(Path::new("~"), "x").unwrap(),
+            format!("x/{name}")
+        );
+        let here = std::env::current_dir().unwrap();
+        let name = here.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(
+            on_cluster(Path::new("."), "x").unwrap(),
+            format!("x/{name}")
+        );
+        assert!(matches!(
+            on_cluster(Path::new("/"), "x"),
+            Err(TransferError::NoName(_))
+        ));
+    }
+
+    #[test]
+    fn results_come_back_into_the_chosen_folder_under_their_own_name() {
+        let home = std::env::home_dir().unwrap();
+        assert_eq!(
+            here("~/runs/42/", Path::new("~/results")).unwrap(),
+            home.join("results/42")
+        );
+        assert_eq!(
+            here("/scratch/ann/out", Path::new("/tmp/r")).unwrap(),
+            PathBuf::from("/tmp/r/out")
+        );
+        for nameless in ["~", "/", "", "runs/..", "."] {
+            assert!(
+                matches!(
+                    here(nameless, Path::new("/tmp")),
+                    Err(TransferError::NoName(_))
+                ),
+                "{nameless}"
+            );
+        }
+    }
+}
