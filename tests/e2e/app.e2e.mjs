@@ -173,12 +173,18 @@ test("first launch: the guide takes a one-time-code user to a running first job 
       `first job running ${running.toFixed(1)} s after the first launch, its GPUs on the chart after ${seen.toFixed(1)} s`,
   );
   await browser.saveScreenshot(path.join(out, "first-job-running.png"));
-  // Not needed any more: free the GPU for the next tests.
-  await (await browser.$("button=Cancel job")).click();
-  await browser.waitUntil(async () => (await detail.getAttribute("data-badge")) === "cancelled", {
-    timeout: 30_000,
-    timeoutMsg: "the first job was not cancelled",
+  // The job read the data sent in the guide, on the cluster ($DATA is ~/datasets/cats there),
+  // and finishes by itself.
+  const output = await browser.$('[data-detail] [data-logs="stdout"]');
+  await browser.waitUntil(async () => /Your data: 3 files in /.test(await output.getText()), {
+    timeout: 60_000,
+    timeoutMsg: `the first job did not read the data sent: ${await output.getText()}`,
   });
+  await browser.waitUntil(async () => (await detail.getAttribute("data-badge")) === "completed", {
+    timeout: 150_000,
+    timeoutMsg: "the first job did not finish",
+  });
+  assert.match(await output.getText(), /Your data: 3 files in \/home\/bob\/datasets\/cats/);
 });
 
 test("Home shows This computer with live CPU and memory figures", async () => {
@@ -339,13 +345,22 @@ test("send a folder to the connected cluster: reuses the login, ends verified", 
   );
   await (await browser.$("form.upload button[type=submit]")).click();
 
-  const row = await browser.$("[data-transfer]");
-  await row.waitForExist({ timeout: 10_000 });
-  await browser.waitUntil(async () => (await row.getAttribute("data-state")) === "done", {
-    timeout: 30_000,
-    timeoutMsg: "the upload did not end verified",
-  });
+  // Its own row: the guide's upload of the first test is listed too.
+  const ours = async () => {
+    for (const r of await browser.$$("[data-transfer]"))
+      if ((await r.getText()).includes(src)) return r;
+    return null;
+  };
+  await browser.waitUntil(
+    async () => (await (await ours())?.getAttribute("data-state")) === "done",
+    {
+      timeout: 30_000,
+      timeoutMsg: "the upload did not end verified",
+    },
+  );
+  const row = await ours();
   assert.match(await row.getText(), /20 of 20 files verified/);
+  assert.match(await row.getText(), new RegExp(`lab:${there}`));
   // The cluster's connection from the login test was reused: no code was asked again.
   assert.equal(await (await browser.$('[role="dialog"]')).isExisting(), false);
   await browser.saveScreenshot(path.join(out, "data.png"));

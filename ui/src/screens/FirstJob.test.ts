@@ -18,6 +18,7 @@ const spec = {
   partition: "gpu",
   account: "ai-startup",
   inputs: [],
+  environment: { modules: [], python: null, container: null, variables: [] },
 } as unknown as JobSpec;
 
 function view(s: JobSpec, gpuHoursLeft = 87.4): DraftView {
@@ -104,6 +105,10 @@ describe("the first-job guide", () => {
     await fireEvent.click(screen.getByRole("button", { name: "Next" }));
     expect(await screen.findByText("Ready to send.")).toBeTruthy();
     expect(saved.at(-1)?.inputs).toEqual(["~/datasets/cifar"]);
+    expect(saved.at(-1)?.environment.variables).toContainEqual({
+      name: "DATA",
+      value: "~/datasets/cifar",
+    });
     expect(screen.getByText(/Up to 0\.17/).textContent).toMatch(/87\.4 left in ai-startup/);
     // Two GPUs: the cost follows (2 × 10 minutes).
     await fireEvent.input(screen.getByLabelText("GPUs"), { target: { value: "2" } });

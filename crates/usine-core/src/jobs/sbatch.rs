@@ -294,7 +294,13 @@ pub fn render(spec: &JobSpec) -> Result<String, RenderError> {
         if !is_var_name(&v.name) {
             return Err(RenderError::BadVariableName(v.name.clone()));
         }
-        let _ = writeln!(s, "export {}={}", v.name, quote(&v.value));
+        // `~/…` is the home, as in a shell's own `NAME=~/…` (quoted, it would be a folder `~`).
+        let value = if v.value == "~" || v.value.starts_with("~/") {
+            shell_path(&v.value)
+        } else {
+            quote(&v.value)
+        };
+        let _ = writeln!(s, "export {}={value}", v.name);
     }
     if spec.record_gpu_metrics {
         s.push_str(GPU_RECORDER);
@@ -593,7 +599,7 @@ fn read_body(spec: &mut JobSpec, body: &[&str], chdir: Option<String>, notes: &m
             .strip_prefix("export ")
             .and_then(|kv| kv.split_once('='))
         {
-            unquote(v).map(|v| {
+            unshell_path(v).map(|v| {
                 env.variables.push(EnvVar {
                     name: k.to_owned(),
                     value: v,
@@ -813,6 +819,42 @@ mod tests {
         );
         assert!(!dir.join("it's $(id)/pwned").exists() && !dir.join("pwned").exists());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// `DATA=~/datasets/cats` (what the first-job guide sets) is the home's folder when the
+    /// job runs, as a shell reads it; an empty value stays empty; both read back unchanged.
+    #[test]
+    fn a_variable_with_a_tilde_is_the_home_and_reads_back() {
+        let var = |name: &str, value: &str| EnvVar {
+            name: name.into(),
+            value: value.into(),
+        };
+        let spec = JobSpec {
+            environment: Environment {
+                variables: vec![
+                    var("DATA", "~/datasets/it's"),
+                    var("EMPTY", ""),
+                    var("HOMEONLY", "~"),
+                    var("OTHER", "~bob/x"),
+                ],
+                ..Default::default()
+            },
+            commands: "printf '%s|%s|%s|%s' \"$DATA\" \"$EMPTY\" \"$HOMEONLY\" \"$OTHER\"\n".into(),
+            ..JobSpec::default()
+        };
+        let script = render(&spec).unwrap();
+        assert_eq!(import(&script).spec, spec);
+        let home = std::env::temp_dir();
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .env("HOME", &home)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("{h}/datasets/it's||{h}|~bob/x", h = home.display())
+        );
     }
 
     #[test]
