@@ -69,7 +69,7 @@ fi
 
 step format none -- bash -c 'cargo fmt --all --check && (cd ui && npx prettier --check . ../tests/e2e/*.mjs)'
 step lint-rust none -- cargo clippy --workspace --all-targets --locked -- -D warnings
-step lint-ui none -- bash -c 'cd ui && npx eslint . && npx svelte-check --tsconfig ./tsconfig.json --fail-on-warnings && npx tsc --noEmit -p tsconfig.json && node scripts/lint-workflows.mjs ../.github/workflows/*.yml'
+step lint-ui none -- bash -c 'cd ui && npx eslint . && npx svelte-check --tsconfig ./tsconfig.json --fail-on-warnings && npx tsc --noEmit -p tsconfig.json && node scripts/lint-workflows.mjs ../.github/workflows/*.yml && node ../scripts/adapter-lengths.mjs'
 step lab-up none -- tests/lab/up.sh
 step lab-smoke smoke_counts -- tests/lab/smoke.sh
 # The app crate is tested after the UI is built (it embeds it); the end-to-end test below

@@ -12,6 +12,7 @@ use zeroize::Zeroizing;
 
 use crate::error::UiError;
 use crate::state::AppState;
+use usine_core::error_kind::ErrorKind;
 
 /// A login question for the UI to show.
 pub const QUESTION_EVENT: &str = "ssh-question";
@@ -112,7 +113,11 @@ pub fn answer_question<R: Runtime>(
     answer: UiAnswer,
 ) -> Result<(), UiError> {
     let (cluster, question) = state.take(id).ok_or_else(|| UiError {
-        message: "This question was already answered or has expired; connect again.".into(),
+        kind: ErrorKind::NotFound,
+        message: usine_core::tr!(
+            en: "This question was already answered or has expired; connect again.",
+            fr: "Cette question a déjà reçu une réponse ou a expiré ; connectez-vous de nouveau."
+        ),
     })?;
     let connecting =
         serde_json::json!({ "cluster": cluster, "state": ConnectionState::Connecting });

@@ -1,26 +1,23 @@
 //! Job commands (drafts, submit, list, logs, cancel) and the background tracker that sends
 //! queued jobs, follows running ones and raises desktop notifications.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use usine_core::gpu;
 use usine_core::jobs::drafts::{self, Draft};
 use usine_core::jobs::history::{self, JobEntry};
-use usine_core::jobs::scheduler::{Logs, Scheduler};
-use usine_core::jobs::slurm::JobState;
+use usine_core::jobs::scheduler::Logs;
 use usine_core::jobs::spec::JobSpec;
-use usine_core::jobs::targets::{self, AnyScheduler, DraftView};
+use usine_core::jobs::targets::{self, DraftView, Opening};
 use usine_core::jobs::templates::{self, Template};
-use usine_core::jobs::{notices, sbatch, tracking};
-use usine_core::ssh::{Answer, Questions};
-use usine_core::target::THIS_COMPUTER_ID;
+use usine_core::jobs::{notices, sbatch, tracker, tracking};
 use usine_core::tr;
 
 use crate::error::UiError;
 use crate::notifications;
 use crate::state::AppState;
+use usine_core::error_kind::ErrorKind;
 
 /// A `JobEntry` whose state changed (sent, started, finished, …).
 pub const JOB_EVENT: &str = "job-changed";
@@ -74,7 +71,8 @@ pub fn create_draft(
         (_, Some(text)) => (sbatch::import(&text).spec, None),
         (Some(id), None) => {
             let t = templates::find(&id).ok_or_else(|| UiError {
-                message: format!("There is no template {id}."),
+                kind: ErrorKind::NotFound,
+                message: tr!(en: "There is no template {id}.", fr: "Il n'y a pas de modèle {id}."),
             })?;
             (t.spec, Some(t.id))
         }
@@ -159,30 +157,6 @@ pub fn list_jobs(state: State<'_, AppState>) -> Result<Vec<JobEntry>, UiError> {
     Ok(history::list(&state.store(), None)?)
 }
 
-/// A scheduler for the target without asking the user anything: clusters must be connected.
-async fn quiet_scheduler(state: &AppState, target: &str) -> Option<AnyScheduler> {
-    if target != THIS_COMPUTER_ID && !state.connections.connected().await.contains(target) {
-        return None;
-    }
-    let (questions, mut rx) = Questions::channel();
-    tauri::async_runtime::spawn(async move {
-        while let Some(q) = rx.recv().await {
-            q.answer(Answer::Cancel);
-        }
-    });
-    targets::open(&state.store, &state.connections, target, questions)
-        .await
-        .ok()
-}
-
-fn offline(target: &str) -> UiError {
-    UiError {
-        message: format!(
-            "{target} is not connected. Connect to it under Clusters, then try again."
-        ),
-    }
-}
-
 #[tauri::command]
 #[tracing::instrument(skip(state), err(Debug))]
 pub async fn cancel_job(state: State<'_, AppState>, id: String) -> Result<(), UiError> {
@@ -192,15 +166,7 @@ pub async fn cancel_job(state: State<'_, AppState>, id: String) -> Result<(), Ui
 /// Withdraws a job not sent yet, or asks its cluster to cancel it (the window's Cancel buttons
 /// and the idle warning's).
 pub async fn cancel(state: &AppState, id: &str) -> Result<(), UiError> {
-    let job = history::get(&state.store(), id)?;
-    let Some(scheduler_id) = job.scheduler_id.clone() else {
-        history::withdraw(&state.store(), id)?;
-        return Ok(());
-    };
-    let scheduler = quiet_scheduler(state, &job.target)
-        .await
-        .ok_or_else(|| offline(&job.target))?;
-    scheduler.cancel(&scheduler_id).await?;
+    targets::cancel(&state.store, &state.connections, &Opening::Quietly, id).await?;
     state.jobs_changed.notify_one();
     Ok(())
 }
@@ -208,60 +174,7 @@ pub async fn cancel(state: &AppState, id: &str) -> Result<(), UiError> {
 #[tauri::command]
 #[tracing::instrument(skip(state), err(Debug))]
 pub async fn job_logs(state: State<'_, AppState>, id: String) -> Result<Logs, UiError> {
-    let job = history::get(&state.store(), &id)?;
-    let Some(scheduler_id) = job.scheduler_id.clone() else {
-        return Ok(Logs::default());
-    };
-    let scheduler = quiet_scheduler(&state, &job.target)
-        .await
-        .ok_or_else(|| offline(&job.target))?;
-    Ok(scheduler.logs(&scheduler_id, &job.spec, 64 * 1024).await?)
-}
-
-/// Reads new GPU samples of the target's running jobs (and what jobs on this computer use of its
-/// CPUs and memory); warns once per job about idle GPUs.
-async fn follow_gpus<R: Runtime>(
-    app: &AppHandle<R>,
-    state: &AppState,
-    scheduler: &AnyScheduler,
-    target: &str,
-) {
-    let running: Vec<JobEntry> = history::active(&state.store(), target)
-        .map(|all| all.into_iter().filter(gpu::watch::watched).collect())
-        .unwrap_or_default();
-    let rule = gpu::watch::IdleRule::from(&usine_core::settings::load(&state.store()));
-    for job in running {
-        match gpu::watch::look(&state.store, scheduler, &job, rule).await {
-            Ok(look) => {
-                if look.new_samples > 0 {
-                    let _ = app.emit(GPU_EVENT, serde_json::json!({ "id": job.id }));
-                }
-                let first_warning = look.idle
-                    && state
-                        .idle_warned
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(job.id.clone());
-                if first_warning {
-                    let (title, body) = notices::idle(&job, rule);
-                    notifications::idle_warning(app, &job.id, &title, &body);
-                    // The window offers the same choices, for desktops whose notifications
-                    // cannot carry buttons.
-                    let _ = app.emit(
-                        IDLE_EVENT,
-                        serde_json::json!({
-                            "id": job.id,
-                            "name": job.spec.name,
-                            "gpus": job.spec.total_gpus(),
-                            "below": rule.below,
-                            "minutes": rule.minutes,
-                        }),
-                    );
-                }
-            }
-            Err(error) => tracing::debug!(%error, job = %job.id, "no GPU samples this time"),
-        }
-    }
+    Ok(targets::logs(&state.store, &state.connections, &Opening::Quietly, &id).await?)
 }
 
 /// The job's GPU chart as SVG, downsampled to about one point per two pixels.
@@ -345,100 +258,63 @@ pub fn export_chart(
     Ok(written.display().to_string())
 }
 
-/// Shows the desktop notification a job's new state calls for, if any.
-fn notify<R: Runtime>(app: &AppHandle<R>, job: &JobEntry) {
-    if let Some((title, body)) = notices::for_state(job) {
-        notifications::show(app, &title, &body);
-    }
-}
-
-/// Sends queued jobs and follows active ones, as often as `poll_interval` says; a submit or a
-/// cancel wakes it at once.
+/// Runs the job tracker's round (the core's, the same as `usine jobs --refresh`) as often as it
+/// says; a submit or a cancel wakes it at once. What it sees becomes events and notifications.
 pub fn start_tracker<R: Runtime>(app: AppHandle<R>) {
     tauri::async_runtime::spawn(async move {
         let state = app.state::<AppState>();
-        let now_ms = usine_core::store::now_ms();
-        let days = usine_core::settings::load(&state.store()).gpu_retention_days;
-        let cutoff = now_ms - i64::from(days) * 86_400_000;
-        if let Err(error) = gpu::series::prune(&state.store(), cutoff) {
-            tracing::warn!(%error, "old samples not pruned");
-        }
-        let mut changed_recently = true;
-        // Kept between rounds: a REST target fetches a token and probes versions when opened.
-        let mut schedulers: HashMap<String, AnyScheduler> = HashMap::new();
+        tracker::prune_old_samples(&state.store);
+        let mut tracker = tracker::Tracker::new();
         loop {
-            let open: Vec<JobEntry> = history::list(&state.store(), None)
-                .map(|all| all.into_iter().filter(|j| !j.state.is_finished()).collect())
-                .unwrap_or_default();
-            let mut target_names: Vec<String> = open.iter().map(|j| j.target.clone()).collect();
-            // This computer first: a local job starts without waiting for a cluster's round trip.
-            target_names.sort_by_key(|t| (t != THIS_COMPUTER_ID, t.clone()));
-            target_names.dedup();
-            let mut any_change = false;
-            for target in &target_names {
-                if target != THIS_COMPUTER_ID
-                    && !state.connections.connected().await.contains(target)
-                {
-                    schedulers.remove(target);
-                    continue;
-                }
-                if !schedulers.contains_key(target) {
-                    let Some(opened) = quiet_scheduler(&state, target).await else {
-                        continue;
-                    };
-                    schedulers.insert(target.clone(), opened);
-                }
-                let Some(scheduler) = schedulers.get(target) else {
-                    continue;
-                };
-                let mut failed = false;
-                match tracking::flush_outbox(&state.store, target, scheduler).await {
-                    Ok(sent) => {
-                        for job in sent {
-                            any_change = true;
-                            let _ = app.emit(JOB_EVENT, &job);
-                            if job.refused_because.is_some() {
-                                notify(&app, &job);
-                            }
-                        }
-                    }
-                    Err(error) => {
-                        failed = true;
-                        tracing::warn!(%error, %target, "queued jobs not sent yet");
-                    }
-                }
-                match tracking::refresh(&state.store, target, scheduler).await {
-                    Ok(changes) => {
-                        for change in changes {
-                            any_change = true;
-                            let _ = app.emit(JOB_EVENT, &change.job);
-                            notify(&app, &change.job);
-                        }
-                    }
-                    Err(error) => {
-                        failed = true;
-                        tracing::warn!(%error, %target, "job states not refreshed");
-                    }
-                }
-                follow_gpus(&app, &state, scheduler, target).await;
-                if failed {
-                    // Opened afresh next round (an expired token, a dropped connection).
-                    schedulers.remove(target);
-                }
-            }
-            let states: Vec<JobState> = open.iter().map(|j| j.state.clone()).collect();
-            let wait = tracking::poll_interval(
-                &states,
-                changed_recently || any_change || tracking::just_sent(&state.store),
-            )
-            .unwrap_or(Duration::from_secs(30));
-            changed_recently = any_change;
+            let round = tracker
+                .round(
+                    &state.store,
+                    &state.connections,
+                    &Opening::Quietly,
+                    None,
+                    |seen| show(&app, seen),
+                )
+                .await;
             tokio::select! {
-                () = tokio::time::sleep(wait) => {}
-                () = state.jobs_changed.notified() => { changed_recently = true; }
+                () = tokio::time::sleep(round.wait.unwrap_or(Duration::from_secs(30))) => {}
+                () = state.jobs_changed.notified() => tracker.woken(),
             }
         }
     });
+}
+
+/// What the tracker saw, as the window's events and the desktop's notifications.
+fn show<R: Runtime>(app: &AppHandle<R>, seen: tracker::Seen) {
+    match seen {
+        tracker::Seen::Job { job, notice } => {
+            let _ = app.emit(JOB_EVENT, &job);
+            if let Some((title, body)) = notice {
+                notifications::show(app, &title, &body);
+            }
+        }
+        tracker::Seen::Samples { job_id } => {
+            let _ = app.emit(GPU_EVENT, serde_json::json!({ "id": job_id }));
+        }
+        tracker::Seen::Idle { job, rule } => {
+            let (title, body) = notices::idle(&job, rule);
+            notifications::idle_warning(app, &job.id, &title, &body);
+            // The window offers the same choices, for desktops whose notifications cannot
+            // carry buttons.
+            let _ = app.emit(
+                IDLE_EVENT,
+                serde_json::json!({
+                    "id": job.id,
+                    "name": job.spec.name,
+                    "gpus": job.spec.total_gpus(),
+                    "below": rule.below,
+                    "minutes": rule.minutes,
+                }),
+            );
+        }
+        tracker::Seen::Trouble { target, error } => {
+            tracing::warn!(%error, %target, "jobs not followed this round");
+        }
+    }
 }
 
 /// The language the UI shows, for what Rust writes (checks, reasons, charts, notifications).

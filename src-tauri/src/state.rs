@@ -18,8 +18,6 @@ pub struct AppState {
     watched: Mutex<HashSet<String>>,
     /// Wakes the job tracker (a job was queued or cancelled).
     pub jobs_changed: tokio::sync::Notify,
-    /// Jobs already warned about idle GPUs (once per job and app run).
-    pub idle_warned: Mutex<HashSet<String>>,
     /// Uploads running now, by transfer id: pausing one aborts its task (its manifest keeps
     /// everything confirmed, so Resume continues from there).
     pub uploads: Mutex<HashMap<String, tauri::async_runtime::JoinHandle<()>>>,
@@ -34,7 +32,6 @@ impl AppState {
             next_question: AtomicU64::new(1),
             watched: Mutex::new(HashSet::new()),
             jobs_changed: tokio::sync::Notify::new(),
-            idle_warned: Mutex::new(HashSet::new()),
             uploads: Mutex::new(HashMap::new()),
         }
     }

@@ -16,6 +16,7 @@ use tauri_plugin_updater::{Error, Update, UpdaterExt};
 use usine_core::tr;
 
 use crate::error::UiError;
+use usine_core::error_kind::ErrorKind;
 
 /// Whether this build updates itself.
 pub fn configured(config: &tauri::Config) -> bool {
@@ -116,6 +117,7 @@ pub fn update_status<R: Runtime>(app: AppHandle<R>, found: State<'_, Found>) -> 
 pub async fn check_update<R: Runtime>(app: AppHandle<R>) -> Result<Option<Available>, UiError> {
     if !configured(app.config()) {
         return Err(UiError {
+            kind: ErrorKind::Invalid,
             message: tr!(
                 en: "This copy of Usine does not update itself: install new versions with your package manager or from the release page.",
                 fr: "Cette copie d'Usine ne se met pas à jour elle-même : installez les nouvelles versions avec votre gestionnaire de paquets ou depuis la page des versions."
@@ -140,6 +142,7 @@ pub async fn install_update<R: Runtime>(
         .unwrap_or_else(|p| p.into_inner())
         .take()
         .ok_or_else(|| UiError {
+            kind: ErrorKind::NotFound,
             message: tr!(
                 en: "There is no update to install: check for updates first.",
                 fr: "Il n'y a pas de mise à jour à installer : cherchez d'abord les mises à jour."
@@ -195,5 +198,8 @@ fn plain(error: Error) -> UiError {
             error
         ),
     };
-    UiError { message }
+    UiError {
+        kind: ErrorKind::Offline,
+        message,
+    }
 }

@@ -12,7 +12,7 @@ use usine_core::jobs::history::{self, JobEntry};
 use usine_core::jobs::scheduler::{JobError, Scheduler};
 use usine_core::jobs::slurm::JobState;
 use usine_core::jobs::spec::JobSpec;
-use usine_core::jobs::{drafts, sbatch, targets, templates, tracking};
+use usine_core::jobs::{drafts, sbatch, targets, templates, tracker, tracking};
 use usine_core::store::{Store, lock};
 use usine_core::target::THIS_COMPUTER_ID;
 
@@ -369,23 +369,21 @@ fn state_words(job: &JobEntry) -> String {
 pub async fn jobs(args: JobsArgs, json: bool) -> anyhow::Result<()> {
     let store = open_store()?;
     if args.refresh {
-        let mut targets_seen: Vec<String> = history::list(&lock(&store), args.target.as_deref())?
-            .into_iter()
-            .filter(|j| !j.state.is_finished())
-            .map(|j| j.target)
-            .collect();
-        targets_seen.sort();
-        targets_seen.dedup();
-        let connections = Connections::default();
-        for target in targets_seen {
-            match targets::open(&store, &connections, &target, terminal::questions()).await {
-                Ok(s) => {
-                    tracking::flush_outbox(&store, &target, &s).await?;
-                    tracking::refresh(&store, &target, &s).await?;
-                }
-                Err(e) => eprintln!("{target}: not reachable ({e}); showing what is known."),
-            }
-        }
+        // The app's tracker round, once; a cluster not connected yet may ask for its login here.
+        let asking = targets::Opening::Asking(terminal::questions());
+        tracker::Tracker::new()
+            .round(
+                &store,
+                &Connections::default(),
+                &asking,
+                args.target.as_deref(),
+                |seen| {
+                    if let tracker::Seen::Trouble { target, error } = seen {
+                        eprintln!("{target}: not followed ({error}); showing what is known.");
+                    }
+                },
+            )
+            .await;
     }
     let all = history::list(&lock(&store), args.target.as_deref())?;
     if json {
@@ -443,23 +441,24 @@ pub async fn job(command: JobCommand, json: bool) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let Some(scheduler_id) = entry.scheduler_id.clone() else {
-        if let JobCommand::Cancel { .. } = command {
-            history::withdraw(&lock(&store), &entry.id)?;
-            println!("Removed {} from the outbox; it was never sent.", entry.id);
-            return Ok(());
+    let connections = Connections::default();
+    if let JobCommand::Cancel { .. } = command {
+        let asking = targets::Opening::Asking(terminal::questions());
+        match targets::cancel(&store, &connections, &asking, &entry.id).await? {
+            targets::Cancelled::Withdrawn => {
+                println!("Removed {} from the outbox; it was never sent.", entry.id)
+            }
+            targets::Cancelled::Stopped => println!("Cancelled {}.", entry.id),
         }
+        return Ok(());
+    }
+    let Some(scheduler_id) = entry.scheduler_id.clone() else {
         bail!("{} has not been sent yet: it has no logs", entry.id);
     };
-    let connections = Connections::default();
     let scheduler =
         targets::open(&store, &connections, &entry.target, terminal::questions()).await?;
     match command {
-        JobCommand::Cancel { .. } => {
-            scheduler.cancel(&scheduler_id).await?;
-            tracking::refresh(&store, &entry.target, &scheduler).await?;
-            println!("Cancelled {}.", entry.id);
-        }
+        JobCommand::Cancel { .. } => unreachable!("handled above"),
         JobCommand::Logs { follow, bytes, .. } => {
             let mut shown = 0usize;
             loop {

@@ -58,6 +58,7 @@ pub fn typescript_module() -> String {
         transfer::Report::decl(&cfg),
         transfer::Started::decl(&cfg),
         crate::gpu::export::Format::decl(&cfg),
+        crate::error_kind::ErrorKind::decl(&cfg),
         transfer::FileProblem::decl(&cfg),
         ssh::QuestionKind::decl(&cfg),
         ssh::Prompt::decl(&cfg),

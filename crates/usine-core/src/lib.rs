@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod discovery;
 pub mod doctor;
 pub mod download;
+pub mod error_kind;
 pub mod gpu;
 pub mod host_metrics;
 pub mod ipc_types;

@@ -465,6 +465,8 @@ continued: TransferSummary | null, };
 
 export type ExportFormat = "png" | "svg" | "csv";
 
+export type ErrorKind = "offline" | "refused" | "needsYou" | "notFound" | "invalid" | "busy" | "local";
+
 export type FileProblem = { path: string, problem: string, };
 
 export type QuestionKind = { "kind": "unknownHostKey", host: string, port: number, algorithm: string, fingerprint: string, } | { "kind": "keyboardInteractive", destination: string, name: string, instructions: string, prompts: Array<Prompt>, } | { "kind": "keyPassphrase", keyPath: string, } | { "kind": "password", destination: string, };

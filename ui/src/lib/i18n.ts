@@ -235,6 +235,7 @@ const en = {
   "jobs.resubmit": "Run again",
   "jobs.logs": "Output",
   "jobs.errors": "Errors",
+  "jobs.connect": "Connect to {cluster}",
   "jobs.refreshLogs": "Refresh output",
   "jobs.noLogs": "No output yet.",
   "jobs.slurmId": "Slurm job {id}",

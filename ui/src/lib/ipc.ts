@@ -29,6 +29,7 @@ import type {
   TransferSummary,
   UploadStarted,
   ExportFormat,
+  ErrorKind,
 } from "./bindings";
 
 /** Must match `HOST_METRICS_EVENT` in src-tauri/src/live.rs. */
@@ -58,11 +59,20 @@ export interface ClusterStateEvent {
   state: ConnectionState;
 }
 
-/** Commands reject with `{ message }`, a sentence that says what to do next. */
+/** Commands reject with `{ kind, message }`: what kind of trouble it is (see `ErrorKind`), and
+ *  a sentence in the person's language that says what to do next. */
+export type UiError = { kind: ErrorKind; message: string };
+
 export function errorMessage(e: unknown): string {
   if (e && typeof e === "object" && "message" in e)
     return String((e as { message: unknown }).message);
   return String(e);
+}
+
+/** The kind of a command's error; `null` for anything that did not come from a command. */
+export function errorKind(e: unknown): ErrorKind | null {
+  if (e && typeof e === "object" && "kind" in e) return (e as UiError).kind;
+  return null;
 }
 
 export const listTargets = (): Promise<Target[]> => invoke("list_targets");

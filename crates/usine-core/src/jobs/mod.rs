@@ -16,4 +16,5 @@ pub mod slurm_ssh;
 pub mod spec;
 pub mod targets;
 pub mod templates;
+pub mod tracker;
 pub mod tracking;

@@ -47,6 +47,12 @@ pub enum JobError {
         .0
     ))]
     NotFound(String),
+    #[error("{}", crate::tr!(
+        en: "{} is not connected. Connect to it under Clusters, then try again.",
+        fr: "{} n'est pas connecté. Connectez-vous sous Supercalculateurs, puis réessayez.",
+        .0
+    ))]
+    Offline(String),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]

@@ -131,6 +131,96 @@ pub async fn open(
     Ok(AnyScheduler::Rest(rest, SlurmOverSsh::new(conn)))
 }
 
+/// A scheduler for the target without asking the person anything: this computer, or a cluster
+/// connected now (the tracker and the window's buttons; a login needs the person's Connect).
+pub async fn open_quietly(
+    store: &Mutex<Store>,
+    connections: &Connections,
+    target: &str,
+) -> Option<AnyScheduler> {
+    if target != THIS_COMPUTER_ID && !connections.connected().await.contains(target) {
+        return None;
+    }
+    let (questions, mut asked) = Questions::channel();
+    tokio::spawn(async move {
+        while let Some(q) = asked.recv().await {
+            q.answer(crate::ssh::Answer::Cancel);
+        }
+    });
+    open(store, connections, target, questions).await.ok()
+}
+
+/// How a use case may reach a target's scheduler.
+#[derive(Debug, Clone)]
+pub enum Opening {
+    /// Asking the person nothing: this computer, or a cluster connected now (the app's
+    /// tracker and buttons; a login waits for the person's Connect).
+    Quietly,
+    /// Logging in if needed, the person answering the questions (the CLI, in its terminal).
+    Asking(Questions),
+}
+
+/// The target's scheduler, reached as `how` allows; a cluster not connected is
+/// [`JobError::Offline`] when nothing may be asked.
+pub async fn open_as(
+    store: &Mutex<Store>,
+    connections: &Connections,
+    target: &str,
+    how: &Opening,
+) -> Result<AnyScheduler, JobError> {
+    match how {
+        Opening::Quietly => open_quietly(store, connections, target)
+            .await
+            .ok_or_else(|| JobError::Offline(target.to_owned())),
+        Opening::Asking(questions) => open(store, connections, target, questions.clone()).await,
+    }
+}
+
+/// What a cancel did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancelled {
+    /// It had not been sent: it is gone from the outbox.
+    Withdrawn,
+    /// Its scheduler was asked to stop it; its state is brought up to date.
+    Stopped,
+}
+
+/// Withdraws a job not sent yet, or asks its scheduler to cancel it, then brings its state up
+/// to date.
+pub async fn cancel(
+    store: &Mutex<Store>,
+    connections: &Connections,
+    how: &Opening,
+    id: &str,
+) -> Result<Cancelled, JobError> {
+    let job = super::history::get(&lock(store), id)?;
+    let Some(scheduler_id) = job.scheduler_id else {
+        super::history::withdraw(&lock(store), id)?;
+        return Ok(Cancelled::Withdrawn);
+    };
+    let scheduler = open_as(store, connections, &job.target, how).await?;
+    scheduler.cancel(&scheduler_id).await?;
+    super::tracking::refresh(store, &job.target, &scheduler).await?;
+    Ok(Cancelled::Stopped)
+}
+
+/// The end of a job's output and errors (nothing yet for a job not sent).
+pub async fn logs(
+    store: &Mutex<Store>,
+    connections: &Connections,
+    how: &Opening,
+    id: &str,
+) -> Result<Logs, JobError> {
+    let job = super::history::get(&lock(store), id)?;
+    let Some(scheduler_id) = job.scheduler_id else {
+        return Ok(Logs::default());
+    };
+    open_as(store, connections, &job.target, how)
+        .await?
+        .logs(&scheduler_id, &job.spec, 64 * 1024)
+        .await
+}
+
 /// This computer's cores and NVIDIA GPUs (as `nvidia-smi -L` lists them). Asked once: drafts
 /// are checked on every edit, and the hardware does not change while the app runs.
 pub fn this_computer() -> (u32, u32) {

@@ -237,6 +237,7 @@ export const fr: Record<MessageKey, string> = {
   "jobs.resubmit": "Relancer",
   "jobs.logs": "Sortie",
   "jobs.errors": "Erreurs",
+  "jobs.connect": "Se connecter à {cluster}",
   "jobs.refreshLogs": "Rafraîchir la sortie",
   "jobs.noLogs": "Pas encore de sortie.",
   "jobs.slurmId": "Calcul Slurm {id}",
