@@ -105,6 +105,16 @@ pub enum UiAnswer {
     Cancel,
 }
 
+fn already_answered() -> UiError {
+    UiError {
+        kind: ErrorKind::NotFound,
+        message: usine_core::tr!(
+            en: "This question was already answered or has expired; connect again.",
+            fr: "Cette question a déjà reçu une réponse ou a expiré ; connectez-vous de nouveau."
+        ),
+    }
+}
+
 #[tauri::command]
 pub fn answer_question<R: Runtime>(
     app: AppHandle<R>,
@@ -112,13 +122,7 @@ pub fn answer_question<R: Runtime>(
     id: u64,
     answer: UiAnswer,
 ) -> Result<(), UiError> {
-    let (cluster, question) = state.take(id).ok_or_else(|| UiError {
-        kind: ErrorKind::NotFound,
-        message: usine_core::tr!(
-            en: "This question was already answered or has expired; connect again.",
-            fr: "Cette question a déjà reçu une réponse ou a expiré ; connectez-vous de nouveau."
-        ),
-    })?;
+    let (cluster, question) = state.take(id).ok_or_else(already_answered)?;
     let connecting =
         serde_json::json!({ "cluster": cluster, "state": ConnectionState::Connecting });
     let _ = app.emit(CLUSTER_STATE_EVENT, connecting);

@@ -127,6 +127,16 @@ pub async fn check_update<R: Runtime>(app: AppHandle<R>) -> Result<Option<Availa
     look(&app).await.map_err(plain)
 }
 
+fn nothing_to_install() -> UiError {
+    UiError {
+        kind: ErrorKind::NotFound,
+        message: tr!(
+            en: "There is no update to install: check for updates first.",
+            fr: "Il n'y a pas de mise à jour à installer : cherchez d'abord les mises à jour."
+        ),
+    }
+}
+
 /// Downloads the update found by the last check, verifies its signature, installs it and
 /// starts the new version. Reports the download's progress on `progress`.
 #[tauri::command]
@@ -141,13 +151,7 @@ pub async fn install_update<R: Runtime>(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .take()
-        .ok_or_else(|| UiError {
-            kind: ErrorKind::NotFound,
-            message: tr!(
-                en: "There is no update to install: check for updates first.",
-                fr: "Il n'y a pas de mise à jour à installer : cherchez d'abord les mises à jour."
-            ),
-        })?;
+        .ok_or_else(nothing_to_install)?;
     let mut bytes = 0u64;
     let result = update
         .download_and_install(
