@@ -411,6 +411,8 @@ pub struct ClusterView {
     pub profile: Option<ClusterProfile>,
     /// The login certificate's validity, when the cluster uses one.
     pub certificate: Option<CertificateStatus>,
+    /// Where data sent to it should go ([`crate::transfer::place::suggested_folder`]).
+    pub data_folder: String,
 }
 
 /// Every cluster with its state, for a UI; `connected` comes from [`Connections::connected`].
@@ -418,9 +420,13 @@ pub fn views(store: &Store, connected: &HashSet<String>) -> Result<Vec<ClusterVi
     list(store)?
         .into_iter()
         .map(|settings| {
+            let profile = cached_profile(store, &settings.name)?;
             Ok(ClusterView {
                 connected: connected.contains(&settings.name),
-                profile: cached_profile(store, &settings.name)?,
+                data_folder: crate::transfer::place::suggested_folder(
+                    profile.as_ref().map_or(&[][..], |p| &p.storage),
+                ),
+                profile,
                 certificate: settings.certificate_status(),
                 settings,
             })

@@ -47,7 +47,7 @@ describe("IdleBanner", () => {
     expect(screen.queryByRole("alert")).toBeNull();
     await emit(IDLE_EVENT, { ...idle, id: "j2", name: "sweep" });
     await screen.findByRole("alert");
-    await emit(JOB_EVENT, { id: "j2", state: "cancelled" });
+    await emit(JOB_EVENT, { id: "j2", state: "cancelled", finished: true });
     await new Promise((r) => setTimeout(r, 0));
     expect(screen.queryByRole("alert")).toBeNull();
   });

@@ -119,7 +119,11 @@ profile: ClusterProfile | null,
 /**
  * The login certificate's validity, when the cluster uses one.
  */
-certificate: CertificateStatus | null, };
+certificate: CertificateStatus | null, 
+/**
+ * Where data sent to it should go ([`crate::transfer::place::suggested_folder`]).
+ */
+dataFolder: string, };
 
 export type AskedQuestion = { id: number, cluster: string, question: QuestionKind, };
 
@@ -346,7 +350,15 @@ refusedBecause: string | null,
 /**
  * Why a failed job failed, in plain words, when its exit code does not say.
  */
-failedBecause: string | null, createdAt: string, updatedAt: string, };
+failedBecause: string | null, createdAt: string, updatedAt: string, 
+/**
+ * It will not change any more (ended one way or another): the UI only reads this.
+ */
+finished: boolean, 
+/**
+ * Usine follows what it uses while it runs ([`crate::gpu::watch::followed`]).
+ */
+followsUse: boolean, };
 
 export type JobRecord = { 
 /**

@@ -78,6 +78,7 @@ describe("Data", () => {
       settings: { name },
       connected: true,
       profile: { storage: [{ kind: "scratch", path }] },
+      dataFolder: `${path}/datasets`,
     });
     mockIPC(
       (cmd) => {

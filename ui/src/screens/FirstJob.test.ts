@@ -37,10 +37,19 @@ function view(s: JobSpec, gpuHoursLeft = 87.4): DraftView {
 }
 
 describe("the first-job guide", () => {
-  it("says why Next and Send cannot be used yet, next to them", async () => {
+  it("says why Next and Send cannot be used yet, then sends to the cluster's scratch", async () => {
+    const uploads: unknown[] = [];
     mockIPC(
       (cmd, args) => {
+        const a = args as Record<string, string>;
         switch (cmd) {
+          case "list_clusters":
+            return [{ settings: { name: "lab" }, dataFolder: "/scratch/ann/datasets" }];
+          case "upload_place":
+            return `${a.into}/${a.source.split("/").pop()}`;
+          case "start_upload":
+            uploads.push(args);
+            return { id: "t1", place: "/scratch/ann/datasets/cats", problems: [], continued: null };
           case "list_templates":
             return [{ id: "first-gpu-job", title: "My first job", summary: "GPUs", help: {} }];
           case "first_job_template":
@@ -66,6 +75,17 @@ describe("the first-job guide", () => {
     expect(
       screen.getByText("Send the data first (or answer that the job needs none)."),
     ).toBeTruthy();
+    // The data goes to the cluster's scratch (the core's suggestion), not the home folder.
+    await fireEvent.input(screen.getByLabelText("Folder on this computer"), {
+      target: { value: "~/cats" },
+    });
+    expect(await screen.findByText(/It goes to \/scratch\/ann\/datasets\/cats/)).toBeTruthy();
+    await fireEvent.click(screen.getByRole("button", { name: "Send it" }));
+    await vi.waitFor(() =>
+      expect(uploads).toEqual([
+        { cluster: "lab", source: "~/cats", into: "/scratch/ann/datasets", byChecksum: false },
+      ]),
+    );
   });
 
   it("takes data already on the cluster, shows the cost against the hours left, and sends", async () => {
@@ -75,6 +95,8 @@ describe("the first-job guide", () => {
       (cmd, args) => {
         const a = args as Record<string, unknown>;
         switch (cmd) {
+          case "list_clusters":
+            return [];
           case "list_templates":
             return [{ id: "first-gpu-job", title: "My first job", summary: "GPUs", help: {} }];
           case "first_job_template":

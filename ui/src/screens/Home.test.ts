@@ -66,11 +66,14 @@ describe("Home", () => {
       target: "lab",
       spec: { name: "train-llm", recordGpuMetrics: true, gpusPerNode: 4 },
       state: "running",
+      finished: false,
+      followsUse: true,
     };
     mockIPC(
       (cmd, args) => {
         if (cmd === "list_targets") return [thisComputer];
-        if (cmd === "list_jobs") return [job, { ...job, id: "j2", state: "completed" }];
+        if (cmd === "list_jobs")
+          return [job, { ...job, id: "j2", state: "completed", finished: true }];
         if (cmd === "list_clusters")
           return [
             {

@@ -31,6 +31,10 @@ pub struct JobEntry {
     pub failed_because: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// It will not change any more (ended one way or another): the UI only reads this.
+    pub finished: bool,
+    /// Usine follows what it uses while it runs ([`crate::gpu::watch::followed`]).
+    pub follows_use: bool,
 }
 
 fn corrupt(e: serde_json::Error) -> StoreError {
@@ -86,7 +90,11 @@ fn entry(r: Row) -> Result<JobEntry, StoreError> {
         refused_because: r.9,
         created_at: r.7,
         updated_at: r.8,
+        finished: false,
+        follows_use: false,
     };
+    job.finished = job.state.is_finished();
+    job.follows_use = crate::gpu::watch::followed(&job);
     if !job.state.is_success() && job.state.is_finished() {
         job.failed_because = job.record.as_ref().and_then(|r| r.failure.clone());
     }

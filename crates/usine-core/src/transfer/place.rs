@@ -8,6 +8,19 @@ use std::path::{Component, Path, PathBuf};
 
 use super::TransferError;
 
+/// The folder the app suggests for data sent to a cluster: `datasets` in its scratch, else in
+/// its work or project area, and only where none is known in the home (`~/datasets`): sites ask
+/// for large data outside the home, whose quota is small. Every screen takes it from here.
+pub fn suggested_folder(storage: &[crate::discovery::StorageArea]) -> String {
+    ["scratch", "work", "project"]
+        .iter()
+        .find_map(|kind| storage.iter().find(|a| a.kind == *kind))
+        .map_or_else(
+            || "~/datasets".to_owned(),
+            |a| format!("{}/datasets", a.path.trim_end_matches('/')),
+        )
+}
+
 /// Where `source` (a file or folder on this computer) lands when sent into the cluster folder
 /// `into`. `~` in either is kept as typed (each side expands its own home).
 pub fn on_cluster(source: &Path, into: &str) -> Result<String, TransferError> {
@@ -99,6 +112,28 @@ mod tests {
             on_cluster(Path::new("/"), "x"),
             Err(TransferError::NoName(_))
         ));
+    }
+
+    #[test]
+    fn data_goes_to_scratch_then_work_and_to_the_home_only_when_nothing_else_is_known() {
+        let area = |kind: &str, path: &str| crate::discovery::StorageArea {
+            kind: kind.into(),
+            path: path.into(),
+            free_bytes: None,
+        };
+        let home = area("home", "/users/ann");
+        let work = area("project", "/project/p1/");
+        let scratch = area("scratch", "/scratch/p1");
+        assert_eq!(
+            suggested_folder(&[home.clone(), work.clone(), scratch]),
+            "/scratch/p1/datasets"
+        );
+        assert_eq!(
+            suggested_folder(&[home.clone(), work]),
+            "/project/p1/datasets"
+        );
+        assert_eq!(suggested_folder(&[home]), "~/datasets");
+        assert_eq!(suggested_folder(&[]), "~/datasets");
     }
 
     #[test]
