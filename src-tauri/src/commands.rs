@@ -1,7 +1,7 @@
 //! Tauri commands: one-screen adapters over `usine-core`.
 
 use serde::Deserialize;
-use tauri::{AppHandle, Emitter, Runtime, State};
+use tauri::{AppHandle, Runtime, State};
 use usine_core::cluster::{self, AskedQuestion, ClusterSettings, ClusterView};
 use usine_core::discovery::ClusterProfile;
 use usine_core::sites::{self, Site};
@@ -11,13 +11,20 @@ use usine_core::transfer;
 use zeroize::Zeroizing;
 
 use crate::error::UiError;
+use crate::events;
 use crate::state::AppState;
+use usine_core::app_events::{AppEvent, ClusterState, Ended, Progressed};
 use usine_core::error_kind::ErrorKind;
+use usine_core::tr;
 
-/// A login question for the UI to show.
-pub const QUESTION_EVENT: &str = "ssh-question";
-/// `{ cluster, state }` whenever a cluster's connection state changes.
-pub const CLUSTER_STATE_EVENT: &str = "cluster-state";
+/// Tells the window that a cluster's connection changed.
+pub fn cluster_state<R: Runtime>(app: &AppHandle<R>, cluster: &str, state: ConnectionState) {
+    let change = ClusterState {
+        cluster: cluster.to_owned(),
+        state,
+    };
+    let _ = events::send(app, AppEvent::ClusterState(change));
+}
 
 #[tauri::command]
 #[tracing::instrument]
@@ -71,12 +78,7 @@ pub async fn connect_cluster<R: Runtime>(
     name: String,
 ) -> Result<ClusterProfile, UiError> {
     let settings = cluster::get(&state.store(), &name)?;
-    let emit_state = |s: ConnectionState| {
-        let _ = app.emit(
-            CLUSTER_STATE_EVENT,
-            serde_json::json!({ "cluster": name, "state": s }),
-        );
-    };
+    let emit_state = |s: ConnectionState| cluster_state(&app, &name, s);
     emit_state(ConnectionState::Connecting);
     let questions = relay_questions(app.clone(), name.clone());
     match cluster::connect_and_discover(&state.connections, &settings, questions).await {
@@ -123,9 +125,7 @@ pub fn answer_question<R: Runtime>(
     answer: UiAnswer,
 ) -> Result<(), UiError> {
     let (cluster, question) = state.take(id).ok_or_else(already_answered)?;
-    let connecting =
-        serde_json::json!({ "cluster": cluster, "state": ConnectionState::Connecting });
-    let _ = app.emit(CLUSTER_STATE_EVENT, connecting);
+    cluster_state(&app, &cluster, ConnectionState::Connecting);
     question.answer(match answer {
         UiAnswer::Trust => Answer::Trust,
         UiAnswer::Texts { texts } => Answer::Texts(texts.into_iter().map(Zeroizing::new).collect()),
@@ -142,15 +142,13 @@ fn relay_questions<R: Runtime>(app: AppHandle<R>, cluster: String) -> Questions 
             let kind = question.kind.clone();
             let state = tauri::Manager::state::<AppState>(&app);
             let id = state.park(&cluster, question);
-            let waiting = ConnectionState::WaitingForUser;
-            let payload = serde_json::json!({ "cluster": cluster, "state": waiting });
-            let _ = app.emit(CLUSTER_STATE_EVENT, payload);
+            cluster_state(&app, &cluster, ConnectionState::WaitingForUser);
             let asked = AskedQuestion {
                 id,
                 cluster: cluster.clone(),
                 question: kind,
             };
-            if let Err(error) = app.emit(QUESTION_EVENT, &asked) {
+            if let Err(error) = events::send(&app, AppEvent::SshQuestion(asked)) {
                 tracing::warn!(%error, "could not show a login question");
                 if let Some((_, q)) = state.take(id) {
                     q.answer(Answer::Cancel);
@@ -160,11 +158,6 @@ fn relay_questions<R: Runtime>(app: AppHandle<R>, cluster: String) -> Questions 
     });
     questions
 }
-
-/// `{ id, progress }` while an upload runs.
-pub const TRANSFER_PROGRESS_EVENT: &str = "transfer-progress";
-/// `{ id, report }` or `{ id, error }` when an upload ends.
-pub const TRANSFER_DONE_EVENT: &str = "transfer-done";
 
 #[tauri::command]
 #[tracing::instrument(skip(state), err(Debug))]
@@ -236,10 +229,12 @@ pub fn pause_upload<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, i
         .remove(&id);
     if let Some(task) = task {
         task.abort();
-        let _ = app.emit(
-            TRANSFER_DONE_EVENT,
-            serde_json::json!({ "id": id, "paused": true }),
-        );
+        let paused = Ended {
+            id,
+            paused: true,
+            ..Ended::default()
+        };
+        let _ = events::send(&app, AppEvent::TransferDone(paused));
     }
 }
 
@@ -264,40 +259,43 @@ fn run_upload<R: Runtime>(app: AppHandle<R>, cluster_name: String, id: String) {
                 &id,
                 &cluster::ReconnectPolicy::default(),
                 |p| {
-                    let _ = app.emit(
-                        TRANSFER_PROGRESS_EVENT,
-                        serde_json::json!({ "id": id, "progress": p }),
-                    );
+                    let progress = Progressed {
+                        id: id.clone(),
+                        progress: p.clone(),
+                    };
+                    let _ = events::send(&app, AppEvent::TransferProgress(progress));
                 },
-                |s| {
-                    let _ = app.emit(
-                        CLUSTER_STATE_EVENT,
-                        serde_json::json!({ "cluster": cluster_name, "state": s }),
-                    );
-                },
+                |s| cluster_state(&app, &cluster_name, s),
             )
             .await
             .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
-        };
-        let payload = match result {
-            Ok(report) => serde_json::json!({ "id": id, "report": report }),
-            Err(error) => serde_json::json!({ "id": id, "error": error }),
         };
         state
             .uploads
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&id);
-        let _ = app.emit(TRANSFER_DONE_EVENT, payload);
+        let _ = events::send(&app, AppEvent::TransferDone(ended(id, result)));
     });
     uploads.insert(task_id, task);
 }
 
-/// `{ id, progress }` while a download runs.
-pub const DOWNLOAD_PROGRESS_EVENT: &str = "download-progress";
-/// `{ id, report }` or `{ id, error }` when a download ends.
-pub const DOWNLOAD_DONE_EVENT: &str = "download-done";
+/// How an upload or a download ended, for the window.
+fn ended(id: String, result: Result<transfer::Report, String>) -> Ended {
+    match result {
+        Ok(report) => Ended {
+            id,
+            report: Some(report),
+            ..Ended::default()
+        },
+        Err(error) => Ended {
+            id,
+            error: Some(error),
+            ..Ended::default()
+        },
+    }
+}
 
 /// Brings a folder back from a cluster in the background over its shared connection; progress
 /// and the end come as events. Running it again continues where it stopped.
@@ -322,23 +320,25 @@ pub fn start_download<R: Runtime>(
                 &source,
                 std::path::Path::new(&destination),
                 |p| {
-                    let _ = app.emit(
-                        DOWNLOAD_PROGRESS_EVENT,
-                        serde_json::json!({ "id": task_id, "progress": p }),
-                    );
+                    let progress = Progressed {
+                        id: task_id.clone(),
+                        progress: p.clone(),
+                    };
+                    let _ = events::send(&app, AppEvent::DownloadProgress(progress));
                 },
             )
             .await
             .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
-        let payload = match result {
-            Ok(report) => serde_json::json!({ "id": task_id, "report": report }),
-            Err(error) => {
-                serde_json::json!({ "id": task_id, "error": format!("{error} Start it again to continue where it stopped.") })
-            }
-        };
-        let _ = app.emit(DOWNLOAD_DONE_EVENT, payload);
+        let result = result.map_err(|error| {
+            tr!(
+                en: "{} Start it again to continue where it stopped.",
+                fr: "{} Relancez-le pour continuer là où il s'est arrêté.",
+                error
+            )
+        });
+        let _ = events::send(&app, AppEvent::DownloadDone(ended(task_id, result)));
     });
     Ok(id)
 }

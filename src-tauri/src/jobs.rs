@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tauri::{AppHandle, Emitter, Manager, Runtime, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 use usine_core::gpu;
 use usine_core::jobs::drafts::{self, Draft};
 use usine_core::jobs::history::{self, JobEntry};
@@ -15,16 +15,11 @@ use usine_core::jobs::{notices, sbatch, tracker, tracking};
 use usine_core::tr;
 
 use crate::error::UiError;
+use crate::events;
 use crate::notifications;
 use crate::state::AppState;
+use usine_core::app_events::{AppEvent, IdleJob, JobRef};
 use usine_core::error_kind::ErrorKind;
-
-/// A `JobEntry` whose state changed (sent, started, finished, …).
-pub const JOB_EVENT: &str = "job-changed";
-/// `{ id }` when new GPU samples of a job were stored.
-pub const GPU_EVENT: &str = "gpu-samples";
-/// Must match `IDLE_EVENT` in ui/src/lib/ipc.ts: a running job's GPUs sit idle (once per job).
-pub const IDLE_EVENT: &str = "job-idle";
 
 fn view(state: &AppState, draft: Draft) -> Result<DraftView, UiError> {
     Ok(targets::view(&state.store, draft)?)
@@ -132,7 +127,7 @@ pub fn submit_draft<R: Runtime>(
 ) -> Result<JobEntry, UiError> {
     let entry = targets::enqueue_draft(&state.store, &id)?;
     // A new job in the list (maybe queued for a cluster that is away): every screen hears it.
-    let _ = app.emit(JOB_EVENT, &entry);
+    let _ = events::send(&app, AppEvent::JobChanged(entry.clone()));
     state.jobs_changed.notify_one();
     Ok(entry)
 }
@@ -146,7 +141,7 @@ pub fn resubmit_job<R: Runtime>(
 ) -> Result<JobEntry, UiError> {
     let old = history::get(&state.store(), &id)?;
     let entry = tracking::enqueue(&state.store, &old.target, &old.spec)?;
-    let _ = app.emit(JOB_EVENT, &entry);
+    let _ = events::send(&app, AppEvent::JobChanged(entry.clone()));
     state.jobs_changed.notify_one();
     Ok(entry)
 }
@@ -287,29 +282,27 @@ pub fn start_tracker<R: Runtime>(app: AppHandle<R>) {
 fn show<R: Runtime>(app: &AppHandle<R>, seen: tracker::Seen) {
     match seen {
         tracker::Seen::Job { job, notice } => {
-            let _ = app.emit(JOB_EVENT, &job);
+            let _ = events::send(app, AppEvent::JobChanged(job));
             if let Some((title, body)) = notice {
                 notifications::show(app, &title, &body);
             }
         }
         tracker::Seen::Samples { job_id } => {
-            let _ = app.emit(GPU_EVENT, serde_json::json!({ "id": job_id }));
+            let _ = events::send(app, AppEvent::GpuSamples(JobRef { id: job_id }));
         }
         tracker::Seen::Idle { job, rule } => {
             let (title, body) = notices::idle(&job, rule);
             notifications::idle_warning(app, &job.id, &title, &body);
             // The window offers the same choices, for desktops whose notifications cannot
             // carry buttons.
-            let _ = app.emit(
-                IDLE_EVENT,
-                serde_json::json!({
-                    "id": job.id,
-                    "name": job.spec.name,
-                    "gpus": job.spec.total_gpus(),
-                    "below": rule.below,
-                    "minutes": rule.minutes,
-                }),
-            );
+            let idle = IdleJob {
+                gpus: job.spec.total_gpus(),
+                id: job.id,
+                name: job.spec.name,
+                below: rule.below,
+                minutes: rule.minutes,
+            };
+            let _ = events::send(app, AppEvent::JobIdle(idle));
         }
         tracker::Seen::Trouble { target, error } => {
             tracing::warn!(%error, %target, "jobs not followed this round");

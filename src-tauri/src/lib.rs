@@ -3,6 +3,7 @@
 
 mod commands;
 mod error;
+mod events;
 mod guide;
 mod jobs;
 mod live;

@@ -2,11 +2,9 @@
 
 use std::ops::ControlFlow;
 
-use tauri::{AppHandle, Emitter, Runtime};
+use tauri::{AppHandle, Runtime};
+use usine_core::app_events::AppEvent;
 use usine_core::host_metrics::{DEFAULT_PERIOD, HostSampler};
-
-/// Event carrying a `HostMetrics` for "This computer", about once a second.
-pub const HOST_METRICS_EVENT: &str = "host-metrics";
 
 pub fn start_host_metrics<R: Runtime>(app: AppHandle<R>) {
     let sampler = match HostSampler::new() {
@@ -17,7 +15,7 @@ pub fn start_host_metrics<R: Runtime>(app: AppHandle<R>) {
         }
     };
     tauri::async_runtime::spawn(sampler.run(DEFAULT_PERIOD, move |metrics| {
-        match app.emit(HOST_METRICS_EVENT, &metrics) {
+        match crate::events::send(&app, AppEvent::HostMetrics(metrics.clone())) {
             Ok(()) => ControlFlow::Continue(()),
             // The app is shutting down: stop sampling.
             Err(error) => {
@@ -42,10 +40,7 @@ pub fn watch_connection<R: Runtime>(app: AppHandle<R>, name: String) {
     }
     tauri::async_runtime::spawn(async move {
         let state = app.state::<crate::state::AppState>();
-        let emit = |s: usine_core::ssh::ConnectionState| {
-            let payload = serde_json::json!({ "cluster": name, "state": s });
-            let _ = app.emit(crate::commands::CLUSTER_STATE_EVENT, payload);
-        };
+        let emit = |s| crate::commands::cluster_state(&app, &name, s);
         loop {
             tokio::time::sleep(std::time::Duration::from_secs(2)).await;
             if state.connections.connected().await.contains(&name) {

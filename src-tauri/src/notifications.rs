@@ -6,9 +6,7 @@
 
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_notification::NotificationExt;
-
-/// Must match `OPEN_JOB_EVENT` in ui/src/lib/ipc.ts: the window shows this job (its id).
-pub const OPEN_JOB_EVENT: &str = "open-job";
+use usine_core::app_events::AppEvent;
 
 /// A desktop notification; without a notification daemon it is only logged.
 pub fn show<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
@@ -54,7 +52,7 @@ pub fn idle_warning<R: Runtime>(app: &AppHandle<R>, id: &str, title: &str, body:
 /// "Cancel the job" cancels it; closing it lets the job run.
 #[cfg(target_os = "linux")]
 fn answer<R: Runtime>(app: &AppHandle<R>, id: &str, action: &str) {
-    use tauri::{Emitter, Manager};
+    use tauri::Manager;
     tracing::info!(job = %id, action, "answer to the idle warning");
     match action {
         "default" | "look" => {
@@ -63,7 +61,7 @@ fn answer<R: Runtime>(app: &AppHandle<R>, id: &str, action: &str) {
                 let _ = window.show();
                 let _ = window.set_focus();
             }
-            let _ = app.emit(OPEN_JOB_EVENT, id);
+            let _ = crate::events::send(app, AppEvent::OpenJob(id.to_owned()));
         }
         "cancel" => {
             let (app, id) = (app.clone(), id.to_owned());
@@ -182,7 +180,8 @@ mod tests {
             dunstctl(&["context"]);
         };
         let (opened, shown_jobs) = mpsc::channel();
-        app.listen(OPEN_JOB_EVENT, move |event| {
+        let (open_job, _) = AppEvent::OpenJob(String::new()).name_and_payload();
+        app.listen(open_job, move |event| {
             let _ = opened.send(event.payload().to_owned());
         });
 

@@ -9,13 +9,10 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, Manager, Runtime, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::error::UiError;
-
-/// Must match `OPEN_SCRIPT_EVENT` in ui/src/lib/ipc.ts. Says "the inbox has scripts"; the
-/// window takes them with `take_opened_scripts`.
-pub const OPEN_SCRIPT_EVENT: &str = "open-script";
+use usine_core::app_events::AppEvent;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -87,7 +84,7 @@ pub fn on_second_launch<R: Runtime>(app: &AppHandle<R>, args: Vec<String>) {
         return;
     }
     app.state::<Inbox>().push(scripts);
-    let _ = app.emit(OPEN_SCRIPT_EVENT, ());
+    let _ = crate::events::send(app, AppEvent::OpenScript);
 }
 
 /// The scripts waiting to be opened (those given at start among them); the inbox is then empty.

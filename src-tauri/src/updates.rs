@@ -11,20 +11,18 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Emitter, Manager, Runtime, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_updater::{Error, Update, UpdaterExt};
 use usine_core::tr;
 
 use crate::error::UiError;
+use usine_core::app_events::{AppEvent, AvailableUpdate};
 use usine_core::error_kind::ErrorKind;
 
 /// Whether this build updates itself.
 pub fn configured(config: &tauri::Config) -> bool {
     config.plugins.0.contains_key("updater")
 }
-
-/// `{ version, notes }` when the check made shortly after start found a newer Usine.
-pub const UPDATE_EVENT: &str = "update-available";
 
 /// How long after start the app looks for an update: the window and the user's work first.
 const FIRST_CHECK_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
@@ -41,7 +39,7 @@ pub fn init<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
             tokio::time::sleep(FIRST_CHECK_AFTER).await;
             match look(&app).await {
                 Ok(Some(available)) => {
-                    let _ = app.emit(UPDATE_EVENT, &available);
+                    let _ = crate::events::send(&app, AppEvent::UpdateAvailable(available));
                 }
                 Ok(None) => {}
                 Err(error) => tracing::info!(%error, "no update check at start"),
@@ -56,12 +54,12 @@ pub fn init<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
 pub struct Found(Mutex<Option<Update>>);
 
 impl Found {
-    fn available(&self) -> Option<Available> {
+    fn available(&self) -> Option<AvailableUpdate> {
         self.0
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
-            .map(|u| Available {
+            .map(|u| AvailableUpdate {
                 version: u.version.clone(),
                 notes: u.body.clone(),
             })
@@ -69,7 +67,7 @@ impl Found {
 }
 
 /// Asks the release server; keeps what it found for `install_update`.
-async fn look<R: Runtime>(app: &AppHandle<R>) -> Result<Option<Available>, Error> {
+async fn look<R: Runtime>(app: &AppHandle<R>) -> Result<Option<AvailableUpdate>, Error> {
     let update = app.updater()?.check().await?;
     let found = app.state::<Found>();
     *found.0.lock().unwrap_or_else(|p| p.into_inner()) = update;
@@ -85,14 +83,7 @@ pub struct UpdateStatus {
     enabled: bool,
     current: String,
     /// What an earlier check (the one at start, say) found and is not installed yet.
-    found: Option<Available>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Available {
-    version: String,
-    notes: Option<String>,
+    found: Option<AvailableUpdate>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -114,7 +105,9 @@ pub fn update_status<R: Runtime>(app: AppHandle<R>, found: State<'_, Found>) -> 
 /// Asks the release server whether a newer Usine exists.
 #[tauri::command]
 #[tracing::instrument(skip_all, err(Debug))]
-pub async fn check_update<R: Runtime>(app: AppHandle<R>) -> Result<Option<Available>, UiError> {
+pub async fn check_update<R: Runtime>(
+    app: AppHandle<R>,
+) -> Result<Option<AvailableUpdate>, UiError> {
     if !configured(app.config()) {
         return Err(UiError {
             kind: ErrorKind::Invalid,

@@ -3,6 +3,7 @@
 //! This crate knows nothing about Tauri, windows or terminals. The app (`src-tauri`) and the CLI
 //! (`crates/usine-cli`) are thin adapters over the functions and types exported here.
 
+pub mod app_events;
 pub mod cluster;
 pub mod discovery;
 pub mod doctor;

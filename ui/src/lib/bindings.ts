@@ -479,6 +479,32 @@ export type ExportFormat = "png" | "svg" | "csv";
 
 export type ErrorKind = "offline" | "refused" | "needsYou" | "notFound" | "invalid" | "busy" | "local";
 
+export type AppEvent = { "name": "host-metrics", "payload": HostMetrics } | { "name": "ssh-question", "payload": AskedQuestion } | { "name": "cluster-state", "payload": ClusterStateEvent } | { "name": "transfer-progress", "payload": Progressed } | { "name": "transfer-done", "payload": TransferDone } | { "name": "download-progress", "payload": Progressed } | { "name": "download-done", "payload": TransferDone } | { "name": "job-changed", "payload": JobEntry } | { "name": "gpu-samples", "payload": JobRef } | { "name": "job-idle", "payload": IdleJob } | { "name": "open-job", "payload": string } | { "name": "open-script" } | { "name": "update-available", "payload": AvailableUpdate };
+
+export type ClusterStateEvent = { cluster: string, state: ConnectionState, };
+
+export type Progressed = { id: string, progress: TransferProgress, };
+
+export type TransferDone = { id: string, report: TransferReport | null, error: string | null, 
+/**
+ * Stopped by the person; Resume continues it.
+ */
+paused: boolean, };
+
+export type JobRef = { id: string, };
+
+export type IdleJob = { id: string, name: string, gpus: number, 
+/**
+ * Under this share of busy time (per cent)…
+ */
+below: number, 
+/**
+ * …for this many minutes.
+ */
+minutes: number, };
+
+export type AvailableUpdate = { version: string, notes: string | null, };
+
 export type FileProblem = { path: string, problem: string, };
 
 export type QuestionKind = { "kind": "unknownHostKey", host: string, port: number, algorithm: string, fingerprint: string, } | { "kind": "keyboardInteractive", destination: string, name: string, instructions: string, prompts: Array<Prompt>, } | { "kind": "keyPassphrase", keyPath: string, } | { "kind": "password", destination: string, };

@@ -7,7 +7,6 @@ import type {
   ClusterProfile,
   ClusterSettings,
   ClusterView,
-  ConnectionState,
   Draft,
   DraftView,
   GeneratedKey,
@@ -24,40 +23,47 @@ import type {
   Site,
   Target,
   Template,
-  TransferProgress,
-  TransferReport,
   TransferSummary,
   UploadStarted,
   ExportFormat,
   ErrorKind,
+  AppEvent,
+  AvailableUpdate,
+  ClusterStateEvent,
+  IdleJob,
+  JobRef,
+  Progressed,
+  TransferDone,
 } from "./bindings";
 
-/** Must match `HOST_METRICS_EVENT` in src-tauri/src/live.rs. */
-export const HOST_METRICS_EVENT = "host-metrics";
-/** Must match `QUESTION_EVENT` and `CLUSTER_STATE_EVENT` in src-tauri/src/commands.rs. */
-export const QUESTION_EVENT = "ssh-question";
-/** Must match `TRANSFER_PROGRESS_EVENT` and `TRANSFER_DONE_EVENT` in src-tauri/src/commands.rs. */
-export const TRANSFER_PROGRESS_EVENT = "transfer-progress";
-export const TRANSFER_DONE_EVENT = "transfer-done";
-/** Must match `DOWNLOAD_PROGRESS_EVENT` and `DOWNLOAD_DONE_EVENT` in src-tauri/src/commands.rs. */
-export const DOWNLOAD_PROGRESS_EVENT = "download-progress";
-export const DOWNLOAD_DONE_EVENT = "download-done";
-export const CLUSTER_STATE_EVENT = "cluster-state";
-/** Must match `JOB_EVENT` in src-tauri/src/jobs.rs. */
-export const JOB_EVENT = "job-changed";
-/** Must match `GPU_EVENT` in src-tauri/src/jobs.rs. */
-export const GPU_EVENT = "gpu-samples";
+/** The name of an event the app sends (generated from the core's `AppEvent`). */
+export type EventName = AppEvent["name"];
+/** What the event called `N` carries. */
+export type PayloadOf<N extends EventName> =
+  Extract<AppEvent, { name: N }> extends { payload: infer P } ? P : undefined;
+
+/** Listens for one of the app's events, typed by its name: a name or payload field renamed in
+ *  Rust breaks `tsc` here and at every use. */
+export function on<N extends EventName>(
+  name: N,
+  handler: (payload: PayloadOf<N>) => void,
+): Promise<UnlistenFn> {
+  return listen<PayloadOf<N>>(name, (event) => handler(event.payload));
+}
+
+// Names the tests emit, checked against the generated list.
+export const QUESTION_EVENT: EventName = "ssh-question";
+export const TRANSFER_DONE_EVENT: EventName = "transfer-done";
+export const JOB_EVENT: EventName = "job-changed";
+export const IDLE_EVENT: EventName = "job-idle";
+export const UPDATE_EVENT: EventName = "update-available";
+export const HOST_METRICS_EVENT: EventName = "host-metrics";
 /** Must match `THIS_COMPUTER_ID` in crates/usine-core/src/target.rs. */
 export const THIS_COMPUTER = "this-computer";
 
 /** What the user answers to a login question; secrets go to Rust and never come back. */
 export type QuestionAnswer =
   { kind: "trust" } | { kind: "texts"; texts: string[] } | { kind: "cancel" };
-
-export interface ClusterStateEvent {
-  cluster: string;
-  state: ConnectionState;
-}
 
 /** Commands reject with `{ kind, message }`: what kind of trouble it is (see `ErrorKind`), and
  *  a sentence in the person's language that says what to do next. */
@@ -105,37 +111,14 @@ export const connectCluster = (name: string): Promise<ClusterProfile> =>
 export const answerQuestion = (id: number, answer: QuestionAnswer): Promise<void> =>
   invoke("answer_question", { id, answer });
 
-export function onHostMetrics(handler: (metrics: HostMetrics) => void): Promise<UnlistenFn> {
-  return listen<HostMetrics>(HOST_METRICS_EVENT, (event) => handler(event.payload));
-}
-
-export function onQuestion(handler: (q: AskedQuestion) => void): Promise<UnlistenFn> {
-  return listen<AskedQuestion>(QUESTION_EVENT, (event) => handler(event.payload));
-}
-
-export function onClusterState(handler: (e: ClusterStateEvent) => void): Promise<UnlistenFn> {
-  return listen<ClusterStateEvent>(CLUSTER_STATE_EVENT, (event) => handler(event.payload));
-}
-
-export interface TransferDone {
-  id: string;
-  report?: TransferReport;
-  error?: string;
-  /** Stopped by the user; Resume continues it. */
-  paused?: boolean;
-}
-
-export function onTransferProgress(
-  handler: (e: { id: string; progress: TransferProgress }) => void,
-): Promise<UnlistenFn> {
-  return listen<{ id: string; progress: TransferProgress }>(TRANSFER_PROGRESS_EVENT, (event) =>
-    handler(event.payload),
-  );
-}
-
-export function onTransferDone(handler: (e: TransferDone) => void): Promise<UnlistenFn> {
-  return listen<TransferDone>(TRANSFER_DONE_EVENT, (event) => handler(event.payload));
-}
+export const onHostMetrics = (handler: (metrics: HostMetrics) => void) =>
+  on("host-metrics", handler);
+export const onQuestion = (handler: (q: AskedQuestion) => void) => on("ssh-question", handler);
+export const onClusterState = (handler: (e: ClusterStateEvent) => void) =>
+  on("cluster-state", handler);
+export const onTransferProgress = (handler: (e: Progressed) => void) =>
+  on("transfer-progress", handler);
+export const onTransferDone = (handler: (e: TransferDone) => void) => on("transfer-done", handler);
 
 export const listTemplates = (): Promise<Template[]> => invoke("list_templates");
 /** The first job the guide offers on `target`: one that shows its GPUs, or its processors. */
@@ -159,17 +142,13 @@ export const listJobs = (): Promise<JobEntry[]> => invoke("list_jobs");
 export const cancelJob = (id: string): Promise<void> => invoke("cancel_job", { id });
 export const jobLogs = (id: string): Promise<Logs> => invoke("job_logs", { id });
 
-export function onJobChanged(handler: (job: JobEntry) => void): Promise<UnlistenFn> {
-  return listen<JobEntry>(JOB_EVENT, (event) => handler(event.payload));
-}
+export const onJobChanged = (handler: (job: JobEntry) => void) => on("job-changed", handler);
 export const jobChart = (id: string, width: number, height: number): Promise<string> =>
   invoke("job_chart", { id, width, height });
 export const jobSparkline = (id: string): Promise<string> => invoke("job_sparkline", { id });
 export const jobGpuSummary = (id: string): Promise<GpuSummary> => invoke("job_gpu_summary", { id });
 
-export function onGpuSamples(handler: (e: { id: string }) => void): Promise<UnlistenFn> {
-  return listen<{ id: string }>(GPU_EVENT, (event) => handler(event.payload));
-}
+export const onGpuSamples = (handler: (e: JobRef) => void) => on("gpu-samples", handler);
 /** Where Save proposes to put a job's chart or samples (the person can change it). */
 export const suggestExportPath = (id: string, format: ExportFormat): Promise<string> =>
   invoke("suggest_export_path", { id, format });
@@ -184,20 +163,13 @@ export interface UpdateStatus {
   current: string;
   found: AvailableUpdate | null;
 }
-export interface AvailableUpdate {
-  version: string;
-  notes: string | null;
-}
 export interface UpdateDownload {
   bytes: number;
   total: number | null;
 }
 export const updateStatus = (): Promise<UpdateStatus> => invoke("update_status");
-/** Must match `UPDATE_EVENT` in src-tauri/src/updates.rs. */
-export const UPDATE_EVENT = "update-available";
-export function onUpdateAvailable(handler: (u: AvailableUpdate) => void): Promise<UnlistenFn> {
-  return listen<AvailableUpdate>(UPDATE_EVENT, (event) => handler(event.payload));
-}
+export const onUpdateAvailable = (handler: (u: AvailableUpdate) => void) =>
+  on("update-available", handler);
 export const checkUpdate = (): Promise<AvailableUpdate | null> => invoke("check_update");
 /** Downloads, verifies and installs the update the last check found; the app then restarts. */
 export function installUpdate(onProgress: (p: UpdateDownload) => void): Promise<void> {
@@ -213,17 +185,9 @@ export const startDownload = (
   destination: string,
 ): Promise<string> => invoke("start_download", { cluster, source, destination });
 
-export function onDownloadProgress(
-  handler: (e: { id: string; progress: TransferProgress }) => void,
-): Promise<UnlistenFn> {
-  return listen<{ id: string; progress: TransferProgress }>(DOWNLOAD_PROGRESS_EVENT, (event) =>
-    handler(event.payload),
-  );
-}
-
-export function onDownloadDone(handler: (e: TransferDone) => void): Promise<UnlistenFn> {
-  return listen<TransferDone>(DOWNLOAD_DONE_EVENT, (event) => handler(event.payload));
-}
+export const onDownloadProgress = (handler: (e: Progressed) => void) =>
+  on("download-progress", handler);
+export const onDownloadDone = (handler: (e: TransferDone) => void) => on("download-done", handler);
 
 export const guideAtStart = (): Promise<Guide | null> => invoke("guide_at_start");
 export const saveGuide = (guide: Guide): Promise<void> => invoke("save_guide", { guide });
@@ -236,9 +200,6 @@ export const guideAddCluster = (
 /** The language Rust writes its messages in (checks, reasons, charts, notifications). */
 export const setCoreLanguage = (lang: Lang): Promise<void> => invoke("set_language", { lang });
 
-/** Must match `OPEN_SCRIPT_EVENT` in src-tauri/src/opened.rs: scripts wait to be taken. */
-export const OPEN_SCRIPT_EVENT = "open-script";
-
 /** A script file the app was asked to open (double-clicked `.sbatch`). */
 export interface OpenedScript {
   path: string;
@@ -250,30 +211,10 @@ export interface OpenedScript {
 /** The scripts Usine was asked to open that no screen has taken yet (at start, or since). */
 export const takeOpenedScripts = (): Promise<OpenedScript[]> => invoke("take_opened_scripts");
 
-export function onOpenScript(handler: () => void): Promise<UnlistenFn> {
-  return listen(OPEN_SCRIPT_EVENT, () => handler());
-}
-
-/** Must match `IDLE_EVENT` in src-tauri/src/jobs.rs. */
-export const IDLE_EVENT = "job-idle";
+/** Scripts wait to be taken (`takeOpenedScripts`). */
+export const onOpenScript = (handler: () => void) => on("open-script", () => handler());
 
 /** A running job whose GPUs have sat idle for the time set under Settings. */
-export interface IdleJob {
-  id: string;
-  name: string;
-  gpus: number;
-  below: number;
-  minutes: number;
-}
-
-export function onJobIdle(handler: (job: IdleJob) => void): Promise<UnlistenFn> {
-  return listen<IdleJob>(IDLE_EVENT, (event) => handler(event.payload));
-}
-
-/** Must match `OPEN_JOB_EVENT` in src-tauri/src/notifications.rs. */
-export const OPEN_JOB_EVENT = "open-job";
-
+export const onJobIdle = (handler: (job: IdleJob) => void) => on("job-idle", handler);
 /** The user clicked a job's desktop notification (its id): show that job. */
-export function onOpenJob(handler: (id: string) => void): Promise<UnlistenFn> {
-  return listen<string>(OPEN_JOB_EVENT, (event) => handler(event.payload));
-}
+export const onOpenJob = (handler: (id: string) => void) => on("open-job", handler);
