@@ -125,7 +125,7 @@ pub fn submit_draft<R: Runtime>(
     state: State<'_, AppState>,
     id: String,
 ) -> Result<JobEntry, UiError> {
-    let entry = targets::enqueue_draft(&state.store, &id)?;
+    let entry = targets::enqueue_draft(&state.store, &id, targets::Blockers::Stop)?;
     // A new job in the list (maybe queued for a cluster that is away): every screen hears it.
     let _ = events::send(&app, AppEvent::JobChanged(entry.clone()));
     state.jobs_changed.notify_one();

@@ -298,12 +298,16 @@ pub async fn submit(args: SubmitArgs, json: bool) -> anyhow::Result<()> {
     let store = open_store()?;
     let d = drafts::get(&lock(&store), &args.draft)
         .map_err(|_| anyhow::anyhow!("no draft {}", args.draft))?;
-    let (problems, cost) = targets::check(&store, &d.target, &d.spec)?;
-    if has_blockers(&problems) && !args.force {
-        print_checks(&problems, &cost);
-        bail!("not sent: fix the problems above (or --force)");
-    }
-    let entry = tracking::enqueue_draft(&store, &d)?;
+    let blockers = match args.force {
+        true => targets::Blockers::Overrule,
+        false => targets::Blockers::Stop,
+    };
+    let entry = targets::enqueue_draft(&store, &d.id, blockers).map_err(|e| {
+        if let Ok((problems, cost)) = targets::check(&store, &d.target, &d.spec) {
+            print_checks(&problems, &cost);
+        }
+        anyhow::anyhow!("not sent: {e} Fix the problems above (or --force).")
+    })?;
     if args.queue {
         println!(
             "Queued {} for {}; it is sent the next time Usine reaches it (usine jobs --refresh).",

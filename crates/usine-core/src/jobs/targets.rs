@@ -77,17 +77,29 @@ pub fn first_job_template(store: &Mutex<Store>, target: &str) -> Result<&'static
     })
 }
 
+/// What to do with a draft whose checks find a blocker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blockers {
+    /// Do not queue it (the app; the CLI by default).
+    Stop,
+    /// Queue it anyway: the person knows better than the checks (`usine submit --force`, for
+    /// a cluster whose last known profile is out of date).
+    Overrule,
+}
+
 /// Records a draft's job in the outbox, unless the checks find a problem that would make the
 /// cluster refuse it or the project unable to pay (the first one is the error).
 pub fn enqueue_draft(
     store: &Mutex<Store>,
     draft_id: &str,
+    blockers: Blockers,
 ) -> Result<super::history::JobEntry, JobError> {
     let draft = super::drafts::get(&lock(store), draft_id)?;
     let (problems, _) = check(store, &draft.target, &draft.spec)?;
     if let Some(p) = problems
         .iter()
         .find(|p| p.severity == checks::Severity::Blocker)
+        && blockers == Blockers::Stop
     {
         return Err(JobError::Rejected(p.message.clone()));
     }
