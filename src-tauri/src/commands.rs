@@ -77,25 +77,12 @@ pub async fn connect_cluster<R: Runtime>(
     state: State<'_, AppState>,
     name: String,
 ) -> Result<ClusterProfile, UiError> {
-    let settings = cluster::get(&state.store(), &name)?;
-    let emit_state = |s: ConnectionState| cluster_state(&app, &name, s);
-    emit_state(ConnectionState::Connecting);
     let questions = relay_questions(app.clone(), name.clone());
-    match cluster::connect_and_discover(&state.connections, &settings, questions).await {
-        Ok(profile) => {
-            cluster::save_profile(&state.store(), &name, &profile)?;
-            emit_state(ConnectionState::Connected);
-            crate::live::watch_connection(app.clone(), name.clone());
-            Ok(profile)
-        }
-        Err(error) => {
-            emit_state(ConnectionState::Offline {
-                reason: error.to_string(),
-                why: error.offline_why(),
-            });
-            Err(error.into())
-        }
-    }
+    let on_state = |s| cluster_state(&app, &name, s);
+    let profile =
+        cluster::connect(&state.store, &state.connections, &name, questions, on_state).await?;
+    crate::live::watch_connection(app.clone(), name.clone());
+    Ok(profile)
 }
 
 /// The UI's reply to a question. Secrets arrive here once and are never sent back.
@@ -308,37 +295,47 @@ pub fn start_download<R: Runtime>(
     source: String,
     destination: String,
 ) -> Result<String, UiError> {
-    let settings = cluster::get(&state.store(), &cluster)?;
+    cluster::get(&state.store(), &cluster)?; // an unknown cluster is said at once
     let id = usine_core::store::new_id();
-    let task_id = id.clone();
-    tauri::async_runtime::spawn(async move {
-        let state = tauri::Manager::state::<AppState>(&app);
-        let questions = relay_questions(app.clone(), cluster.clone());
-        let result = match state.connections.get(&settings, questions).await {
-            Ok(conn) => usine_core::download::download(
-                &conn,
-                &source,
-                std::path::Path::new(&destination),
-                |p| {
-                    let progress = Progressed {
-                        id: task_id.clone(),
-                        progress: p.clone(),
-                    };
-                    let _ = events::send(&app, AppEvent::DownloadProgress(progress));
-                },
-            )
-            .await
-            .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        let result = result.map_err(|error| {
-            tr!(
-                en: "{} Start it again to continue where it stopped.",
-                fr: "{} Relancez-le pour continuer là où il s'est arrêté.",
-                error
-            )
-        });
-        let _ = events::send(&app, AppEvent::DownloadDone(ended(task_id, result)));
-    });
+    let task = bring_back(app, cluster, source, destination, id.clone());
+    tauri::async_runtime::spawn(task);
     Ok(id)
+}
+
+/// The download itself, reported as `download-progress` and `download-done` events.
+async fn bring_back<R: Runtime>(
+    app: AppHandle<R>,
+    cluster: String,
+    source: String,
+    destination: String,
+    id: String,
+) {
+    let state = tauri::Manager::state::<AppState>(&app);
+    let questions = relay_questions(app.clone(), cluster.clone());
+    let progressed = |p: &transfer::Progress| {
+        let progress = Progressed {
+            id: id.clone(),
+            progress: p.clone(),
+        };
+        let _ = events::send(&app, AppEvent::DownloadProgress(progress));
+    };
+    let into = std::path::Path::new(&destination);
+    let result = usine_core::download::bring_back(
+        &state.store,
+        &state.connections,
+        &cluster,
+        questions,
+        &source,
+        into,
+        progressed,
+    )
+    .await
+    .map_err(|error| {
+        tr!(
+            en: "{} Start it again to continue where it stopped.",
+            fr: "{} Relancez-le pour continuer là où il s'est arrêté.",
+            error
+        )
+    });
+    let _ = events::send(&app, AppEvent::DownloadDone(ended(id, result)));
 }

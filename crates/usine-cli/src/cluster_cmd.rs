@@ -132,15 +132,11 @@ pub async fn run(command: ClusterCommand, json: bool) -> anyhow::Result<()> {
             }
         }
         ClusterCommand::Connect { name } => {
-            let settings = cluster::get(&store, &name)?;
             eprintln!("Connecting to {name}…");
-            let profile = cluster::connect_and_discover(
-                &Connections::default(),
-                &settings,
-                terminal::questions(),
-            )
-            .await?;
-            cluster::save_profile(&store, &name, &profile)?;
+            let store = std::sync::Mutex::new(store);
+            let connections = Connections::default();
+            let questions = terminal::questions();
+            let profile = cluster::connect(&store, &connections, &name, questions, |_| {}).await?;
             if json {
                 print_json(&profile);
             } else {

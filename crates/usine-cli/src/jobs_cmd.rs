@@ -294,15 +294,19 @@ fn show_draft(store: &Mutex<Store>, d: &drafts::Draft, json: bool) -> anyhow::Re
     Ok(())
 }
 
+/// `--force` overrules the checks' blockers.
+fn blockers(force: bool) -> targets::Blockers {
+    match force {
+        true => targets::Blockers::Overrule,
+        false => targets::Blockers::Stop,
+    }
+}
+
 pub async fn submit(args: SubmitArgs, json: bool) -> anyhow::Result<()> {
     let store = open_store()?;
     let d = drafts::get(&lock(&store), &args.draft)
         .map_err(|_| anyhow::anyhow!("no draft {}", args.draft))?;
-    let blockers = match args.force {
-        true => targets::Blockers::Overrule,
-        false => targets::Blockers::Stop,
-    };
-    let entry = targets::enqueue_draft(&store, &d.id, blockers).map_err(|e| {
+    let entry = targets::enqueue_draft(&store, &d.id, blockers(args.force)).map_err(|e| {
         if let Ok((problems, cost)) = targets::check(&store, &d.target, &d.spec) {
             print_checks(&problems, &cost);
         }

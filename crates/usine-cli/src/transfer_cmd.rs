@@ -69,11 +69,7 @@ pub async fn upload(args: UploadArgs, json: bool) -> anyhow::Result<bool> {
         &store,
         &id,
         &ReconnectPolicy::default(),
-        |p| {
-            bar.set_length(p.bytes_total);
-            bar.set_position(p.bytes_done);
-            bar.set_message(format!("{}/{} files", p.files_done, p.files_total));
-        },
+        |p| show(&bar, p),
         |state| bar.println(format!("connection: {state:?}")),
     )
     .await;
@@ -95,6 +91,13 @@ pub async fn upload(args: UploadArgs, json: bool) -> anyhow::Result<bool> {
         }
     }
     Ok(report.problems.is_empty())
+}
+
+/// Where a transfer stands, on its progress bar.
+fn show(bar: &ProgressBar, p: &transfer::Progress) {
+    bar.set_length(p.bytes_total);
+    bar.set_position(p.bytes_done);
+    bar.set_message(format!("{}/{} files", p.files_done, p.files_total));
 }
 
 fn progress_bar() -> ProgressBar {
@@ -121,17 +124,17 @@ pub struct DownloadArgs {
 
 /// Brings a folder back; run it again to continue after an interruption.
 pub async fn download(args: DownloadArgs, json: bool) -> anyhow::Result<bool> {
-    let store = Store::open_default()?;
-    let settings = cluster::get(&store, &args.cluster)?;
-    let conn = Connections::default()
-        .get(&settings, terminal::questions())
-        .await?;
+    let store = Mutex::new(Store::open_default()?);
     let bar = progress_bar();
-    let report = usine_core::download::download(&conn, &args.source, &args.destination, |p| {
-        bar.set_length(p.bytes_total);
-        bar.set_position(p.bytes_done);
-        bar.set_message(format!("{}/{} files", p.files_done, p.files_total));
-    })
+    let report = usine_core::download::bring_back(
+        &store,
+        &Connections::default(),
+        &args.cluster,
+        terminal::questions(),
+        &args.source,
+        &args.destination,
+        |p| show(&bar, p),
+    )
     .await;
     bar.finish_and_clear();
     let report =

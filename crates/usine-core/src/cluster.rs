@@ -391,6 +391,34 @@ pub async fn connect_and_discover(
     Ok(discovery::discover(&conn, &budget).await?)
 }
 
+/// Connects to the cluster `name` (its one shared connection), asks it what it offers and keeps
+/// that for offline use: the app's Connect button and `usine cluster connect`. `on_state` hears
+/// connecting, then connected or offline and why.
+pub async fn connect(
+    store: &std::sync::Mutex<Store>,
+    connections: &Connections,
+    name: &str,
+    questions: Questions,
+    mut on_state: impl FnMut(ConnectionState),
+) -> Result<ClusterProfile, ClusterError> {
+    let settings = get(&crate::store::lock(store), name)?;
+    on_state(ConnectionState::Connecting);
+    let found = connect_and_discover(connections, &settings, questions)
+        .await
+        .and_then(|profile| {
+            save_profile(&crate::store::lock(store), name, &profile)?;
+            Ok(profile)
+        });
+    on_state(match &found {
+        Ok(_) => ConnectionState::Connected,
+        Err(error) => ConnectionState::Offline {
+            reason: error.to_string(),
+            why: error.offline_why(),
+        },
+    });
+    found
+}
+
 /// Caches a discovered profile for offline use.
 pub fn save_profile(
     store: &Store,

@@ -21,6 +21,23 @@ struct RemoteFile {
     sha256: String,
 }
 
+/// Brings the folder `remote` of the cluster `cluster` into the folder `into` here, over the
+/// cluster's one connection (logging in first if needed): the app's Bring back and `usine
+/// download`.
+pub async fn bring_back(
+    store: &std::sync::Mutex<crate::store::Store>,
+    connections: &crate::cluster::Connections,
+    cluster: &str,
+    questions: crate::ssh::Questions,
+    remote: &str,
+    into: &Path,
+    on_progress: impl FnMut(&Progress) + Send,
+) -> Result<Report, crate::transfer::ClusterTransferError> {
+    let settings = crate::cluster::get(&crate::store::lock(store), cluster)?;
+    let conn = connections.get(&settings, questions).await?;
+    Ok(download(&conn, remote, into, on_progress).await?)
+}
+
 /// Brings the cluster folder `remote_root` into the folder `into` here, where it keeps its
 /// name ([`place::here`]: `~/runs/42` into `~/results` is `~/results/42`).
 pub async fn download(

@@ -16,7 +16,7 @@ use crate::settings::SettingsError;
 use crate::ssh::SshError;
 use crate::ssh::keygen::KeygenError;
 use crate::store::StoreError;
-use crate::transfer::{ResumeError, TransferError};
+use crate::transfer::{ClusterTransferError, TransferError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -118,11 +118,11 @@ impl HasKind for TransferError {
     }
 }
 
-impl HasKind for ResumeError {
+impl HasKind for ClusterTransferError {
     fn kind(&self) -> ErrorKind {
         match self {
-            ResumeError::Transfer(e) => e.kind(),
-            ResumeError::Cluster(e) => e.kind(),
+            ClusterTransferError::Transfer(e) => e.kind(),
+            ClusterTransferError::Cluster(e) => e.kind(),
         }
     }
 }

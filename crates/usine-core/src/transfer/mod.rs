@@ -532,7 +532,7 @@ pub async fn upload_resuming(
     policy: &crate::cluster::ReconnectPolicy,
     mut on_progress: impl FnMut(&Progress),
     mut on_state: impl FnMut(crate::ssh::ConnectionState),
-) -> Result<Report, ResumeError> {
+) -> Result<Report, ClusterTransferError> {
     let mut conn = connections.get(settings, questions).await?;
     loop {
         // The report describes the last run, the one that finished.
@@ -549,9 +549,10 @@ pub async fn upload_resuming(
     }
 }
 
-/// What [`upload_resuming`] can end with.
+/// What a transfer over a cluster's connection can end with: the transfer's trouble, or the
+/// cluster's (unknown, unreachable, login refused).
 #[derive(Debug, thiserror::Error)]
-pub enum ResumeError {
+pub enum ClusterTransferError {
     #[error(transparent)]
     Transfer(#[from] TransferError),
     #[error(transparent)]
