@@ -19,7 +19,6 @@ use crate::events;
 use crate::notifications;
 use crate::state::AppState;
 use usine_core::app_events::{AppEvent, IdleJob, JobRef};
-use usine_core::error_kind::ErrorKind;
 
 fn view(state: &AppState, draft: Draft) -> Result<DraftView, UiError> {
     Ok(targets::view(&state.store, draft)?)
@@ -62,17 +61,12 @@ pub fn create_draft(
     template: Option<String>,
     script: Option<String>,
 ) -> Result<DraftView, UiError> {
-    let (spec, template) = match (template, script) {
-        (_, Some(text)) => (sbatch::import(&text).spec, None),
-        (Some(id), None) => {
-            let t = templates::find(&id).ok_or_else(|| UiError {
-                kind: ErrorKind::NotFound,
-                message: tr!(en: "There is no template {id}.", fr: "Il n'y a pas de modèle {id}."),
-            })?;
-            (t.spec, Some(t.id))
-        }
-        (None, None) => (JobSpec::default(), None),
+    let start = match (template, script) {
+        (_, Some(text)) => targets::Start::Script(text),
+        (Some(id), None) => targets::Start::Template(id),
+        (None, None) => targets::Start::Blank,
     };
+    let (spec, template, _) = targets::starting_spec(&start)?;
     let draft = targets::create_draft(&state.store(), &target, template.as_deref(), &spec)?;
     view(&state, draft)
 }

@@ -176,26 +176,20 @@ pub async fn draft(command: DraftCommand, json: bool) -> anyhow::Result<()> {
             }
         }
         DraftCommand::New(args) => {
-            let (spec, template) = match (&args.template, &args.script) {
-                (Some(id), _) => {
-                    let t = templates::find(id).with_context(|| {
-                        format!("no template `{id}`: see `usine draft templates`")
-                    })?;
-                    (t.spec, Some(t.id))
-                }
-                (None, Some(path)) => {
-                    let text = sbatch::read_script(path)
-                        .with_context(|| format!("reading {}", path.display()))?;
-                    let imported = sbatch::import(&text);
-                    for note in &imported.notes {
-                        eprintln!("note: {note}");
-                    }
-                    (imported.spec, None)
-                }
+            let start = match (args.template, &args.script) {
+                (Some(id), _) => targets::Start::Template(id),
+                (None, Some(path)) => targets::Start::Script(
+                    sbatch::read_script(path)
+                        .with_context(|| format!("reading {}", path.display()))?,
+                ),
                 (None, None) => {
                     bail!("start from --template ID (see `usine draft templates`) or --script FILE")
                 }
             };
+            let (spec, template, notes) = targets::starting_spec(&start)?;
+            for note in &notes {
+                eprintln!("note: {note}");
+            }
             let spec = apply_sets(&spec, &args.sets)?;
             let d = targets::create_draft(&lock(&store), &args.target, template.as_deref(), &spec)?;
             show_draft(&store, &d, json)?;

@@ -98,7 +98,7 @@ impl HasKind for JobError {
             JobError::Scheduler(_) | JobError::Offline(_) => Offline,
             JobError::Local(_) => Local,
             JobError::BeingSent => Busy,
-            JobError::NotFound(_) => NotFound,
+            JobError::NotFound(_) | JobError::NoTemplate(_) => NotFound,
         }
     }
 }

@@ -53,6 +53,12 @@ pub enum JobError {
         .0
     ))]
     Offline(String),
+    #[error("{}", crate::tr!(
+        en: "There is no template {}. The list of templates shows those Usine has.",
+        fr: "Il n'y a pas de modèle {}. La liste des modèles montre ceux qu'Usine connaît.",
+        .0
+    ))]
+    NoTemplate(String),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]

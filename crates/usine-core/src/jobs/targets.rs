@@ -43,6 +43,33 @@ pub fn view(store: &Mutex<Store>, draft: super::drafts::Draft) -> Result<DraftVi
     })
 }
 
+/// What a new draft starts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    /// A template of the catalogue, by id.
+    Template(String),
+    /// A script the person already has (its text): read back into a spec.
+    Script(String),
+    /// Nothing: the spec's defaults.
+    Blank,
+}
+
+/// The spec a new draft starts with, the template it came from, and what importing a script
+/// could not keep (notes to show): the app's New draft and `usine draft new`.
+pub fn starting_spec(start: &Start) -> Result<(JobSpec, Option<String>, Vec<String>), JobError> {
+    match start {
+        Start::Template(id) => {
+            let t = super::templates::find(id).ok_or_else(|| JobError::NoTemplate(id.clone()))?;
+            Ok((t.spec, Some(t.id), Vec::new()))
+        }
+        Start::Script(text) => {
+            let imported = super::sbatch::import(text);
+            Ok((imported.spec, None, imported.notes))
+        }
+        Start::Blank => Ok((JobSpec::default(), None, Vec::new())),
+    }
+}
+
 /// A new draft for `target`; on a cluster, what the spec leaves open (partition, account) is
 /// filled from the profile found at the last login (see `checks::fill_from_profile`).
 pub fn create_draft(
@@ -350,5 +377,31 @@ impl Scheduler for AnyScheduler {
             Self::ThisComputer(s) => s.logs(id, spec, max_bytes).await,
             Self::Slurm(s) | Self::Rest(_, s) => s.logs(id, spec, max_bytes).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_draft_starts_from_a_template_a_script_or_nothing() {
+        let (spec, template, notes) =
+            starting_spec(&Start::Template("first-cpu-job".into())).unwrap();
+        assert_eq!(
+            (spec.name.as_str(), template.as_deref()),
+            ("first-cpu-job", Some("first-cpu-job"))
+        );
+        assert!(notes.is_empty());
+        assert!(matches!(
+            starting_spec(&Start::Template("nope".into())),
+            Err(JobError::NoTemplate(id)) if id == "nope"
+        ));
+        let (spec, template, _) = starting_spec(&Start::Script(
+            "#!/bin/bash\n#SBATCH -J mine\nsrun hostname\n".into(),
+        ))
+        .unwrap();
+        assert_eq!((spec.name.as_str(), template), ("mine", None));
+        assert_eq!(starting_spec(&Start::Blank).unwrap().0, JobSpec::default());
     }
 }
