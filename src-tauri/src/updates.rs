@@ -54,6 +54,11 @@ pub fn init<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
 pub struct Found(Mutex<Option<Update>>);
 
 impl Found {
+    /// The update found by the last check, taken: installing it twice is not possible.
+    fn take(&self) -> Option<Update> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
     fn available(&self) -> Option<AvailableUpdate> {
         self.0
             .lock()
@@ -139,14 +144,24 @@ pub async fn install_update<R: Runtime>(
     found: State<'_, Found>,
     progress: Channel<Downloaded>,
 ) -> Result<(), UiError> {
-    let update = found
-        .0
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take()
-        .ok_or_else(nothing_to_install)?;
+    let update = found.take().ok_or_else(nothing_to_install)?;
+    // A failed update is dropped: trying again starts with a fresh check, which also picks up
+    // a release the team has fixed meanwhile.
+    download_and_install(&update, &progress)
+        .await
+        .map_err(plain)?;
+    tracing::info!("update installed; restarting");
+    app.restart()
+}
+
+/// Downloads the update, reporting each chunk on `progress`, checks its signature and installs
+/// it.
+async fn download_and_install(
+    update: &Update,
+    progress: &Channel<Downloaded>,
+) -> Result<(), Error> {
     let mut bytes = 0u64;
-    let result = update
+    update
         .download_and_install(
             |chunk, total| {
                 bytes += chunk as u64;
@@ -154,12 +169,7 @@ pub async fn install_update<R: Runtime>(
             },
             || tracing::info!(version = %update.version, "update downloaded and verified"),
         )
-        .await;
-    // A failed update is dropped: trying again starts with a fresh check, which also picks up
-    // a release the team has fixed meanwhile.
-    result.map_err(plain)?;
-    tracing::info!("update installed; restarting");
-    app.restart()
+        .await
 }
 
 /// The plugin's errors in plain words, each with what to do next.
