@@ -2,10 +2,13 @@ import { cleanup, render } from "@testing-library/svelte";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import Jobs from "./Jobs.svelte";
+import { jobs } from "../lib/jobs.svelte";
 
 afterEach(async () => {
   cleanup();
   await new Promise((resolve) => setTimeout(resolve, 0));
+  // The job list is shared by the whole app: each case follows it with its own mocks.
+  jobs.reset();
   clearMocks();
 });
 
