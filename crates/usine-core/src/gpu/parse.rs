@@ -582,6 +582,25 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Whatever a node writes (binary junk, half lines, the no-tool marker among them), every
+        /// parser returns: bad lines are counted, never a panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400), marker in proptest::prelude::any::<bool>()) {
+            let mut text = String::from_utf8_lossy(&bytes).into_owned();
+            if marker {
+                text = format!("{text}\n{NO_GPU_TOOL}\n");
+            }
+            let log = recorder_log(&text, "n");
+            proptest::prop_assert!(!marker || log.no_tool);
+            let _ = nvidia_smi_csv(&text, None, "n", 0);
+            let _ = nvidia_smi_csv(&text, Some(RECORDER_FIELDS), "n", 0);
+            let _ = rocm_smi_json(&text, "n", 0);
+            let _ = amd_smi_json(&text, "n", 0);
+            let _ = slurm_gpu_tres(&text, 0);
+        }
+    }
+
     #[test]
     fn hostile_input_never_panics() {
         for junk in [
