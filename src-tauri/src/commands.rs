@@ -1,8 +1,10 @@
 //! Tauri commands: one-screen adapters over `usine-core`.
 
+use std::path::Path;
+
 use serde::Deserialize;
 use tauri::{AppHandle, Runtime, State};
-use usine_core::cluster::{self, AskedQuestion, ClusterSettings, ClusterView};
+use usine_core::cluster::{self, AskedQuestion, ClusterView, NewCluster};
 use usine_core::discovery::ClusterProfile;
 use usine_core::sites::{self, Site};
 use usine_core::ssh::{Answer, ConnectionState, Questions, keygen};
@@ -60,8 +62,21 @@ pub fn ssh_config_candidates() -> usine_core::ssh_config::Candidates {
 
 #[tauri::command]
 #[tracing::instrument(skip(state), err(Debug))]
-pub fn add_cluster(state: State<'_, AppState>, settings: ClusterSettings) -> Result<(), UiError> {
-    Ok(cluster::add(&state.store(), &settings)?)
+pub fn add_cluster(state: State<'_, AppState>, cluster: NewCluster) -> Result<(), UiError> {
+    cluster::add_new(&state.store(), &cluster)?;
+    Ok(())
+}
+
+/// Adds the host called `alias` in the person's OpenSSH config.
+#[tauri::command]
+#[tracing::instrument(skip(state), err(Debug))]
+pub fn import_cluster(state: State<'_, AppState>, alias: String) -> Result<(), UiError> {
+    let config = usine_core::ssh_config::default_path();
+    let done = usine_core::ssh_config::add_hosts(&state.store(), &config, &[alias]);
+    match done.nothing_because() {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
 }
 
 #[tauri::command]
@@ -181,14 +196,11 @@ pub fn start_upload<R: Runtime>(
     into: String,
     by_checksum: bool,
 ) -> Result<transfer::Started, UiError> {
-    // The same folder to the same place again continues the unfinished upload, if any.
-    let started = transfer::start(&state.store, &cluster, std::path::Path::new(&source), &into)?;
-    if by_checksum {
-        transfer::set_compare(&state.store, &started.id, transfer::Compare::Checksum)?;
-    }
-    for p in &started.problems {
-        tracing::info!(path = %p.path, problem = %p.problem, "not sent");
-    }
+    let compare = match by_checksum {
+        true => transfer::Compare::Checksum,
+        false => transfer::Compare::Quick,
+    };
+    let started = transfer::begin(&state.store, &cluster, Path::new(&source), &into, compare)?;
     run_upload(app, cluster, started.id.clone());
     Ok(started)
 }
@@ -236,28 +248,25 @@ fn run_upload<R: Runtime>(app: AppHandle<R>, cluster_name: String, id: String) {
     let task = tauri::async_runtime::spawn(async move {
         let app = task_app;
         let state = tauri::Manager::state::<AppState>(&app);
-        let settings = cluster::get(&state.store(), &cluster_name);
-        let result = match settings {
-            Ok(settings) => transfer::upload_resuming(
-                &state.connections,
-                &settings,
-                relay_questions(app.clone(), cluster_name.clone()),
-                &state.store,
-                &id,
-                &cluster::ReconnectPolicy::default(),
-                |p| {
-                    let progress = Progressed {
-                        id: id.clone(),
-                        progress: p.clone(),
-                    };
-                    let _ = events::send(&app, AppEvent::TransferProgress(progress));
-                },
-                |s| cluster_state(&app, &cluster_name, s),
-            )
-            .await
-            .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
+        let progressed = |p: &transfer::Progress| {
+            let progress = Progressed {
+                id: id.clone(),
+                progress: p.clone(),
+            };
+            let _ = events::send(&app, AppEvent::TransferProgress(progress));
         };
+        let questions = relay_questions(app.clone(), cluster_name.clone());
+        let on_state = |s| cluster_state(&app, &cluster_name, s);
+        let result = transfer::run(
+            &state.connections,
+            &state.store,
+            &id,
+            questions,
+            progressed,
+            on_state,
+        )
+        .await
+        .map_err(|e| e.to_string());
         state
             .uploads
             .lock()

@@ -24,17 +24,6 @@ fn view(state: &AppState, draft: Draft) -> Result<DraftView, UiError> {
     Ok(targets::view(&state.store, draft)?)
 }
 
-fn save_and_view(
-    state: &AppState,
-    id: &str,
-    target: &str,
-    spec: &JobSpec,
-) -> Result<DraftView, UiError> {
-    drafts::save(&state.store(), id, target, spec)?;
-    let draft = drafts::get(&state.store(), id)?;
-    view(state, draft)
-}
-
 #[tauri::command]
 pub fn list_templates() -> Vec<Template> {
     templates::all()
@@ -87,7 +76,7 @@ pub fn save_draft(
     target: String,
     spec: JobSpec,
 ) -> Result<DraftView, UiError> {
-    save_and_view(&state, &id, &target, &spec)
+    Ok(targets::save_draft(&state.store, &id, &target, &spec)?)
 }
 
 /// The expert's raw-script view: the edited script replaces the draft's fields.
@@ -100,7 +89,7 @@ pub fn import_script(
     script: String,
 ) -> Result<DraftView, UiError> {
     let spec = sbatch::import(&script).spec;
-    save_and_view(&state, &id, &target, &spec)
+    Ok(targets::save_draft(&state.store, &id, &target, &spec)?)
 }
 
 #[tauri::command]

@@ -26,6 +26,7 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::list_sites,
             commands::list_clusters,
             commands::add_cluster,
+            commands::import_cluster,
             commands::ssh_config_candidates,
             commands::generate_key,
             commands::list_transfers,

@@ -1,14 +1,14 @@
 //! `usine cluster …`: add, list, connect, forget.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{Args, Subcommand};
-use usine_core::cluster::{self, ClusterSettings, Connections, Jump, Login};
+use usine_core::cluster::{self, ClusterSettings, Connections, Login, NewCluster};
 use usine_core::discovery::ClusterProfile;
 use usine_core::ssh::certificate::CertificateState;
+use usine_core::ssh_config;
 use usine_core::store::Store;
-use usine_core::{sites, ssh_config};
 
 use crate::{print_json, terminal};
 
@@ -70,102 +70,83 @@ pub struct AddArgs {
 pub async fn run(command: ClusterCommand, json: bool) -> anyhow::Result<()> {
     let store = Store::open_default()?;
     match command {
-        ClusterCommand::Add(args) => {
-            let settings = settings_from(args)?;
-            cluster::add(&store, &settings)?;
-            println!(
-                "Added {} ({}@{}:{}). Next: usine cluster connect {}",
-                settings.name, settings.user, settings.host, settings.port, settings.name
-            );
-        }
-        ClusterCommand::Import { aliases, config } => {
-            let found = ssh_config::candidates(&config);
-            for note in &found.notes {
-                eprintln!("note: {note}");
-            }
-            let mut added = 0;
-            for settings in found
-                .clusters
-                .iter()
-                .filter(|c| aliases.is_empty() || aliases.contains(&c.name))
-            {
-                match cluster::add(&store, settings) {
-                    Ok(()) => {
-                        added += 1;
-                        println!(
-                            "Added {} ({}@{}:{})",
-                            settings.name, settings.user, settings.host, settings.port
-                        );
-                    }
-                    Err(e) => eprintln!("Skipped {}: {e}", settings.name),
-                }
-            }
-            for missing in aliases
-                .iter()
-                .filter(|a| !found.clusters.iter().any(|c| &&c.name == a))
-            {
-                eprintln!("No `Host {missing}` in {}", config.display());
-            }
-            if added == 0 {
-                bail!("nothing imported from {}", config.display());
-            }
-        }
-        ClusterCommand::List => {
-            let clusters = cluster::list(&store)?;
-            if json {
-                print_json(&cluster::views(&store, &Default::default())?);
-            } else if clusters.is_empty() {
-                println!(
-                    "No cluster yet. Add one with: usine cluster add NAME --site lumi --user YOU --key ~/.ssh/id_ed25519"
-                );
-            } else {
-                for c in clusters {
-                    let cert = match c.certificate_status() {
-                        Some(s) if s.state == CertificateState::Valid => String::new(),
-                        Some(s) => {
-                            format!("  (certificate {:?}: get a new one)", s.state).to_lowercase()
-                        }
-                        None => String::new(),
-                    };
-                    println!("{:<16} {}@{}:{}{cert}", c.name, c.user, c.host, c.port);
-                }
-            }
-        }
-        ClusterCommand::Connect { name } => {
-            eprintln!("Connecting to {name}…");
-            let store = std::sync::Mutex::new(store);
-            let connections = Connections::default();
-            let questions = terminal::questions();
-            let profile = cluster::connect(&store, &connections, &name, questions, |_| {}).await?;
-            if json {
-                print_json(&profile);
-            } else {
-                print_profile(&name, &profile);
-            }
-        }
+        ClusterCommand::Add(args) => add(&store, args),
+        ClusterCommand::Import { aliases, config } => import(&store, &aliases, &config),
+        ClusterCommand::List => list(&store, json),
+        ClusterCommand::Connect { name } => connect(store, &name, json).await,
         ClusterCommand::Forget { name } => {
             cluster::forget(&store, &name)?;
             println!("Forgot {name}.");
+            Ok(())
         }
+    }
+}
+
+pub fn add(store: &Store, args: AddArgs) -> anyhow::Result<()> {
+    let s = cluster::add_new(store, &new_cluster(args)?)?;
+    println!(
+        "Added {} ({}@{}:{}). Next: usine cluster connect {}",
+        s.name, s.user, s.host, s.port, s.name
+    );
+    Ok(())
+}
+
+pub fn import(store: &Store, aliases: &[String], config: &Path) -> anyhow::Result<()> {
+    let done = ssh_config::add_hosts(store, config, aliases);
+    done.notes.iter().for_each(|n| eprintln!("note: {n}"));
+    for s in &done.added {
+        println!("Added {} ({}@{}:{})", s.name, s.user, s.host, s.port);
+    }
+    done.skipped
+        .iter()
+        .for_each(|(n, e)| eprintln!("Skipped {n}: {e}"));
+    for missing in &done.missing {
+        eprintln!("No `Host {missing}` in {}", config.display());
+    }
+    if done.added.is_empty() {
+        bail!("nothing imported from {}", config.display());
     }
     Ok(())
 }
 
-fn settings_from(a: AddArgs) -> anyhow::Result<ClusterSettings> {
-    let site = a
-        .site
-        .as_deref()
-        .map(|id| {
-            sites::find(id)
-                .with_context(|| format!("no site “{id}” in the catalogue; use --host instead"))
-        })
-        .transpose()?;
-    let host = match (&a.host, &site) {
-        (Some(h), _) => h.clone(),
-        (None, Some(s)) => s.hosts[0].clone(),
-        (None, None) => bail!("say where the cluster is: --site SITE or --host HOST"),
+pub fn list(store: &Store, json: bool) -> anyhow::Result<()> {
+    let clusters = cluster::list(store)?;
+    if json {
+        print_json(&cluster::views(store, &Default::default())?);
+    } else if clusters.is_empty() {
+        println!(
+            "No cluster yet. Add one with: usine cluster add NAME --site lumi --user YOU --key ~/.ssh/id_ed25519"
+        );
+    }
+    clusters.iter().filter(|_| !json).for_each(print_cluster);
+    Ok(())
+}
+
+fn print_cluster(c: &ClusterSettings) {
+    let cert = match c.certificate_status() {
+        Some(s) if s.state != CertificateState::Valid => {
+            format!("  (certificate {:?}: get a new one)", s.state).to_lowercase()
+        }
+        _ => String::new(),
     };
-    let port = a.port.or(site.as_ref().map(|s| s.port)).unwrap_or(22);
+    println!("{:<16} {}@{}:{}{cert}", c.name, c.user, c.host, c.port);
+}
+
+pub async fn connect(store: Store, name: &str, json: bool) -> anyhow::Result<()> {
+    eprintln!("Connecting to {name}…");
+    let (store, connections) = (std::sync::Mutex::new(store), Connections::default());
+    let profile = cluster::connect(&store, &connections, name, terminal::questions(), |_| {});
+    let profile = profile.await?;
+    if json {
+        print_json(&profile);
+    } else {
+        print_profile(name, &profile);
+    }
+    Ok(())
+}
+
+/// The cluster the flags describe; how it logs in follows from --key, --agent and --code.
+fn new_cluster(a: AddArgs) -> anyhow::Result<NewCluster> {
     let login = match (a.key, a.agent, a.code) {
         (Some(key), _, false) => Login::Key {
             key,
@@ -176,48 +157,18 @@ fn settings_from(a: AddArgs) -> anyhow::Result<ClusterSettings> {
         (None, false, true) => Login::PasswordAndCode,
         (None, false, false) => bail!("say how you log in: --key FILE, --agent, or --code"),
     };
-    let jumps = a
-        .jumps
-        .iter()
-        .map(|j| parse_jump(j, &login))
-        .collect::<anyhow::Result<_>>()?;
-    Ok(ClusterSettings {
+    if a.site.is_none() && a.host.is_none() {
+        bail!("say where the cluster is: --site SITE or --host HOST");
+    }
+    Ok(NewCluster {
         name: a.name,
-        site: site.map(|s| s.id),
-        host,
-        port,
+        site: a.site,
+        host: a.host,
+        port: a.port,
         user: a.user,
         login,
-        jumps,
+        jumps: a.jumps,
         rest_url: a.rest,
-    })
-}
-
-fn parse_jump(text: &str, login: &Login) -> anyhow::Result<Jump> {
-    let (user, rest) = text
-        .split_once('@')
-        .with_context(|| format!("--jump {text}: write it as user@host[:port]"))?;
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) => (
-            h,
-            p.parse()
-                .with_context(|| format!("--jump {text}: the port is not a number"))?,
-        ),
-        None => (rest, 22),
-    };
-    // A bastion logs in with the same key or agent; codes are for the cluster itself.
-    let login = match login {
-        Login::KeyThenCode { key } => Login::Key {
-            key: key.clone(),
-            certificate: None,
-        },
-        other => other.clone(),
-    };
-    Ok(Jump {
-        host: host.to_owned(),
-        port,
-        user: user.to_owned(),
-        login,
     })
 }
 

@@ -9,7 +9,8 @@ use clap::{Args, Subcommand};
 use usine_core::cluster::Connections;
 use usine_core::gpu::series::Device;
 use usine_core::gpu::{export, series, watch};
-use usine_core::jobs::{history, targets, tracking};
+use usine_core::jobs::history::{self, JobEntry};
+use usine_core::jobs::targets::Opening;
 use usine_core::store::{Store, lock};
 
 use crate::terminal;
@@ -97,38 +98,44 @@ fn print_table(store: &Mutex<Store>, job: &str) -> anyhow::Result<()> {
 
 pub async fn watch(args: WatchArgs) -> anyhow::Result<()> {
     let store = Mutex::new(Store::open_default()?);
-    let job = history::get(&lock(&store), &args.job)
-        .map_err(|_| anyhow::anyhow!("no job {}: see `usine jobs`", args.job))?;
+    let job = followed_job(&store, &args.job)?;
+    let every = (!args.once).then_some(Duration::from_secs(args.every.max(2)));
+    let on_look = |now: &_, idle| show_look(&store, now, idle);
+    let (cs, asking) = (
+        Connections::default(),
+        Opening::Asking(terminal::questions()),
+    );
+    watch::follow(&store, &cs, &asking, &job.id, every, on_look).await?;
+    Ok(())
+}
+
+/// The job to watch, if its use is recorded.
+fn followed_job(store: &Mutex<Store>, id: &str) -> anyhow::Result<JobEntry> {
+    let job = history::get(&lock(store), id)
+        .map_err(|_| anyhow::anyhow!("no job {id}: see `usine jobs`"))?;
     if !watch::followed(&job) {
         bail!(
             "{} does not record GPU use (it has no GPUs, or recording was off when it was sent)",
             job.id
         );
     }
-    let connections = Connections::default();
-    let scheduler = targets::open(&store, &connections, &job.target, terminal::questions()).await?;
-    loop {
-        tracking::refresh(&store, &job.target, &scheduler).await?;
-        let now = history::get(&lock(&store), &job.id)?;
-        if watch::watched(&now) {
-            let rule = watch::IdleRule::from(&usine_core::settings::load(&lock(&store)));
-            let look = watch::look(&store, &scheduler, &now, rule).await?;
-            if look.idle {
-                eprintln!(
-                    "Its GPUs have been under {} % busy for {} minutes: is it stuck? (usine job cancel {})",
-                    rule.below, rule.minutes, job.id
-                );
-            }
-        }
-        print_table(&store, &job.id)?;
-        if args.once || now.state.is_finished() {
-            if now.state.is_finished() {
-                println!("The job has ended ({:?}).", now.state);
-            }
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_secs(args.every.max(2))).await;
-        println!();
+    Ok(job)
+}
+
+/// One look: a warning when the job sat idle, its table, and how it ended.
+fn show_look(store: &Mutex<Store>, now: &JobEntry, idle: Option<watch::IdleRule>) {
+    if let Some(rule) = idle {
+        eprintln!(
+            "Its GPUs have been under {} % busy for {} minutes: is it stuck? (usine job cancel {})",
+            rule.below, rule.minutes, now.id
+        );
+    }
+    if let Err(e) = print_table(store, &now.id) {
+        eprintln!("The samples cannot be read: {e}");
+    }
+    match now.state.is_finished() {
+        true => println!("The job has ended ({:?}).", now.state),
+        false => println!(),
     }
 }
 

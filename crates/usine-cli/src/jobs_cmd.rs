@@ -9,10 +9,10 @@ use clap::{Args, Subcommand};
 use usine_core::cluster::Connections;
 use usine_core::jobs::checks::{CostEstimate, Problem, Severity, has_blockers};
 use usine_core::jobs::history::{self, JobEntry};
-use usine_core::jobs::scheduler::{JobError, Scheduler};
+use usine_core::jobs::scheduler::JobError;
 use usine_core::jobs::slurm::JobState;
 use usine_core::jobs::spec::JobSpec;
-use usine_core::jobs::{drafts, sbatch, targets, templates, tracker, tracking};
+use usine_core::jobs::{drafts, sbatch, targets, templates, tracker};
 use usine_core::store::{Store, lock};
 use usine_core::target::THIS_COMPUTER_ID;
 
@@ -166,107 +166,124 @@ fn print_checks(problems: &[Problem], cost: &CostEstimate) {
 pub async fn draft(command: DraftCommand, json: bool) -> anyhow::Result<()> {
     let store = open_store()?;
     match command {
-        DraftCommand::Templates => {
-            let all = templates::all();
-            if json {
-                print_json(&all);
-            }
-            for t in all.iter().filter(|_| !json) {
-                println!("{:<24} {}\n{:<24} {}", t.id, t.title, "", t.summary);
-            }
-        }
-        DraftCommand::New(args) => {
-            let start = match (args.template, &args.script) {
-                (Some(id), _) => targets::Start::Template(id),
-                (None, Some(path)) => targets::Start::Script(
-                    sbatch::read_script(path)
-                        .with_context(|| format!("reading {}", path.display()))?,
-                ),
-                (None, None) => {
-                    bail!("start from --template ID (see `usine draft templates`) or --script FILE")
-                }
-            };
-            let (spec, template, notes) = targets::starting_spec(&start)?;
-            for note in &notes {
-                eprintln!("note: {note}");
-            }
-            let spec = apply_sets(&spec, &args.sets)?;
-            let d = targets::create_draft(&lock(&store), &args.target, template.as_deref(), &spec)?;
-            show_draft(&store, &d, json)?;
-        }
-        DraftCommand::List => {
-            let all = drafts::list(&lock(&store))?;
-            if json {
-                print_json(&all);
-            } else if all.is_empty() {
-                println!(
-                    "No drafts. Start one with: usine draft new --template pytorch-single-node"
-                );
-            }
-            for d in all.iter().filter(|_| !json) {
-                println!(
-                    "{}  {:<20} {:<16} {}",
-                    d.id, d.spec.name, d.target, d.updated_at
-                );
-            }
-        }
-        DraftCommand::Edit(args) => {
-            let d = drafts::get(&lock(&store), &args.id)
-                .map_err(|_| anyhow::anyhow!("no draft {}", args.id))?;
-            let mut spec = match &args.script {
-                Some(path) => {
-                    let text = sbatch::read_script(path)
-                        .with_context(|| format!("reading {}", path.display()))?;
-                    sbatch::import(&text).spec
-                }
-                None => d.spec.clone(),
-            };
-            spec = apply_sets(&spec, &args.sets)?;
-            let target = args.target.unwrap_or(d.target);
-            drafts::save(&lock(&store), &d.id, &target, &spec)?;
-            let d = drafts::get(&lock(&store), &d.id)?;
-            show_draft(&store, &d, json)?;
-        }
-        DraftCommand::Export { id, output } => {
-            let d =
-                drafts::get(&lock(&store), &id).map_err(|_| anyhow::anyhow!("no draft {id}"))?;
-            if json {
-                print_json(&d.spec);
-                return Ok(());
-            }
-            let script = sbatch::render(&d.spec)?;
-            match output {
-                Some(path) => std::fs::write(&path, script)
-                    .with_context(|| format!("writing {}", path.display()))?,
-                None => print!("{script}"),
-            }
-        }
-        DraftCommand::Check { id } => {
-            let d =
-                drafts::get(&lock(&store), &id).map_err(|_| anyhow::anyhow!("no draft {id}"))?;
-            let (problems, cost) = targets::check(&store, &d.target, &d.spec)?;
-            if json {
-                print_json(&serde_json::json!({
-                    "problems": problems,
-                    "cost": cost,
-                    "refusedBecause": d.refused_because,
-                }));
-            } else {
-                print_refusal(&d);
-                print_checks(&problems, &cost);
-            }
-            if has_blockers(&problems) {
-                bail!("fix the problems above before submitting");
-            }
-        }
-        DraftCommand::Delete { id } => {
-            if !drafts::delete(&lock(&store), &id)? {
-                bail!("no draft {id}");
-            }
-            println!("Deleted draft {id}.");
-        }
+        DraftCommand::Templates => templates(json),
+        DraftCommand::New(args) => draft_new(&store, args, json),
+        DraftCommand::List => draft_list(&store, json),
+        DraftCommand::Edit(args) => draft_edit(&store, args, json),
+        DraftCommand::Export { id, output } => draft_export(&store, &id, output, json),
+        DraftCommand::Check { id } => draft_check(&store, &id, json),
+        DraftCommand::Delete { id } => draft_delete(&store, &id),
+    }
+}
+
+pub fn templates(json: bool) -> anyhow::Result<()> {
+    let all = templates::all();
+    if json {
+        print_json(&all);
+    }
+    for t in all.iter().filter(|_| !json) {
+        println!("{:<24} {}\n{:<24} {}", t.id, t.title, "", t.summary);
     }
     Ok(())
+}
+
+pub fn draft_new(store: &Mutex<Store>, args: NewArgs, json: bool) -> anyhow::Result<()> {
+    let start = match (args.template, &args.script) {
+        (Some(id), _) => targets::Start::Template(id),
+        (None, Some(path)) => targets::Start::Script(read_script(path)?),
+        (None, None) => {
+            bail!("start from --template ID (see `usine draft templates`) or --script FILE")
+        }
+    };
+    let (spec, template, notes) = targets::starting_spec(&start)?;
+    notes.iter().for_each(|note| eprintln!("note: {note}"));
+    let spec = apply_sets(&spec, &args.sets)?;
+    let d = targets::create_draft(&lock(store), &args.target, template.as_deref(), &spec)?;
+    show_draft(&targets::view(store, d)?, json);
+    Ok(())
+}
+
+pub fn draft_list(store: &Mutex<Store>, json: bool) -> anyhow::Result<()> {
+    let all = drafts::list(&lock(store))?;
+    if json {
+        print_json(&all);
+    } else if all.is_empty() {
+        println!("No drafts. Start one with: usine draft new --template pytorch-single-node");
+    }
+    for d in all.iter().filter(|_| !json) {
+        println!(
+            "{}  {:<20} {:<16} {}",
+            d.id, d.spec.name, d.target, d.updated_at
+        );
+    }
+    Ok(())
+}
+
+pub fn draft_edit(store: &Mutex<Store>, args: EditArgs, json: bool) -> anyhow::Result<()> {
+    let d = draft_of(store, &args.id)?;
+    let spec = match &args.script {
+        Some(path) => sbatch::import(&read_script(path)?).spec,
+        None => d.spec,
+    };
+    let target = args.target.unwrap_or(d.target);
+    let spec = apply_sets(&spec, &args.sets)?;
+    show_draft(&targets::save_draft(store, &d.id, &target, &spec)?, json);
+    Ok(())
+}
+
+pub fn draft_export(
+    store: &Mutex<Store>,
+    id: &str,
+    output: Option<PathBuf>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let d = draft_of(store, id)?;
+    if json {
+        print_json(&d.spec);
+        return Ok(());
+    }
+    let script = sbatch::render(&d.spec)?;
+    match output {
+        Some(path) => {
+            std::fs::write(&path, script).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => print!("{script}"),
+    }
+    Ok(())
+}
+
+pub fn draft_check(store: &Mutex<Store>, id: &str, json: bool) -> anyhow::Result<()> {
+    let view = targets::view(store, draft_of(store, id)?)?;
+    if json {
+        print_json(&serde_json::json!({
+            "problems": view.problems,
+            "cost": view.cost,
+            "refusedBecause": view.draft.refused_because,
+        }));
+    } else {
+        print_refusal(&view.draft);
+        print_checks(&view.problems, &view.cost);
+    }
+    if has_blockers(&view.problems) {
+        bail!("fix the problems above before submitting");
+    }
+    Ok(())
+}
+
+pub fn draft_delete(store: &Mutex<Store>, id: &str) -> anyhow::Result<()> {
+    if !drafts::delete(&lock(store), id)? {
+        bail!("no draft {id}");
+    }
+    println!("Deleted draft {id}.");
+    Ok(())
+}
+
+fn draft_of(store: &Mutex<Store>, id: &str) -> anyhow::Result<drafts::Draft> {
+    drafts::get(&lock(store), id).map_err(|_| anyhow::anyhow!("no draft {id}"))
+}
+
+fn read_script(path: &std::path::Path) -> anyhow::Result<String> {
+    sbatch::read_script(path).with_context(|| format!("reading {}", path.display()))
 }
 
 fn print_refusal(d: &drafts::Draft) {
@@ -275,17 +292,16 @@ fn print_refusal(d: &drafts::Draft) {
     }
 }
 
-fn show_draft(store: &Mutex<Store>, d: &drafts::Draft, json: bool) -> anyhow::Result<()> {
-    let (problems, cost) = targets::check(store, &d.target, &d.spec)?;
+fn show_draft(view: &targets::DraftView, json: bool) {
     if json {
-        print_json(&serde_json::json!({ "draft": d, "problems": problems, "cost": cost }));
-    } else {
-        println!("Draft {} \"{}\" for {}", d.id, d.spec.name, d.target);
-        print_refusal(d);
-        print_checks(&problems, &cost);
-        println!("Next: usine submit {}", d.id);
+        print_json(view);
+        return;
     }
-    Ok(())
+    let d = &view.draft;
+    println!("Draft {} \"{}\" for {}", d.id, d.spec.name, d.target);
+    print_refusal(d);
+    print_checks(&view.problems, &view.cost);
+    println!("Next: usine submit {}", d.id);
 }
 
 /// `--force` overrules the checks' blockers.
@@ -298,54 +314,51 @@ fn blockers(force: bool) -> targets::Blockers {
 
 pub async fn submit(args: SubmitArgs, json: bool) -> anyhow::Result<()> {
     let store = open_store()?;
-    let d = drafts::get(&lock(&store), &args.draft)
-        .map_err(|_| anyhow::anyhow!("no draft {}", args.draft))?;
-    let entry = targets::enqueue_draft(&store, &d.id, blockers(args.force)).map_err(|e| {
-        if let Ok((problems, cost)) = targets::check(&store, &d.target, &d.spec) {
-            print_checks(&problems, &cost);
-        }
-        anyhow::anyhow!("not sent: {e} Fix the problems above (or --force).")
-    })?;
-    if args.queue {
-        println!(
-            "Queued {} for {}; it is sent the next time Usine reaches it (usine jobs --refresh).",
-            entry.id, d.target
-        );
-        return Ok(());
-    }
+    let d = draft_of(&store, &args.draft)?;
+    let asking = targets::Opening::Asking(terminal::questions());
     let connections = Connections::default();
-    let scheduler = match targets::open(&store, &connections, &d.target, terminal::questions())
-        .await
+    let how = (blockers(args.force), args.queue);
+    let submitted = targets::submit(&store, &connections, &asking, &d.id, how.0, how.1).await;
+    print_submitted(&submitted.map_err(|e| not_sent(&store, &d, e))?, json);
+    Ok(())
+}
+
+/// Why a draft was not sent: its checks' problems, or the cluster's refusal, and what to do.
+fn not_sent(store: &Mutex<Store>, d: &drafts::Draft, e: JobError) -> anyhow::Error {
+    if let Ok(view) = targets::view(store, d.clone())
+        && has_blockers(&view.problems)
     {
-        Ok(s) => s,
-        Err(e) => {
-            println!(
-                "Queued {}: {} is not reachable now ({e}). It is sent by `usine jobs --refresh` or the app.",
-                entry.id, d.target
-            );
-            return Ok(());
-        }
-    };
-    let sent = match tracking::send(&store, &scheduler, &entry.id).await {
-        Ok(sent) => sent,
-        Err(JobError::Rejected(reason)) => bail!(
+        print_checks(&view.problems, &view.cost);
+        return anyhow::anyhow!("not sent: {e} Fix the problems above (or --force).");
+    }
+    match e {
+        JobError::Rejected(reason) => anyhow::anyhow!(
             "{reason}\nThe cluster refused it, so nothing runs and nothing is queued. Correct the draft (usine draft edit {}) and submit it again.",
             d.id
         ),
-        Err(other) => return Err(other.into()),
-    };
-    if json {
-        print_json(&sent);
-    } else {
-        println!(
+        other => other.into(),
+    }
+}
+
+fn print_submitted(submitted: &targets::Submitted, json: bool) {
+    match submitted {
+        targets::Submitted::Queued(e) => println!(
+            "Queued {} for {}; it is sent the next time Usine reaches it (usine jobs --refresh).",
+            e.id, e.target
+        ),
+        targets::Submitted::Away(e, why) => println!(
+            "Queued {}: {} is not reachable now ({why}). It is sent by `usine jobs --refresh` or the app.",
+            e.id, e.target
+        ),
+        targets::Submitted::Sent(sent) if json => print_json(sent),
+        targets::Submitted::Sent(sent) => println!(
             "Submitted {} to {} as job {}. Follow it with: usine job logs {} --follow",
             sent.id,
             sent.target,
             sent.scheduler_id.as_deref().unwrap_or("?"),
             sent.id
-        );
+        ),
     }
-    Ok(())
 }
 
 fn state_words(job: &JobEntry) -> String {
@@ -370,122 +383,123 @@ fn state_words(job: &JobEntry) -> String {
 
 pub async fn jobs(args: JobsArgs, json: bool) -> anyhow::Result<()> {
     let store = open_store()?;
+    let target = args.target.as_deref();
     if args.refresh {
         // The app's tracker round, once; a cluster not connected yet may ask for its login here.
         let asking = targets::Opening::Asking(terminal::questions());
-        tracker::Tracker::new()
-            .round(
-                &store,
-                &Connections::default(),
-                &asking,
-                args.target.as_deref(),
-                |seen| {
-                    if let tracker::Seen::Trouble { target, error } = seen {
-                        eprintln!("{target}: not followed ({error}); showing what is known.");
-                    }
-                },
-            )
-            .await;
+        let (mut tracker, connections) = (tracker::Tracker::new(), Connections::default());
+        let round = tracker.round(&store, &connections, &asking, target, say_trouble);
+        round.await;
     }
-    let all = history::list(&lock(&store), args.target.as_deref())?;
+    print_jobs(&history::list(&lock(&store), target)?, json);
+    Ok(())
+}
+
+fn say_trouble(seen: tracker::Seen) {
+    if let tracker::Seen::Trouble { target, error } = seen {
+        eprintln!("{target}: not followed ({error}); showing what is known.");
+    }
+}
+
+fn print_jobs(all: &[JobEntry], json: bool) {
     if json {
-        print_json(&all);
-        return Ok(());
+        return print_json(&all);
     }
     if all.is_empty() {
         println!("No jobs yet. Draft one with: usine draft new --template pytorch-single-node");
     }
-    for j in &all {
+    for j in all {
+        let slurm_id = j.scheduler_id.as_deref().unwrap_or("-");
+        let words = state_words(j);
         println!(
-            "{}  {:<8} {:<20} {:<14} {}",
-            j.id,
-            j.scheduler_id.as_deref().unwrap_or("-"),
-            j.spec.name,
-            j.target,
-            state_words(j)
+            "{}  {slurm_id:<8} {:<20} {:<14} {words}",
+            j.id, j.spec.name, j.target
         );
     }
-    Ok(())
 }
 
 pub async fn job(command: JobCommand, json: bool) -> anyhow::Result<()> {
     let store = open_store()?;
-    let id = match &command {
-        JobCommand::Show { id } | JobCommand::Cancel { id } | JobCommand::Logs { id, .. } => {
-            id.clone()
-        }
-    };
-    let entry = history::get(&lock(&store), &id)
-        .map_err(|_| anyhow::anyhow!("no job {id}: see `usine jobs`"))?;
-    if let JobCommand::Show { .. } = command {
-        if json {
-            print_json(&entry);
-        } else {
-            println!(
-                "{} \"{}\" on {}: {}",
-                entry.id,
-                entry.spec.name,
-                entry.target,
-                state_words(&entry)
-            );
-            if let Some(r) = &entry.record {
-                println!(
-                    "Slurm job {}  partition {}  nodes {}",
-                    r.job_id, r.partition, r.node_list
-                );
-                if let Some(h) = r.gpu_hours() {
-                    println!("GPU-hours used: {h:.2}");
-                }
-                if let Some(code) = r.exit_code {
-                    println!("exit code {code}");
-                }
-            }
-        }
-        return Ok(());
-    }
-    let connections = Connections::default();
-    if let JobCommand::Cancel { .. } = command {
-        let asking = targets::Opening::Asking(terminal::questions());
-        match targets::cancel(&store, &connections, &asking, &entry.id).await? {
-            targets::Cancelled::Withdrawn => {
-                println!("Removed {} from the outbox; it was never sent.", entry.id)
-            }
-            targets::Cancelled::Stopped => println!("Cancelled {}.", entry.id),
-        }
-        return Ok(());
-    }
-    let Some(scheduler_id) = entry.scheduler_id.clone() else {
-        bail!("{} has not been sent yet: it has no logs", entry.id);
-    };
-    let scheduler =
-        targets::open(&store, &connections, &entry.target, terminal::questions()).await?;
     match command {
-        JobCommand::Cancel { .. } => unreachable!("handled above"),
-        JobCommand::Logs { follow, bytes, .. } => {
-            let mut shown = 0usize;
-            loop {
-                let logs = scheduler.logs(&scheduler_id, &entry.spec, bytes).await?;
-                // Only what is new since the last look (the tail may have moved on).
-                let text = logs.stdout;
-                print!("{}", text.get(shown.min(text.len())..).unwrap_or_default());
-                shown = text.len();
-                tracking::refresh(&store, &entry.target, &scheduler).await?;
-                let now = history::get(&lock(&store), &entry.id)?;
-                if !follow || now.state.is_finished() {
-                    if !logs.stderr.trim().is_empty() {
-                        eprintln!("--- errors ---\n{}", logs.stderr.trim_end());
-                    }
-                    if follow {
-                        println!("--- {} ---", state_words(&now));
-                    }
-                    break;
-                }
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
-        }
-        JobCommand::Show { .. } => unreachable!("handled above"),
+        JobCommand::Show { id } => job_show(&store, &id, json),
+        JobCommand::Cancel { id } => job_cancel(&store, &id).await,
+        JobCommand::Logs { id, follow, bytes } => job_logs(&store, &id, follow, bytes).await,
+    }
+}
+
+fn job_of(store: &Mutex<Store>, id: &str) -> anyhow::Result<JobEntry> {
+    history::get(&lock(store), id).map_err(|_| anyhow::anyhow!("no job {id}: see `usine jobs`"))
+}
+
+pub fn job_show(store: &Mutex<Store>, id: &str, json: bool) -> anyhow::Result<()> {
+    let entry = job_of(store, id)?;
+    if json {
+        print_json(&entry);
+    } else {
+        print_job(&entry);
     }
     Ok(())
+}
+
+fn print_job(entry: &JobEntry) {
+    let words = state_words(entry);
+    println!(
+        "{} \"{}\" on {}: {words}",
+        entry.id, entry.spec.name, entry.target
+    );
+    let Some(r) = &entry.record else { return };
+    println!(
+        "Slurm job {}  partition {}  nodes {}",
+        r.job_id, r.partition, r.node_list
+    );
+    if let Some(h) = r.gpu_hours() {
+        println!("GPU-hours used: {h:.2}");
+    }
+    if let Some(code) = r.exit_code {
+        println!("exit code {code}");
+    }
+}
+
+pub async fn job_cancel(store: &Mutex<Store>, id: &str) -> anyhow::Result<()> {
+    let entry = job_of(store, id)?;
+    let asking = targets::Opening::Asking(terminal::questions());
+    match targets::cancel(store, &Connections::default(), &asking, &entry.id).await? {
+        targets::Cancelled::Withdrawn => {
+            println!("Removed {} from the outbox; it was never sent.", entry.id)
+        }
+        targets::Cancelled::Stopped => println!("Cancelled {}.", entry.id),
+    }
+    Ok(())
+}
+
+pub async fn job_logs(
+    store: &Mutex<Store>,
+    id: &str,
+    follow: bool,
+    bytes: u64,
+) -> anyhow::Result<()> {
+    let entry = job_of(store, id)?;
+    if entry.scheduler_id.is_none() {
+        bail!("{} has not been sent yet: it has no logs", entry.id);
+    }
+    let asking = targets::Opening::Asking(terminal::questions());
+    let every = follow.then_some(Duration::from_secs(2));
+    let wanted = targets::LogsWanted { bytes, every };
+    let (cs, on_new) = (Connections::default(), |new: &str| print!("{new}"));
+    let logs = targets::follow_logs(store, &cs, &asking, &entry.id, wanted, on_new);
+    let (now, errors) = logs.await?;
+    print_end(&now, &errors, follow);
+    Ok(())
+}
+
+/// After the output: the errors the job wrote, and, when followed, how it ended.
+fn print_end(now: &JobEntry, errors: &str, follow: bool) {
+    if !errors.trim().is_empty() {
+        eprintln!("--- errors ---\n{}", errors.trim_end());
+    }
+    if follow {
+        println!("--- {} ---", state_words(now));
+    }
 }
 
 #[cfg(test)]

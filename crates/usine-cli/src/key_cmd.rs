@@ -25,16 +25,27 @@ pub struct GenerateArgs {
 }
 
 pub async fn generate(args: GenerateArgs) -> anyhow::Result<()> {
-    let passphrase = if args.ask_passphrase {
-        let p = rpassword::prompt_password("Passphrase for the new key: ")?;
-        if p != rpassword::prompt_password("The same passphrase again: ")? {
-            anyhow::bail!("the two passphrases differ; nothing was written");
-        }
-        Passphrase::Chosen(Zeroizing::new(p))
-    } else {
-        Passphrase::Generated
+    let passphrase = match args.ask_passphrase {
+        true => Passphrase::Chosen(ask_passphrase()?),
+        false => Passphrase::Generated,
     };
     let key = keygen::generate_ed25519(&args.path, &args.comment, passphrase).await?;
+    print_key(&key);
+    print_where_to_register(args.site.as_deref());
+    Ok(())
+}
+
+/// A passphrase typed twice the same.
+fn ask_passphrase() -> anyhow::Result<Zeroizing<String>> {
+    let p = Zeroizing::new(rpassword::prompt_password("Passphrase for the new key: ")?);
+    let again = Zeroizing::new(rpassword::prompt_password("The same passphrase again: ")?);
+    if p != again {
+        anyhow::bail!("the two passphrases differ; nothing was written");
+    }
+    Ok(p)
+}
+
+fn print_key(key: &keygen::GeneratedKey) {
     println!(
         "New key: {} (fingerprint {})",
         key.private_path.display(),
@@ -52,7 +63,11 @@ pub async fn generate(args: GenerateArgs) -> anyhow::Result<()> {
         "\nYour public key (safe to share):\n{}\n",
         key.public_openssh
     );
-    match args.site.as_deref().map(|id| sites::find(id).ok_or(id)) {
+}
+
+/// How to register the key on the site, from the catalogue.
+fn print_where_to_register(site: Option<&str>) {
+    match site.map(|id| sites::find(id).ok_or(id)) {
         Some(Ok(site)) => {
             println!("To use it on {}: {}", site.name, site.key_instructions);
             if !site.key_portal.is_empty() {
@@ -64,5 +79,4 @@ pub async fn generate(args: GenerateArgs) -> anyhow::Result<()> {
             "Register it on your site's portal; `--site NAME` shows how for catalogue sites."
         ),
     }
-    Ok(())
 }

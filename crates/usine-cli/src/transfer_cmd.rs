@@ -5,9 +5,9 @@ use std::sync::Mutex;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use usine_core::cluster::{self, Connections, ReconnectPolicy};
+use usine_core::cluster::Connections;
 use usine_core::store::Store;
-use usine_core::transfer;
+use usine_core::{download, transfer};
 
 use crate::{print_json, terminal};
 
@@ -31,64 +31,84 @@ pub struct UploadArgs {
 
 pub async fn upload(args: UploadArgs, json: bool) -> anyhow::Result<bool> {
     let store = Mutex::new(Store::open_default()?);
-    let (cluster_name, id) = match (args.resume, args.cluster, args.source, args.destination) {
-        (Some(id), ..) => (transfer::get(&store, &id)?.cluster, id),
-        (None, Some(cluster), Some(source), Some(destination)) => {
-            let started = transfer::start(&store, &cluster, &source, &destination)?;
-            if let Some(earlier) = &started.continued {
-                eprintln!(
-                    "Continuing the unfinished upload {} of the same folder ({} of {} MiB already on {cluster} and confirmed).",
-                    earlier.id,
-                    earlier.bytes_confirmed >> 20,
-                    earlier.bytes >> 20
-                );
-            }
-            if args.checksum {
-                transfer::set_compare(&store, &started.id, transfer::Compare::Checksum)?;
-            }
-            eprintln!("It goes to {} on {cluster}.", started.place);
-            for p in started.problems {
-                eprintln!("skipped {}: {}", p.path, p.problem);
-            }
-            (cluster, started.id)
-        }
-        _ => anyhow::bail!(
-            "say what to send: usine upload CLUSTER SOURCE DESTINATION (or --resume ID)"
-        ),
-    };
-    let settings = {
-        let guard = store.lock().unwrap_or_else(|p| p.into_inner());
-        cluster::get(&guard, &cluster_name)?
-    };
-    eprintln!("Upload {id} to {cluster_name} (resume it with: usine upload --resume {id})");
-    let bar = progress_bar();
-    let result = transfer::upload_resuming(
-        &Connections::default(),
-        &settings,
+    let (id, cluster) = transfer_of(&store, args)?;
+    eprintln!("Upload {id} to {cluster} (resume it with: usine upload --resume {id})");
+    let (bar, cs, qs) = (
+        progress_bar(),
+        Connections::default(),
         terminal::questions(),
-        &store,
-        &id,
-        &ReconnectPolicy::default(),
-        |p| show(&bar, p),
-        |state| bar.println(format!("connection: {state:?}")),
-    )
-    .await;
+    );
+    let report = transfer::run(&cs, &store, &id, qs, progress(&bar), link(&bar)).await;
     bar.finish_and_clear();
-    let report = result?;
-    if json {
-        print_json(&report);
-    } else {
-        println!(
-            "{} of {} files verified in {cluster_name}:{} ({} MiB sent, {} MiB were already there).",
-            report.verified,
-            report.files,
-            report.place,
-            report.bytes_sent >> 20,
-            report.bytes_skipped >> 20
+    print_report(&report?, &format!("{cluster}:"), "sent", json)
+}
+
+/// The upload to run (with its cluster): the one to resume, or a new one.
+fn transfer_of(store: &Mutex<Store>, args: UploadArgs) -> anyhow::Result<(String, String)> {
+    let id = match args.resume {
+        Some(id) => id,
+        None => begin(store, args)?,
+    };
+    Ok((id.clone(), transfer::get(store, &id)?.cluster))
+}
+
+/// Shows a transfer's progress on `bar`.
+fn progress(bar: &ProgressBar) -> impl FnMut(&transfer::Progress) + '_ {
+    |p| show(bar, p)
+}
+
+/// Shows the connection's changes (dropped, back) above `bar`.
+fn link(bar: &ProgressBar) -> impl FnMut(usine_core::ssh::ConnectionState) + '_ {
+    |state| bar.println(format!("connection: {state:?}"))
+}
+
+/// Records a new upload (or finds the unfinished one it continues) and says where it goes.
+fn begin(store: &Mutex<Store>, args: UploadArgs) -> anyhow::Result<String> {
+    let (Some(cluster), Some(source), Some(into)) = (args.cluster, args.source, args.destination)
+    else {
+        anyhow::bail!("say what to send: usine upload CLUSTER SOURCE DESTINATION (or --resume ID)")
+    };
+    let compare = match args.checksum {
+        true => transfer::Compare::Checksum,
+        false => transfer::Compare::Quick,
+    };
+    let started = transfer::begin(store, &cluster, &source, &into, compare)?;
+    if let Some(earlier) = &started.continued {
+        eprintln!(
+            "Continuing the unfinished upload {} of the same folder ({} of {} MiB already on {cluster} and confirmed).",
+            earlier.id,
+            earlier.bytes_confirmed >> 20,
+            earlier.bytes >> 20
         );
-        for p in &report.problems {
-            println!("  problem with {}: {}", p.path, p.problem);
-        }
+    }
+    eprintln!("It goes to {} on {cluster}.", started.place);
+    for p in started.problems {
+        eprintln!("skipped {}: {}", p.path, p.problem);
+    }
+    Ok(started.id)
+}
+
+/// What a finished transfer did; `false` when some files had problems.
+fn print_report(
+    report: &transfer::Report,
+    on: &str,
+    moved: &str,
+    json: bool,
+) -> anyhow::Result<bool> {
+    if json {
+        print_json(report);
+        return Ok(report.problems.is_empty());
+    }
+    println!(
+        "{} of {} files verified in {on}{} ({} MiB {moved}, {} MiB were already there).",
+        report.verified,
+        report.files,
+        report.place,
+        report.bytes_sent >> 20,
+        report.bytes_skipped >> 20
+    );
+    for p in &report.problems {
+        println!("  problem with {}: {}", p.path, p.problem);
     }
     Ok(report.problems.is_empty())
 }
@@ -125,61 +145,43 @@ pub struct DownloadArgs {
 /// Brings a folder back; run it again to continue after an interruption.
 pub async fn download(args: DownloadArgs, json: bool) -> anyhow::Result<bool> {
     let store = Mutex::new(Store::open_default()?);
-    let bar = progress_bar();
-    let report = usine_core::download::bring_back(
-        &store,
-        &Connections::default(),
-        &args.cluster,
+    let (bar, cs, qs) = (
+        progress_bar(),
+        Connections::default(),
         terminal::questions(),
-        &args.source,
-        &args.destination,
-        |p| show(&bar, p),
-    )
-    .await;
+    );
+    let (from, into) = (&args.source, &args.destination);
+    let report = download::bring_back(&store, &cs, &args.cluster, qs, from, into, progress(&bar));
+    let report = report.await;
     bar.finish_and_clear();
-    let report =
-        report.map_err(|e| anyhow::anyhow!("{e} (run the same command again to continue)"))?;
-    if json {
-        print_json(&report);
-    } else {
-        println!(
-            "{} of {} files verified in {} ({} MiB received, {} MiB were already here).",
-            report.verified,
-            report.files,
-            report.place,
-            report.bytes_sent >> 20,
-            report.bytes_skipped >> 20
-        );
-        for p in &report.problems {
-            println!("  problem with {}: {}", p.path, p.problem);
-        }
-    }
-    Ok(report.problems.is_empty())
+    let again = |e| anyhow::anyhow!("{e} (run the same command again to continue)");
+    print_report(&report.map_err(again)?, "", "received", json)
 }
 
 pub fn list(json: bool) -> anyhow::Result<()> {
-    let store = Mutex::new(Store::open_default()?);
-    let transfers = transfer::list(&store)?;
+    let transfers = transfer::list(&Mutex::new(Store::open_default()?))?;
     if json {
         print_json(&transfers);
-        return Ok(());
-    }
-    if transfers.is_empty() {
+    } else if transfers.is_empty() {
         println!("No transfer yet. Send a folder with: usine upload CLUSTER ./data /scratch/you");
     }
-    for t in transfers {
-        println!(
-            "{}  {:<7} {} → {}:{}  {}/{} files verified, {} of {} MiB on the cluster",
-            t.id,
-            t.state,
-            t.local_root,
-            t.cluster,
-            t.remote_root,
-            t.verified,
-            t.files,
-            t.bytes_confirmed >> 20,
-            t.bytes >> 20
-        );
+    for t in transfers.iter().filter(|_| !json) {
+        print_transfer(t);
     }
     Ok(())
+}
+
+fn print_transfer(t: &transfer::Summary) {
+    println!(
+        "{}  {:<7} {} → {}:{}  {}/{} files verified, {} of {} MiB on the cluster",
+        t.id,
+        t.state,
+        t.local_root,
+        t.cluster,
+        t.remote_root,
+        t.verified,
+        t.files,
+        t.bytes_confirmed >> 20,
+        t.bytes >> 20
+    );
 }

@@ -150,6 +150,24 @@ pub enum ClusterError {
     ))]
     Incomplete,
     #[error("{}", crate::tr!(
+        en: "Write the bastion “{}” as user@host or user@host:port.",
+        fr: "Écrivez le bastion « {} » sous la forme utilisateur@hôte ou utilisateur@hôte:port.",
+        .0
+    ))]
+    BadJump(String),
+    #[error("{}", crate::tr!(
+        en: "There is no site “{}” in the catalogue: give the cluster's address instead.",
+        fr: "Le catalogue n'a pas de site « {} » : donnez plutôt l'adresse du cluster.",
+        .0
+    ))]
+    UnknownSite(String),
+    #[error("{}", crate::tr!(
+        en: "There is no `Host {}` in your OpenSSH config.",
+        fr: "Votre configuration OpenSSH n'a pas de `Host {}`.",
+        .0
+    ))]
+    NotInSshConfig(String),
+    #[error("{}", crate::tr!(
         en: "The connection to “{}” dropped. Logging in again needs you (a one-time code or a password): press Connect when you are ready.",
         fr: "La connexion à « {} » est tombée. Vous reconnecter demande votre intervention (un code à usage unique ou un mot de passe) : appuyez sur Se connecter quand vous êtes prêt.",
         .0
@@ -185,6 +203,85 @@ impl ClusterError {
             _ => OfflineWhy::LoginRefused,
         }
     }
+}
+
+/// A cluster as a person describes it (the app's form, `usine cluster add`): a catalogue site
+/// fills in the address it leaves out, and bastions are written as `user@host[:port]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct NewCluster {
+    pub name: String,
+    pub site: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub user: String,
+    pub login: Login,
+    pub jumps: Vec<String>,
+    pub rest_url: Option<String>,
+}
+
+impl NewCluster {
+    /// The settings to keep: the address from the site unless given, bastions parsed.
+    pub fn settings(&self) -> Result<ClusterSettings, ClusterError> {
+        let site = match &self.site {
+            Some(id) => {
+                Some(crate::sites::find(id).ok_or_else(|| ClusterError::UnknownSite(id.clone()))?)
+            }
+            None => None,
+        };
+        let host = self.host.clone().filter(|h| !h.trim().is_empty());
+        let host = host.or_else(|| site.as_ref().map(|s| s.hosts[0].clone()));
+        let jumps = self.jumps.iter().filter(|j| !j.trim().is_empty());
+        Ok(ClusterSettings {
+            name: self.name.clone(),
+            site: site.as_ref().map(|s| s.id.clone()),
+            host: host.ok_or(ClusterError::Incomplete)?,
+            port: self.port.or(site.map(|s| s.port)).unwrap_or(22),
+            user: self.user.clone(),
+            login: self.login.clone(),
+            jumps: jumps
+                .map(|j| jump(j, &self.login))
+                .collect::<Result<_, _>>()?,
+            rest_url: self.rest_url.clone().filter(|u| !u.trim().is_empty()),
+        })
+    }
+}
+
+/// A bastion written `user@host[:port]`. It logs in with the cluster's key or agent: one-time
+/// codes are for the cluster itself.
+pub fn jump(text: &str, cluster_login: &Login) -> Result<Jump, ClusterError> {
+    let bad = || ClusterError::BadJump(text.to_owned());
+    let (user, rest) = text.trim().split_once('@').ok_or_else(bad)?;
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse().map_err(|_| bad())?),
+        None => (rest, 22),
+    };
+    if [user, host]
+        .iter()
+        .any(|s| s.is_empty() || s.contains(char::is_whitespace))
+    {
+        return Err(bad());
+    }
+    let login = match cluster_login {
+        Login::KeyThenCode { key } => Login::Key {
+            key: key.clone(),
+            certificate: None,
+        },
+        other => other.clone(),
+    };
+    Ok(Jump {
+        host: host.to_owned(),
+        port,
+        user: user.to_owned(),
+        login,
+    })
+}
+
+/// Adds the cluster a person described; the settings kept are returned.
+pub fn add_new(store: &Store, new: &NewCluster) -> Result<ClusterSettings, ClusterError> {
+    let settings = new.settings()?;
+    add(store, &settings)?;
+    Ok(settings)
 }
 
 pub fn add(store: &Store, settings: &ClusterSettings) -> Result<(), ClusterError> {
@@ -475,6 +572,72 @@ pub struct AskedQuestion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bastions_are_parsed_and_log_in_without_the_clusters_codes() {
+        let with_code = Login::KeyThenCode { key: "/k".into() };
+        let j = jump(" alice@gate.example.eu:2200 ", &with_code).unwrap();
+        assert_eq!(
+            (j.user.as_str(), j.host.as_str(), j.port),
+            ("alice", "gate.example.eu", 2200)
+        );
+        assert_eq!(
+            j.login,
+            Login::Key {
+                key: "/k".into(),
+                certificate: None
+            }
+        );
+        assert_eq!(jump("a@b", &Login::Agent).unwrap().login, Login::Agent);
+        assert_eq!(jump("a@b", &Login::Agent).unwrap().port, 22);
+        for bad in ["gate", "@gate", "a@", "a@b:port", "a b@c", "a@b:99999"] {
+            assert!(
+                matches!(jump(bad, &Login::Agent), Err(ClusterError::BadJump(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_site_fills_in_the_address_left_out() {
+        let new = NewCluster {
+            name: "l".into(),
+            site: Some("lumi".into()),
+            host: None,
+            port: None,
+            user: "me".into(),
+            login: Login::Agent,
+            jumps: vec!["me@bastion".into(), " ".into()],
+            rest_url: Some(" ".into()),
+        };
+        let s = new.settings().unwrap();
+        let lumi = crate::sites::find("lumi").unwrap();
+        assert_eq!(
+            (s.host.as_str(), s.port),
+            (lumi.hosts[0].as_str(), lumi.port)
+        );
+        assert_eq!((s.jumps.len(), s.rest_url), (1, None));
+        let by_hand = NewCluster {
+            site: None,
+            host: Some("h".into()),
+            port: Some(2222),
+            ..new.clone()
+        };
+        assert_eq!(by_hand.settings().unwrap().port, 2222);
+        let nowhere = NewCluster {
+            site: None,
+            ..new.clone()
+        };
+        assert!(matches!(nowhere.settings(), Err(ClusterError::Incomplete)));
+        let unknown = NewCluster {
+            site: Some("atlantis".into()),
+            ..new
+        };
+        assert!(matches!(
+            unknown.settings(),
+            Err(ClusterError::UnknownSite(_))
+        ));
+    }
 
     fn lab() -> ClusterSettings {
         ClusterSettings {

@@ -78,8 +78,11 @@ impl HasKind for StoreError {
 impl HasKind for ClusterError {
     fn kind(&self) -> ErrorKind {
         match self {
-            ClusterError::Unknown(_) => NotFound,
-            ClusterError::Exists(_) | ClusterError::Incomplete => Invalid,
+            ClusterError::Unknown(_) | ClusterError::NotInSshConfig(_) => NotFound,
+            ClusterError::Exists(_)
+            | ClusterError::Incomplete
+            | ClusterError::BadJump(_)
+            | ClusterError::UnknownSite(_) => Invalid,
             ClusterError::NeedsUser(_) => NeedsYou,
             ClusterError::ReconnectFailed { .. } => Offline,
             ClusterError::Store(e) => e.kind(),

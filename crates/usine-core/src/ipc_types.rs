@@ -23,6 +23,7 @@ pub fn typescript_module() -> String {
         sites::LoginMethod::decl(&cfg),
         sites::GpuVendor::decl(&cfg),
         cluster::ClusterSettings::decl(&cfg),
+        cluster::NewCluster::decl(&cfg),
         cluster::Login::decl(&cfg),
         cluster::Jump::decl(&cfg),
         cluster::ClusterView::decl(&cfg),

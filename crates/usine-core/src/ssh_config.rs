@@ -395,6 +395,52 @@ fn to_cluster(
     }
 }
 
+/// What adding hosts from an OpenSSH config did.
+#[derive(Debug, Default)]
+pub struct Added {
+    pub added: Vec<ClusterSettings>,
+    /// Hosts that could not be added (a name taken, a key missing), with why.
+    pub skipped: Vec<(String, crate::cluster::ClusterError)>,
+    /// Aliases asked for that the config does not have.
+    pub missing: Vec<String>,
+    /// What the config holds that could not be imported.
+    pub notes: Vec<String>,
+}
+
+impl Added {
+    /// Why nothing was added, when nothing was.
+    pub fn nothing_because(self) -> Option<crate::cluster::ClusterError> {
+        let missing = self.missing.into_iter().next();
+        let skipped = self.skipped.into_iter().next().map(|(_, e)| e);
+        (self.added.is_empty())
+            .then(|| skipped.or(missing.map(crate::cluster::ClusterError::NotInSshConfig)))
+            .flatten()
+    }
+}
+
+/// Adds the hosts of the OpenSSH config at `path` named in `aliases` (every concrete host when
+/// empty) as clusters, the way [`candidates`] proposes them.
+pub fn add_hosts(store: &crate::store::Store, path: &Path, aliases: &[String]) -> Added {
+    let found = candidates(path);
+    let wanted = |c: &&ClusterSettings| aliases.is_empty() || aliases.contains(&c.name);
+    let mut done = Added {
+        missing: aliases
+            .iter()
+            .filter(|a| !found.clusters.iter().any(|c| &c.name == *a))
+            .cloned()
+            .collect(),
+        notes: found.notes,
+        ..Added::default()
+    };
+    for settings in found.clusters.iter().filter(wanted) {
+        match crate::cluster::add(store, settings) {
+            Ok(()) => done.added.push(settings.clone()),
+            Err(e) => done.skipped.push((settings.name.clone(), e)),
+        }
+    }
+    done
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -617,5 +663,34 @@ mod tests {
                 proptest::prop_assert!(text.contains(&host.alias), "{} from {text:?}", host.alias);
             }
         }
+    }
+
+    #[test]
+    fn adds_the_hosts_asked_for_and_says_why_others_were_not() {
+        let d = dir("add");
+        std::fs::write(
+            d.join("config"),
+            "Host a\n  HostName a.example.eu\n  User ana\n\
+             Host b\n  HostName b.example.eu\n  User ana\n  IdentityFile /nowhere/key\n",
+        )
+        .unwrap();
+        let store = crate::store::Store::open(&d.join("usine.db")).unwrap();
+        let asked = ["a".to_owned(), "b".to_owned(), "c".to_owned()];
+        let done = add_hosts(&store, &d.join("config"), &asked);
+        let added: Vec<&str> = done.added.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(added, ["a"]);
+        assert_eq!(done.skipped.len(), 1, "b's key is missing");
+        assert_eq!(done.missing, ["c"]);
+        assert!(done.nothing_because().is_none());
+        let again = add_hosts(&store, &d.join("config"), &["a".to_owned()]);
+        assert!(matches!(
+            again.nothing_because(),
+            Some(crate::cluster::ClusterError::Exists(_))
+        ));
+        let none = add_hosts(&store, &d.join("config"), &["zz".to_owned()]);
+        assert!(matches!(
+            none.nothing_because(),
+            Some(crate::cluster::ClusterError::NotInSshConfig(_))
+        ));
     }
 }

@@ -107,6 +107,8 @@ site: string | null, host: string, port: number, user: string, login: Login, jum
  */
 restUrl: string | null, };
 
+export type NewCluster = { name: string, site: string | null, host: string | null, port: number | null, user: string, login: Login, jumps: Array<string>, restUrl: string | null, };
+
 export type Login = { "method": "key", key: string, certificate: string | null, } | { "method": "agent" } | { "method": "passwordAndCode" } | { "method": "keyThenCode", key: string, };
 
 export type Jump = { host: string, port: number, user: string, login: Login, };

@@ -145,7 +145,6 @@ const en = {
   "add.rest":
     "The site's Slurm REST address (optional; only if your site gives you one, jobs then go through it)",
   "add.submit": "Add cluster",
-  "add.badJump": "Write the bastion as user@host or user@host:port.",
   "add.unconfirmed": "Not confirmed by the site's documentation: check it.",
   "question.hostKey.title": "Is this really {host}?",
   "question.hostKey.body":

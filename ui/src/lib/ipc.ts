@@ -5,7 +5,7 @@ import type {
   AskedQuestion,
   Candidates,
   ClusterProfile,
-  ClusterSettings,
+  NewCluster,
   ClusterView,
   Draft,
   DraftView,
@@ -84,8 +84,9 @@ export function errorKind(e: unknown): ErrorKind | null {
 export const listTargets = (): Promise<Target[]> => invoke("list_targets");
 export const listSites = (): Promise<Site[]> => invoke("list_sites");
 export const listClusters = (): Promise<ClusterView[]> => invoke("list_clusters");
-export const addCluster = (settings: ClusterSettings): Promise<void> =>
-  invoke("add_cluster", { settings });
+export const addCluster = (cluster: NewCluster): Promise<void> =>
+  invoke("add_cluster", { cluster });
+export const importCluster = (alias: string): Promise<void> => invoke("import_cluster", { alias });
 export const sshConfigCandidates = (): Promise<Candidates> => invoke("ssh_config_candidates");
 export const generateKey = (comment: string): Promise<GeneratedKey> =>
   invoke("generate_key", { comment });

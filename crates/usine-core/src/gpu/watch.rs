@@ -48,6 +48,32 @@ pub fn watched(job: &JobEntry) -> bool {
     job.state == JobState::Running && followed(job)
 }
 
+/// Follows a job's use: brings its state up to date, reads its new samples while it runs, and
+/// hands `on_look` the job and, when it has sat idle, the rule it broke; again every `every`
+/// until it ends (`None`: once). Ends with the job as it stands (`usine watch`).
+pub async fn follow(
+    store: &Mutex<Store>,
+    connections: &crate::cluster::Connections,
+    how: &crate::jobs::targets::Opening,
+    job_id: &str,
+    every: Option<std::time::Duration>,
+    mut on_look: impl FnMut(&JobEntry, Option<IdleRule>),
+) -> Result<JobEntry, JobError> {
+    let job = crate::jobs::history::get(&lock(store), job_id)?;
+    let scheduler = crate::jobs::targets::open_as(store, connections, &job.target, how).await?;
+    loop {
+        crate::jobs::tracking::refresh(store, &job.target, &scheduler).await?;
+        let now = crate::jobs::history::get(&lock(store), &job.id)?;
+        let rule = IdleRule::from(&crate::settings::load(&lock(store)));
+        let idle = watched(&now) && look(store, &scheduler, &now, rule).await?.idle;
+        on_look(&now, idle.then_some(rule));
+        match every {
+            Some(every) if !now.state.is_finished() => tokio::time::sleep(every).await,
+            _ => return Ok(now),
+        }
+    }
+}
+
 pub async fn look(
     store: &Mutex<Store>,
     scheduler: &AnyScheduler,

@@ -87,6 +87,30 @@ pub fn create_draft(
     Ok(super::drafts::create(store, target, template, &spec)?)
 }
 
+/// Saves a draft's fields first (nothing typed is ever lost), then checks them: every edit in
+/// the app, `usine draft edit`.
+pub fn save_draft(
+    store: &Mutex<Store>,
+    id: &str,
+    target: &str,
+    spec: &JobSpec,
+) -> Result<DraftView, JobError> {
+    super::drafts::save(&lock(store), id, target, spec)?;
+    let draft = super::drafts::get(&lock(store), id)?;
+    view(store, draft)
+}
+
+/// Replaces a draft's fields with what a script asks for (the expert's script view, `usine
+/// draft edit --script`).
+pub fn import_script(
+    store: &Mutex<Store>,
+    id: &str,
+    target: &str,
+    script: &str,
+) -> Result<DraftView, JobError> {
+    save_draft(store, id, target, &super::sbatch::import(script).spec)
+}
+
 /// The first job the guide offers on `target`: the one that shows its GPUs where there are
 /// GPUs, else the one that shows its processors (a first job that cannot run is a dead end).
 pub fn first_job_template(store: &Mutex<Store>, target: &str) -> Result<&'static str, JobError> {
@@ -131,6 +155,40 @@ pub fn enqueue_draft(
         return Err(JobError::Rejected(p.message.clone()));
     }
     super::tracking::enqueue_draft(store, &draft)
+}
+
+/// How a submission ended.
+#[derive(Debug)]
+pub enum Submitted {
+    /// In the outbox, as asked: sent the next time the target is reached.
+    Queued(super::history::JobEntry),
+    /// In the outbox because the target cannot be reached now (why): sent later.
+    Away(super::history::JobEntry, JobError),
+    /// Accepted by its scheduler.
+    Sent(super::history::JobEntry),
+}
+
+/// Queues a draft's job ([`enqueue_draft`]) and, unless `only_queue`, sends it now: a refusal
+/// is the error (the job is then not in the outbox), a target out of reach leaves it queued.
+pub async fn submit(
+    store: &Mutex<Store>,
+    connections: &Connections,
+    how: &Opening,
+    draft_id: &str,
+    blockers: Blockers,
+    only_queue: bool,
+) -> Result<Submitted, JobError> {
+    let entry = enqueue_draft(store, draft_id, blockers)?;
+    if only_queue {
+        return Ok(Submitted::Queued(entry));
+    }
+    let scheduler = match open_as(store, connections, &entry.target, how).await {
+        Ok(s) => s,
+        Err(e) => return Ok(Submitted::Away(entry, e)),
+    };
+    Ok(Submitted::Sent(
+        super::tracking::send(store, &scheduler, &entry.id).await?,
+    ))
 }
 
 pub enum AnyScheduler {
@@ -258,6 +316,48 @@ pub async fn logs(
         .await?
         .logs(&scheduler_id, &job.spec, 64 * 1024)
         .await
+}
+
+/// How much of a job's output to read, and whether to keep reading.
+#[derive(Debug, Clone, Copy)]
+pub struct LogsWanted {
+    /// The end of the output, at most this many bytes.
+    pub bytes: u64,
+    /// Read again this often until the job ends; `None`: once.
+    pub every: Option<std::time::Duration>,
+}
+
+/// Reads a job's output as `wanted`, handing `on_new` what was not shown yet. Ends with the job
+/// as it stands and the last errors it wrote; a job not sent yet has no output.
+pub async fn follow_logs(
+    store: &Mutex<Store>,
+    connections: &Connections,
+    how: &Opening,
+    id: &str,
+    wanted: LogsWanted,
+    mut on_new: impl FnMut(&str),
+) -> Result<(super::history::JobEntry, String), JobError> {
+    let job = super::history::get(&lock(store), id)?;
+    let Some(scheduler_id) = job.scheduler_id.clone() else {
+        return Ok((job, String::new()));
+    };
+    let scheduler = open_as(store, connections, &job.target, how).await?;
+    let mut shown = 0usize;
+    loop {
+        let logs = scheduler
+            .logs(&scheduler_id, &job.spec, wanted.bytes)
+            .await?;
+        // Only what is new since the last look (the tail may have moved on).
+        let text = logs.stdout;
+        on_new(text.get(shown.min(text.len())..).unwrap_or_default());
+        shown = text.len();
+        super::tracking::refresh(store, &job.target, &scheduler).await?;
+        let now = super::history::get(&lock(store), id)?;
+        match wanted.every {
+            Some(every) if !now.state.is_finished() => tokio::time::sleep(every).await,
+            _ => return Ok((now, logs.stderr)),
+        }
+    }
 }
 
 /// This computer's cores and NVIDIA GPUs (as `nvidia-smi -L` lists them). Asked once: drafts

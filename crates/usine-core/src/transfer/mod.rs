@@ -520,6 +520,51 @@ async fn upload_once(
     Ok(report)
 }
 
+/// Starts (or continues: [`start`]) an upload of `source` into the cluster folder `into`,
+/// comparing files as `compare` says: the one way the app and the CLI begin an upload.
+pub fn begin(
+    store: &Mutex<Store>,
+    cluster: &str,
+    source: &Path,
+    into: &str,
+    compare: Compare,
+) -> Result<Started, TransferError> {
+    let started = start(store, cluster, source, into)?;
+    if compare == Compare::Checksum {
+        set_compare(store, &started.id, compare)?;
+    }
+    for p in &started.problems {
+        tracing::info!(path = %p.path, problem = %p.problem, "not sent");
+    }
+    Ok(started)
+}
+
+/// Runs the recorded upload `transfer_id` to its cluster over the shared connection,
+/// reconnecting and resuming by itself ([`upload_resuming`] with the default policy).
+pub async fn run(
+    connections: &crate::cluster::Connections,
+    store: &Mutex<Store>,
+    transfer_id: &str,
+    questions: crate::ssh::Questions,
+    on_progress: impl FnMut(&Progress),
+    on_state: impl FnMut(crate::ssh::ConnectionState),
+) -> Result<Report, ClusterTransferError> {
+    let cluster = get(store, transfer_id)?.cluster;
+    let settings = crate::cluster::get(&lock(store), &cluster)?;
+    let policy = crate::cluster::ReconnectPolicy::default();
+    upload_resuming(
+        connections,
+        &settings,
+        questions,
+        store,
+        transfer_id,
+        &policy,
+        on_progress,
+        on_state,
+    )
+    .await
+}
+
 /// Uploads and, when the link drops, reconnects by itself (never asking for a code) and resumes,
 /// within `policy`. Questions for the first login go to `questions`.
 #[allow(clippy::too_many_arguments)]

@@ -146,8 +146,6 @@ export const fr: Record<MessageKey, string> = {
   "add.rest":
     "Adresse REST Slurm du site (facultatif ; seulement si votre site en fournit une, les calculs passent alors par elle)",
   "add.submit": "Ajouter le supercalculateur",
-  "add.badJump":
-    "Écrivez le bastion sous la forme utilisateur@machine ou utilisateur@machine:port.",
   "add.unconfirmed": "Non confirmé par la documentation du site : vérifiez-le.",
   "question.hostKey.title": "Est-ce vraiment {host} ?",
   "question.hostKey.body":
