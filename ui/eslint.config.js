@@ -4,7 +4,7 @@ import svelte from "eslint-plugin-svelte";
 import globals from "globals";
 
 export default ts.config(
-  { ignores: ["dist/", "node_modules/", "src/lib/bindings.ts"] },
+  { ignores: ["dist/", "node_modules/", "src/lib/bindings.ts", "src/lib/commands.ts"] },
   js.configs.recommended,
   ...ts.configs.recommended,
   ...svelte.configs.recommended,

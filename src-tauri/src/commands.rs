@@ -10,6 +10,8 @@ use usine_core::sites::{self, Site};
 use usine_core::ssh::{Answer, ConnectionState, Questions, keygen};
 use usine_core::target::{self, Target};
 use usine_core::transfer;
+// Named as the UI names them (the command table reads these names).
+use usine_core::transfer::{Started as UploadStarted, Summary as TransferSummary};
 use zeroize::Zeroizing;
 
 use crate::error::UiError;
@@ -102,8 +104,9 @@ pub async fn connect_cluster<R: Runtime>(
 
 /// The UI's reply to a question. Secrets arrive here once and are never sent back.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", tag = "kind")]
-pub enum UiAnswer {
+pub enum QuestionAnswer {
     Trust,
     Texts { texts: Vec<String> },
     Cancel,
@@ -124,14 +127,16 @@ pub fn answer_question<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
     id: u64,
-    answer: UiAnswer,
+    answer: QuestionAnswer,
 ) -> Result<(), UiError> {
     let (cluster, question) = state.take(id).ok_or_else(already_answered)?;
     cluster_state(&app, &cluster, ConnectionState::Connecting);
     question.answer(match answer {
-        UiAnswer::Trust => Answer::Trust,
-        UiAnswer::Texts { texts } => Answer::Texts(texts.into_iter().map(Zeroizing::new).collect()),
-        UiAnswer::Cancel => Answer::Cancel,
+        QuestionAnswer::Trust => Answer::Trust,
+        QuestionAnswer::Texts { texts } => {
+            Answer::Texts(texts.into_iter().map(Zeroizing::new).collect())
+        }
+        QuestionAnswer::Cancel => Answer::Cancel,
     });
     Ok(())
 }
@@ -163,7 +168,7 @@ fn relay_questions<R: Runtime>(app: AppHandle<R>, cluster: String) -> Questions 
 
 #[tauri::command]
 #[tracing::instrument(skip(state), err(Debug))]
-pub fn list_transfers(state: State<'_, AppState>) -> Result<Vec<transfer::Summary>, UiError> {
+pub fn list_transfers(state: State<'_, AppState>) -> Result<Vec<TransferSummary>, UiError> {
     Ok(transfer::list(&state.store)?)
 }
 
@@ -195,7 +200,7 @@ pub fn start_upload<R: Runtime>(
     source: String,
     into: String,
     by_checksum: bool,
-) -> Result<transfer::Started, UiError> {
+) -> Result<UploadStarted, UiError> {
     let compare = match by_checksum {
         true => transfer::Compare::Checksum,
         false => transfer::Compare::Quick,

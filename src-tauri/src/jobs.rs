@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use tauri::{AppHandle, Manager, Runtime, State};
 use usine_core::gpu;
+// Named as the UI names them (the command table reads these names).
+use usine_core::gpu::export::Format as ExportFormat;
+use usine_core::gpu::series::Summary as GpuSummary;
 use usine_core::jobs::drafts::{self, Draft};
 use usine_core::jobs::history::{self, JobEntry};
 use usine_core::jobs::scheduler::Logs;
@@ -189,10 +192,7 @@ pub fn job_sparkline(state: State<'_, AppState>, id: String) -> Result<String, U
 
 #[tauri::command]
 #[tracing::instrument(skip(state), err(Debug))]
-pub fn job_gpu_summary(
-    state: State<'_, AppState>,
-    id: String,
-) -> Result<gpu::series::Summary, UiError> {
+pub fn job_gpu_summary(state: State<'_, AppState>, id: String) -> Result<GpuSummary, UiError> {
     let below = usine_core::settings::load(&state.store()).idle_below_percent;
     Ok(gpu::series::summary(&state.store(), &id, below, 60_000)?)
 }
@@ -216,7 +216,7 @@ pub fn save_settings(
 pub fn suggest_export_path(
     state: State<'_, AppState>,
     id: String,
-    format: gpu::export::Format,
+    format: ExportFormat,
 ) -> Result<String, UiError> {
     Ok(gpu::export::suggested_path(&state.store(), &id, format)?
         .display()
@@ -229,7 +229,7 @@ pub fn suggest_export_path(
 pub fn export_chart(
     state: State<'_, AppState>,
     id: String,
-    format: gpu::export::Format,
+    format: ExportFormat,
     path: String,
 ) -> Result<String, UiError> {
     let written = gpu::export::write(&state.store(), &id, format, std::path::Path::new(&path))?;

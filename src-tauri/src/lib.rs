@@ -5,6 +5,8 @@ mod commands;
 mod error;
 mod events;
 mod guide;
+#[cfg(test)]
+mod ipc_contract;
 mod jobs;
 mod live;
 mod logging;

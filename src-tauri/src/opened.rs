@@ -14,7 +14,9 @@ use tauri::{AppHandle, Manager, Runtime, State};
 use crate::error::UiError;
 use usine_core::app_events::AppEvent;
 
+/// A script file the app was asked to open (a double-clicked `.sbatch`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct OpenedScript {
     pub path: String,

@@ -81,7 +81,9 @@ async fn look<R: Runtime>(app: &AppHandle<R>) -> Result<Option<AvailableUpdate>,
     Ok(available)
 }
 
+/// Whether this copy updates itself (a build with the maintainers' update key), and its version.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateStatus {
     /// Whether this copy can update itself.
@@ -91,10 +93,14 @@ pub struct UpdateStatus {
     found: Option<AvailableUpdate>,
 }
 
+/// How far an update's download is.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
-pub struct Downloaded {
+pub struct UpdateDownload {
+    #[cfg_attr(test, ts(type = "number"))]
     bytes: u64,
+    #[cfg_attr(test, ts(type = "number | null"))]
     total: Option<u64>,
 }
 
@@ -142,7 +148,7 @@ fn nothing_to_install() -> UiError {
 pub async fn install_update<R: Runtime>(
     app: AppHandle<R>,
     found: State<'_, Found>,
-    progress: Channel<Downloaded>,
+    progress: Channel<UpdateDownload>,
 ) -> Result<(), UiError> {
     let update = found.take().ok_or_else(nothing_to_install)?;
     // A failed update is dropped: trying again starts with a fresh check, which also picks up
@@ -158,14 +164,14 @@ pub async fn install_update<R: Runtime>(
 /// it.
 async fn download_and_install(
     update: &Update,
-    progress: &Channel<Downloaded>,
+    progress: &Channel<UpdateDownload>,
 ) -> Result<(), Error> {
     let mut bytes = 0u64;
     update
         .download_and_install(
             |chunk, total| {
                 bytes += chunk as u64;
-                let _ = progress.send(Downloaded { bytes, total });
+                let _ = progress.send(UpdateDownload { bytes, total });
             },
             || tracing::info!(version = %update.version, "update downloaded and verified"),
         )

@@ -85,6 +85,10 @@ pub fn typescript_module() -> String {
         out.push_str(&decl);
         out.push('\n');
     }
+    out.push_str(&format!(
+        "\n/** The target that runs jobs on this computer. */\nexport const THIS_COMPUTER = {:?};\n",
+        target::THIS_COMPUTER_ID
+    ));
     out
 }
 

@@ -538,3 +538,6 @@ export type CertificateState = "valid" | "expiresSoon" | "expired" | "notYetVali
 export type ConnectionState = { "state": "connecting" } | { "state": "waitingForUser" } | { "state": "connected" } | { "state": "reconnecting", attempt: number, of: number, } | { "state": "offline", reason: string, why: OfflineWhy, };
 
 export type OfflineWhy = "unreachable" | "loginRefused" | "dropped";
+
+/** The target that runs jobs on this computer. */
+export const THIS_COMPUTER = "this-computer";

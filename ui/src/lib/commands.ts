@@ -1,0 +1,73 @@
+// Generated from the #[tauri::command] signatures in src-tauri by `ipc_contract`.
+// Do not edit: run `UPDATE_BINDINGS=1 cargo test -p usine-app ipc_contract` instead.
+import type { Channel } from "@tauri-apps/api/core";
+import type { AvailableUpdate, Candidates, ClusterProfile, ClusterView, Draft, DraftView, ExportFormat, GeneratedKey, GpuSummary, Guide, JobEntry, JobSpec, Lang, Login, Logs, NewCluster, Place, Settings, Site, Target, Template, TransferSummary, UploadStarted } from "./bindings";
+
+export type QuestionAnswer = { "kind": "trust" } | { "kind": "texts", texts: Array<string>, } | { "kind": "cancel" };
+
+export type OpenedScript = { path: string, 
+/**
+ * The script, or why it cannot be read.
+ */
+text: string | null, error: string | null, };
+
+export type UpdateStatus = { 
+/**
+ * Whether this copy can update itself.
+ */
+enabled: boolean, current: string, 
+/**
+ * What an earlier check (the one at start, say) found and is not installed yet.
+ */
+found: AvailableUpdate | null, };
+
+export type UpdateDownload = { bytes: number, total: number | null, };
+
+/** Every command: its arguments (as sent) and what it answers. */
+export type Commands = {
+  list_targets: { args: Record<string, never>; result: Array<Target> };
+  list_sites: { args: Record<string, never>; result: Array<Site> };
+  list_clusters: { args: Record<string, never>; result: Array<ClusterView> };
+  add_cluster: { args: { cluster: NewCluster }; result: void };
+  import_cluster: { args: { alias: string }; result: void };
+  ssh_config_candidates: { args: Record<string, never>; result: Candidates };
+  generate_key: { args: { comment: string }; result: GeneratedKey };
+  list_transfers: { args: Record<string, never>; result: Array<TransferSummary> };
+  upload_place: { args: { source: string; into: string }; result: string };
+  download_place: { args: { remote: string; into: string }; result: string };
+  start_upload: { args: { cluster: string; source: string; into: string; byChecksum: boolean }; result: UploadStarted };
+  resume_upload: { args: { id: string }; result: void };
+  pause_upload: { args: { id: string }; result: void };
+  start_download: { args: { cluster: string; source: string; destination: string }; result: string };
+  forget_cluster: { args: { name: string }; result: void };
+  connect_cluster: { args: { name: string }; result: ClusterProfile };
+  answer_question: { args: { id: number; answer: QuestionAnswer }; result: void };
+  list_templates: { args: Record<string, never>; result: Array<Template> };
+  first_job_template: { args: { target: string }; result: string };
+  list_drafts: { args: Record<string, never>; result: Array<Draft> };
+  create_draft: { args: { target: string; template: string | null; script: string | null }; result: DraftView };
+  open_draft: { args: { id: string }; result: DraftView };
+  save_draft: { args: { id: string; target: string; spec: JobSpec }; result: DraftView };
+  import_script: { args: { id: string; target: string; script: string }; result: DraftView };
+  delete_draft: { args: { id: string }; result: void };
+  submit_draft: { args: { id: string }; result: JobEntry };
+  resubmit_job: { args: { id: string }; result: JobEntry };
+  list_jobs: { args: Record<string, never>; result: Array<JobEntry> };
+  cancel_job: { args: { id: string }; result: void };
+  job_logs: { args: { id: string }; result: Logs };
+  job_chart: { args: { id: string; width: number; height: number }; result: string };
+  job_gpu_summary: { args: { id: string }; result: GpuSummary };
+  job_sparkline: { args: { id: string }; result: string };
+  suggest_export_path: { args: { id: string; format: ExportFormat }; result: string };
+  export_chart: { args: { id: string; format: ExportFormat; path: string }; result: string };
+  get_settings: { args: Record<string, never>; result: Settings };
+  save_settings: { args: { settings: Settings }; result: void };
+  set_language: { args: { lang: Lang }; result: void };
+  take_opened_scripts: { args: Record<string, never>; result: Array<OpenedScript> };
+  guide_at_start: { args: Record<string, never>; result: Guide | null };
+  save_guide: { args: { guide: Guide }; result: void };
+  guide_add_cluster: { args: { place: Place; user: string; login: Login; publicKey: string | null }; result: Guide };
+  update_status: { args: Record<string, never>; result: UpdateStatus };
+  check_update: { args: Record<string, never>; result: AvailableUpdate | null };
+  install_update: { args: { progress: Channel<UpdateDownload> }; result: void };
+};
