@@ -1,6 +1,7 @@
 //! Tauri commands: one-screen adapters over `usine-core`.
 
 use std::path::Path;
+use usine_core::sync::Locked;
 
 use serde::Deserialize;
 use tauri::{AppHandle, Runtime, State};
@@ -226,11 +227,7 @@ pub fn resume_upload<R: Runtime>(
 #[tauri::command]
 #[tracing::instrument(skip(app, state))]
 pub fn pause_upload<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, id: String) {
-    let task = state
-        .uploads
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(&id);
+    let task = state.uploads.locked().remove(&id);
     if let Some(task) = task {
         task.abort();
         let paused = Ended {
@@ -244,7 +241,7 @@ pub fn pause_upload<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, i
 
 fn run_upload<R: Runtime>(app: AppHandle<R>, cluster_name: String, id: String) {
     let state = tauri::Manager::state::<AppState>(&app);
-    let mut uploads = state.uploads.lock().unwrap_or_else(|p| p.into_inner());
+    let mut uploads = state.uploads.locked();
     if uploads.contains_key(&id) {
         return; // already running: one engine per transfer
     }
@@ -272,11 +269,7 @@ fn run_upload<R: Runtime>(app: AppHandle<R>, cluster_name: String, id: String) {
         )
         .await
         .map_err(|e| e.to_string());
-        state
-            .uploads
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&id);
+        state.uploads.locked().remove(&id);
         let _ = events::send(&app, AppEvent::TransferDone(ended(id, result)));
     });
     uploads.insert(task_id, task);

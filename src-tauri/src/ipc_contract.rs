@@ -227,16 +227,8 @@ fn checked_in_command_table_matches_the_commands() {
     let ui = src().join("../../ui/src/lib");
     let bindings = std::fs::read_to_string(ui.join("bindings.ts")).unwrap();
     let fresh = typescript_module(&src(), &bindings).unwrap();
-    let path = ui.join("commands.ts");
-    if std::env::var_os("UPDATE_BINDINGS").is_some() {
-        std::fs::write(&path, &fresh).unwrap();
-    }
-    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        on_disk == fresh,
-        "{} is stale: run `UPDATE_BINDINGS=1 cargo test -p usine-app ipc_contract`",
-        path.display()
-    );
+    let refresh = "cargo test -p usine-app ipc_contract";
+    usine_core::ipc_types::keep_generated(&ui.join("commands.ts"), &fresh, refresh).unwrap();
 }
 
 #[test]

@@ -7,6 +7,7 @@
 
 use std::path::Path;
 use std::sync::Mutex;
+use usine_core::sync::Locked;
 
 use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime, State};
@@ -36,14 +37,11 @@ impl Inbox {
     }
 
     fn push(&self, scripts: Vec<OpenedScript>) {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(scripts);
+        self.0.locked().extend(scripts);
     }
 
     fn take(&self) -> Vec<OpenedScript> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+        std::mem::take(&mut *self.0.locked())
     }
 }
 

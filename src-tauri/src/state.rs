@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use usine_core::sync::Locked;
 
 use usine_core::cluster::Connections;
 use usine_core::ssh::Question;
@@ -38,34 +39,24 @@ impl AppState {
 
     /// Marks a cluster's connection as watched; false if it already was.
     pub fn start_watching(&self, name: &str) -> bool {
-        self.watched
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(name.to_owned())
+        self.watched.locked().insert(name.to_owned())
     }
 
     pub fn stop_watching(&self, name: &str) {
-        self.watched
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(name);
+        self.watched.locked().remove(name);
     }
 
     /// Parks a question until the UI answers it; returns its number.
     pub fn park(&self, cluster: &str, question: Question) -> u64 {
         let id = self.next_question.fetch_add(1, Ordering::Relaxed);
         self.pending
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .locked()
             .insert(id, (cluster.to_owned(), question));
         id
     }
 
     pub fn take(&self, id: u64) -> Option<(String, Question)> {
-        self.pending
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(&id)
+        self.pending.locked().remove(&id)
     }
 
     pub fn store(&self) -> std::sync::MutexGuard<'_, Store> {

@@ -8,6 +8,7 @@
 //! these commands, which keep the update that was found until it is installed.
 
 use std::sync::Mutex;
+use usine_core::sync::Locked;
 
 use serde::Serialize;
 use tauri::ipc::Channel;
@@ -56,18 +57,14 @@ pub struct Found(Mutex<Option<Update>>);
 impl Found {
     /// The update found by the last check, taken: installing it twice is not possible.
     fn take(&self) -> Option<Update> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+        self.0.locked().take()
     }
 
     fn available(&self) -> Option<AvailableUpdate> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .map(|u| AvailableUpdate {
-                version: u.version.clone(),
-                notes: u.body.clone(),
-            })
+        self.0.locked().as_ref().map(|u| AvailableUpdate {
+            version: u.version.clone(),
+            notes: u.body.clone(),
+        })
     }
 }
 
@@ -75,7 +72,7 @@ impl Found {
 async fn look<R: Runtime>(app: &AppHandle<R>) -> Result<Option<AvailableUpdate>, Error> {
     let update = app.updater()?.check().await?;
     let found = app.state::<Found>();
-    *found.0.lock().unwrap_or_else(|p| p.into_inner()) = update;
+    *found.0.locked() = update;
     let available = found.available();
     tracing::info!(found = ?available.as_ref().map(|a| &a.version), "update check");
     Ok(available)

@@ -92,6 +92,21 @@ pub fn typescript_module() -> String {
     out
 }
 
+/// Keeps a generated file that is checked in up to date: with `UPDATE_BINDINGS` set it is
+/// rewritten, otherwise a stale one is an error that says to run `refresh`.
+pub fn keep_generated(path: &std::path::Path, fresh: &str, refresh: &str) -> Result<(), String> {
+    if std::env::var_os("UPDATE_BINDINGS").is_some() {
+        std::fs::write(path, fresh).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    match std::fs::read_to_string(path).unwrap_or_default() == fresh {
+        true => Ok(()),
+        false => Err(format!(
+            "{} is stale: run `UPDATE_BINDINGS=1 {refresh}`",
+            path.display()
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
@@ -99,15 +114,7 @@ mod tests {
     #[test]
     fn checked_in_bindings_match_the_rust_types() {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/lib/bindings.ts");
-        let fresh = super::typescript_module();
-        if std::env::var_os("UPDATE_BINDINGS").is_some() {
-            std::fs::write(&path, &fresh).unwrap();
-        }
-        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            on_disk == fresh,
-            "{} is stale: run `UPDATE_BINDINGS=1 cargo test -p usine-core ipc_types`",
-            path.display()
-        );
+        let refresh = "cargo test -p usine-core ipc_types";
+        super::keep_generated(&path, &super::typescript_module(), refresh).unwrap();
     }
 }

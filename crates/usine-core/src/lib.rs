@@ -23,6 +23,7 @@ pub mod sites;
 pub mod ssh;
 pub mod ssh_config;
 pub mod store;
+pub mod sync;
 pub mod target;
 pub mod transfer;
 

@@ -2,6 +2,7 @@
 //! discovered profiles; drafts, jobs and metrics later). WAL mode, numbered migrations, and every
 //! write that matters in a transaction.
 
+use crate::sync::Locked;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -290,9 +291,7 @@ pub enum Table {
 /// The store behind a mutex, for code shared between threads; a panic elsewhere while holding
 /// it does not make the store unusable (every write is its own transaction).
 pub fn lock(store: &std::sync::Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
-    store
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    store.locked()
 }
 
 /// Milliseconds since the Unix epoch, the store's unit of time.

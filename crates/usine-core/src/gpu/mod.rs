@@ -5,5 +5,6 @@ pub mod chart;
 pub mod collect;
 pub mod export;
 pub mod parse;
+mod sample_store;
 pub mod series;
 pub mod watch;

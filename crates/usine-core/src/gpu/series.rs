@@ -1,12 +1,16 @@
 //! GPU samples kept per job, node and GPU in the local store, read back downsampled so that a
 //! 72-hour job still draws at once, and summed up (mean use, idle GPU-hours). Jobs on this
 //! computer also keep what their processes use of its CPUs and memory, drawn the same way.
+//! The store's questions are in `sample_store`; the curves and sums made of the answers, here.
 
-use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::parse::GpuSample;
+use super::sample_store;
+pub use super::sample_store::{
+    idle_for, mark_no_gpu_tool, processor_samples, prune, samples, save, save_processors,
+};
 use crate::store::{Store, StoreError};
 
 /// What a curve follows on its node.
@@ -36,108 +40,16 @@ impl Series {
     }
 }
 
-/// Stores new samples (a sample seen twice is kept once); returns how many were new.
-pub fn save(store: &mut Store, job: &str, samples: &[GpuSample]) -> Result<usize, StoreError> {
-    let tx = store.db.transaction()?;
-    let mut added = 0;
-    {
-        let mut insert = tx.prepare(
-            "INSERT OR IGNORE INTO gpu_samples(job, node, gpu, t, utilization, memory_used, memory_total, power, temperature)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )?;
-        for s in samples {
-            added += insert.execute(rusqlite::params![
-                job,
-                s.node,
-                s.gpu,
-                s.time_ms,
-                s.utilization,
-                s.memory_used_mib,
-                s.memory_total_mib,
-                s.power_watts,
-                s.temperature_c
-            ])?;
-        }
-    }
-    tx.commit()?;
-    Ok(added)
-}
-
-/// Records what a job's processes on this computer use; the CPU share is worked out from the
-/// CPU time since the job's previous sample, spread over `cpus`. Returns whether it was new.
-pub fn save_processors(
-    store: &Store,
-    job: &str,
-    t_ms: i64,
-    usage: &crate::jobs::local_usage::TreeUsage,
-    memory_total_bytes: u64,
-    cpus: usize,
-) -> Result<bool, StoreError> {
-    let previous: Option<(i64, f64)> = store
-        .db
-        .query_row(
-            "SELECT t, cpu_time FROM cpu_samples WHERE job = ?1 AND t < ?2 ORDER BY t DESC LIMIT 1",
-            rusqlite::params![job, t_ms],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let cpu_time = usage.cpu_time_ms as f64;
-    // A process that ended took its CPU time with it: the share cannot go below nothing.
-    let percent = previous.filter(|&(t, _)| t_ms > t).map(|(t, before)| {
-        ((cpu_time - before).max(0.0) / (t_ms - t) as f64 / cpus.max(1) as f64 * 100.0).min(100.0)
-    });
-    let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
-    Ok(store.db.execute(
-        "INSERT OR IGNORE INTO cpu_samples(job, t, cpu_time, cpu_percent, memory_used, memory_total)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        rusqlite::params![
-            job,
-            t_ms,
-            cpu_time,
-            percent,
-            mib(usage.memory_bytes),
-            mib(memory_total_bytes)
-        ],
-    )? == 1)
-}
-
 /// Every curve of the job (each GPU, then this computer's processors if it ran here), averaged
 /// into at most about `points` buckets each.
 pub fn load(store: &Store, job: &str, points: usize) -> Result<Vec<Series>, StoreError> {
-    let (first, last): (Option<i64>, Option<i64>) = store.db.query_row(
-        "SELECT min(t), max(t) FROM (SELECT t FROM gpu_samples WHERE job = ?1
-                                     UNION ALL SELECT t FROM cpu_samples WHERE job = ?1)",
-        [job],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let (Some(first), Some(last)) = (first, last) else {
-        return Ok(Vec::new());
-    };
-    let bucket = ((last - first) / points.max(1) as i64).max(1);
-    let mut stmt = store.db.prepare(
-        "SELECT node, gpu, min(t), avg(utilization), avg(100.0 * memory_used / nullif(memory_total, 0)),
-                max(memory_total)
-         FROM gpu_samples WHERE job = ?1 GROUP BY node, gpu, (t - ?2) / ?3
-         UNION ALL
-         SELECT ?4, NULL, min(t), avg(cpu_percent), avg(100.0 * memory_used / nullif(memory_total, 0)),
-                max(memory_total)
-         FROM cpu_samples WHERE job = ?1 GROUP BY (t - ?2) / ?3
-         ORDER BY 1, 2 NULLS LAST, 3",
-    )?;
-    let host = crate::target::this_host();
-    let rows = stmt.query_map(rusqlite::params![job, first, bucket, host], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, Option<u32>>(1)?,
-            r.get::<_, i64>(2)?,
-            r.get::<_, Option<f64>>(3)?,
-            r.get::<_, Option<f64>>(4)?,
-            r.get::<_, Option<f64>>(5)?,
-        ))
-    })?;
+    Ok(curves(sample_store::buckets(store, job, points)?))
+}
+
+/// Bucket rows (ordered by node, device, time) as one curve per device.
+fn curves(rows: Vec<sample_store::Bucket>) -> Vec<Series> {
     let mut out: Vec<Series> = Vec::new();
-    for row in rows {
-        let (node, gpu, t, util, mem, total) = row?;
+    for (node, gpu, t, util, mem, total) in rows {
         let device = gpu.map_or(Device::Processors, Device::Gpu);
         if out
             .last()
@@ -158,7 +70,7 @@ pub fn load(store: &Store, job: &str, points: usize) -> Result<Vec<Series>, Stor
             }
         }
     }
-    Ok(out)
+    out
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -184,14 +96,6 @@ pub struct Summary {
     pub no_gpu_tool: bool,
 }
 
-/// Records that the job's node has no GPU tool to ask.
-pub fn mark_no_gpu_tool(store: &Store, job: &str) -> Result<(), StoreError> {
-    store
-        .db
-        .execute("UPDATE jobs SET no_gpu_tool = 1 WHERE id = ?1", [job])?;
-    Ok(())
-}
-
 /// Sums up a job's samples. Each sample stands for the time until the GPU's next one (capped at
 /// `max_gap_ms`, so a pause in recording is not counted as use).
 pub fn summary(
@@ -200,19 +104,18 @@ pub fn summary(
     idle_below: f32,
     max_gap_ms: i64,
 ) -> Result<Summary, StoreError> {
-    let mut stmt = store.db.prepare(
-        "SELECT node, gpu, t, utilization FROM gpu_samples WHERE job = ?1 ORDER BY node, gpu, t",
-    )?;
-    let rows = stmt
-        .query_map([job], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, u32>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, Option<f64>>(3)?,
-            ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = sample_store::gpu_rows(store, job)?;
+    let (cpu_samples, mean_cpu_percent) = sample_store::processor_mean(store, job)?;
+    Ok(Summary {
+        no_gpu_tool: sample_store::no_gpu_tool(store, job)?,
+        cpu_samples,
+        mean_cpu_percent: mean_cpu_percent.map(|m| m as f32),
+        ..summarize(&rows, idle_below, max_gap_ms)
+    })
+}
+
+/// The GPU part of a summary, from a job's samples ordered by node, GPU and time.
+fn summarize(rows: &[sample_store::GpuRow], idle_below: f32, max_gap_ms: i64) -> Summary {
     let (mut gpus, mut util_sum, mut util_n, mut busy_ms, mut idle_ms) =
         (0u32, 0.0, 0u32, 0i64, 0i64);
     let mut last = None;
@@ -235,78 +138,17 @@ pub fn summary(
             idle_ms += span;
         }
     }
-    let (cpu_samples, mean_cpu_percent): (u32, Option<f64>) = store.db.query_row(
-        "SELECT count(*), avg(cpu_percent) FROM cpu_samples WHERE job = ?1",
-        [job],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let no_gpu_tool = store
-        .db
-        .query_row("SELECT no_gpu_tool FROM jobs WHERE id = ?1", [job], |r| {
-            r.get::<_, bool>(0)
-        })
-        .optional()?
-        .unwrap_or(false);
-    Ok(Summary {
-        no_gpu_tool,
+    Summary {
+        no_gpu_tool: false,
         gpus,
         samples: rows.len() as u32,
         mean_utilization: (util_n > 0).then(|| (util_sum / f64::from(util_n)) as f32),
         gpu_hours: busy_ms as f64 / 3_600_000.0,
         idle_gpu_hours: idle_ms as f64 / 3_600_000.0,
         last_sample_ms: last,
-        cpu_samples,
-        mean_cpu_percent: mean_cpu_percent.map(|m| m as f32),
-    })
-}
-
-/// Whether every GPU of the job stayed under `idle_below` per cent for the last `window_ms`
-/// (and there are samples covering that window).
-pub fn idle_for(
-    store: &Store,
-    job: &str,
-    idle_below: f32,
-    window_ms: i64,
-) -> Result<bool, StoreError> {
-    let (last, first): (Option<i64>, Option<i64>) = store.db.query_row(
-        "SELECT max(t), min(t) FROM gpu_samples WHERE job = ?1",
-        [job],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let (Some(last), Some(first)) = (last, first) else {
-        return Ok(false);
-    };
-    if last - first < window_ms {
-        return Ok(false);
+        cpu_samples: 0,
+        mean_cpu_percent: None,
     }
-    let busiest: Option<f64> = store.db.query_row(
-        "SELECT max(utilization) FROM gpu_samples WHERE job = ?1 AND t >= ?2",
-        rusqlite::params![job, last - window_ms],
-        |r| r.get(0),
-    )?;
-    Ok(busiest.is_some_and(|b| (b as f32) < idle_below))
-}
-
-/// Every stored sample of the job, oldest first (for export).
-pub fn samples(store: &Store, job: &str) -> Result<Vec<GpuSample>, StoreError> {
-    let mut stmt = store.db.prepare(
-        "SELECT t, node, gpu, utilization, memory_used, memory_total, power, temperature
-         FROM gpu_samples WHERE job = ?1 ORDER BY t, node, gpu",
-    )?;
-    let rows = stmt.query_map([job], |r| {
-        let f = |i: usize| r.get::<_, Option<f64>>(i).map(|v| v.map(|x| x as f32));
-        Ok(GpuSample {
-            time_ms: r.get(0)?,
-            node: r.get(1)?,
-            gpu: r.get(2)?,
-            utilization: f(3)?,
-            memory_used_mib: f(4)?,
-            memory_total_mib: f(5)?,
-            power_watts: f(6)?,
-            temperature_c: f(7)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// One reading of what a job's processes used of this computer (for export).
@@ -318,24 +160,6 @@ pub struct ProcessorSample {
     pub cpu_percent: Option<f32>,
     pub memory_used_mib: f32,
     pub memory_total_mib: f32,
-}
-
-/// Every stored reading of the job's processes on this computer, oldest first.
-pub fn processor_samples(store: &Store, job: &str) -> Result<Vec<ProcessorSample>, StoreError> {
-    let host = crate::target::this_host();
-    let mut stmt = store.db.prepare(
-        "SELECT t, cpu_percent, memory_used, memory_total FROM cpu_samples WHERE job = ?1 ORDER BY t",
-    )?;
-    let rows = stmt.query_map([job], |r| {
-        Ok(ProcessorSample {
-            time_ms: r.get(0)?,
-            node: host.to_owned(),
-            cpu_percent: r.get::<_, Option<f64>>(1)?.map(|v| v as f32),
-            memory_used_mib: r.get::<_, f64>(2)? as f32,
-            memory_total_mib: r.get::<_, f64>(3)? as f32,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// The samples as CSV with a header, units in the column names, empty cells for missing values;
@@ -373,19 +197,31 @@ pub fn to_csv(gpus: &[GpuSample], processors: &[ProcessorSample]) -> String {
     out
 }
 
-/// Forgets samples older than `before_ms` (the retention setting).
-pub fn prune(store: &Store, before_ms: i64) -> Result<usize, StoreError> {
-    Ok(store
-        .db
-        .execute("DELETE FROM gpu_samples WHERE t < ?1", [before_ms])?
-        + store
-            .db
-            .execute("DELETE FROM cpu_samples WHERE t < ?1", [before_ms])?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sums_count_each_sample_until_the_next_of_its_gpu() {
+        let row = |gpu, t, u| ("a".to_owned(), gpu, t, Some(u));
+        let rows = [
+            row(0, 0, 10.0),
+            row(0, 1000, 90.0),
+            row(0, 2000, 5.0),
+            row(1, 0, 50.0),
+        ];
+        let sum = summarize(&rows, 20.0, 60_000);
+        assert_eq!(
+            (sum.gpus, sum.samples, sum.last_sample_ms),
+            (2, 4, Some(2000))
+        );
+        assert_eq!(sum.mean_utilization, Some(38.75));
+        assert!((sum.gpu_hours - 2000.0 / 3_600_000.0).abs() < 1e-12);
+        assert!((sum.idle_gpu_hours - 1000.0 / 3_600_000.0).abs() < 1e-12);
+        // A pause in recording longer than the gap counts only the gap.
+        let paused = summarize(&[row(0, 0, 10.0), row(0, 10_000_000, 10.0)], 20.0, 60_000);
+        assert!((paused.idle_gpu_hours - 60_000.0 / 3_600_000.0).abs() < 1e-12);
+    }
 
     fn store(tag: &str) -> Store {
         let dir = std::env::temp_dir().join(format!("usine-series-{tag}-{}", std::process::id()));

@@ -15,16 +15,16 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::params;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use super::{
-    CHUNK, Entry, FileProblem, PARTIAL_SUFFIX, Progress, TransferError, hex, mtime_of,
+    CHUNK, Entry, FileProblem, PARTIAL_SUFFIX, Progress, TransferError, hex, manifest, mtime_of,
     nul_separated,
 };
 use crate::ssh::{Connection, quote};
-use crate::store::{Store, lock};
+use crate::store::Store;
+use crate::sync::Locked;
 
 /// A large file travels in parts of this size: a dropped link re-sends at most one part per
 /// channel.
@@ -90,7 +90,7 @@ pub(super) async fn send(
     if files.is_empty() {
         return Ok(outcome);
     }
-    let mut confirmed = confirmed_parts(store, id)?;
+    let mut confirmed = manifest::confirmed_parts(store, id)?;
     let held = prepare(conn, remote_root, files, &confirmed).await?;
     // Parts the manifest holds but the cluster lost (the part file is gone or shorter): forget.
     for (f, held) in files.iter().zip(held) {
@@ -100,7 +100,7 @@ pub(super) async fn send(
         let end = parts.iter().map(|(o, l)| o + l).max().unwrap_or(0);
         if held < end as i64 {
             outcome.forgotten += parts.iter().map(|(_, l)| l).sum::<u64>();
-            forget(store, id, &f.entry.rel)?;
+            manifest::forget(store, id, &f.entry.rel)?;
             confirmed.remove(&f.entry.rel);
         }
     }
@@ -138,21 +138,10 @@ pub(super) async fn send(
                 return Ok(()); // not confirmed: the next run sends it again
             }
             let rel = &files[part.file].entry.rel;
-            let mut guard = lock(store);
-            let tx = guard.db.transaction()?;
-            tx.execute(
-                "INSERT OR IGNORE INTO transfer_parts(transfer_id, rel_path, offset, len) VALUES (?1, ?2, ?3, ?4)",
-                params![id, rel, part.offset as i64, part.len as i64],
-            )?;
-            tx.execute(
-                "UPDATE transfer_files SET confirmed = confirmed + ?3 WHERE transfer_id = ?1 AND rel_path = ?2",
-                params![id, rel, part.len as i64],
-            )?;
-            tx.commit()?;
+            manifest::confirm_part(store, id, rel, part.offset, part.len)?;
             confirmed_now.fetch_add(part.len, Ordering::Relaxed);
             confirmed
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
+                .locked()
                 .entry(rel.clone())
                 .or_default()
                 .push((part.offset, part.len));
@@ -186,8 +175,8 @@ pub(super) async fn send(
     results.into_iter().collect::<Result<(), _>>()?;
 
     // Rename into place what is complete and still what the manifest describes.
-    let confirmed = confirmed.into_inner().unwrap_or_else(|p| p.into_inner());
-    let unreadable = unreadable.into_inner().unwrap_or_else(|p| p.into_inner());
+    let confirmed = confirmed.into_value();
+    let unreadable = unreadable.into_value();
     let mut complete = Vec::new();
     for (i, f) in files.iter().enumerate() {
         let have: u64 = confirmed
@@ -204,7 +193,7 @@ pub(super) async fn send(
                 problem: crate::tr!(en: "some parts did not arrive intact; resume to send them again", fr: "des parties ne sont pas arrivées intactes ; reprenez pour les renvoyer"),
             });
         } else if !unchanged(f) {
-            forget(store, id, &f.entry.rel)?;
+            manifest::forget(store, id, &f.entry.rel)?;
             outcome.problems.push(FileProblem {
                 path: f.entry.rel.clone(),
                 problem: crate::tr!(en: "changed on this computer while it was sent; resume to send it again", fr: "a changé sur cet ordinateur pendant l'envoi ; reprenez pour le renvoyer"),
@@ -216,13 +205,10 @@ pub(super) async fn send(
     let placed = finish(conn, remote_root, &complete).await?;
     for (f, ok) in complete.iter().zip(placed) {
         if ok {
-            lock(store).db.execute(
-                "UPDATE transfer_files SET confirmed = size, verified = 1 WHERE transfer_id = ?1 AND rel_path = ?2",
-                params![id, f.entry.rel],
-            )?;
+            manifest::confirm_whole(store, id, &f.entry.rel)?;
             progress.files_done += 1;
         } else {
-            forget(store, id, &f.entry.rel)?;
+            manifest::forget(store, id, &f.entry.rel)?;
             outcome.problems.push(FileProblem {
                 path: f.entry.rel.clone(),
                 problem: crate::tr!(en: "its parts on the cluster do not add up to the file (was the part file changed there?); resume to send it again", fr: "ses parties sur le cluster ne reconstituent pas le fichier (le fichier partiel a-t-il changé là-bas ?) ; reprenez pour le renvoyer"),
@@ -232,44 +218,6 @@ pub(super) async fn send(
     progress.bytes_done = base + confirmed_now.load(Ordering::Relaxed);
     on_progress(progress);
     Ok(outcome)
-}
-
-fn confirmed_parts(
-    store: &Mutex<Store>,
-    id: &str,
-) -> Result<HashMap<String, Vec<(u64, u64)>>, TransferError> {
-    let guard = lock(store);
-    let mut stmt = guard
-        .db
-        .prepare("SELECT rel_path, offset, len FROM transfer_parts WHERE transfer_id = ?1")?;
-    let mut out: HashMap<String, Vec<(u64, u64)>> = HashMap::new();
-    for row in stmt.query_map([id], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)? as u64,
-            r.get::<_, i64>(2)? as u64,
-        ))
-    })? {
-        let (rel, offset, len) = row?;
-        out.entry(rel).or_default().push((offset, len));
-    }
-    Ok(out)
-}
-
-/// Drops what the manifest holds of a file, so that the next run sends it whole.
-fn forget(store: &Mutex<Store>, id: &str, rel: &str) -> Result<(), TransferError> {
-    let mut guard = lock(store);
-    let tx = guard.db.transaction()?;
-    tx.execute(
-        "DELETE FROM transfer_parts WHERE transfer_id = ?1 AND rel_path = ?2",
-        params![id, rel],
-    )?;
-    tx.execute(
-        "UPDATE transfer_files SET confirmed = 0, sha256 = NULL, verified = 0 WHERE transfer_id = ?1 AND rel_path = ?2",
-        params![id, rel],
-    )?;
-    tx.commit()?;
-    Ok(())
 }
 
 fn unchanged(f: &LargeFile<'_>) -> bool {
@@ -384,7 +332,7 @@ async fn run_worker(
     unreadable: &Mutex<HashMap<usize, String>>,
     on_part: &(dyn Fn(&Part, bool) -> Result<(), TransferError> + Sync),
 ) -> Result<(), TransferError> {
-    let next = || queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+    let next = || queue.locked().pop_front();
     let Some(first) = next() else {
         return Ok(());
     };
@@ -409,16 +357,10 @@ async fn run_worker(
                 }
                 PartRead::Broken(why) => {
                     let _ = order_tx.send((p, None));
-                    unreadable
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(p.file, why);
+                    unreadable.locked().insert(p.file, why);
                 }
                 PartRead::Unopened(why) => {
-                    unreadable
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(p.file, why);
+                    unreadable.locked().insert(p.file, why);
                 }
                 PartRead::Closed => break,
             }

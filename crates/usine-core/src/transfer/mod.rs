@@ -9,13 +9,10 @@
 //! lists on stdin: no remote shell ever interprets a file name.
 
 use std::collections::HashMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::UNIX_EPOCH;
 
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use ts_rs::TS;
 
 use crate::owner::Owner;
@@ -23,11 +20,15 @@ use crate::ssh::{Connection, SshError, quote};
 use crate::store::{Store, lock};
 
 mod large;
+mod manifest;
 pub mod place;
 mod room;
+mod scan;
 mod small;
 
 pub use large::{CHANNELS, PART};
+pub use manifest::{get, list, set_compare};
+use scan::{hex, mtime_of};
 
 /// Files at least this big travel on their own stream; smaller ones in tar batches.
 pub const LARGE_FILE: u64 = 16 << 20;
@@ -170,33 +171,6 @@ pub enum Compare {
     Checksum,
 }
 
-/// Chooses how the transfer compares files, before it starts.
-pub fn set_compare(store: &Mutex<Store>, id: &str, compare: Compare) -> Result<(), TransferError> {
-    let value = match compare {
-        Compare::Quick => "quick",
-        Compare::Checksum => "checksum",
-    };
-    lock(store).db.execute(
-        "UPDATE transfers SET compare = ?2 WHERE id = ?1",
-        params![id, value],
-    )?;
-    Ok(())
-}
-
-fn compare_of(store: &Mutex<Store>, id: &str) -> Result<Compare, TransferError> {
-    let value: String =
-        lock(store)
-            .db
-            .query_row("SELECT compare FROM transfers WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })?;
-    Ok(if value == "checksum" {
-        Compare::Checksum
-    } else {
-        Compare::Quick
-    })
-}
-
 /// Lists `source` (a file or a folder) and records a new transfer to `remote_root`.
 pub fn create(
     store: &Mutex<Store>,
@@ -205,21 +179,8 @@ pub fn create(
     remote_root: &str,
 ) -> Result<(String, Vec<FileProblem>), TransferError> {
     let source = &crate::local_paths::expand(source);
-    let (files, problems) = scan(source)?;
-    let id = crate::store::new_id();
-    let mut guard = lock(store);
-    let tx = guard.db.transaction()?;
-    tx.execute(
-        "INSERT INTO transfers(id, cluster, local_root, remote_root, state, owner) VALUES (?1, ?2, ?3, ?4, 'running', ?5)",
-        params![id, cluster, source.to_string_lossy(), remote_root, Owner::this_process().as_str()],
-    )?;
-    for f in &files {
-        tx.execute(
-            "INSERT INTO transfer_files(transfer_id, rel_path, size, mtime) VALUES (?1, ?2, ?3, ?4)",
-            params![id, f.rel, f.size as i64, f.mtime],
-        )?;
-    }
-    tx.commit()?;
+    let (files, problems) = scan::scan(source)?;
+    let id = manifest::insert(store, cluster, source, remote_root, &files)?;
     Ok((id, problems))
 }
 
@@ -264,16 +225,7 @@ pub fn start(
     } else {
         place.as_str()
     };
-    let earlier: Option<(String, String, Option<String>)> = lock(store)
-        .db
-        .query_row(
-            "SELECT id, state, owner FROM transfers
-             WHERE cluster = ?1 AND local_root = ?2 AND remote_root = ?3 AND state != 'done'
-             ORDER BY id DESC LIMIT 1",
-            params![cluster, source.to_string_lossy(), remote_root],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
+    let earlier = manifest::unfinished(store, cluster, &source, remote_root)?;
     let Some((id, state, owner)) = earlier else {
         let (id, problems) = create(store, cluster, &source, remote_root)?;
         return Ok(Started {
@@ -292,37 +244,8 @@ pub fn start(
     {
         return Err(TransferError::AlreadyRunning(id));
     }
-    let (files, problems) = scan(&source)?;
-    let mut guard = lock(store);
-    let tx = guard.db.transaction()?;
-    {
-        let mut upsert = tx.prepare(
-            "INSERT INTO transfer_files(transfer_id, rel_path, size, mtime) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(transfer_id, rel_path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime,
-                 confirmed = 0, sha256 = NULL, verified = 0
-             WHERE size != excluded.size OR mtime != excluded.mtime",
-        )?;
-        for f in &files {
-            upsert.execute(params![id, f.rel, f.size as i64, f.mtime])?;
-        }
-        let kept: std::collections::HashSet<&str> = files.iter().map(|f| f.rel.as_str()).collect();
-        let mut listed =
-            tx.prepare("SELECT rel_path FROM transfer_files WHERE transfer_id = ?1")?;
-        let gone: Vec<String> = listed
-            .query_map(params![id], |r| r.get::<_, String>(0))?
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .filter(|rel| !kept.contains(rel.as_str()))
-            .collect();
-        for rel in gone {
-            tx.execute(
-                "DELETE FROM transfer_files WHERE transfer_id = ?1 AND rel_path = ?2",
-                params![id, rel],
-            )?;
-        }
-    }
-    tx.commit()?;
-    drop(guard);
+    let (files, problems) = scan::scan(&source)?;
+    manifest::refresh_files(store, &id, &files)?;
     let continued = get(store, &id)?;
     Ok(Started {
         id,
@@ -341,11 +264,7 @@ pub async fn upload(
     transfer_id: &str,
     on_progress: impl FnMut(&Progress),
 ) -> Result<Report, TransferError> {
-    let owner = Owner::this_process();
-    lock(store).db.execute(
-        "UPDATE transfers SET state = 'running', owner = ?2 WHERE id = ?1",
-        params![transfer_id, owner.as_str()],
-    )?;
+    manifest::set_running(store, transfer_id, &Owner::this_process())?;
     let result = upload_once(conn, store, transfer_id, on_progress).await;
     // Whatever happened, the transfer no longer says "running": a refusal (no room, a folder
     // that cannot be created) is failed, a dropped link interrupted, both resumable.
@@ -354,10 +273,7 @@ pub async fn upload(
         Err(TransferError::Interrupted(_)) => "interrupted",
         _ => "failed",
     };
-    lock(store).db.execute(
-        "UPDATE transfers SET state = ?2, owner = NULL WHERE id = ?1",
-        params![transfer_id, state],
-    )?;
+    manifest::set_ended(store, transfer_id, state)?;
     result
 }
 
@@ -367,7 +283,7 @@ async fn upload_once(
     transfer_id: &str,
     mut on_progress: impl FnMut(&Progress),
 ) -> Result<Report, TransferError> {
-    let (local_root, remote_root, entries) = load(store, transfer_id)?;
+    let (local_root, remote_root, entries) = manifest::load(store, transfer_id)?;
     // `~/data` means the cluster's home, as for scp (quoted, it would be a folder named `~`).
     let remote_root = crate::ssh::expand_home(conn, &remote_root).await?;
     // Two questions to the cluster at once: what it already holds, and how much room it has.
@@ -384,7 +300,7 @@ async fn upload_once(
     );
     let room = room?;
     let entries = if changed? {
-        load(store, transfer_id)?.2
+        manifest::load(store, transfer_id)?.2
     } else {
         entries
     };
@@ -404,7 +320,7 @@ async fn upload_once(
 
     let needed = bytes_total - already;
     room::check(&room, needed, &remote_root, || {
-        cluster_of(store, transfer_id)
+        manifest::cluster_of(store, transfer_id)
             .map(|cluster| room::elsewhere(store, &cluster, needed))
             .unwrap_or_default()
     })?;
@@ -475,7 +391,7 @@ async fn upload_once(
 
     // Verify everything against the cluster's own checksums.
     progress.current = None;
-    let (_, _, entries) = load(store, transfer_id)?;
+    let (_, _, entries) = manifest::load(store, transfer_id)?;
     let unverified: Vec<&Entry> = entries.iter().filter(|e| !e.verified).collect();
     let remote = remote_sha256(
         conn,
@@ -495,10 +411,7 @@ async fn upload_once(
         match (&entry.sha256, remote.get(&entry.rel)) {
             (Some(local), Some(theirs)) if local == theirs => {
                 report.verified += 1;
-                lock(store).db.execute(
-                    "UPDATE transfer_files SET verified = 1 WHERE transfer_id = ?1 AND rel_path = ?2",
-                    params![transfer_id, entry.rel],
-                )?;
+                manifest::mark_verified(store, transfer_id, &entry.rel)?;
             }
             (_, None) => report.problems.push(FileProblem {
                 path: entry.rel.clone(),
@@ -506,10 +419,7 @@ async fn upload_once(
             }),
             _ => {
                 // Forget what was confirmed, so that the next run sends it again.
-                lock(store).db.execute(
-                    "UPDATE transfer_files SET confirmed = 0, sha256 = NULL WHERE transfer_id = ?1 AND rel_path = ?2",
-                    params![transfer_id, entry.rel],
-                )?;
+                manifest::forget_confirmed(store, transfer_id, &entry.rel)?;
                 report.problems.push(FileProblem {
                     path: entry.rel.clone(),
                     problem: crate::tr!(en: "its checksum on the cluster differs (the file changed while it was sent?); resume to send it again", fr: "sa somme de contrôle sur le cluster diffère (le fichier a-t-il changé pendant l'envoi ?) ; reprenez pour le renvoyer"),
@@ -625,182 +535,6 @@ pub struct Summary {
     pub bytes_confirmed: u64,
 }
 
-/// Every transfer, newest first.
-pub fn list(store: &Mutex<Store>) -> Result<Vec<Summary>, TransferError> {
-    let guard = lock(store);
-    let mut stmt = guard.db.prepare(
-        "SELECT t.id, t.cluster, t.local_root, t.remote_root, t.state, t.created_at,
-                COUNT(f.rel_path), COALESCE(SUM(f.verified), 0), COALESCE(SUM(f.size), 0), COALESCE(SUM(f.confirmed), 0),
-                t.owner
-         FROM transfers t LEFT JOIN transfer_files f ON f.transfer_id = t.id
-         GROUP BY t.id ORDER BY t.id DESC",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        let state: String = r.get(4)?;
-        let owner: Option<String> = r.get(10)?;
-        // Still "running" in the store, but whoever ran it is gone (killed, crashed).
-        let state = if state == "running" && owner.as_deref().is_none_or(Owner::is_gone) {
-            "interrupted".to_owned()
-        } else {
-            state
-        };
-        Ok(Summary {
-            id: r.get(0)?,
-            cluster: r.get(1)?,
-            local_root: r.get(2)?,
-            remote_root: r.get(3)?,
-            state,
-            created_at: r.get(5)?,
-            files: r.get::<_, i64>(6)? as usize,
-            verified: r.get::<_, i64>(7)? as usize,
-            bytes: r.get::<_, i64>(8)? as u64,
-            bytes_confirmed: r.get::<_, i64>(9)? as u64,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// The transfer's summary, or an error naming it.
-pub fn get(store: &Mutex<Store>, id: &str) -> Result<Summary, TransferError> {
-    list(store)?
-        .into_iter()
-        .find(|s| s.id == id)
-        .ok_or_else(|| TransferError::UnknownTransfer(id.to_owned()))
-}
-
-fn load(store: &Mutex<Store>, id: &str) -> Result<(PathBuf, String, Vec<Entry>), TransferError> {
-    let guard = lock(store);
-    let (local, remote): (String, String) = guard
-        .db
-        .query_row(
-            "SELECT local_root, remote_root FROM transfers WHERE id = ?1",
-            params![id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .map_err(|_| TransferError::UnknownTransfer(id.to_owned()))?;
-    let mut stmt = guard.db.prepare(
-        "SELECT rel_path, size, mtime, confirmed, sha256, verified FROM transfer_files WHERE transfer_id = ?1 ORDER BY rel_path",
-    )?;
-    let entries = stmt
-        .query_map(params![id], |r| {
-            Ok(Entry {
-                rel: r.get(0)?,
-                size: r.get::<_, i64>(1)? as u64,
-                mtime: r.get(2)?,
-                confirmed: r.get::<_, i64>(3)? as u64,
-                sha256: r.get(4)?,
-                verified: r.get(5)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((PathBuf::from(local), remote, entries))
-}
-
-fn cluster_of(store: &Mutex<Store>, id: &str) -> Result<String, TransferError> {
-    Ok(lock(store)
-        .db
-        .query_row("SELECT cluster FROM transfers WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })?)
-}
-
-/// The files under `source` (or `source` itself), with what cannot be sent reported.
-fn scan(source: &Path) -> Result<(Vec<Entry>, Vec<FileProblem>), TransferError> {
-    let meta = std::fs::metadata(source)
-        .map_err(|e| TransferError::Source(source.to_owned(), e.to_string()))?;
-    if meta.is_file() {
-        let name = source
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        return Ok((
-            vec![Entry {
-                rel: name,
-                size: meta.len(),
-                mtime: mtime_of(&meta),
-                confirmed: 0,
-                sha256: None,
-                verified: false,
-            }],
-            vec![],
-        ));
-    }
-    let mut files = Vec::new();
-    let mut problems = Vec::new();
-    // Symbolic links are not followed: a loop or a link out of the folder cannot drag in more.
-    for item in walkdir::WalkDir::new(source)
-        .follow_links(false)
-        .sort_by_file_name()
-    {
-        let item = match item {
-            Ok(i) => i,
-            Err(e) => {
-                let path = e
-                    .path()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default();
-                problems.push(FileProblem {
-                    path,
-                    problem: crate::tr!(en: "cannot be read: {e}", fr: "illisible : {e}"),
-                });
-                continue;
-            }
-        };
-        let rel_path = item.path().strip_prefix(source).unwrap_or(item.path());
-        let Some(rel) = rel_path.to_str().map(str::to_owned) else {
-            problems.push(FileProblem {
-                path: rel_path.to_string_lossy().into_owned(),
-                problem: crate::tr!(en: "its name is not valid text (UTF-8); rename it to send it", fr: "son nom n'est pas du texte valide (UTF-8) ; renommez-le pour l'envoyer"),
-            });
-            continue;
-        };
-        if item.path_is_symlink() {
-            problems.push(FileProblem {
-                path: rel,
-                problem: crate::tr!(en: "a symbolic link; not followed, not sent", fr: "un lien symbolique ; ni suivi, ni envoyé"),
-            });
-            continue;
-        }
-        if !item.file_type().is_file() {
-            continue;
-        }
-        // Only plain names below the folder reach the cluster.
-        if !rel_path
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)))
-        {
-            problems.push(FileProblem {
-                path: rel,
-                problem: crate::tr!(en: "its path leaves the chosen folder", fr: "son chemin sort du dossier choisi"),
-            });
-            continue;
-        }
-        match item.metadata() {
-            Ok(m) => files.push(Entry {
-                rel,
-                size: m.len(),
-                mtime: mtime_of(&m),
-                confirmed: 0,
-                sha256: None,
-                verified: false,
-            }),
-            Err(e) => problems.push(FileProblem {
-                path: rel,
-                problem: crate::tr!(en: "cannot be read: {e}", fr: "illisible : {e}"),
-            }),
-        }
-    }
-    Ok((files, problems))
-}
-
-/// Modification time in whole seconds since the epoch (0 when the system cannot tell).
-fn mtime_of(m: &std::fs::Metadata) -> i64 {
-    m.modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 /// Like rsync's quick check: a file the cluster already has with the same size and modification
 /// time is not sent again (it is still hashed here, and verified against the cluster below).
 /// Returns whether the manifest changed.
@@ -841,7 +575,7 @@ async fn skip_unchanged(
             local_root.join(&e.rel)
         }
     };
-    let by_checksum = compare_of(store, id)? == Compare::Checksum;
+    let by_checksum = manifest::compare_of(store, id)? == Compare::Checksum;
     let mut same = Vec::new();
     if by_checksum {
         // Same size on the cluster: compare contents, whatever the dates say.
@@ -856,7 +590,7 @@ async fn skip_unchanged(
         )
         .await?;
         for e in sized {
-            if let Ok(digest) = sha256_of(&local_path(e))
+            if let Ok(digest) = scan::sha256_of(&local_path(e))
                 && theirs.get(&e.rel) == Some(&digest)
             {
                 same.push((e, digest));
@@ -865,7 +599,7 @@ async fn skip_unchanged(
     } else {
         for e in fresh {
             if remote.get(e.rel.as_str()) == Some(&(e.size, e.mtime))
-                && let Ok(digest) = sha256_of(&local_path(e))
+                && let Ok(digest) = scan::sha256_of(&local_path(e))
             {
                 same.push((e, digest));
             }
@@ -874,39 +608,9 @@ async fn skip_unchanged(
     if same.is_empty() {
         return Ok(false);
     }
-    let mut guard = lock(store);
-    let tx = guard.db.transaction()?;
-    for (e, digest) in same {
-        // Compared by checksum: already verified against the cluster's own sha256sum.
-        tx.execute(
-            "UPDATE transfer_files SET confirmed = ?3, sha256 = ?4, verified = ?5 WHERE transfer_id = ?1 AND rel_path = ?2",
-            params![id, e.rel, e.size as i64, digest, by_checksum],
-        )?;
-    }
-    tx.commit()?;
+    // Compared by checksum: already verified against the cluster's own sha256sum.
+    manifest::confirm_same(store, id, &same, by_checksum)?;
     Ok(true)
-}
-
-fn sha256_of(path: &Path) -> std::io::Result<String> {
-    let mut hasher = Sha256::new();
-    std::io::copy(
-        &mut std::fs::File::open(path)?,
-        &mut HashWriter(&mut hasher),
-    )?;
-    Ok(hex(&hasher.finalize()))
-}
-
-/// Feeds everything written into a hasher.
-struct HashWriter<'a>(&'a mut Sha256);
-
-impl std::io::Write for HashWriter<'_> {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.update(data);
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// `sha256sum` of every file, computed by the cluster. Names go on stdin, NUL-separated.
@@ -950,10 +654,6 @@ pub(crate) fn nul_separated<'a>(
     rx
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -967,7 +667,7 @@ mod tests {
         std::fs::write(dir.join("new\nline"), "z").unwrap();
         #[cfg(unix)]
         std::os::unix::fs::symlink(&dir, dir.join("loop")).unwrap();
-        let (files, problems) = scan(&dir).unwrap();
+        let (files, problems) = scan::scan(&dir).unwrap();
         let names: Vec<&str> = files.iter().map(|f| f.rel.as_str()).collect();
         assert_eq!(names, ["a b.txt", "new\nline", "sub/-rf"]);
         assert_eq!(files[2].size, 2);

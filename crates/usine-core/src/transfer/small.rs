@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::UNIX_EPOCH;
 
-use rusqlite::params;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use super::{CHUNK, Entry, FileProblem, PARTIAL_SUFFIX, Progress, TransferError, hex};
+use super::{CHUNK, Entry, FileProblem, PARTIAL_SUFFIX, Progress, TransferError, hex, manifest};
 use crate::ssh::{Connection, quote};
-use crate::store::{Store, lock};
+use crate::store::Store;
+use crate::sync::Locked;
 
 /// A tar batch closes after this many files or bytes: a resume re-sends at most the batches in
 /// flight. Within those bounds the files are spread over the lanes (each batch costs a few round
@@ -74,10 +74,7 @@ pub(super) async fn send(
     let lanes = (0..LANES).map(|_| lane(conn, store, id, source, remote_root, &queue, &shared));
     let results = futures_util::future::join_all(lanes).await;
     results.into_iter().collect::<Result<(), TransferError>>()?;
-    Ok(shared
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .outcome)
+    Ok(shared.into_value().outcome)
 }
 
 /// What the lanes update together.
@@ -98,11 +95,11 @@ async fn lane<F: FnMut(&Progress)>(
     shared: &Mutex<Shared<'_, F>>,
 ) -> Result<(), TransferError> {
     loop {
-        let Some(batch) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front() else {
+        let Some(batch) = queue.locked().pop_front() else {
             return Ok(());
         };
         let landed = send_batch(conn, store, id, source, remote_root, &batch).await?;
-        let mut guard = shared.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = shared.locked();
         let shared = &mut *guard;
         shared.outcome.sent += landed.bytes;
         shared.outcome.problems.extend(landed.problems);
@@ -197,20 +194,15 @@ async fn send_batch(
     };
     // Sent, but not on the cluster whole.
     let mut broken: Vec<&str> = Vec::new();
-    // One transaction for the whole batch (the store's lock is not held across the await below).
+    // Recorded in one transaction for the whole batch.
+    let mut whole: Vec<(&Entry, String)> = Vec::new();
     {
-        let mut guard = lock(store);
-        let tx = guard.db.transaction()?;
         for (entry, result) in batch.iter().zip(built) {
             match result {
                 Ok(digest) if theirs.get(entry.rel.as_str()) == Some(&digest.as_str()) => {
-                    tx.execute(
-                        "UPDATE transfer_files SET confirmed = ?3, sha256 = ?4, verified = 1 \
-                         WHERE transfer_id = ?1 AND rel_path = ?2",
-                        params![id, entry.rel, entry.size as i64, digest],
-                    )?;
                     landed.bytes += entry.size;
                     landed.files += 1;
+                    whole.push((entry, digest));
                 }
                 Ok(_) => {
                     broken.push(&entry.rel);
@@ -232,8 +224,8 @@ async fn send_batch(
                 }),
             }
         }
-        tx.commit()?;
     }
+    manifest::confirm_landed(store, id, &whole)?;
     if full {
         // Whatever did not arrive whole must not pass for a complete file on the cluster.
         mark_incomplete(conn, remote_root, &broken).await?;

@@ -1,0 +1,132 @@
+//! What is on this computer: the files of a source (what cannot be sent is reported) and their
+//! checksums.
+
+use std::path::{Component, Path};
+use std::time::UNIX_EPOCH;
+
+use sha2::{Digest, Sha256};
+
+use super::{Entry, FileProblem, TransferError};
+
+/// The files under `source` (or `source` itself), with what cannot be sent reported.
+pub(super) fn scan(source: &Path) -> Result<(Vec<Entry>, Vec<FileProblem>), TransferError> {
+    let meta = std::fs::metadata(source)
+        .map_err(|e| TransferError::Source(source.to_owned(), e.to_string()))?;
+    if meta.is_file() {
+        let name = source
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        return Ok((
+            vec![Entry {
+                rel: name,
+                size: meta.len(),
+                mtime: mtime_of(&meta),
+                confirmed: 0,
+                sha256: None,
+                verified: false,
+            }],
+            vec![],
+        ));
+    }
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    // Symbolic links are not followed: a loop or a link out of the folder cannot drag in more.
+    for item in walkdir::WalkDir::new(source)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        let item = match item {
+            Ok(i) => i,
+            Err(e) => {
+                let path = e
+                    .path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                problems.push(FileProblem {
+                    path,
+                    problem: crate::tr!(en: "cannot be read: {e}", fr: "illisible : {e}"),
+                });
+                continue;
+            }
+        };
+        let rel_path = item.path().strip_prefix(source).unwrap_or(item.path());
+        let Some(rel) = rel_path.to_str().map(str::to_owned) else {
+            problems.push(FileProblem {
+                path: rel_path.to_string_lossy().into_owned(),
+                problem: crate::tr!(en: "its name is not valid text (UTF-8); rename it to send it", fr: "son nom n'est pas du texte valide (UTF-8) ; renommez-le pour l'envoyer"),
+            });
+            continue;
+        };
+        if item.path_is_symlink() {
+            problems.push(FileProblem {
+                path: rel,
+                problem: crate::tr!(en: "a symbolic link; not followed, not sent", fr: "un lien symbolique ; ni suivi, ni envoyé"),
+            });
+            continue;
+        }
+        if !item.file_type().is_file() {
+            continue;
+        }
+        // Only plain names below the folder reach the cluster.
+        if !rel_path
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+        {
+            problems.push(FileProblem {
+                path: rel,
+                problem: crate::tr!(en: "its path leaves the chosen folder", fr: "son chemin sort du dossier choisi"),
+            });
+            continue;
+        }
+        match item.metadata() {
+            Ok(m) => files.push(Entry {
+                rel,
+                size: m.len(),
+                mtime: mtime_of(&m),
+                confirmed: 0,
+                sha256: None,
+                verified: false,
+            }),
+            Err(e) => problems.push(FileProblem {
+                path: rel,
+                problem: crate::tr!(en: "cannot be read: {e}", fr: "illisible : {e}"),
+            }),
+        }
+    }
+    Ok((files, problems))
+}
+
+/// Modification time in whole seconds since the epoch (0 when the system cannot tell).
+pub(super) fn mtime_of(m: &std::fs::Metadata) -> i64 {
+    m.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+pub(super) fn sha256_of(path: &Path) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    std::io::copy(
+        &mut std::fs::File::open(path)?,
+        &mut HashWriter(&mut hasher),
+    )?;
+    Ok(hex(&hasher.finalize()))
+}
+
+/// Feeds everything written into a hasher.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.update(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub(super) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
