@@ -3,6 +3,7 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import Home from "./Home.svelte";
+import { clusters } from "../lib/clusters.svelte";
 import { jobs } from "../lib/jobs.svelte";
 import { HOST_METRICS_EVENT } from "../lib/ipc";
 import type { HostMetrics, Target } from "../lib/bindings";
@@ -18,8 +19,10 @@ afterEach(async () => {
   // Unmount, and let the asynchronous unlisten finish, while the IPC mocks still exist.
   cleanup();
   await new Promise((resolve) => setTimeout(resolve, 0));
-  // The job list is shared by the whole app: each case follows it with its own mocks.
+  // The job and cluster lists are shared by the whole app: each case follows them with its own
+  // mocks.
   jobs.reset();
+  clusters.reset();
   clearMocks();
   vi.restoreAllMocks();
 });
