@@ -9,7 +9,7 @@ use usine_core::cluster::{self, AskedQuestion, ClusterView, NewCluster};
 use usine_core::discovery::ClusterProfile;
 use usine_core::sites::{self, Site};
 use usine_core::ssh::{Answer, ConnectionState, Questions, keygen};
-use usine_core::target::{self, Target};
+use usine_core::target::Target;
 use usine_core::transfer;
 // Named as the UI names them (the command table reads these names).
 use usine_core::transfer::{Started as UploadStarted, Summary as TransferSummary};
@@ -31,10 +31,11 @@ pub fn cluster_state<R: Runtime>(app: &AppHandle<R>, cluster: &str, state: Conne
     let _ = events::send(app, AppEvent::ClusterState(change));
 }
 
+/// This computer as a target, with its host name (Home's card; clusters have their own list).
 #[tauri::command]
 #[tracing::instrument]
-pub fn list_targets() -> Vec<Target> {
-    target::list()
+pub fn this_computer() -> Target {
+    Target::this_computer()
 }
 
 #[tauri::command]

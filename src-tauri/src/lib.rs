@@ -24,7 +24,7 @@ use usine_core::store::Store;
 pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     builder
         .invoke_handler(tauri::generate_handler![
-            commands::list_targets,
+            commands::this_computer,
             commands::list_sites,
             commands::list_clusters,
             commands::add_cluster,

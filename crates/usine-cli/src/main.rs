@@ -70,10 +70,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Targets => {
-            targets(cli.json);
-            Ok(true)
-        }
+        Command::Targets => targets(cli.json).map(|()| true),
         Command::Doctor => Ok(doctor(cli.json)),
         Command::Cluster(c) => block_on(cluster_cmd::run(c, cli.json)).map(|()| true),
         Command::Key(KeyCommand::Generate(args)) => {
@@ -103,15 +100,15 @@ fn block_on<T>(f: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> 
     tokio::runtime::Runtime::new()?.block_on(f)
 }
 
-fn targets(json: bool) {
-    let targets = target::list();
+fn targets(json: bool) -> anyhow::Result<()> {
+    let targets = target::list(&usine_core::store::Store::open_default()?)?;
     if json {
         print_json(&targets);
-    } else {
-        for t in &targets {
-            println!("{:<16} {:<16} {}", t.id, t.name, t.host);
-        }
     }
+    for t in targets.iter().filter(|_| !json) {
+        println!("{:<16} {:<16} {}", t.id, t.name, t.host);
+    }
+    Ok(())
 }
 
 /// Prints the report; false when something needs fixing.

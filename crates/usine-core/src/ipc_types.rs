@@ -5,7 +5,7 @@
 use ts_rs::{Config, TS};
 
 use crate::jobs::{checks, drafts, history, scheduler, slurm, spec, targets, templates};
-use crate::{cluster, discovery, doctor, host_metrics, sites, ssh, ssh_config, target, transfer};
+use crate::{cluster, discovery, host_metrics, sites, ssh, ssh_config, target, transfer};
 
 /// Every type exported to the UI, as one TypeScript module.
 pub fn typescript_module() -> String {
@@ -14,9 +14,6 @@ pub fn typescript_module() -> String {
         target::Target::decl(&cfg),
         target::TargetKind::decl(&cfg),
         host_metrics::HostMetrics::decl(&cfg),
-        doctor::Report::decl(&cfg),
-        doctor::Check::decl(&cfg),
-        doctor::Outcome::decl(&cfg),
         sites::Site::decl(&cfg),
         sites::Partition::decl(&cfg),
         sites::StorageArea::decl(&cfg),

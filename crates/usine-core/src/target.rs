@@ -22,12 +22,14 @@ pub struct Target {
     pub host: String,
 }
 
-/// What kind of machine a target is. Clusters join this enum with the login work.
+/// What kind of machine a target is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum TargetKind {
     /// The computer Usine runs on; jobs run as local processes.
     ThisComputer,
+    /// A cluster the person added; jobs go through its Slurm.
+    Cluster,
 }
 
 impl Target {
@@ -49,9 +51,17 @@ pub fn this_host() -> &'static str {
     HOST.get_or_init(|| sysinfo::System::host_name().unwrap_or_else(|_| "localhost".to_owned()))
 }
 
-/// Every target the user can pick, the local one first.
-pub fn list() -> Vec<Target> {
-    vec![Target::this_computer()]
+/// Every target the person can send a job to: this computer first, then the clusters added.
+pub fn list(store: &crate::store::Store) -> Result<Vec<Target>, crate::cluster::ClusterError> {
+    let clusters = crate::cluster::list(store)?.into_iter().map(|c| Target {
+        id: c.name.clone(),
+        name: c.name,
+        kind: TargetKind::Cluster,
+        host: c.host,
+    });
+    Ok(std::iter::once(Target::this_computer())
+        .chain(clusters)
+        .collect())
 }
 
 #[cfg(test)]
@@ -59,11 +69,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn this_computer_is_listed_first() {
-        let targets = list();
+    fn this_computer_is_listed_first_then_the_clusters() {
+        let dir = std::env::temp_dir().join(format!("usine-targets-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = crate::store::Store::open(&dir.join("usine.db")).unwrap();
+        let targets = list(&store).unwrap();
+        assert_eq!(targets.len(), 1);
         assert_eq!(targets[0].id, THIS_COMPUTER_ID);
         assert_eq!(targets[0].name, "This computer");
         assert!(!targets[0].host.is_empty());
+        let lab = crate::cluster::ClusterSettings {
+            name: "lab".into(),
+            site: None,
+            host: "login.example.eu".into(),
+            port: 22,
+            user: "me".into(),
+            login: crate::cluster::Login::Agent,
+            jumps: Vec::new(),
+            rest_url: None,
+        };
+        crate::cluster::add(&store, &lab).unwrap();
+        let targets = list(&store).unwrap();
+        assert_eq!(
+            (
+                targets[1].id.as_str(),
+                targets[1].kind,
+                targets[1].host.as_str()
+            ),
+            ("lab", TargetKind::Cluster, "login.example.eu")
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ name: string, kind: TargetKind,
  */
 host: string, };
 
-export type TargetKind = "thisComputer";
+export type TargetKind = "thisComputer" | "cluster";
 
 export type HostMetrics = { 
 /**
@@ -26,16 +26,6 @@ cpuPercent: number, cpuCount: number, memoryUsedBytes: number, memoryTotalBytes:
  * When the sample was taken, milliseconds since the Unix epoch (UTC).
  */
 sampledAtMs: number, };
-
-export type Report = { checks: Array<Check>, };
-
-export type Check = { 
-/**
- * What was checked, in plain words.
- */
-name: string, outcome: Outcome, };
-
-export type Outcome = { "status": "ok", detail: string, } | { "status": "warning", detail: string, fix: string, } | { "status": "problem", detail: string, fix: string, };
 
 export type Site = { id: string, name: string, operator: string, 
 /**

@@ -25,7 +25,7 @@ export type UpdateDownload = { bytes: number, total: number | null, };
 
 /** Every command: its arguments (as sent) and what it answers. */
 export type Commands = {
-  list_targets: { args: Record<string, never>; result: Array<Target> };
+  this_computer: { args: Record<string, never>; result: Target };
   list_sites: { args: Record<string, never>; result: Array<Site> };
   list_clusters: { args: Record<string, never>; result: Array<ClusterView> };
   add_cluster: { args: { cluster: NewCluster }; result: void };

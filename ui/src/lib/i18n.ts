@@ -52,8 +52,6 @@ const en = {
   "target.measuring": "measuring…",
   "target.cpus": "{count} CPUs",
   "target.kind.thisComputer": "This computer",
-  "soon.clusters": "Connect to an AI Factory (LUMI, Leonardo, MareNostrum 5, …) here.",
-  "soon.note": "This part of Usine is not built yet.",
   "clusters.title": "Clusters",
   "clusters.intro":
     "Add the supercomputer your allocation e-mail names. Usine logs in once per session and reuses that connection for everything, so you type a one-time code only once.",

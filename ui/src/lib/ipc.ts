@@ -97,7 +97,7 @@ export function errorKind(e: unknown): ErrorKind | null {
   return null;
 }
 
-export const listTargets = (): Promise<Target[]> => call("list_targets");
+export const thisComputer = (): Promise<Target> => call("this_computer");
 export const listSites = (): Promise<Site[]> => call("list_sites");
 export const listClusters = (): Promise<ClusterView[]> => call("list_clusters");
 export const addCluster = (cluster: NewCluster): Promise<void> => call("add_cluster", { cluster });

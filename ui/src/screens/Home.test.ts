@@ -31,7 +31,7 @@ describe("Home", () => {
   it("lists the targets from Rust and updates live figures from events", async () => {
     mockIPC(
       (cmd) => {
-        if (cmd === "list_targets") return [thisComputer];
+        if (cmd === "this_computer") return thisComputer;
         if (cmd === "list_jobs") return [];
         if (["list_clusters", "list_drafts", "list_transfers"].includes(cmd)) return [];
         throw new Error(`unexpected command ${cmd}`);
@@ -77,7 +77,7 @@ describe("Home", () => {
     };
     mockIPC(
       (cmd, args) => {
-        if (cmd === "list_targets") return [thisComputer];
+        if (cmd === "this_computer") return thisComputer;
         if (cmd === "list_jobs")
           return [job, { ...job, id: "j2", state: "completed", finished: true }];
         if (cmd === "list_clusters")

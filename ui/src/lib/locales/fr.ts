@@ -50,8 +50,6 @@ export const fr: Record<MessageKey, string> = {
   "target.measuring": "mesure en cours…",
   "target.cpus": "{count} processeurs",
   "target.kind.thisComputer": "Cet ordinateur",
-  "soon.clusters": "Connectez-vous ici à une AI Factory (LUMI, Leonardo, MareNostrum 5, …).",
-  "soon.note": "Cette partie d'Usine n'est pas encore construite.",
   "clusters.title": "Supercalculateurs",
   "clusters.intro":
     "Ajoutez le supercalculateur nommé dans l'e-mail de votre allocation. Usine se connecte une fois par session et réutilise cette connexion pour tout : vous ne tapez un code à usage unique qu'une seule fois.",
