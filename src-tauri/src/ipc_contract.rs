@@ -259,16 +259,19 @@ fn signatures_become_typescript() {
 fn a_type_the_ui_does_not_know_is_refused() {
     let dir = std::env::temp_dir().join(format!("usine-ipc-contract-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("lib.rs"),
-        "fn run() { tauri::generate_handler![things::one]; }",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("things.rs"),
-        "#[tauri::command]\nfn one(state: State<'_, AppState>, job_id: String) -> Result<Summary, UiError> { todo!() }",
-    )
-    .unwrap();
+    let sources = [
+        (
+            "lib.rs",
+            "fn run() { tauri::generate_handler![things::one]; }",
+        ),
+        (
+            "things.rs",
+            "#[tauri::command]\nfn one(state: State<'_, AppState>, job_id: String) -> Result<Summary, UiError> { todo!() }",
+        ),
+    ];
+    for (name, text) in sources {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
     let error = typescript_module(&dir, "export type GpuSummary = {};").unwrap_err();
     assert!(error.contains("`Summary`"), "{error}");
     let table = typescript_module(&dir, "export type Summary = {};").unwrap();

@@ -205,7 +205,7 @@ pub(super) async fn send(
     let placed = finish(conn, remote_root, &complete).await?;
     for (f, ok) in complete.iter().zip(placed) {
         if ok {
-            manifest::confirm_whole(store, id, &f.entry.rel)?;
+            manifest::record(store, id, &f.entry.rel, manifest::FileNews::Whole)?;
             progress.files_done += 1;
         } else {
             manifest::forget(store, id, &f.entry.rel)?;

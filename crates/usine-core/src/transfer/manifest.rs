@@ -20,11 +20,11 @@ pub fn set_compare(store: &Mutex<Store>, id: &str, compare: Compare) -> Result<(
         Compare::Quick => "quick",
         Compare::Checksum => "checksum",
     };
-    lock(store).db.execute(
+    execute(
+        store,
         "UPDATE transfers SET compare = ?2 WHERE id = ?1",
         params![id, value],
-    )?;
-    Ok(())
+    )
 }
 
 pub(super) fn compare_of(store: &Mutex<Store>, id: &str) -> Result<Compare, TransferError> {
@@ -39,6 +39,16 @@ pub(super) fn compare_of(store: &Mutex<Store>, id: &str) -> Result<Compare, Tran
     } else {
         Compare::Quick
     })
+}
+
+/// One statement, in its own transaction.
+fn execute(
+    store: &Mutex<Store>,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<(), TransferError> {
+    lock(store).db.execute(sql, params)?;
+    Ok(())
 }
 
 /// Records a new transfer of `source` to `remote_root` with its files; its id.
@@ -131,46 +141,48 @@ pub(super) fn set_running(
     id: &str,
     owner: &Owner,
 ) -> Result<(), TransferError> {
-    lock(store).db.execute(
+    execute(
+        store,
         "UPDATE transfers SET state = 'running', owner = ?2 WHERE id = ?1",
         params![id, owner.as_str()],
-    )?;
-    Ok(())
+    )
 }
 
 /// The transfer stopped: `done`, `failed` or `interrupted`.
 pub(super) fn set_ended(store: &Mutex<Store>, id: &str, state: &str) -> Result<(), TransferError> {
-    lock(store).db.execute(
+    execute(
+        store,
         "UPDATE transfers SET state = ?2, owner = NULL WHERE id = ?1",
         params![id, state],
-    )?;
-    Ok(())
+    )
 }
 
-/// The cluster's checksum of the file matched this computer's.
-pub(super) fn mark_verified(
+/// What became of one file of a transfer.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum FileNews {
+    /// The cluster's checksum matched this computer's.
+    Verified,
+    /// What was confirmed no longer holds (the checksums differ): the next run sends it again.
+    Unconfirmed,
+    /// A large file put together on the cluster from its parts, checked whole.
+    Whole,
+}
+
+/// Records what became of the file `rel` of transfer `id`.
+pub(super) fn record(
     store: &Mutex<Store>,
     id: &str,
     rel: &str,
+    news: FileNews,
 ) -> Result<(), TransferError> {
-    lock(store).db.execute(
-        "UPDATE transfer_files SET verified = 1 WHERE transfer_id = ?1 AND rel_path = ?2",
-        params![id, rel],
-    )?;
-    Ok(())
-}
-
-/// What was confirmed of the file no longer holds: the next run sends it again.
-pub(super) fn forget_confirmed(
-    store: &Mutex<Store>,
-    id: &str,
-    rel: &str,
-) -> Result<(), TransferError> {
-    lock(store).db.execute(
-        "UPDATE transfer_files SET confirmed = 0, sha256 = NULL WHERE transfer_id = ?1 AND rel_path = ?2",
-        params![id, rel],
-    )?;
-    Ok(())
+    let change = match news {
+        FileNews::Verified => "verified = 1",
+        FileNews::Unconfirmed => "confirmed = 0, sha256 = NULL",
+        FileNews::Whole => "confirmed = size, verified = 1",
+    };
+    let sql =
+        format!("UPDATE transfer_files SET {change} WHERE transfer_id = ?1 AND rel_path = ?2");
+    execute(store, &sql, params![id, rel])
 }
 
 /// Files the cluster already holds (with their local checksum), taken as sent; `verified` when
@@ -221,19 +233,6 @@ pub(super) fn confirm_part(
         params![id, rel, len as i64],
     )?;
     tx.commit()?;
-    Ok(())
-}
-
-/// A large file put together on the cluster from its parts, checked whole.
-pub(super) fn confirm_whole(
-    store: &Mutex<Store>,
-    id: &str,
-    rel: &str,
-) -> Result<(), TransferError> {
-    lock(store).db.execute(
-        "UPDATE transfer_files SET confirmed = size, verified = 1 WHERE transfer_id = ?1 AND rel_path = ?2",
-        params![id, rel],
-    )?;
     Ok(())
 }
 

@@ -27,6 +27,7 @@ mod scan;
 mod small;
 
 pub use large::{CHANNELS, PART};
+use manifest::FileNews;
 pub use manifest::{get, list, set_compare};
 use scan::{hex, mtime_of};
 
@@ -411,7 +412,7 @@ async fn upload_once(
         match (&entry.sha256, remote.get(&entry.rel)) {
             (Some(local), Some(theirs)) if local == theirs => {
                 report.verified += 1;
-                manifest::mark_verified(store, transfer_id, &entry.rel)?;
+                manifest::record(store, transfer_id, &entry.rel, FileNews::Verified)?;
             }
             (_, None) => report.problems.push(FileProblem {
                 path: entry.rel.clone(),
@@ -419,7 +420,7 @@ async fn upload_once(
             }),
             _ => {
                 // Forget what was confirmed, so that the next run sends it again.
-                manifest::forget_confirmed(store, transfer_id, &entry.rel)?;
+                manifest::record(store, transfer_id, &entry.rel, FileNews::Unconfirmed)?;
                 report.problems.push(FileProblem {
                     path: entry.rel.clone(),
                     problem: crate::tr!(en: "its checksum on the cluster differs (the file changed while it was sent?); resume to send it again", fr: "sa somme de contrôle sur le cluster diffère (le fichier a-t-il changé pendant l'envoi ?) ; reprenez pour le renvoyer"),
