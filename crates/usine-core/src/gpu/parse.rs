@@ -74,7 +74,14 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
         .map(|p| p.parse().ok())
         .collect::<Option<_>>()?;
     let [hh, mm, ss] = h[..] else { return None };
-    let ms: i64 = format!("{:0<3}", &frac[..frac.len().min(3)]).parse().ok()?;
+    // Milliseconds from the first three digits; by characters, so that a stray multi-byte
+    // character there is a bad line, not a slice through a character (a panic).
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let ms: i64 = format!("{:0<3}", frac.chars().take(3).collect::<String>())
+        .parse()
+        .ok()?;
     if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || ss > 60 {
         return None;
     }
@@ -598,7 +605,26 @@ mod tests {
             let _ = rocm_smi_json(&text, "n", 0);
             let _ = amd_smi_json(&text, "n", 0);
             let _ = slurm_gpu_tres(&text, 0);
+            let _ = parse_timestamp(&text);
         }
+
+        /// The shape nvidia-smi writes, with anything after the seconds' dot.
+        #[test]
+        fn any_fraction_of_a_second_never_panics(frac in "\\PC{0,6}") {
+            let _ = parse_timestamp(&format!("2026/11/28 17:30:05.{frac}"));
+        }
+    }
+
+    /// Before: `.é5` in the time field sliced through the `é` and panicked, which ended the app's
+    /// tracker, again after every restart (the offset moves only after a parse).
+    #[test]
+    fn a_multi_byte_character_in_the_time_is_a_bad_line_not_a_panic() {
+        assert_eq!(parse_timestamp("2026/11/28 17:30:05.é5"), None);
+        assert_eq!(parse_timestamp("2026/11/28 17:30:05.5é"), None);
+        let log = "2026/11/28 17:30:05.é5, 0, 65, 57161, 81559, 479.15, 57\n\
+                   2026/11/28 17:30:15.594, 0, 66, 57161, 81559, 479.15, 57\n";
+        let p = recorder_log(log, "n");
+        assert_eq!((p.samples.len(), p.skipped), (1, 1));
     }
 
     #[test]

@@ -281,7 +281,7 @@ pub enum JsonError {
 
 /// Jobs from `squeue --json`, slurmrestd `/slurm/v0.0.3x–4x/jobs` or `/job/{id}`.
 pub fn parse_jobs_json(text: &str) -> Result<Vec<JobRecord>, JsonError> {
-    let root: Value = serde_json::from_str(text)?;
+    let root: Value = serde_json::from_str(&without_bare_non_numbers(text))?;
     let errors: Vec<String> = root
         .get("errors")
         .and_then(Value::as_array)
@@ -305,6 +305,35 @@ pub fn parse_jobs_json(text: &str) -> Result<Vec<JobRecord>, JsonError> {
         }));
     };
     Ok(jobs.iter().map(job_from_json).collect())
+}
+
+/// Slurm's JSON writer (slurmrestd 23.11 and 24.05 among them) can print a bare `Infinity`,
+/// `-Infinity` or `NaN`, which JSON does not have: one such value in one job would make the
+/// whole list unreadable. Outside strings they become `null` (that field unknown, the rest read).
+fn without_bare_non_numbers(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("Infinity") && !text.contains("NaN") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            (in_string, escaped) = (escaped || c != '"', !escaped && c == '\\');
+        } else if c == '"' {
+            in_string = true;
+        } else if let Some(word) = ["-Infinity", "Infinity", "NaN"]
+            .into_iter()
+            .find(|w| rest.starts_with(w))
+        {
+            out.push_str("null");
+            rest = &rest[word.len()..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 fn job_from_json(j: &Value) -> JobRecord {
@@ -631,10 +660,37 @@ mod tests {
         assert!(launch_failure("garbage").is_none());
     }
 
+    #[test]
+    fn one_bare_infinity_leaves_the_other_jobs_readable() {
+        let text = r#"{"jobs": [
+            {"job_id": 1, "name": "Infinity and NaN \" \\", "job_state": "RUNNING", "time_limit": Infinity},
+            {"job_id": 2, "name": "b", "job_state": "PENDING", "gres_used": -Infinity, "x": NaN}
+        ]}"#;
+        let jobs = parse_jobs_json(text).unwrap();
+        assert_eq!(jobs.len(), 2);
+        assert_eq!(
+            jobs[0].name, "Infinity and NaN \" \\",
+            "strings are left alone"
+        );
+        assert_eq!(
+            [&jobs[0].state, &jobs[1].state],
+            [&JobState::Running, &JobState::Pending]
+        );
+        assert_eq!(without_bare_non_numbers("[1.5, NaN]"), "[1.5, null]");
+    }
+
     proptest::proptest! {
         #[test]
         fn launch_failure_never_panics(line in "\\PC{0,200}") {
             let _ = launch_failure(&line);
+        }
+
+        /// Valid JSON without those words is left exactly as it was; anything else never panics.
+        #[test]
+        fn lenient_json_never_panics_and_keeps_plain_json(text in "\\PC{0,200}", n in proptest::prelude::any::<i64>()) {
+            let _ = parse_jobs_json(&text);
+            let plain = format!("{{\"jobs\": [{{\"job_id\": {n}, \"name\": \"é\\\"\"}}]}}");
+            proptest::prop_assert_eq!(without_bare_non_numbers(&plain), plain.as_str());
         }
     }
 
