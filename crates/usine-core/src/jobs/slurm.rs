@@ -165,13 +165,37 @@ pub fn parse_elapsed(text: &str) -> Option<u64> {
 }
 
 /// `gres:gpu:h100:2`, `gres/gpu:2`, `gpu:2`, `N/A` (per node) → GPUs per node.
-fn gpus_per_node(tres: &str) -> Option<u32> {
-    let tres = tres.trim();
-    tres.split(',').find_map(|item| {
-        let item = item.trim_start_matches("gres:").trim_start_matches("gres/");
-        let (_, n) = crate::discovery::parse_gpu_gres(item);
-        (n > 0).then_some(n)
-    })
+/// The GPUs a TRES or GRES list asks for, every GPU item summed, typed or not
+/// (`gres/gpu:h100:2,gres/gpu:a100:2` → 4; `gres:gpu:4`, `gpu:4`, `gres/gpu=4`).
+fn gpus_in(tres: &str) -> Option<u32> {
+    let total: u32 = tres
+        .split(',')
+        .map(|item| {
+            let item = item
+                .trim()
+                .trim_start_matches("gres:")
+                .trim_start_matches("gres/");
+            crate::discovery::parse_gpu_gres(&item.replace('=', ":")).1
+        })
+        .sum();
+    (total > 0).then_some(total)
+}
+
+/// The GPUs a job holds or asks for: what Slurm allocated (`gres/gpu`, else its typed items),
+/// else what it asked for per job (`--gpus N`), else per node × nodes.
+fn job_gpus(j: &Value, nodes: Option<u32>) -> Option<u32> {
+    let alloc = parse_tres(&string(j.get("tres_alloc_str")));
+    let typed = alloc
+        .iter()
+        .filter(|(k, _)| k.starts_with("gres/gpu:"))
+        .map(|(_, &n)| n as u32)
+        .sum::<u32>();
+    alloc
+        .get("gres/gpu")
+        .map(|&g| g as u32)
+        .or((typed > 0).then_some(typed))
+        .or_else(|| gpus_in(&string(j.get("tres_per_job"))))
+        .or_else(|| gpus_in(&string(j.get("tres_per_node"))).map(|g| g * nodes.unwrap_or(1)))
 }
 
 /// Lines of `squeue -h -o SQUEUE_FORMAT`.
@@ -195,7 +219,7 @@ pub fn parse_squeue(text: &str) -> Vec<JobRecord> {
             r.time_limit_minutes = parse_slurm_minutes(f[9]);
             r.nodes = nodes;
             r.node_list = opt(f[11]).unwrap_or_default();
-            r.gpus = gpus_per_node(f[12]).map(|g| g * nodes.unwrap_or(1));
+            r.gpus = gpus_in(f[12]).map(|g| g * nodes.unwrap_or(1));
             r.comment = f[13].to_owned();
             Some(r)
         })
@@ -368,13 +392,11 @@ fn job_from_json(j: &Value) -> JobRecord {
     r.time_limit_minutes = number(j.get("time_limit")).map(|m| m as u64);
     r.nodes = number(j.get("node_count")).map(|n| n as u32);
     r.node_list = string(j.get("nodes"));
-    let alloc = parse_tres(&string(j.get("tres_alloc_str")));
-    r.gpus = alloc.get("gres/gpu").map(|&g| g as u32).or_else(|| {
-        let per_node = string(j.get("tres_per_node"));
-        gpus_per_node(&per_node).map(|g| g * r.nodes.unwrap_or(1))
-    });
+    r.gpus = job_gpus(j, r.nodes);
+    // v0.0.40+: `{status, return_code}`; v0.0.39 (Slurm 23.02): a plain number object
+    // `{set, infinite, number}`; older ones and squeue: a number.
     r.exit_code = match j.get("exit_code") {
-        Some(Value::Object(o)) => number(o.get("return_code")),
+        Some(Value::Object(o)) if o.contains_key("return_code") => number(o.get("return_code")),
         other => number(other),
     }
     .map(|c| c as i32);
@@ -658,6 +680,51 @@ mod tests {
         );
         assert!(launch_failure("JobId=5 Reason=None StdOut=/x").is_none());
         assert!(launch_failure("garbage").is_none());
+    }
+
+    #[test]
+    fn gpus_from_every_place_slurm_puts_them() {
+        let gpus = |fields: &str| {
+            let text = format!(
+                r#"{{"jobs": [{{"job_id": 1, "job_state": "PENDING", "node_count": 2{fields}}}]}}"#
+            );
+            parse_jobs_json(&text).unwrap()[0].gpus
+        };
+        let two_types = r#", "tres_alloc_str": "cpu=8,gres/gpu:h100=2,gres/gpu:a100=2""#;
+        assert_eq!(gpus(two_types), Some(4), "two GPU types allocated");
+        let total = r#", "tres_alloc_str": "cpu=8,gres/gpu=4,gres/gpu:h100=4""#;
+        assert_eq!(gpus(total), Some(4), "the total wins over its typed items");
+        assert_eq!(
+            gpus(r#", "tres_per_job": "gres/gpu:4""#),
+            Some(4),
+            "--gpus 4, pending"
+        );
+        let per_node = r#", "tres_per_node": "gres/gpu:h100:2,gres/gpu:a100:1""#;
+        assert_eq!(gpus(per_node), Some(6), "both types, on each of 2 nodes");
+        assert_eq!(gpus(r#", "tres_per_node": "gres:gpu:2""#), Some(4));
+        assert_eq!(gpus(""), None);
+    }
+
+    #[test]
+    fn exit_codes_in_every_shape() {
+        let code = |exit: &str| {
+            let text = format!(
+                r#"{{"jobs": [{{"job_id": 1, "job_state": "FAILED", "exit_code": {exit}}}]}}"#
+            );
+            parse_jobs_json(&text).unwrap()[0].exit_code
+        };
+        assert_eq!(code("2"), Some(2), "v0.0.38 and squeue");
+        assert_eq!(
+            code(r#"{"set": true, "infinite": false, "number": 3}"#),
+            Some(3),
+            "v0.0.39"
+        );
+        let v40 = r#"{"status": ["ERROR"], "return_code": {"set": true, "infinite": false, "number": 4}}"#;
+        assert_eq!(code(v40), Some(4), "v0.0.40 and later");
+        assert_eq!(
+            code(r#"{"set": false, "infinite": false, "number": 0}"#),
+            None
+        );
     }
 
     #[test]
