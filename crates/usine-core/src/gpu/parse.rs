@@ -378,7 +378,7 @@ pub fn slurm_gpu_tres(text: &str, time_ms: i64) -> Parsed {
         let util = fields
             .get("gres/gpuutil")
             .and_then(|v| v.parse::<f32>().ok());
-        // gpumem carries a unit suffix (K, M, G).
+        // gpumem carries a unit suffix (K, M, G, T); without one (`--noconvert`) it is bytes.
         let mem = fields.get("gres/gpumem").and_then(|v| {
             let (num, unit) = v.split_at(
                 v.find(|c: char| !c.is_ascii_digit() && c != '.')
@@ -386,10 +386,12 @@ pub fn slurm_gpu_tres(text: &str, time_ms: i64) -> Parsed {
             );
             let n: f32 = num.parse().ok()?;
             Some(match unit {
+                "" => n / (1024.0 * 1024.0),
                 "K" => n / 1024.0,
+                "M" => n,
                 "G" => n * 1024.0,
                 "T" => n * 1024.0 * 1024.0,
-                _ => n,
+                _ => return None,
             })
         });
         if util.is_none() && mem.is_none() {
@@ -586,6 +588,14 @@ mod tests {
             slurm_gpu_tres("14.batch|cpu=00:00:00,mem=12448K\n", 0)
                 .samples
                 .is_empty()
+        );
+        // `sacct --noconvert` prints bytes, without a suffix.
+        let bytes = slurm_gpu_tres("15.0|gres/gpumem=2147483648,gres/gpuutil=50|\n", 0);
+        assert_eq!(bytes.samples[0].memory_used_mib, Some(2048.0));
+        let odd = slurm_gpu_tres("16.0|gres/gpumem=12X,gres/gpuutil=50|\n", 0);
+        assert_eq!(
+            odd.samples[0].memory_used_mib, None,
+            "an unknown unit is no value"
         );
     }
 
