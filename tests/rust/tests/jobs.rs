@@ -214,9 +214,11 @@ async fn logs_are_found_where_an_imported_script_put_them() {
     let slurm = slurm(&lab).await;
     let store = store();
     let name = unique("own-logs");
-    let mut spec = lab.cpu_job(&name, "echo to my own file\n");
+    let mut spec = lab.cpu_job(&name, "echo to my own file\necho and my errors >&2\n");
     spec.extra_directives
         .push(format!("--output=/tmp/{name}-out-%j.log"));
+    spec.extra_directives
+        .push(format!("--error=/tmp/{name}-err-%j.log"));
     let entry = tracking::enqueue(&store, "lab", &spec).unwrap();
     let sent = tracking::send(&store, &slurm, &entry.id).await.unwrap();
     follow(&store, "lab", &slurm, &entry.id, &mut Vec::new()).await;
@@ -225,6 +227,7 @@ async fn logs_are_found_where_an_imported_script_put_them() {
         .await
         .unwrap();
     assert_eq!(logs.stdout, "to my own file\n");
+    assert_eq!(logs.stderr, "and my errors\n");
 }
 
 #[tokio::test]

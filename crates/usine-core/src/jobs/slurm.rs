@@ -404,25 +404,41 @@ fn job_from_json(j: &Value) -> JobRecord {
     r
 }
 
+/// The `Key=value` fields of one line of `scontrol show job -o`, by key, in any order, any
+/// missing. A value may hold spaces (a path): it runs until the next word shaped like `Key=`.
+pub fn scontrol_fields(line: &str) -> std::collections::HashMap<&str, &str> {
+    let is_key = |word: &str| {
+        word.split_once('=').is_some_and(|(k, _)| {
+            k.starts_with(|c: char| c.is_ascii_alphabetic())
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_:/".contains(&b))
+        })
+    };
+    // Where each `Key=` word starts.
+    let mut starts = Vec::new();
+    let mut at = 0;
+    for word in line.split(' ') {
+        if is_key(word) {
+            starts.push(at);
+        }
+        at += word.len() + 1;
+    }
+    starts
+        .iter()
+        .enumerate()
+        .map(|(i, &start)| {
+            let end = starts.get(i + 1).map_or(line.len(), |&next| next - 1);
+            let (key, value) = line[start..end].split_once('=').unwrap_or_default();
+            (key, value.trim_end())
+        })
+        .collect()
+}
+
 /// Why a job that failed without an exit code failed, from one line of `scontrol show job -o`
 /// (Slurm's reason, and where the output was to go): `(job id, plain words)`.
 pub fn launch_failure(line: &str) -> Option<(String, String)> {
-    let field = |name: &str| {
-        let start = line.find(&format!(" {name}="))? + name.len() + 2;
-        let rest = &line[start..];
-        // A path may hold spaces: it ends where the next `Key=` begins.
-        let end = rest
-            .match_indices(' ')
-            .find(|(i, _)| {
-                rest[i + 1..].split_once('=').is_some_and(|(k, _)| {
-                    !k.is_empty()
-                        && k.bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b"_:/".contains(&b))
-                })
-            })
-            .map_or(rest.len(), |(i, _)| i);
-        Some(rest[..end].to_owned())
-    };
+    let fields = scontrol_fields(line);
+    let field = |name: &str| fields.get(name).map(|v| (*v).to_owned());
     let id = line
         .strip_prefix("JobId=")?
         .split_whitespace()
@@ -669,6 +685,24 @@ mod tests {
     }
 
     #[test]
+    fn scontrol_fields_by_key_in_any_order() {
+        // Slurm 22.05 ends with Power=; recent ones do not print it, and the order may change.
+        for line in [
+            "JobId=7 JobName=my job UserId=bob(1002) StdErr=/home/bob/my runs/7.err StdIn=/dev/null StdOut=/home/bob/my runs/7.out Power=",
+            "JobId=7 JobName=my job StdOut=/home/bob/my runs/7.out StdErr=/home/bob/my runs/7.err StdIn=/dev/null TresPerNode=gres/gpu:2",
+        ] {
+            let f = scontrol_fields(line);
+            assert_eq!(f["StdOut"], "/home/bob/my runs/7.out", "{line}");
+            assert_eq!(f["StdErr"], "/home/bob/my runs/7.err", "{line}");
+            assert_eq!((f["JobId"], f["JobName"]), ("7", "my job"));
+        }
+        let sample = include_str!("../../tests/samples/scontrol_show_job_22.05.txt");
+        let f = scontrol_fields(sample.lines().next().unwrap());
+        assert_eq!(f["StdOut"], "/home/alice/lab/train-14.out");
+        assert!(scontrol_fields("no fields here").is_empty());
+    }
+
+    #[test]
     fn a_launch_failure_names_the_output_file() {
         let line = "JobId=96 JobName=t UserId=alice(1001) JobState=FAILED Reason=JobLaunchFailure Dependency=(null) ExitCode=0:53 StdErr=/no such/dir/x.out StdIn=/dev/null StdOut=/no such/dir/x.out Power=";
         let (id, words) =
@@ -750,6 +784,7 @@ mod tests {
         #[test]
         fn launch_failure_never_panics(line in "\\PC{0,200}") {
             let _ = launch_failure(&line);
+            let _ = scontrol_fields(&line);
         }
 
         /// Valid JSON without those words is left exactly as it was; anything else never panics.

@@ -7,6 +7,7 @@ use super::sbatch::shell_path;
 use super::scheduler::{JobError, Logs, Scheduler, explain_rejection};
 use super::slurm::{
     JobRecord, JobState, SACCT_FIELDS, SQUEUE_FORMAT, launch_failure, parse_sacct, parse_squeue,
+    scontrol_fields,
 };
 use super::spec::JobSpec;
 use crate::ssh::{Connection, quote};
@@ -248,12 +249,23 @@ impl Scheduler for SlurmOverSsh {
         });
         let script = if custom {
             // The script names its own logs: Slurm knows where they went while it remembers
-            // the job. Paths end where the next field begins.
+            // the job (read by key: the fields around them differ between Slurm versions).
+            let ask = format!("scontrol show job -o {id} 2>/dev/null; true");
+            let info = self.conn.exec(&ask).await?.stdout_text();
+            let fields = scontrol_fields(info.lines().next().unwrap_or_default());
+            let path = |key| fields.get(key).copied().filter(|p: &&str| !p.is_empty());
+            let Some(output) = path("StdOut") else {
+                return Ok(Logs::default());
+            };
+            let errors = match path("StdErr") {
+                Some(e) if e != output => {
+                    format!("tail -c {max_bytes} -- {} 2>/dev/null;", quote(e))
+                }
+                _ => String::new(),
+            };
             format!(
-                r#"info=$(scontrol show job -o {id} 2>/dev/null)
-o=$(printf '%s' "$info" | sed -n 's/.* StdOut=\(.*\) Power=.*/\1/p')
-e=$(printf '%s' "$info" | sed -n 's/.* StdErr=\(.*\) StdIn=.*/\1/p')
-tail -c {max_bytes} -- "$o" 2>/dev/null; printf '\n{SPLIT}'; [ "$e" = "$o" ] || tail -c {max_bytes} -- "$e" 2>/dev/null; true"#
+                "tail -c {max_bytes} -- {} 2>/dev/null; printf '\\n{SPLIT}'; {errors} true",
+                quote(output)
             )
         } else {
             // Usine's own names, in the working folder: NAME-ID.out, or NAME-ID_TASK.out.
