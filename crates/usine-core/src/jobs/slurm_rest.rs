@@ -1,5 +1,6 @@
 //! Slurm through slurmrestd with a JWT, for sites that open it to their users. The plugin
-//! version is probed (newest first); request bodies follow the version found: up to v0.0.39
+//! versions the server offers are read from its OpenAPI document (probed newest first where it
+//! has none); request bodies follow the version chosen: up to v0.0.39
 //! `nodes` is `[min, max]` and `environment` an object; from v0.0.40 numbers may be
 //! `{set, number}` objects and `environment` is a list of `NAME=value`.
 
@@ -13,6 +14,26 @@ use super::spec::JobSpec;
 
 /// Plugin versions Usine speaks, newest first.
 const VERSIONS: &[&str] = &["v0.0.42", "v0.0.41", "v0.0.40", "v0.0.39", "v0.0.38"];
+
+/// The `/slurm/v0.0.N/` versions an OpenAPI document has paths for, newest first.
+fn offered_versions(doc: &Value) -> Vec<String> {
+    let mut found: Vec<(u32, String)> = doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(path, _)| {
+            let version = path.strip_prefix("/slurm/")?.split('/').next()?;
+            Some((
+                version.strip_prefix("v0.0.")?.parse().ok()?,
+                version.to_owned(),
+            ))
+        })
+        .collect();
+    found.sort_unstable_by(|a, b| b.cmp(a));
+    found.dedup();
+    found.into_iter().map(|(_, v)| v).collect()
+}
 
 pub struct SlurmRest {
     client: reqwest::Client,
@@ -64,7 +85,16 @@ impl SlurmRest {
             version: VERSIONS[VERSIONS.len() - 1],
             home: home.trim_end_matches('/').to_owned(),
         };
-        for version in VERSIONS {
+        let offered = rest.offered().await;
+        let candidates: Vec<&'static str> = match &offered {
+            Some(list) if !list.is_empty() => VERSIONS
+                .iter()
+                .copied()
+                .filter(|v| list.iter().any(|o| o == v))
+                .collect(),
+            _ => VERSIONS.to_vec(),
+        };
+        for version in candidates {
             rest.version = version;
             let resp = rest.get(&format!("/slurm/{version}/ping")).await?;
             match resp.status().as_u16() {
@@ -79,11 +109,29 @@ impl SlurmRest {
                 _ => continue,
             }
         }
-        Err(JobError::Scheduler(crate::tr!(
-            en: "{base} does not offer a Slurm REST version Usine knows ({})",
-            fr: "{base} ne propose aucune version de l'API REST de Slurm connue d'Usine ({})",
-            VERSIONS.join(", ")
-        )))
+        match offered.filter(|list| !list.is_empty()) {
+            Some(list) => Err(JobError::Scheduler(crate::tr!(
+                en: "{base} offers Slurm REST {}, and this Usine speaks {}. Update Usine, or remove the REST address from the cluster's settings to send jobs over SSH.",
+                fr: "{base} propose l'API REST de Slurm {}, et cet Usine parle {}. Mettez Usine à jour, ou retirez l'adresse REST des réglages du cluster pour envoyer les jobs par SSH.",
+                list.join(", "),
+                VERSIONS.join(", ")
+            ))),
+            None => Err(JobError::Scheduler(crate::tr!(
+                en: "{base} does not offer a Slurm REST version Usine knows ({})",
+                fr: "{base} ne propose aucune version de l'API REST de Slurm connue d'Usine ({})",
+                VERSIONS.join(", ")
+            ))),
+        }
+    }
+
+    /// The versions the server's OpenAPI document lists, newest first; `None` when it serves
+    /// none (an older slurmrestd, or the token refused: the probe then says which).
+    async fn offered(&self) -> Option<Vec<String>> {
+        let resp = self.get("/openapi/v3").await.ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        Some(offered_versions(&resp.json::<Value>().await.ok()?))
     }
 
     pub fn version(&self) -> &str {
@@ -299,6 +347,57 @@ impl Scheduler for SlurmRest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_versions_offered_come_from_the_openapi_document() {
+        let lab: Value = serde_json::from_str(include_str!(
+            "../../tests/samples/openapi-v3-paths-22.05.json"
+        ))
+        .unwrap();
+        // The lab's 22.05 lists slurmdb paths first, and v0.0.36 to v0.0.38 of Slurm's.
+        assert_eq!(offered_versions(&lab), ["v0.0.38", "v0.0.37", "v0.0.36"]);
+        let future = json!({"paths": {
+            "/slurm/v0.0.45/ping": {}, "/slurm/v0.0.45/jobs": {}, "/slurmdb/v0.0.45/jobs": {},
+            "/slurm/v0.0.100/ping": {}, "/slurm/latest/ping": {}
+        }});
+        assert_eq!(offered_versions(&future), ["v0.0.100", "v0.0.45"]);
+        assert!(offered_versions(&json!({"paths": []})).is_empty());
+        assert!(offered_versions(&json!("not a document")).is_empty());
+    }
+
+    /// A slurmrestd that serves only versions newer than this Usine's (a site two releases
+    /// ahead): the error names what it offers, instead of "check that it is reachable".
+    #[tokio::test]
+    async fn a_server_with_only_newer_versions_is_named() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 8192];
+                let n = sock.read(&mut buf).await.unwrap_or(0);
+                let asked = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let (status, body) = match asked.starts_with("GET /openapi/v3 ") {
+                    true => ("200 OK", r#"{"paths": {"/slurm/v0.0.45/ping": {}}}"#),
+                    false => ("404 Not Found", "{}"),
+                };
+                let answer = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(answer.as_bytes()).await;
+            }
+        });
+        let token = Zeroizing::new("t".to_owned());
+        let Err(error) = SlurmRest::connect(&base, "bob", token, "/home/bob").await else {
+            panic!("connected to a server without a version Usine speaks");
+        };
+        let said = error.to_string();
+        assert!(
+            said.contains("v0.0.45") && said.contains("v0.0.42"),
+            "{said}"
+        );
+    }
 
     fn rest(version: &'static str) -> SlurmRest {
         SlurmRest {
