@@ -81,6 +81,25 @@ async fn submit_follow_and_cancel_through_slurmrestd() {
     let job_id = sent.scheduler_id.unwrap();
     let out = lab.ssh_alice_ok(&format!("cat ~/usine-it/{name}/{name}-{job_id}.out"));
     assert_eq!(out, "via rest\n");
+    // What the app reads once /jobs has forgotten the job (after MinJobAge): slurmdbd's record,
+    // written when the job ends (give it a moment).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let accounted = loop {
+        let found = rest.accounted(&job_id).await;
+        if found.iter().any(|r| r.state.is_finished()) || Instant::now() > deadline {
+            break found;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let record = accounted.first().expect("slurmdbd knows the finished job");
+    assert_eq!(
+        (record.job_id.as_str(), &record.state, record.exit_code),
+        (job_id.as_str(), &JobState::Completed, Some(0))
+    );
+    assert!(
+        rest.accounted("999999999").await.is_empty(),
+        "an unknown job is none"
+    );
 
     let long = tracking::enqueue(&store, "lab-rest", &lab.cpu_job(&name, "sleep 300\n")).unwrap();
     let long = tracking::send(&store, &rest, &long.id).await.unwrap();

@@ -393,15 +393,79 @@ fn job_from_json(j: &Value) -> JobRecord {
     r.nodes = number(j.get("node_count")).map(|n| n as u32);
     r.node_list = string(j.get("nodes"));
     r.gpus = job_gpus(j, r.nodes);
-    // v0.0.40+: `{status, return_code}`; v0.0.39 (Slurm 23.02): a plain number object
-    // `{set, infinite, number}`; older ones and squeue: a number.
-    r.exit_code = match j.get("exit_code") {
+    r.exit_code = exit_code(j.get("exit_code"));
+    r.comment = string(j.get("comment"));
+    r
+}
+
+/// v0.0.40+ and slurmdb: `{status, return_code}` (the code a number or a number object);
+/// v0.0.39 (Slurm 23.02): a plain number object `{set, infinite, number}`; older: a number.
+fn exit_code(v: Option<&Value>) -> Option<i32> {
+    match v {
         Some(Value::Object(o)) if o.contains_key("return_code") => number(o.get("return_code")),
         other => number(other),
     }
-    .map(|c| c as i32);
-    r.comment = string(j.get("comment"));
+    .map(|c| c as i32)
+}
+
+/// Jobs from slurmdbd's REST (`/slurmdb/v0.0.3x–4x/job/{id}`): the finished jobs that
+/// `/slurm/…/jobs` no longer lists (after `MinJobAge`), with their end, exit code and GPUs.
+pub fn parse_accounting_json(text: &str) -> Result<Vec<JobRecord>, JsonError> {
+    let root: Value = serde_json::from_str(&without_bare_non_numbers(text))?;
+    let Some(jobs) = root.get("jobs").and_then(Value::as_array) else {
+        return Err(JsonError::Slurm("no job list in the answer".into()));
+    };
+    Ok(jobs.iter().map(accounted_job).collect())
+}
+
+fn accounted_job(j: &Value) -> JobRecord {
+    let id = number(j.get("job_id")).unwrap_or_default();
+    let array_job = number(j.pointer("/array/job_id")).unwrap_or(0);
+    let job_id = match number(j.pointer("/array/task_id")) {
+        Some(task) if array_job > 0 => format!("{array_job}_{task}"),
+        _ => id.to_string(),
+    };
+    let mut r = JobRecord::empty(job_id);
+    r.name = string(j.get("name"));
+    r.state = JobState::parse(&string(j.pointer("/state/current")));
+    r.reason = opt(&string(j.pointer("/state/reason")));
+    r.partition = string(j.get("partition"));
+    r.account = string(j.get("account"));
+    r.submitted = epoch_text(j.pointer("/time/submission"));
+    r.started = epoch_text(j.pointer("/time/start"));
+    r.ended = epoch_text(j.pointer("/time/end")).filter(|_| r.state.is_finished());
+    r.elapsed_seconds = number(j.pointer("/time/elapsed")).map(|e| e.max(0) as u64);
+    r.time_limit_minutes = number(j.pointer("/time/limit")).map(|m| m.max(0) as u64);
+    r.nodes = number(j.get("allocation_nodes")).map(|n| n as u32);
+    r.node_list = string(j.get("nodes"));
+    r.gpus = accounted_gpus(j.pointer("/tres/allocated"));
+    r.exit_code = exit_code(j.get("exit_code"));
+    r.comment = match j.get("comment") {
+        Some(Value::Object(c)) => string(c.get("job")),
+        other => string(other),
+    };
     r
+}
+
+/// GPUs in slurmdb's TRES list: the `gres` entry named `gpu`, else its typed entries summed.
+fn accounted_gpus(tres: Option<&Value>) -> Option<u32> {
+    let gres: Vec<(String, i64)> = tres
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|t| string(t.get("type")) == "gres")
+        .filter_map(|t| Some((string(t.get("name")), number(t.get("count"))?)))
+        .collect();
+    let total = gres.iter().find(|(name, _)| name == "gpu").map(|(_, n)| *n);
+    let typed: i64 = gres
+        .iter()
+        .filter(|(name, _)| name.starts_with("gpu:"))
+        .map(|(_, n)| n)
+        .sum();
+    total
+        .or((typed > 0).then_some(typed))
+        .filter(|&n| n > 0)
+        .map(|n| n as u32)
 }
 
 /// The `Key=value` fields of one line of `scontrol show job -o`, by key, in any order, any
@@ -740,6 +804,43 @@ mod tests {
     }
 
     #[test]
+    fn finished_jobs_from_slurmdb_in_22_05_and_24_05_shapes() {
+        let lab = include_str!("../../tests/samples/rest-db-job-22.05.json");
+        let j = &parse_accounting_json(lab).unwrap()[0];
+        assert_eq!((j.job_id.as_str(), j.name.as_str()), ("15", "rest-gpu"));
+        assert_eq!(
+            (&j.state, j.exit_code, j.gpus),
+            (&JobState::Completed, Some(0), Some(1))
+        );
+        assert_eq!(
+            (j.elapsed_seconds, j.time_limit_minutes),
+            (Some(2), Some(5))
+        );
+        assert_eq!(j.ended.as_deref(), Some("@1795869469"));
+        let newer =
+            include_str!("../../tests/samples/slurmdb-job-gpu-completed-24.05-v0.0.41.json");
+        let j = &parse_accounting_json(newer).unwrap()[0];
+        assert_eq!(
+            (j.job_id.as_str(), &j.state, j.exit_code),
+            ("10", &JobState::Completed, Some(0))
+        );
+        assert_eq!(
+            (j.elapsed_seconds, j.time_limit_minutes),
+            (Some(30), Some(1))
+        );
+        assert!(parse_accounting_json(r#"{"errors": [], "jobs": "none"}"#).is_err());
+        let two_types = r#"{"jobs": [{"job_id": 3, "state": {"current": ["FAILED"]},
+            "exit_code": {"status": ["ERROR"], "return_code": {"set": true, "infinite": false, "number": 2}},
+            "tres": {"allocated": [{"type": "gres", "name": "gpu:h100", "count": 2},
+                                   {"type": "gres", "name": "gpu:a100", "count": 2}]}}]}"#;
+        let j = &parse_accounting_json(two_types).unwrap()[0];
+        assert_eq!(
+            (&j.state, j.exit_code, j.gpus),
+            (&JobState::Failed, Some(2), Some(4))
+        );
+    }
+
+    #[test]
     fn exit_codes_in_every_shape() {
         let code = |exit: &str| {
             let text = format!(
@@ -785,6 +886,7 @@ mod tests {
         fn launch_failure_never_panics(line in "\\PC{0,200}") {
             let _ = launch_failure(&line);
             let _ = scontrol_fields(&line);
+            let _ = parse_accounting_json(&line);
         }
 
         /// Valid JSON without those words is left exactly as it was; anything else never panics.

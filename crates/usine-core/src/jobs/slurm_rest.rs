@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 
 use super::rest_options::{self, Api};
 use super::scheduler::{JobError, Logs, Scheduler, explain_rejection};
-use super::slurm::{JobRecord, parse_jobs_json};
+use super::slurm::{JobRecord, parse_accounting_json, parse_jobs_json};
 use super::spec::JobSpec;
 
 /// Plugin versions Usine speaks, newest first.
@@ -132,6 +132,30 @@ impl SlurmRest {
             return None;
         }
         Some(offered_versions(&resp.json::<Value>().await.ok()?))
+    }
+
+    /// A job as slurmdbd keeps it: none when slurmdbd's REST is not there or does not know it
+    /// (the job then keeps its last known state).
+    pub async fn accounted(&self, id: &str) -> Vec<JobRecord> {
+        let id = id.split('_').next().unwrap_or(id);
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Vec::new();
+        }
+        let answer = match self
+            .get(&format!("/slurmdb/{}/job/{id}", self.version))
+            .await
+        {
+            Ok(resp) if resp.status().is_success() => resp.text().await.ok(),
+            _ => None,
+        };
+        match answer.map(|text| parse_accounting_json(&text)) {
+            Some(Ok(records)) => records,
+            Some(Err(error)) => {
+                tracing::info!(%error, job = id, "slurmdbd's answer not read");
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
     }
 
     pub fn version(&self) -> &str {
@@ -306,12 +330,23 @@ impl Scheduler for SlurmRest {
 
     async fn status(&self, ids: &[String]) -> Result<Vec<JobRecord>, JobError> {
         let base = |id: &str| id.split('_').next().unwrap_or(id).to_owned();
-        Ok(self
+        let mut found: Vec<JobRecord> = self
             .jobs()
             .await?
             .into_iter()
             .filter(|r| ids.iter().any(|i| *i == r.job_id || *i == base(&r.job_id)))
-            .collect())
+            .collect();
+        // Finished longer ago than MinJobAge: only slurmdbd still knows them.
+        let known = |i: &String| {
+            found
+                .iter()
+                .any(|r| *i == r.job_id || *i == base(&r.job_id))
+        };
+        let forgotten: Vec<&String> = ids.iter().filter(|i| !known(i)).collect();
+        for id in forgotten {
+            found.extend(self.accounted(id).await);
+        }
+        Ok(found)
     }
 
     async fn cancel(&self, id: &str) -> Result<(), JobError> {
