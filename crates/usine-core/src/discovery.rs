@@ -147,7 +147,11 @@ pub fn parse_storage(text: &str) -> Vec<StorageArea> {
             (!path.is_empty()).then(|| StorageArea {
                 kind: kind.to_owned(),
                 path: path.to_owned(),
-                free_bytes: kib.trim().parse::<u64>().ok().map(|k| k * 1024),
+                free_bytes: kib
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .map(|k| k.saturating_mul(1024)),
             })
         })
         .collect()
@@ -249,7 +253,11 @@ pub fn parse_slurm_minutes(text: &str) -> Option<u64> {
         [m] => (0, m, 0),
         _ => return None,
     };
-    Some(days * 1440 + h * 60 + m + s.div_ceil(60))
+    // Checked: an absurd number is no time limit, not an overflow.
+    days.checked_mul(1440)?
+        .checked_add(h.checked_mul(60)?)?
+        .checked_add(m)?
+        .checked_add(s.div_ceil(60))
 }
 
 /// `cpu=10,gres/gpu=6000,mem=8` → map.
@@ -400,5 +408,26 @@ mod tests {
         let kinds: Vec<&str> = areas.iter().map(|a| a.kind.as_str()).collect();
         assert_eq!(kinds, ["home", "scratch"]);
         assert!(areas.iter().all(|a| a.free_bytes.is_some()), "{areas:?}");
+    }
+
+    proptest::proptest! {
+        /// What a cluster answers at login, as any text: never a panic.
+        #[test]
+        fn any_answer_never_panics(text in "\\PC{0,300}") {
+            let _ = parse_storage(&text);
+            let _ = parse_slurm_version(&text);
+            let _ = parse_sinfo_partitions(&text);
+            let _ = parse_gpu_gres(&text);
+            let _ = parse_slurm_minutes(&text);
+            let _ = parse_tres(&text);
+            let _ = parse_accounts(&["a".to_owned()], &text, &text);
+        }
+
+        #[test]
+        fn any_numbers_in_a_time_limit_never_overflow(d in proptest::prelude::any::<u64>(), h in proptest::prelude::any::<u64>(), m in proptest::prelude::any::<u64>()) {
+            let _ = parse_slurm_minutes(&format!("{d}-{h}:{m}:{m}"));
+            let _ = parse_slurm_minutes(&format!("{h}:{m}"));
+            proptest::prop_assert_eq!(parse_slurm_minutes(&format!("{}", m % 1000)), Some(m % 1000));
+        }
     }
 }

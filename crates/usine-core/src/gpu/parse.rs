@@ -82,7 +82,14 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
     let ms: i64 = format!("{:0<3}", frac.chars().take(3).collect::<String>())
         .parse()
         .ok()?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) || hh > 23 || mm > 59 || ss > 60 {
+    // A year out of this range is not a sample's (and would overflow the sums below).
+    if !(1970..=9999).contains(&y)
+        || !(1..=12).contains(&m)
+        || !(1..=31).contains(&day)
+        || hh > 23
+        || mm > 59
+        || ss > 60
+    {
         return None;
     }
     // Days from the civil date (Howard Hinnant's algorithm).
@@ -622,6 +629,12 @@ mod tests {
         #[test]
         fn any_fraction_of_a_second_never_panics(frac in "\\PC{0,6}") {
             let _ = parse_timestamp(&format!("2026/11/28 17:30:05.{frac}"));
+        }
+
+        #[test]
+        fn any_numbers_in_a_timestamp_never_overflow(y in proptest::prelude::any::<i64>(), d in 1i64..=31, h in proptest::prelude::any::<i64>()) {
+            let _ = parse_timestamp(&format!("{y}/12/{d} {h}:00:00.000"));
+            let _ = parse_timestamp(&format!("{y}-01-01 00:00:00"));
         }
     }
 

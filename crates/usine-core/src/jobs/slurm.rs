@@ -161,7 +161,10 @@ pub fn parse_elapsed(text: &str) -> Option<u64> {
         [s] => (0, 0, s),
         _ => return None,
     };
-    Some(days * 86_400 + h * 3600 + m * 60 + s)
+    days.checked_mul(86_400)?
+        .checked_add(h.checked_mul(3600)?)?
+        .checked_add(m.checked_mul(60)?)?
+        .checked_add(s)
 }
 
 /// `gres:gpu:h100:2`, `gres/gpu:2`, `gpu:2`, `N/A` (per node) → GPUs per node.
@@ -882,6 +885,13 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn any_numbers_in_an_elapsed_time_never_overflow(d in proptest::prelude::any::<u64>(), h in proptest::prelude::any::<u64>()) {
+            let _ = parse_elapsed(&format!("{d}-{h}:{h}:{h}"));
+            let _ = parse_elapsed(&format!("{h}:{d}"));
+            proptest::prop_assert_eq!(parse_elapsed(&format!("1-00:00:{}", h % 60)), Some(86_400 + h % 60));
+        }
+
         #[test]
         fn launch_failure_never_panics(line in "\\PC{0,200}") {
             let _ = launch_failure(&line);

@@ -142,7 +142,7 @@ fn parse_df(text: &str) -> Option<u64> {
     let mut lines = text.lines().skip_while(|l| !l.starts_with("Filesystem"));
     lines.next()?;
     let kib: u64 = lines.next()?.split_whitespace().nth(3)?.parse().ok()?;
-    Some(kib * 1024)
+    Some(kib.saturating_mul(1024))
 }
 
 /// Every limited quota in `lfs quota` output: `Disk quotas for usr alice (uid 1000):`, a column
@@ -196,7 +196,7 @@ fn parse_lfs_quota(text: &str) -> Vec<Quota> {
         };
         out.push(Quota {
             owner,
-            left_bytes: limit.saturating_sub(used) * 1024,
+            left_bytes: limit.saturating_sub(used).saturating_mul(1024),
         });
     }
     out
@@ -282,5 +282,19 @@ lfs quota: cannot get quota: Operation not permitted
             quota: None,
         };
         assert!(check(&no_limits, u64::MAX / 4, "/x", Vec::new).is_ok());
+    }
+
+    proptest::proptest! {
+        /// `df` and `lfs quota` answers as any text: read or not, never a panic (a size near
+        /// u64::MAX in KiB overflowed when turned into bytes).
+        #[test]
+        fn any_answer_never_panics(text in "\\PC{0,300}", kib in proptest::prelude::any::<u64>()) {
+            let _ = parse_df(&text);
+            let _ = parse_lfs_quota(&text);
+            let df = format!("Filesystem 1K-blocks Used Available Use% Mounted on\n/dev/x 1 1 {kib} 1% /\n");
+            proptest::prop_assert_eq!(parse_df(&df), Some(kib.saturating_mul(1024)));
+            let quota = format!("Disk quotas for usr a (uid 1):\n Filesystem kbytes quota limit grace\n /l 0 {kib} 0 -\n");
+            let _ = parse_lfs_quota(&quota);
+        }
     }
 }
