@@ -184,8 +184,9 @@ fn gpus_in(tres: &str) -> Option<u32> {
     (total > 0).then_some(total)
 }
 
-/// The GPUs a job holds or asks for: what Slurm allocated (`gres/gpu`, else its typed items),
-/// else what it asked for per job (`--gpus N`), else per node × nodes.
+/// The GPUs a job holds or asks for: what Slurm allocated (`gres/gpu`, else its typed items,
+/// else `gres_detail`'s per-node list), else what it asked for per job (`--gpus N`), else per
+/// node × nodes.
 fn job_gpus(j: &Value, nodes: Option<u32>) -> Option<u32> {
     let alloc = parse_tres(&string(j.get("tres_alloc_str")));
     let typed = alloc
@@ -197,6 +198,11 @@ fn job_gpus(j: &Value, nodes: Option<u32>) -> Option<u32> {
         .get("gres/gpu")
         .map(|&g| g as u32)
         .or((typed > 0).then_some(typed))
+        .or_else(|| {
+            let detail = j.get("gres_detail").and_then(Value::as_array)?;
+            let on_nodes: u32 = detail.iter().filter_map(|d| gpus_in(d.as_str()?)).sum();
+            (on_nodes > 0).then_some(on_nodes)
+        })
         .or_else(|| gpus_in(&string(j.get("tres_per_job"))))
         .or_else(|| gpus_in(&string(j.get("tres_per_node"))).map(|g| g * nodes.unwrap_or(1)))
 }
@@ -742,6 +748,14 @@ mod tests {
         let gpu =
             parse_jobs_json(&sample("slurmrestd-job-gpu-running-24.05-v0.0.41.json")).unwrap();
         assert_eq!(gpu[0].state, JobState::Running);
+        // Its GPUs are only in tres_per_job and gres_detail (`gpu:h100:4(IDX:0-3)`).
+        assert_eq!(gpu[0].gpus, Some(4));
+        // Job 6356 asked for an H100 and an H200 on its node: two GPUs, not the first type's one.
+        let two_types = parse_jobs_json(&sample("slurmrestd-jobs-24.11-v0.0.42.json")).unwrap();
+        assert_eq!(
+            (two_types[0].job_id.as_str(), two_types[0].gpus),
+            ("6356", Some(2))
+        );
     }
 
     #[test]
@@ -803,6 +817,12 @@ mod tests {
         let per_node = r#", "tres_per_node": "gres/gpu:h100:2,gres/gpu:a100:1""#;
         assert_eq!(gpus(per_node), Some(6), "both types, on each of 2 nodes");
         assert_eq!(gpus(r#", "tres_per_node": "gres:gpu:2""#), Some(4));
+        let detail = r#", "gres_detail": ["gpu:h100:2(IDX:0,2)", "gpu:h100:4(IDX:0-3)"], "tres_per_job": "gres/gpu:1""#;
+        assert_eq!(
+            gpus(detail),
+            Some(6),
+            "what each node holds wins over what was asked"
+        );
         assert_eq!(gpus(""), None);
     }
 
