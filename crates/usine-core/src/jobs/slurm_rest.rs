@@ -12,8 +12,12 @@ use super::scheduler::{JobError, Logs, Scheduler, explain_rejection};
 use super::slurm::{JobRecord, parse_accounting_json, parse_jobs_json};
 use super::spec::JobSpec;
 
-/// Plugin versions Usine speaks, newest first.
-const VERSIONS: &[&str] = &["v0.0.42", "v0.0.41", "v0.0.40", "v0.0.39", "v0.0.38"];
+/// Plugin versions Usine speaks, newest first. v0.0.43 (Slurm 25.05) and v0.0.44 (25.11) have
+/// v0.0.42's shapes for every field Usine sends or reads (their published documents differ
+/// only in descriptions and new enum values); `tests/rest_newer_versions.rs` checks them.
+const VERSIONS: &[&str] = &[
+    "v0.0.44", "v0.0.43", "v0.0.42", "v0.0.41", "v0.0.40", "v0.0.39", "v0.0.38",
+];
 
 /// The `/slurm/v0.0.N/` versions an OpenAPI document has paths for, newest first.
 fn offered_versions(doc: &Value) -> Vec<String> {
