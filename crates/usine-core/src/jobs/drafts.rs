@@ -105,7 +105,8 @@ pub fn get(store: &Store, id: &str) -> Result<Draft, StoreError> {
     to_draft(row)
 }
 
-/// Most recently edited first.
+/// Most recently edited first; a draft that cannot be read (a damaged file) is left out and
+/// logged rather than emptying the whole list.
 pub fn list(store: &Store) -> Result<Vec<Draft>, StoreError> {
     let mut stmt = store.db.prepare(&format!(
         "SELECT {COLUMNS} FROM drafts ORDER BY updated_at DESC, id DESC"
@@ -113,7 +114,17 @@ pub fn list(store: &Store) -> Result<Vec<Draft>, StoreError> {
     let rows = stmt
         .query_map([], from_row)?
         .collect::<Result<Vec<_>, _>>()?;
-    rows.into_iter().map(to_draft).collect()
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let id = row.0.clone();
+            to_draft(row)
+                .inspect_err(
+                    |error| tracing::warn!(draft = %id, %error, "draft not readable; left out"),
+                )
+                .ok()
+        })
+        .collect())
 }
 
 pub fn delete(store: &Store, id: &str) -> Result<bool, StoreError> {
@@ -128,6 +139,26 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("usine-drafts-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         (Store::open(&dir.join("db.sqlite3")).unwrap(), dir)
+    }
+
+    #[test]
+    fn a_damaged_draft_is_left_out_of_the_list_not_every_draft() {
+        let (store, _) = temp_store("damaged");
+        let good = create(&store, "lab", None, &JobSpec::default()).unwrap();
+        let bad = create(&store, "lab", None, &JobSpec::default()).unwrap();
+        store
+            .db
+            .execute(
+                "UPDATE drafts SET spec = 'garbage' WHERE id = ?1",
+                [&bad.id],
+            )
+            .unwrap();
+        let ids: Vec<String> = list(&store).unwrap().into_iter().map(|d| d.id).collect();
+        assert_eq!(ids, [good.id]);
+        assert!(
+            delete(&store, &bad.id).unwrap(),
+            "it can still be deleted by id"
+        );
     }
 
     #[test]

@@ -215,7 +215,9 @@ pub fn get(store: &Store, id: &str) -> Result<JobEntry, StoreError> {
     entry(store.db.query_row(&sql, [id], read)?)
 }
 
-/// Newest first; `target` narrows to one cluster (or `this-computer`).
+/// Newest first; `target` narrows to one cluster (or `this-computer`). A job whose stored
+/// record cannot be read (written by another version, a damaged file) is left out and logged:
+/// one bad row must not hide every job, nor stop the tracker's round.
 pub fn list(store: &Store, target: Option<&str>) -> Result<Vec<JobEntry>, StoreError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM jobs WHERE ?1 IS NULL OR target = ?1 ORDER BY created_at DESC, id DESC"
@@ -224,7 +226,17 @@ pub fn list(store: &Store, target: Option<&str>) -> Result<Vec<JobEntry>, StoreE
     let rows = stmt
         .query_map([target], read)?
         .collect::<Result<Vec<_>, _>>()?;
-    rows.into_iter().map(entry).collect()
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let id = row.0.clone();
+            entry(row)
+                .inspect_err(
+                    |error| tracing::warn!(job = %id, %error, "job not readable; left out"),
+                )
+                .ok()
+        })
+        .collect())
 }
 
 /// Jobs waiting to be sent to `target`, oldest first.
@@ -298,6 +310,35 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("usine-history-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         dir.join("db.sqlite3")
+    }
+
+    #[test]
+    fn one_unreadable_job_is_left_out_of_the_list_not_every_job() {
+        let store = Store::open(&temp_db("corrupt")).unwrap();
+        let good = queue(&store, "lab", &JobSpec::default(), "#!/bin/bash\n", None).unwrap();
+        let bad = queue(&store, "lab", &JobSpec::default(), "#!/bin/bash\n", None).unwrap();
+        store
+            .db
+            .execute(
+                "UPDATE jobs SET spec = '{not json' WHERE id = ?1",
+                [&bad.id],
+            )
+            .unwrap();
+        let listed: Vec<String> = list(&store, None)
+            .unwrap()
+            .into_iter()
+            .map(|j| j.id)
+            .collect();
+        assert_eq!(listed, [good.id.clone()]);
+        assert_eq!(
+            outbox(&store, "lab").unwrap().len(),
+            1,
+            "the tracker still sends the good one"
+        );
+        assert!(
+            get(&store, &bad.id).is_err(),
+            "asked by name, the bad one says so"
+        );
     }
 
     #[test]
