@@ -329,7 +329,7 @@ mod tests {
             .into_iter()
             .map(|j| j.id)
             .collect();
-        assert_eq!(listed, [good.id.clone()]);
+        assert_eq!(listed, [good.id]);
         assert_eq!(
             outbox(&store, "lab").unwrap().len(),
             1,
