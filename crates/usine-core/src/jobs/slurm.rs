@@ -185,8 +185,8 @@ fn gpus_in(tres: &str) -> Option<u32> {
 }
 
 /// The GPUs a job holds or asks for: what Slurm allocated (`gres/gpu`, else its typed items,
-/// else `gres_detail`'s per-node list), else what it asked for per job (`--gpus N`), else per
-/// node × nodes.
+/// else `gres_detail`'s per-node list), else what it asked for per job (`--gpus N`), per node
+/// × nodes, or per task × tasks.
 fn job_gpus(j: &Value, nodes: Option<u32>) -> Option<u32> {
     let alloc = parse_tres(&string(j.get("tres_alloc_str")));
     let typed = alloc
@@ -205,6 +205,10 @@ fn job_gpus(j: &Value, nodes: Option<u32>) -> Option<u32> {
         })
         .or_else(|| gpus_in(&string(j.get("tres_per_job"))))
         .or_else(|| gpus_in(&string(j.get("tres_per_node"))).map(|g| g * nodes.unwrap_or(1)))
+        .or_else(|| {
+            let tasks = number(j.get("tasks")).filter(|&t| t > 0).unwrap_or(1) as u32;
+            gpus_in(&string(j.get("tres_per_task"))).map(|g| g.saturating_mul(tasks))
+        })
 }
 
 /// Lines of `squeue -h -o SQUEUE_FORMAT`.
