@@ -287,6 +287,25 @@ pub enum Table {
     Settings,
 }
 
+/// Rows read back into values, each row `(id, …)`; one that cannot be read (written by
+/// another version, a damaged file) is left out and logged as the `what` called `id`, so one
+/// bad row never hides the others.
+pub fn readable<R, T>(
+    rows: Vec<R>,
+    what: &str,
+    id: impl Fn(&R) -> String,
+    read: impl Fn(R) -> Result<T, StoreError>,
+) -> Vec<T> {
+    rows.into_iter()
+        .filter_map(|row| {
+            let id = id(&row);
+            read(row)
+                .inspect_err(|error| tracing::warn!(%what, %id, %error, "not readable; left out"))
+                .ok()
+        })
+        .collect()
+}
+
 /// Usine's data folder: `USINE_DATA_DIR`, else the platform's (e.g. `~/.local/share/usine`).
 /// The store behind a mutex, for code shared between threads; a panic elsewhere while holding
 /// it does not make the store unusable (every write is its own transaction).

@@ -114,17 +114,12 @@ pub fn list(store: &Store) -> Result<Vec<Draft>, StoreError> {
     let rows = stmt
         .query_map([], from_row)?
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|row| {
-            let id = row.0.clone();
-            to_draft(row)
-                .inspect_err(
-                    |error| tracing::warn!(draft = %id, %error, "draft not readable; left out"),
-                )
-                .ok()
-        })
-        .collect())
+    Ok(crate::store::readable(
+        rows,
+        "draft",
+        |r| r.0.clone(),
+        to_draft,
+    ))
 }
 
 pub fn delete(store: &Store, id: &str) -> Result<bool, StoreError> {

@@ -226,17 +226,7 @@ pub fn list(store: &Store, target: Option<&str>) -> Result<Vec<JobEntry>, StoreE
     let rows = stmt
         .query_map([target], read)?
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|row| {
-            let id = row.0.clone();
-            entry(row)
-                .inspect_err(
-                    |error| tracing::warn!(job = %id, %error, "job not readable; left out"),
-                )
-                .ok()
-        })
-        .collect())
+    Ok(crate::store::readable(rows, "job", |r| r.0.clone(), entry))
 }
 
 /// Jobs waiting to be sent to `target`, oldest first.
