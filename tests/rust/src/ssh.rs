@@ -87,6 +87,19 @@ impl Lab {
             .filter(|l| l.contains(needle))
             .count()
     }
+
+    /// The count of `needle` once sshd has written what a finished attempt makes it write: it
+    /// logs a refusal after answering the client, so counting at once can read the log before
+    /// the line is there (seen under load). Waits for the count to move past `before` (at most
+    /// 5 s), then a little more, so that a second attempt would be counted too.
+    pub fn sshd_log_count_settled(&self, needle: &str, before: usize) -> usize {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while self.sshd_log_count(needle) == before && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        self.sshd_log_count(needle)
+    }
 }
 
 pub fn spec(target: Hop) -> ConnectSpec {

@@ -105,7 +105,7 @@ async fn fifty_commands_and_an_sftp_transfer_with_one_authentication() {
     assert_eq!(size.stdout_text(), "2000000\n");
     conn.close().await;
     assert_eq!(
-        lab.sshd_log_count("Accepted publickey for alice") - before,
+        lab.sshd_log_count_settled("Accepted publickey for alice", before) - before,
         1
     );
 }
@@ -158,7 +158,7 @@ async fn a_wrong_code_fails_once_and_is_not_retried() {
     assert!(err.to_string().contains("wait for a new code"), "{err}");
     // One server attempt, and the user was asked for the code exactly once.
     assert_eq!(
-        lab.sshd_log_count("Failed keyboard-interactive/pam for bob") - before,
+        lab.sshd_log_count_settled("Failed keyboard-interactive/pam for bob", before) - before,
         1
     );
     let code_prompts = asked
