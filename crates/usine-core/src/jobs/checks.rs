@@ -28,9 +28,10 @@ pub struct Problem {
     pub message: String,
 }
 
-/// Where the job would run, as far as the checks need to know.
+/// The machine the job would run on, as far as the checks need to know (not to be confused
+/// with `target::Target`, a place a person can send jobs to).
 #[derive(Debug, Clone, Copy)]
-pub enum Target<'a> {
+pub enum Machine<'a> {
     Cluster(&'a ClusterProfile),
     /// This computer: one node with this many cores and GPUs.
     ThisComputer {
@@ -97,7 +98,7 @@ fn names(parts: &[&PartitionInfo]) -> String {
         .join(", ")
 }
 
-pub fn check(spec: &JobSpec, target: Target<'_>, cost: &CostEstimate) -> Vec<Problem> {
+pub fn check(spec: &JobSpec, machine: Machine<'_>, cost: &CostEstimate) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut add = |field: &str, severity, message: String| {
         out.push(Problem {
@@ -139,8 +140,8 @@ pub fn check(spec: &JobSpec, target: Target<'_>, cost: &CostEstimate) -> Vec<Pro
         );
     }
 
-    match target {
-        Target::ThisComputer { cpus, gpus } => {
+    match machine {
+        Machine::ThisComputer { cpus, gpus } => {
             if spec.nodes > 1 {
                 add(
                     "nodes",
@@ -178,7 +179,7 @@ pub fn check(spec: &JobSpec, target: Target<'_>, cost: &CostEstimate) -> Vec<Pro
                 );
             }
         }
-        Target::Cluster(profile) => check_cluster(spec, profile, cost, &mut add),
+        Machine::Cluster(profile) => check_cluster(spec, profile, cost, &mut add),
     }
     out
 }
@@ -497,7 +498,7 @@ mod tests {
     fn problems(spec: &JobSpec) -> Vec<Problem> {
         let p = lab();
         let cost = estimate(spec, Some(&p), None);
-        check(spec, Target::Cluster(&p), &cost)
+        check(spec, Machine::Cluster(&p), &cost)
     }
 
     #[test]
@@ -723,7 +724,7 @@ mod tests {
             ..gpu_job()
         };
         let cost = estimate(&spec, None, None);
-        let found = check(&spec, Target::ThisComputer { cpus: 2, gpus: 0 }, &cost);
+        let found = check(&spec, Machine::ThisComputer { cpus: 2, gpus: 0 }, &cost);
         let fields: Vec<&str> = found.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(fields, ["nodes", "gpusPerNode"]);
         assert!(has_blockers(&found));

@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use super::checks::{self, CostEstimate, Problem, Target};
+use super::checks::{self, CostEstimate, Machine, Problem};
 use super::local::ThisComputer;
 use super::scheduler::{JobError, Logs, Scheduler};
 use super::slurm::JobRecord;
@@ -393,7 +393,7 @@ pub fn check(
         // Your own computer costs no GPU-hours.
         cost.gpu_hours = 0.0;
         return Ok((
-            checks::check(spec, Target::ThisComputer { cpus, gpus }, &cost),
+            checks::check(spec, Machine::ThisComputer { cpus, gpus }, &cost),
             cost,
         ));
     }
@@ -403,10 +403,10 @@ pub fn check(
     let site = settings.site.as_deref().and_then(crate::sites::find);
     let cost = checks::estimate(spec, profile.as_ref(), site.as_ref());
     let mut problems = match &profile {
-        Some(p) => checks::check(spec, Target::Cluster(p), &cost),
+        Some(p) => checks::check(spec, Machine::Cluster(p), &cost),
         None => checks::check(
             spec,
-            Target::ThisComputer {
+            Machine::ThisComputer {
                 cpus: u32::MAX,
                 gpus: u32::MAX,
             },
