@@ -1,7 +1,6 @@
 //! Tauri commands: one-screen adapters over `usine-core`.
 
 use std::path::Path;
-use usine_core::sync::Locked;
 
 use serde::Deserialize;
 use tauri::{AppHandle, Runtime, State};
@@ -20,6 +19,7 @@ use crate::events;
 use crate::state::AppState;
 use usine_core::app_events::{AppEvent, ClusterState, Ended, Progressed};
 use usine_core::error_kind::ErrorKind;
+use usine_core::sync::Locked;
 use usine_core::tr;
 
 /// Tells the window that a cluster's connection changed.

@@ -7,13 +7,13 @@
 
 use std::path::Path;
 use std::sync::Mutex;
-use usine_core::sync::Locked;
 
 use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::error::UiError;
 use usine_core::app_events::AppEvent;
+use usine_core::sync::Locked;
 
 /// A script file the app was asked to open (a double-clicked `.sbatch`).
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -4,11 +4,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use usine_core::sync::Locked;
 
 use usine_core::cluster::Connections;
 use usine_core::ssh::Question;
 use usine_core::store::Store;
+use usine_core::sync::Locked;
 
 pub struct AppState {
     pub store: Mutex<Store>,

@@ -8,7 +8,6 @@
 //! these commands, which keep the update that was found until it is installed.
 
 use std::sync::Mutex;
-use usine_core::sync::Locked;
 
 use serde::Serialize;
 use tauri::ipc::Channel;
@@ -19,6 +18,7 @@ use usine_core::tr;
 use crate::error::UiError;
 use usine_core::app_events::{AppEvent, AvailableUpdate};
 use usine_core::error_kind::ErrorKind;
+use usine_core::sync::Locked;
 
 /// Whether this build updates itself.
 pub fn configured(config: &tauri::Config) -> bool {

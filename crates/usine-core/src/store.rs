@@ -2,10 +2,11 @@
 //! discovered profiles; drafts, jobs and metrics later). WAL mode, numbered migrations, and every
 //! write that matters in a transaction.
 
-use crate::sync::Locked;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::sync::Locked;
 
 /// Schema changes, applied in order once each. Never edit a landed one: add the next.
 const MIGRATIONS: &[&str] = &[
