@@ -374,13 +374,11 @@ fn without_bare_non_numbers(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 fn job_from_json(j: &Value) -> JobRecord {
-    let id = number(j.get("job_id")).unwrap_or_default();
-    let array_job = number(j.get("array_job_id")).unwrap_or(0);
-    let job_id = match number(j.get("array_task_id")) {
-        Some(task) if array_job > 0 => format!("{array_job}_{task}"),
-        _ => id.to_string(),
-    };
-    let mut r = JobRecord::empty(job_id);
+    let mut r = JobRecord::empty(job_id_of(
+        j.get("job_id"),
+        j.get("array_job_id"),
+        j.get("array_task_id"),
+    ));
     r.name = string(j.get("name"));
     r.state = JobState::parse(&string(j.get("job_state")));
     r.reason = opt(&string(j.get("state_reason")));
@@ -411,6 +409,14 @@ fn job_from_json(j: &Value) -> JobRecord {
     r
 }
 
+/// A job's id as Usine names it: `ARRAY_TASK` for a task of an array, else the job id.
+fn job_id_of(id: Option<&Value>, array_job: Option<&Value>, task: Option<&Value>) -> String {
+    match (number(array_job).unwrap_or(0), number(task)) {
+        (array_job, Some(task)) if array_job > 0 => format!("{array_job}_{task}"),
+        _ => number(id).unwrap_or_default().to_string(),
+    }
+}
+
 /// v0.0.40+ and slurmdb: `{status, return_code}` (the code a number or a number object);
 /// v0.0.39 (Slurm 23.02): a plain number object `{set, infinite, number}`; older: a number.
 fn exit_code(v: Option<&Value>) -> Option<i32> {
@@ -432,13 +438,11 @@ pub fn parse_accounting_json(text: &str) -> Result<Vec<JobRecord>, JsonError> {
 }
 
 fn accounted_job(j: &Value) -> JobRecord {
-    let id = number(j.get("job_id")).unwrap_or_default();
-    let array_job = number(j.pointer("/array/job_id")).unwrap_or(0);
-    let job_id = match number(j.pointer("/array/task_id")) {
-        Some(task) if array_job > 0 => format!("{array_job}_{task}"),
-        _ => id.to_string(),
-    };
-    let mut r = JobRecord::empty(job_id);
+    let mut r = JobRecord::empty(job_id_of(
+        j.get("job_id"),
+        j.pointer("/array/job_id"),
+        j.pointer("/array/task_id"),
+    ));
     r.name = string(j.get("name"));
     r.state = JobState::parse(&string(j.pointer("/state/current")));
     r.reason = opt(&string(j.pointer("/state/reason")));
