@@ -57,6 +57,14 @@ vitest_counts() {
   sed -n 's/^ *Tests *\(.*\)$/\1/p' "$1" | tail -1 | sed 's/ ([0-9]*)$//'
 }
 smoke_counts() { sed -n 's/^lab smoke check: //p' "$1" | tail -1; }
+# The Slurm version of each lab cluster, as up.sh printed them.
+lab_versions() { sed -n 's/^\[lab [0-9:]*\] cluster \([a-z0-9]*\): .* \([0-9.]*\)$/\1 \2/p' "$1" | paste -sd, | sed 's/,/, /g'; }
+# cargo_counts, plus how many of the passed tests ran on each lab cluster (on_every_cluster!).
+cargo_cluster_counts() {
+  printf '%s (%s)' "$(cargo_counts "$1")" "$(awk '
+    /^test on_lab::.* ok$/ { a++ } /^test on_lab24::.* ok$/ { b++ }
+    END { printf "on lab: %d, on lab24: %d", a, b }' "$1")"
+}
 node_counts() {
   awk '/^ℹ pass/ { p = $3 } /^ℹ fail/ { f = $3 } END { printf "%d passed, %d failed", p, f }' "$1"
 }
@@ -70,11 +78,11 @@ fi
 step format none -- bash -c 'cargo fmt --all --check && (cd ui && npx prettier --check . ../tests/e2e/*.mjs)'
 step lint-rust none -- cargo clippy --workspace --all-targets --locked -- -D warnings
 step lint-ui none -- bash -c 'cd ui && npx eslint . && npx svelte-check --tsconfig ./tsconfig.json --fail-on-warnings && npx tsc --noEmit -p tsconfig.json && node scripts/lint-workflows.mjs ../.github/workflows/*.yml && node ../scripts/adapter-lengths.mjs'
-step lab-up none -- tests/lab/up.sh
+step lab-up lab_versions -- tests/lab/up.sh
 step lab-smoke smoke_counts -- tests/lab/smoke.sh
 # The app crate is tested after the UI is built (it embeds it); the end-to-end test below
 # exercises it. A real Secret Service (gnome-keyring in a private D-Bus session) for the keychain tests.
-step rust-tests cargo_counts -- scripts/with-keychain.sh cargo test --workspace --exclude usine-app --locked --no-fail-fast
+step rust-tests cargo_cluster_counts -- scripts/with-keychain.sh cargo test --workspace --exclude usine-app --locked --no-fail-fast
 step ui-tests vitest_counts -- bash -c 'cd ui && npx vitest run'
 # Embedded assets (not the Vite dev server): the binary the end-to-end test drives.
 step app-build none -- bash -c '(cd ui && npm run build) && ui/node_modules/.bin/tauri build --debug --no-bundle'

@@ -37,6 +37,6 @@ fi
 
 if [ -n "$wipe" ]; then
   rm -f /usr/local/bin/lfs
-  rm -rf "$LAB_STATE" /var/spool/slurmctld/* /var/spool/slurmd/* /var/lib/mysql
+  rm -rf "$LAB_STATE" /var/spool/slurmctld/* /var/spool/slurmd/* /var/spool/slurm24 /var/lib/mysql
   log "lab state wiped"
 fi

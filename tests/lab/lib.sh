@@ -14,6 +14,11 @@ LAB_SPENT_ACCOUNT=nearly-spent
 LAB_TOTP_SECRET=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
 LAB_BOB_PASSWORD=bobpass
 LAB_KEY_PASSPHRASE="lab passphrase"
+# The second cluster, "lab24", on Slurm 24.11 built from Debian's source (slurm-24.11.sh): its own
+# ports, state, database, slurmrestd and login sshd, next to the 22.05 cluster "lab".
+LAB_SLURM2_PREFIX=/opt/slurm-24.11
+LAB24_SSH_PORT=2224
+LAB24_REST_PORT=7820
 
 # name -> the executable that a recorded PID must belong to, so that a reused PID is never killed.
 declare -A LAB_EXE=(
@@ -25,9 +30,15 @@ declare -A LAB_EXE=(
   [slurmrestd]=/usr/sbin/slurmrestd
   [sshd-lab]=/usr/sbin/sshd
   [sshd-jump]=/usr/sbin/sshd
+  [slurmdbd24]=$LAB_SLURM2_PREFIX/sbin/slurmdbd
+  [slurmctld24]=$LAB_SLURM2_PREFIX/sbin/slurmctld
+  [slurmd24]=$LAB_SLURM2_PREFIX/sbin/slurmd
+  [slurmrestd24]=$LAB_SLURM2_PREFIX/sbin/slurmrestd
+  [sshd-lab24]=/usr/sbin/sshd
 )
 # Stop order: the reverse of the start order.
-LAB_DAEMONS=(sshd-jump sshd-lab slurmrestd slurmd slurmctld slurmdbd mariadbd munged)
+LAB_DAEMONS=(sshd-lab24 slurmrestd24 slurmd24 slurmctld24 slurmdbd24
+  sshd-jump sshd-lab slurmrestd slurmd slurmctld slurmdbd mariadbd munged)
 
 log() { printf '[lab %s] %s\n' "$(date +%T)" "$*"; }
 die() { printf '[lab] ERROR: %s\n' "$*" >&2; exit 1; }

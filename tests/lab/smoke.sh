@@ -187,10 +187,47 @@ check "REST with a bad token fails (500, as 22.05 does)" test "$(rest -H 'X-SLUR
 check "REST accounting: the GPU-hour limit is visible" rest_json /slurmdb/v0.0.38/associations \
   '[.associations[].max.tres.group.minutes[]? | select(.name=="gpu") | .count] | index(6000) != null' 
 
+echo "- Cluster lab24: Slurm 24.11 ($LAB_SLURM2_PREFIX, login 127.0.0.1:$USINE_LAB24_SSH_PORT)"
+B24=$LAB_SLURM2_PREFIX/bin
+# ssh keeps the first -p it is given: SSH_OPTS without its port.
+as_alice24() { ssh "${SSH_OPTS[@]:0:${#SSH_OPTS[@]}-2}" -p "$USINE_LAB24_SSH_PORT" -i "$USINE_LAB_KEY" "alice@$USINE_LAB_HOST" "$@"; }
+check "sinfo --version says 24.11 ($("$B24/sinfo" --version 2>&1))" sh -c "'$B24/sinfo' --version | grep -qx 'slurm 24.11.[0-9]*'"
+check "scontrol show config: cluster lab24, MinJobAge 30 s" sh -c "'$B24/scontrol' show config |
+  grep -Eq '^ClusterName += lab24' && '$B24/scontrol' show config | grep -Eq '^MinJobAge += 30 sec'"
+check "node24 has two GPU types" sh -c "'$B24/scontrol' show node node24 | grep -q 'Gres=gpu:h100:2,gpu:a100:2'"
+check "slurmdbd of lab24 knows its GPU-hour limit" sh -c "'$B24/sacctmgr' -n -P show assoc cluster=lab24 account=$USINE_LAB_ACCOUNT user= format=GrpTRESMins | grep -qx gres/gpu=6000"
+check "alice's login on lab24 finds 24.11's sbatch" test "$(as_alice24 'command -v sbatch')" = "$B24/sbatch"
+wait_job24() {
+  local id=$1 want=$2 state
+  for _ in $(seq 150); do
+    state=$(as_alice24 "sacct -n -X -P -j $id --format=State" | head -1)
+    [ "$state" = "$want" ] && return 0
+    sleep 0.2
+  done
+  echo "job $id is '$state', expected $want"
+  return 1
+}
+job24=$(as_alice24 "sbatch --parsable -J smoke-24 -p gpu --gres=gpu:h100:1,gpu:a100:1 -t 5 -o /tmp/smoke24-%j.out \
+  --wrap 'echo CVD=\$CUDA_VISIBLE_DEVICES'" 2>&1)
+check "sbatch a two-type GPU job on lab24 (got '$job24')" test -n "${job24##*[!0-9]*}"
+check "the lab24 job completes (sacct)" wait_job24 "$job24" COMPLETED
+# One of each type: an H100 (0 or 1) and an A100 (2 or 3), without device cgroups here.
+check "the lab24 job saw its 2 GPUs, one of each type" grep -Eqx 'CVD=[01],[23]' "/tmp/smoke24-$job24.out"
+token24=$(as_alice24 'scontrol token lifespan=300' 2>/dev/null | sed -n 's/^SLURM_JWT=//p')
+check "lab24 issues alice a JWT" test -n "$token24"
+rest24() { curl -sf -H 'X-SLURM-USER-NAME: alice' -H "X-SLURM-USER-TOKEN: $token24" "$USINE_LAB24_REST_URL$1" | jq -e "$2"; }
+for v in 40 41 42; do
+  check "lab24 slurmrestd answers v0.0.$v" rest24 "/slurm/v0.0.$v/ping" '.pings[0].pinged == "UP"'
+done
+check "lab24 slurmrestd lists v0.0.40-42 in its OpenAPI document" rest24 /openapi/v3 \
+  '[.paths | keys[] | select(startswith("/slurm/v0.0.4")) | split("/")[2]] | unique == ["v0.0.40","v0.0.41","v0.0.42"]'
+check "lab24 REST accounting knows the two-type job" rest24 "/slurmdb/v0.0.42/job/$job24" \
+  '[.jobs[0].tres.allocated[] | select(.type=="gres" and .name=="gpu") | .count] == [2]'
+
 echo
 echo "lab smoke check: $pass passed, $fail failed"
 if [ "$fail" -gt 0 ]; then
   printf '  failed: %s\n' "${failed[@]}"
-  echo "  (logs: /var/log/slurm/, /var/log/sshd-usine-lab*.log, /var/log/mysql/error.log)"
+  echo "  (logs: /var/log/slurm/, /var/log/slurm24/, /var/log/sshd-usine-lab*.log, /var/log/mysql/error.log)"
   exit 1
 fi

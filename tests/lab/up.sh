@@ -128,12 +128,42 @@ EOF
       --log-error=/var/log/mysql/error.log
     wait_for "MariaDB" 150 mysqladmin ping
   fi
-  mysql -e "CREATE USER IF NOT EXISTS 'slurm'@'localhost' IDENTIFIED BY 'slurmdbpass';
-            GRANT ALL ON slurm_acct_db.* TO 'slurm'@'localhost';"
+  # Each cluster's slurm_config grants this user its own database.
+  mysql -e "CREATE USER IF NOT EXISTS 'slurm'@'localhost' IDENTIFIED BY 'slurmdbpass';"
+}
+
+# The lab's two clusters. Every Slurm function below works on the one chosen here:
+#   lab    Slurm 22.05 from Debian 12's packages, default ports, /etc/slurm
+#   lab24  Slurm 24.11 built from Debian 13's source (slurm-24.11.sh) under its own prefix, with
+#          its own ports, state, database and slurmrestd; two GPU types; finished jobs leave
+#          slurmctld after 30 s (MinJobAge), so tests see what users of busy sites see.
+use_cluster() {
+  C=$1
+  case $C in
+    lab)
+      C_SUFFIX='' C_SBIN=/usr/sbin C_BIN=/usr/bin C_ETC=/etc/slurm
+      C_CTLD_SPOOL=/var/spool/slurmctld C_D_SPOOL=/var/spool/slurmd C_LOG=/var/log/slurm C_RUN=/run/slurm
+      C_CTLD_PORT=6817 C_D_PORT=6818 C_DBD_PORT=6819 C_REST_PORT=$LAB_REST_PORT C_DB=slurm_acct_db
+      C_NODE=localhost C_MIN_JOB_AGE=300
+      C_NODE_GRES=gpu:h100:4 C_TRES=gres/gpu,gres/gpu:h100,billing
+      C_GRES_CONF="NodeName=localhost Name=gpu Type=h100 File=$LAB_STATE/fakegpu/nvidia[0-3]"
+      ;;
+    lab24)
+      C_SUFFIX=24 C_SBIN=$LAB_SLURM2_PREFIX/sbin C_BIN=$LAB_SLURM2_PREFIX/bin C_ETC=$LAB_SLURM2_PREFIX/etc
+      C_CTLD_SPOOL=/var/spool/slurm24/ctld C_D_SPOOL=/var/spool/slurm24/d C_LOG=/var/log/slurm24 C_RUN=/run/slurm24
+      C_CTLD_PORT=7817 C_D_PORT=7818 C_DBD_PORT=7819 C_REST_PORT=$LAB24_REST_PORT C_DB=slurm24_acct_db
+      C_NODE=node24 C_MIN_JOB_AGE=30
+      C_NODE_GRES=gpu:h100:2,gpu:a100:2 C_TRES=gres/gpu,gres/gpu:h100,gres/gpu:a100,billing
+      C_GRES_CONF="NodeName=node24 Name=gpu Type=h100 File=$LAB_STATE/fakegpu/nvidia[0-1]
+NodeName=node24 Name=gpu Type=a100 File=$LAB_STATE/fakegpu/nvidia[2-3]"
+      ;;
+    *) die "unknown cluster $C" ;;
+  esac
 }
 
 slurm_config() {
-  install -d -o slurm -g slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm /run/slurm
+  install -d -o slurm -g slurm "$C_CTLD_SPOOL" "$C_D_SPOOL" "$C_LOG" "$C_RUN"
+  install -d -m 0755 "$C_ETC"
   install -d -m 0755 "$LAB_STATE/fakegpu"
   local n
   for n in 0 1 2 3; do
@@ -142,11 +172,11 @@ slurm_config() {
     [ -e "$LAB_STATE/fakegpu/nvidia$n" ] || mknod -m 0666 "$LAB_STATE/fakegpu/nvidia$n" c 195 "$n" 2>/dev/null ||
       touch "$LAB_STATE/fakegpu/nvidia$n"
   done
-  if [ ! -s /var/spool/slurmctld/jwt_hs256.key ]; then
-    dd if=/dev/urandom of=/var/spool/slurmctld/jwt_hs256.key bs=32 count=1 status=none
+  if [ ! -s "$C_CTLD_SPOOL/jwt_hs256.key" ]; then
+    dd if=/dev/urandom of="$C_CTLD_SPOOL/jwt_hs256.key" bs=32 count=1 status=none
   fi
-  chown slurm:slurm /var/spool/slurmctld/jwt_hs256.key
-  chmod 0600 /var/spool/slurmctld/jwt_hs256.key
+  chown slurm:slurm "$C_CTLD_SPOOL/jwt_hs256.key"
+  chmod 0600 "$C_CTLD_SPOOL/jwt_hs256.key"
 
   # slurmd and srun bind 127.0.0.1 only when the host name resolves to loopback.
   local noinaddr=
@@ -154,22 +184,24 @@ slurm_config() {
     127.*) noinaddr="CommunicationParameters=NoInAddrAny" ;;
   esac
 
-  write_if_changed /etc/slurm/slurm.conf <<EOF && mark_changed slurm || true
-# Usine lab: one node, partitions cpu and gpu, four stand-in GPUs. Written by tests/lab/up.sh.
-ClusterName=lab
+  write_if_changed "$C_ETC/slurm.conf" <<EOF && mark_changed "slurm$C_SUFFIX" || true
+# Usine lab cluster $C: one node, partitions cpu and gpu, four stand-in GPUs. Written by tests/lab/up.sh.
+ClusterName=$C
 SlurmctldHost=localhost(127.0.0.1)
+SlurmctldPort=$C_CTLD_PORT
+SlurmdPort=$C_D_PORT
 SlurmUser=slurm
 AuthType=auth/munge
 AuthAltTypes=auth/jwt
-AuthAltParameters=jwt_key=/var/spool/slurmctld/jwt_hs256.key
+AuthAltParameters=jwt_key=$C_CTLD_SPOOL/jwt_hs256.key
 CredType=cred/munge
 $noinaddr
-StateSaveLocation=/var/spool/slurmctld
-SlurmdSpoolDir=/var/spool/slurmd
-SlurmctldPidFile=/run/slurm/slurmctld.pid
-SlurmdPidFile=/run/slurm/slurmd.pid
-SlurmctldLogFile=/var/log/slurm/slurmctld.log
-SlurmdLogFile=/var/log/slurm/slurmd.log
+StateSaveLocation=$C_CTLD_SPOOL
+SlurmdSpoolDir=$C_D_SPOOL
+SlurmctldPidFile=$C_RUN/slurmctld.pid
+SlurmdPidFile=$C_RUN/slurmd.pid
+SlurmctldLogFile=$C_LOG/slurmctld.log
+SlurmdLogFile=$C_LOG/slurmd.log
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/linux
@@ -188,119 +220,134 @@ PriorityDecayHalfLife=0
 PriorityUsageResetPeriod=NONE
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
-AccountingStorageTRES=gres/gpu,gres/gpu:h100,billing
+AccountingStoragePort=$C_DBD_PORT
+AccountingStorageTRES=$C_TRES
 AccountingStorageEnforce=associations,limits,qos,safe
 JobCompType=jobcomp/none
 KillWait=5
-MinJobAge=300
+MinJobAge=$C_MIN_JOB_AGE
 # Room for the 10,000-job listing benchmark (the default, 10,000, counts every array task).
 MaxJobCount=50000
-NodeName=localhost NodeAddr=127.0.0.1 NodeHostname=localhost CPUs=8 Boards=1 SocketsPerBoard=1 CoresPerSocket=8 ThreadsPerCore=1 RealMemory=8000 Gres=gpu:h100:4 State=UNKNOWN
-PartitionName=cpu Nodes=localhost Default=YES DefaultTime=01:00:00 MaxTime=1-00:00:00 State=UP
-PartitionName=gpu Nodes=localhost DefaultTime=01:00:00 MaxTime=1-00:00:00 TRESBillingWeights="CPU=1.0,GRES/gpu=10.0" State=UP
+NodeName=$C_NODE NodeAddr=127.0.0.1 NodeHostname=localhost CPUs=8 Boards=1 SocketsPerBoard=1 CoresPerSocket=8 ThreadsPerCore=1 RealMemory=8000 Gres=$C_NODE_GRES State=UNKNOWN
+PartitionName=cpu Nodes=$C_NODE Default=YES DefaultTime=01:00:00 MaxTime=1-00:00:00 State=UP
+PartitionName=gpu Nodes=$C_NODE DefaultTime=01:00:00 MaxTime=1-00:00:00 TRESBillingWeights="CPU=1.0,GRES/gpu=10.0" State=UP
 EOF
-  write_if_changed /etc/slurm/gres.conf <<EOF && mark_changed slurm || true
+  write_if_changed "$C_ETC/gres.conf" <<EOF && mark_changed "slurm$C_SUFFIX" || true
 AutoDetect=off
-NodeName=localhost Name=gpu Type=h100 File=$LAB_STATE/fakegpu/nvidia[0-3]
+$C_GRES_CONF
 EOF
-  write_if_changed /etc/slurm/slurmdbd.conf <<'EOF' && mark_changed slurmdbd || true
+  write_if_changed "$C_ETC/slurmdbd.conf" <<EOF && mark_changed "slurmdbd$C_SUFFIX" || true
 AuthType=auth/munge
 AuthAltTypes=auth/jwt
-AuthAltParameters=jwt_key=/var/spool/slurmctld/jwt_hs256.key
+AuthAltParameters=jwt_key=$C_CTLD_SPOOL/jwt_hs256.key
 DbdHost=localhost
 DbdAddr=127.0.0.1
-DbdPort=6819
+DbdPort=$C_DBD_PORT
 SlurmUser=slurm
-PidFile=/run/slurm/slurmdbd.pid
-LogFile=/var/log/slurm/slurmdbd.log
+PidFile=$C_RUN/slurmdbd.pid
+LogFile=$C_LOG/slurmdbd.log
 StorageType=accounting_storage/mysql
 StorageHost=localhost
 StoragePort=3306
 StorageUser=slurm
 StoragePass=slurmdbpass
-StorageLoc=slurm_acct_db
+StorageLoc=$C_DB
 EOF
-  chown slurm:slurm /etc/slurm/slurmdbd.conf
-  chmod 0600 /etc/slurm/slurmdbd.conf
+  chown slurm:slurm "$C_ETC/slurmdbd.conf"
+  chmod 0600 "$C_ETC/slurmdbd.conf"
+  mysql -e "GRANT ALL ON $C_DB.* TO 'slurm'@'localhost';"
 }
 
 slurm_up() {
-  if is_changed slurmdbd; then restart_needed slurmdbd; fi
-  if is_changed slurm; then restart_needed slurmd; restart_needed slurmctld; fi
-  if ! lab_alive slurmdbd; then
-    rm -f /run/slurm/slurmdbd.pid
-    /usr/sbin/slurmdbd
-    record_pid slurmdbd /run/slurm/slurmdbd.pid
+  local d=$C_SUFFIX
+  if is_changed "slurmdbd$d"; then restart_needed "slurmdbd$d"; fi
+  if is_changed "slurm$d"; then restart_needed "slurmd$d"; restart_needed "slurmctld$d"; fi
+  if ! lab_alive "slurmdbd$d"; then
+    rm -f "$C_RUN/slurmdbd.pid"
+    "$C_SBIN/slurmdbd"
+    record_pid "slurmdbd$d" "$C_RUN/slurmdbd.pid"
   fi
-  wait_for "slurmdbd" 100 sacctmgr -n show cluster
-  sacctmgr -n -P show cluster format=cluster | grep -qx lab || sacctmgr -i add cluster lab >/dev/null
-  if ! lab_alive slurmctld; then
-    rm -f /run/slurm/slurmctld.pid
-    /usr/sbin/slurmctld
-    record_pid slurmctld /run/slurm/slurmctld.pid
+  wait_for "slurmdbd of $C" 150 "$C_BIN/sacctmgr" -n show cluster
+  "$C_BIN/sacctmgr" -n -P show cluster format=cluster | grep -qx "$C" || "$C_BIN/sacctmgr" -i add cluster "$C" >/dev/null
+  if ! lab_alive "slurmctld$d"; then
+    rm -f "$C_RUN/slurmctld.pid"
+    "$C_SBIN/slurmctld"
+    record_pid "slurmctld$d" "$C_RUN/slurmctld.pid"
   fi
-  wait_for "slurmctld" 100 scontrol ping
-  if ! lab_alive slurmd; then
-    rm -f /run/slurm/slurmd.pid
-    /usr/sbin/slurmd -N localhost
-    record_pid slurmd /run/slurm/slurmd.pid
+  wait_for "slurmctld of $C" 100 "$C_BIN/scontrol" ping
+  if ! lab_alive "slurmd$d"; then
+    rm -f "$C_RUN/slurmd.pid"
+    "$C_SBIN/slurmd" -N "$C_NODE"
+    record_pid "slurmd$d" "$C_RUN/slurmd.pid"
   fi
   # A node that drained once (e.g. an earlier bad gres.conf) stays drained until resumed.
   local state
   for _ in $(seq 100); do
-    state=$(sinfo -h -N -n localhost -o %t 2>/dev/null | head -1)
+    state=$("$C_BIN/sinfo" -h -N -n "$C_NODE" -o %t 2>/dev/null | head -1)
     case "$state" in idle | mix | alloc | drain* | drng) break ;; esac
     sleep 0.2
   done
   case "$state" in
-    drain* | drng) scontrol update nodename=localhost state=resume ;;
+    drain* | drng) "$C_BIN/scontrol" update nodename="$C_NODE" state=resume ;;
   esac
   # Jobs survive a restart (StateSaveLocation): a test run that failed midway may have left a
   # `sleep 300` holding the lab's CPUs or GPUs, and the next run would wait for it. Only jobs
   # Usine sent for the test users (comment `usine:<tag>`) are cancelled: a job someone started
   # by hand on the lab, or for another user, is left alone.
   local ids
-  ids=$(squeue -h -u alice,bob,carol -o '%i %k' 2>/dev/null | awk '$2 ~ /^usine:/ { print $1 }')
+  ids=$("$C_BIN/squeue" -h -u alice,bob,carol -o '%i %k' 2>/dev/null | awk '$2 ~ /^usine:/ { print $1 }')
   if [ -n "$ids" ]; then
     # shellcheck disable=SC2086 # one id per word
-    scancel $ids 2>/dev/null || true
+    "$C_BIN/scancel" $ids 2>/dev/null || true
   fi
 }
 
 accounts_up() {
+  local sacctmgr=$C_BIN/sacctmgr
   # gres/gpu becomes a TRES only once slurmctld has registered with slurmdbd.
-  wait_for "the gres/gpu TRES" 150 sh -c 'sacctmgr -n -P show tres type=gres format=name | grep -qx gpu'
-  sacctmgr -n -P show account format=account | grep -qx "$LAB_ACCOUNT" ||
-    sacctmgr -i add account "$LAB_ACCOUNT" Description="AI startup" Organization=startup >/dev/null
+  wait_for "the gres/gpu TRES of $C" 150 sh -c "'$sacctmgr' -n -P show tres type=gres format=name | grep -qx gpu"
+  "$sacctmgr" -n -P show account format=account | grep -qx "$LAB_ACCOUNT" ||
+    "$sacctmgr" -i add account "$LAB_ACCOUNT" Description="AI startup" Organization=startup >/dev/null
   local u
   for u in alice bob carol; do
-    sacctmgr -n -P show user "$u" format=user | grep -qx "$u" ||
-      sacctmgr -i add user "$u" Account="$LAB_ACCOUNT" DefaultAccount="$LAB_ACCOUNT" >/dev/null
+    "$sacctmgr" -n -P show user "$u" format=user | grep -qx "$u" ||
+      "$sacctmgr" -i add user "$u" Account="$LAB_ACCOUNT" DefaultAccount="$LAB_ACCOUNT" >/dev/null
   done
   # 100 GPU-hours and at most four GPUs at once.
-  sacctmgr -n -P show assoc account="$LAB_ACCOUNT" user= format=GrpTRESMins,GrpTRES |
+  "$sacctmgr" -n -P show assoc account="$LAB_ACCOUNT" user= format=GrpTRESMins,GrpTRES |
     grep -q 'gres/gpu=6000|gres/gpu=4' ||
-    sacctmgr -i modify account "$LAB_ACCOUNT" set GrpTRESMins=gres/gpu=6000 GrpTRES=gres/gpu=4 >/dev/null
+    "$sacctmgr" -i modify account "$LAB_ACCOUNT" set GrpTRESMins=gres/gpu=6000 GrpTRES=gres/gpu=4 >/dev/null
   # A project that is nearly spent (1 GPU-hour), for "no GPU-hours left" tests. alice only.
-  sacctmgr -n -P show account format=account | grep -qx "$LAB_SPENT_ACCOUNT" ||
-    sacctmgr -i add account "$LAB_SPENT_ACCOUNT" Description="Nearly spent" Organization=startup >/dev/null
-  sacctmgr -n -P show assoc account="$LAB_SPENT_ACCOUNT" user=alice format=user | grep -qx alice ||
-    sacctmgr -i add user alice Account="$LAB_SPENT_ACCOUNT" >/dev/null
-  sacctmgr -n -P show assoc account="$LAB_SPENT_ACCOUNT" user= format=GrpTRESMins | grep -qx 'gres/gpu=60' ||
-    sacctmgr -i modify account "$LAB_SPENT_ACCOUNT" set GrpTRESMins=gres/gpu=60 >/dev/null
+  "$sacctmgr" -n -P show account format=account | grep -qx "$LAB_SPENT_ACCOUNT" ||
+    "$sacctmgr" -i add account "$LAB_SPENT_ACCOUNT" Description="Nearly spent" Organization=startup >/dev/null
+  "$sacctmgr" -n -P show assoc account="$LAB_SPENT_ACCOUNT" user=alice format=user | grep -qx alice ||
+    "$sacctmgr" -i add user alice Account="$LAB_SPENT_ACCOUNT" >/dev/null
+  "$sacctmgr" -n -P show assoc account="$LAB_SPENT_ACCOUNT" user= format=GrpTRESMins | grep -qx 'gres/gpu=60' ||
+    "$sacctmgr" -i modify account "$LAB_SPENT_ACCOUNT" set GrpTRESMins=gres/gpu=60 >/dev/null
 }
 
 rest_up() {
-  if is_changed slurm || is_changed slurmdbd; then restart_needed slurmrestd; fi
-  if ! lab_alive slurmrestd; then
+  local d=$C_SUFFIX
+  if is_changed "slurm$d" || is_changed "slurmdbd$d"; then restart_needed "slurmrestd$d"; fi
+  if ! lab_alive "slurmrestd$d"; then
     # slurmrestd stays in the foreground; start-stop-daemon records its real PID.
     # SLURM_JWT=daemon is how slurmrestd learns to accept JWTs (its man page).
-    SLURM_JWT=daemon start-stop-daemon --start --background --make-pidfile --pidfile "$LAB_PIDS/slurmrestd.pid" \
-      --output /var/log/slurm/slurmrestd.log --exec /usr/sbin/slurmrestd -- \
-      -a rest_auth/jwt -u slurmrestd -g slurmrestd "127.0.0.1:$LAB_REST_PORT"
+    SLURM_JWT=daemon start-stop-daemon --start --background --make-pidfile --pidfile "$LAB_PIDS/slurmrestd$d.pid" \
+      --output "$C_LOG/slurmrestd.log" --exec "$C_SBIN/slurmrestd" -- \
+      -a rest_auth/jwt -u slurmrestd -g slurmrestd "127.0.0.1:$C_REST_PORT"
   fi
-  # No token: 401 once it listens.
-  wait_for "slurmrestd" 100 sh -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$LAB_REST_PORT/slurm/v0.0.38/ping | grep -q 401"
+  # No token: 401 once it listens (v0.0.40 is the oldest version both Slurms serve).
+  wait_for "slurmrestd of $C" 100 sh -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$C_REST_PORT/slurm/v0.0.40/ping | grep -q 401"
+}
+
+# Brings up one cluster: its Slurm daemons, accounts and slurmrestd.
+cluster_up() {
+  use_cluster "$1"
+  slurm_config
+  slurm_up
+  accounts_up
+  rest_up
+  log "cluster $C: $("$C_BIN/sinfo" --version)"
 }
 
 ssh_material() {
@@ -348,6 +395,7 @@ ssh_material() {
   {
     printf '[127.0.0.1]:%s %s\n' "$LAB_SSH_PORT" "$(cut -d' ' -f1-2 /etc/ssh/ssh_host_ed25519_key.pub)"
     printf '[127.0.0.1]:%s %s\n' "$LAB_JUMP_PORT" "$(cut -d' ' -f1-2 "$LAB_STATE/hostkeys/jump_ed25519.pub")"
+    printf '[127.0.0.1]:%s %s\n' "$LAB24_SSH_PORT" "$(cut -d' ' -f1-2 /etc/ssh/ssh_host_ed25519_key.pub)"
   } >"$LAB_CLIENT/known_hosts"
 
   # What a user's ~/.ssh/config for the lab looks like; tests use it for ProxyJump (OpenSSH
@@ -381,6 +429,10 @@ Host lab-carol
     User carol
     IdentityFile $LAB_CLIENT/carol_ed25519
     CertificateFile $LAB_CLIENT/carol_ed25519-cert.pub
+Host lab24-alice
+    Port $LAB24_SSH_PORT
+    User alice
+    IdentityFile $LAB_CLIENT/alice_ed25519
 CONFIG
 }
 
@@ -437,7 +489,18 @@ PermitTTY no
 ForceCommand /bin/false
 LogLevel VERBOSE
 EOF
+  # The login node of the 24.11 cluster: the same users and methods, and that Slurm's commands
+  # first on every user's PATH, as on a site whose login nodes load its Slurm. sshd takes the
+  # first SetEnv that matches, so bob's own block (before "Match all") keeps his GPU tool.
+  ln -sfn /usr/sbin/sshd /usr/local/sbin/sshd-lab24
+  ln -sfn /etc/pam.d/sshd-lab /etc/pam.d/sshd-lab24
+  sed -e "s|^Port .*|Port $LAB24_SSH_PORT|" -e 's|^PidFile .*|PidFile /run/sshd-usine-lab24.pid|' \
+    -e 's|^# Usine lab login node.*|# Usine lab login node of cluster lab24 (Slurm 24.11). Written by tests/lab/up.sh.|' \
+    -e "s|SetEnv PATH=|SetEnv PATH=$LAB_SLURM2_PREFIX/bin:|" /etc/ssh/sshd_usine_lab_config |
+    { cat; printf 'Match all\n    SetEnv PATH=%s/bin:/usr/local/bin:/usr/bin:/bin\n' "$LAB_SLURM2_PREFIX"; } |
+    write_if_changed /etc/ssh/sshd_usine_lab24_config && mark_changed sshd-lab24 || true
   /usr/sbin/sshd -t -f /etc/ssh/sshd_usine_lab_config
+  /usr/sbin/sshd -t -f /etc/ssh/sshd_usine_lab24_config
   /usr/sbin/sshd -t -f /etc/ssh/sshd_usine_lab_jump_config
   if is_changed sshd-lab; then restart_needed sshd-lab; fi
   if is_changed sshd-jump; then restart_needed sshd-jump; fi
@@ -445,6 +508,12 @@ EOF
     rm -f /run/sshd-usine-lab.pid
     /usr/local/sbin/sshd-lab -f /etc/ssh/sshd_usine_lab_config -E /var/log/sshd-usine-lab.log
     record_pid sshd-lab /run/sshd-usine-lab.pid
+  fi
+  if is_changed sshd-lab24; then restart_needed sshd-lab24; fi
+  if ! lab_alive sshd-lab24; then
+    rm -f /run/sshd-usine-lab24.pid
+    /usr/local/sbin/sshd-lab24 -f /etc/ssh/sshd_usine_lab24_config -E /var/log/sshd-usine-lab24.log
+    record_pid sshd-lab24 /run/sshd-usine-lab24.pid
   fi
   if ! lab_alive sshd-jump; then
     rm -f /run/sshd-usine-lab-jump.pid
@@ -500,6 +569,10 @@ USINE_LAB_SPENT_ACCOUNT=$LAB_SPENT_ACCOUNT
 USINE_LAB_NVIDIA_SMI=$LAB_BIN/nvidia-smi
 USINE_LAB_SMALL_DISK=$LAB_STATE/small
 USINE_LAB_LUSTRE=$LAB_STATE/lustre
+USINE_LAB_SLURM_BIN=/usr/bin
+USINE_LAB24_SLURM_BIN=$LAB_SLURM2_PREFIX/bin
+USINE_LAB24_SSH_PORT=$LAB24_SSH_PORT
+USINE_LAB24_REST_URL=http://127.0.0.1:$LAB24_REST_PORT
 EOF
 }
 
@@ -510,10 +583,9 @@ install -d -m 0700 "$LAB_PIDS"
 users
 munge_up
 mariadb_up
-slurm_config
-slurm_up
-accounts_up
-rest_up
+cluster_up lab
+"$HERE/slurm-24.11.sh"
+cluster_up lab24
 ssh_material
 sshd_up
 small_disk
