@@ -188,16 +188,7 @@ fn gpus_in(tres: &str) -> Option<u32> {
 /// else `gres_detail`'s per-node list), else what it asked for per job (`--gpus N`), per node
 /// × nodes, or per task × tasks.
 fn job_gpus(j: &Value, nodes: Option<u32>) -> Option<u32> {
-    let alloc = parse_tres(&string(j.get("tres_alloc_str")));
-    let typed = alloc
-        .iter()
-        .filter(|(k, _)| k.starts_with("gres/gpu:"))
-        .map(|(_, &n)| n as u32)
-        .sum::<u32>();
-    alloc
-        .get("gres/gpu")
-        .map(|&g| g as u32)
-        .or((typed > 0).then_some(typed))
+    allocated_gpus(&string(j.get("tres_alloc_str")))
         .or_else(|| {
             let detail = j.get("gres_detail").and_then(Value::as_array)?;
             let on_nodes: u32 = detail.iter().filter_map(|d| gpus_in(d.as_str()?)).sum();
@@ -209,6 +200,38 @@ fn job_gpus(j: &Value, nodes: Option<u32>) -> Option<u32> {
             let tasks = number(j.get("tasks")).filter(|&t| t > 0).unwrap_or(1) as u32;
             gpus_in(&string(j.get("tres_per_task"))).map(|g| g.saturating_mul(tasks))
         })
+}
+
+/// The GPUs in an allocated-TRES list (`gres/gpu=2,gres/gpu:h100=2` → 2): Slurm's total when
+/// it gives one, else its typed items summed (`gres/gpu:h100=1,gres/gpu:a100=1` → 2).
+fn allocated_gpus(tres: &str) -> Option<u32> {
+    let alloc = parse_tres(tres);
+    let typed = alloc
+        .iter()
+        .filter(|(k, _)| k.starts_with("gres/gpu:"))
+        .fold(0u32, |sum, (_, &n)| {
+            sum.saturating_add(u32::try_from(n).unwrap_or(u32::MAX))
+        });
+    alloc
+        .get("gres/gpu")
+        .map(|&g| u32::try_from(g).unwrap_or(u32::MAX))
+        .or((typed > 0).then_some(typed))
+}
+
+/// `squeue -O` fields [`parse_squeue_gpus`] reads: the TRES a job holds (running) or asks for
+/// (pending), the one place `squeue` shows GPUs asked per job (`--gpus N`) or per task.
+pub const SQUEUE_TRES_FORMAT: &str = "JobArrayID:|,tres-alloc:|";
+
+/// Lines of `squeue -h -O SQUEUE_TRES_FORMAT` → (job id, GPUs), for jobs with GPUs.
+pub fn parse_squeue_gpus(text: &str) -> Vec<(String, u32)> {
+    text.lines()
+        .filter_map(|line| {
+            let (id, tres) = line.split_once('|')?;
+            let id = id.trim();
+            let gpus = allocated_gpus(tres.trim_end_matches('|'))?;
+            (!id.is_empty()).then(|| (id.to_owned(), gpus))
+        })
+        .collect()
 }
 
 /// Lines of `squeue -h -o SQUEUE_FORMAT`.
@@ -263,7 +286,7 @@ pub fn parse_sacct(text: &str) -> Vec<JobRecord> {
             r.time_limit_minutes = parse_slurm_minutes(f[10]);
             r.nodes = f[11].trim().parse().ok();
             r.node_list = opt(f[12]).unwrap_or_default();
-            r.gpus = parse_tres(f[13]).get("gres/gpu").map(|&g| g as u32);
+            r.gpus = allocated_gpus(f[13]);
             r.exit_code = f[14].split(':').next().and_then(|c| c.parse().ok());
             Some(r)
         })
@@ -527,7 +550,9 @@ pub fn launch_failure(line: &str) -> Option<(String, String)> {
         .to_owned();
     let reason = field("Reason").filter(|r| r != "None")?;
     let output = field("StdOut").unwrap_or_default();
-    let words = if reason == "JobLaunchFailure" {
+    // 22.05 says JobLaunchFailure; 23.x and later kill the task that could not open its output
+    // with signal 53 (slurmd: "IO setup failed"), which no program raises on its own.
+    let words = if reason == "JobLaunchFailure" || reason.starts_with("RaisedSignal:53(") {
         crate::tr!(
             en: "Slurm could not start the job. Most often its output file {output} cannot be written: check that its folder exists on the cluster and that you can write there, then run the job again.",
             fr: "Slurm n'a pas pu démarrer le job. Le plus souvent, son fichier de sortie {output} ne peut pas être écrit : vérifiez que son dossier existe sur le cluster et que vous pouvez y écrire, puis relancez le job."
@@ -803,6 +828,53 @@ mod tests {
         );
         assert!(launch_failure("JobId=5 Reason=None StdOut=/x").is_none());
         assert!(launch_failure("garbage").is_none());
+    }
+
+    /// Real 24.11 output: a job whose output folder is missing (signal 53, not
+    /// JobLaunchFailure), a job with one GPU of each of two types, and a pending `--gpus=2`.
+    #[test]
+    fn slurm_24_11_text_output_is_read() {
+        let shown = include_str!("../../tests/samples/scontrol_show_job_24.11.txt");
+        let (id, words) = crate::lang::with(crate::lang::Lang::En, || {
+            shown.lines().find_map(launch_failure)
+        })
+        .unwrap();
+        assert_eq!(id, "69");
+        assert!(
+            words.contains("/nonexistent/usine/69.out cannot be written"),
+            "{words}"
+        );
+        let two_types = scontrol_fields(shown.lines().nth(1).unwrap());
+        assert_eq!(two_types["JobName"], "two-types");
+        assert_eq!(two_types["StdOut"], "/tmp/two-types-70.out");
+
+        let queue = parse_squeue(include_str!("../../tests/samples/squeue-24.11.txt"));
+        let gpus = parse_squeue_gpus(include_str!(
+            "../../tests/samples/squeue-tres-alloc-24.11.txt"
+        ));
+        assert_eq!(
+            queue
+                .iter()
+                .map(|r| (r.job_id.as_str(), r.gpus))
+                .collect::<Vec<_>>(),
+            [("71", None), ("70", Some(2))],
+            "%b shows per-node GPUs only"
+        );
+        assert_eq!(gpus, [("71".to_owned(), 2), ("70".to_owned(), 2)]);
+
+        let acct = parse_sacct(include_str!("../../tests/samples/sacct-24.11.txt"));
+        let seen: Vec<_> = acct
+            .iter()
+            .map(|r| (r.job_id.as_str(), r.state.clone(), r.gpus, r.exit_code))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("69", JobState::Failed, None, Some(0)),
+                ("70", JobState::Cancelled, Some(2), Some(0)),
+                ("71", JobState::Cancelled, None, Some(0)),
+            ]
+        );
     }
 
     #[test]

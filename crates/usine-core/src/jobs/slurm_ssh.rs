@@ -6,8 +6,8 @@ use std::sync::Arc;
 use super::sbatch::shell_path;
 use super::scheduler::{JobError, Logs, Scheduler, explain_rejection};
 use super::slurm::{
-    JobRecord, JobState, SACCT_FIELDS, SQUEUE_FORMAT, launch_failure, parse_sacct, parse_squeue,
-    scontrol_fields,
+    JobRecord, JobState, SACCT_FIELDS, SQUEUE_FORMAT, SQUEUE_TRES_FORMAT, launch_failure,
+    parse_sacct, parse_squeue, parse_squeue_gpus, scontrol_fields,
 };
 use super::spec::JobSpec;
 use crate::ssh::{Connection, quote};
@@ -197,8 +197,9 @@ impl Scheduler for SlurmOverSsh {
         let out = self
             .conn
             .exec(&format!(
-                "squeue --me -h -r -o {}; echo '--- sacct'; sacct -X -n -P -j {list} --format={SACCT_FIELDS} 2>/dev/null || true",
-                quote(SQUEUE_FORMAT)
+                "squeue --me -h -r -o {}; echo '--- tres'; squeue --me -h -r -O {} 2>/dev/null; echo '--- sacct'; sacct -X -n -P -j {list} --format={SACCT_FIELDS} 2>/dev/null || true",
+                quote(SQUEUE_FORMAT),
+                quote(SQUEUE_TRES_FORMAT)
             ))
             .await?;
         if !out.success() {
@@ -206,12 +207,20 @@ impl Scheduler for SlurmOverSsh {
         }
         let text = out.stdout_text();
         let (queue, acct) = text.split_once("--- sacct\n").unwrap_or((&text, ""));
+        let (queue, tres) = queue.split_once("--- tres\n").unwrap_or((queue, ""));
+        let gpus = parse_squeue_gpus(tres);
         let base = |id: &str| id.split('_').next().unwrap_or(id).to_owned();
         let wanted = |r: &JobRecord| ids.iter().any(|i| *i == r.job_id || *i == base(&r.job_id));
         let mut records: Vec<JobRecord> = parse_squeue(queue)
             .into_iter()
             .filter(|r| wanted(r))
             .collect();
+        // `%b` shows GPUs asked per node only; the job's TRES has them however they were asked.
+        for r in &mut records {
+            if let Some((_, n)) = gpus.iter().find(|(id, _)| *id == r.job_id) {
+                r.gpus = Some(*n);
+            }
+        }
         for r in parse_sacct(acct) {
             // A job that ended within a second can reach accounting first as a bare
             // "allocation" record (no partition); wait for the full one.
