@@ -21,8 +21,8 @@ use zeroize::Zeroizing;
 #[derive(Default)]
 struct Cluster {
     submitted: Option<Value>,
-    /// Job-list reads since the submission: the job runs for one, then finishes and is
-    /// forgotten by the job list (as after MinJobAge), known only to slurmdbd.
+    /// Reads of the job since its submission: it runs for two, then finishes and is forgotten
+    /// by slurmctld (as after MinJobAge), known only to slurmdbd.
     reads: usize,
 }
 
@@ -94,13 +94,22 @@ fn answer(
                 json!({"job_id": 4242, "step_id": "batch", "errors": [], "warnings": []}),
             )
         }
+        // The whole list: only searched by comment before a submission (and read empty to
+        // check the token); the job is followed by reading it alone.
         ("GET", p) if p.starts_with(&format!("{slurm}/jobs")) => {
+            (200, json!({"jobs": [], "errors": []}))
+        }
+        ("GET", p) if p == format!("{slurm}/job/4242") => {
             let Some(request) = c.submitted.clone() else {
-                return (200, json!({"jobs": [], "errors": []}));
+                return (404, json!({"errors": [{"error_number": 2017}]}));
             };
             c.reads += 1;
             if c.reads > 2 {
-                return (200, json!({"jobs": [], "errors": []})); // forgotten after MinJobAge
+                // Forgotten after MinJobAge: 404 and "Invalid job id specified", as 23.x on.
+                return (
+                    404,
+                    json!({"jobs": [], "errors": [{"description": "Unable to query JobId=4242", "error_number": 2017, "error": "Invalid job id specified"}]}),
+                );
             }
             let job = &request["job"];
             (
@@ -219,7 +228,7 @@ async fn a_job_through_slurmrestd_v0_0_43_and_v0_0_44() {
             (&JobState::Running, Some(2))
         );
         let _ = rest.status(std::slice::from_ref(&id)).await.unwrap();
-        // The job list forgot it: slurmdbd's record completes it, with its exit code and GPUs.
+        // slurmctld forgot it: slurmdbd's record completes it, with its exit code and GPUs.
         let done = rest.status(std::slice::from_ref(&id)).await.unwrap();
         assert_eq!(done.len(), 1, "{version}");
         assert_eq!(

@@ -4,6 +4,10 @@
 //! `nodes` is `[min, max]` and `environment` an object; from v0.0.40 numbers may be
 //! `{set, number}` objects and `environment` is a list of `NAME=value`.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
@@ -11,6 +15,8 @@ use super::rest_options::{self, Api};
 use super::scheduler::{JobError, Logs, Scheduler, explain_rejection};
 use super::slurm::{JobRecord, parse_accounting_json, parse_jobs_json};
 use super::spec::JobSpec;
+use crate::ssh::Connection;
+use crate::sync::Locked;
 
 /// Plugin versions Usine speaks, newest first. v0.0.43 (Slurm 25.05) and v0.0.44 (25.11) have
 /// v0.0.42's shapes for every field Usine sends or reads (their published documents differ
@@ -43,10 +49,66 @@ pub struct SlurmRest {
     client: reqwest::Client,
     base: String,
     user: String,
-    token: Zeroizing<String>,
+    token: std::sync::Mutex<Zeroizing<String>>,
+    /// Where a new token comes from when the one in use expires mid-session: the cluster's
+    /// SSH connection (`scontrol token`). Without it an expired token is an error.
+    renewal: Option<Arc<Connection>>,
     version: &'static str,
     /// The user's home on the cluster: slurmrestd needs absolute paths.
     home: String,
+    /// Jobs slurmdbd did not know when last asked, and when: asked again only after a while,
+    /// not on every round (a job may never reach slurmdbd, e.g. when it is down).
+    unknown_to_slurmdbd: std::sync::Mutex<HashMap<String, Instant>>,
+}
+
+/// How long a job slurmdbd did not know is left alone before asking again.
+const ASK_SLURMDBD_AGAIN: Duration = Duration::from_secs(300);
+
+/// Slurm's "Invalid job id specified": the job is not (or no longer) in slurmctld.
+const INVALID_JOB_ID: i64 = 2017;
+
+/// Whether slurmrestd's answer says the token was refused: 401/403, 511 (24.11's slurmctld
+/// paths, with error 1007 "Protocol authentication error"), 1007 or an auth plugin error
+/// (6000-6099) at any status, or 22.05's 500 with a bare "Unspecified error" (-1), which is
+/// how it answers an expired token on its slurmctld paths.
+fn token_refused(status: u16, errors: &[(i64, String)]) -> bool {
+    matches!(status, 401 | 403 | 511)
+        || errors
+            .iter()
+            .any(|(n, _)| *n == 1007 || (6000..6100).contains(n) || (status == 500 && *n == -1))
+}
+
+/// The `errors` of a slurmrestd answer: (error number, description).
+fn errors_in(body: &str) -> Vec<(i64, String)> {
+    let Ok(root) = serde_json::from_str::<Value>(body) else {
+        return Vec::new();
+    };
+    root.get("errors")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let number = e
+                .get("error_number")
+                .or(e.get("error_code"))
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            let words = e
+                .get("description")
+                .or(e.get("error"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            (number, words)
+        })
+        .collect()
+}
+
+fn token_refused_error() -> JobError {
+    JobError::Rejected(
+        "slurmrestd refused the token: it is wrong or expired. Get a new one (`scontrol token` on the cluster) and try again."
+            .into(),
+    )
 }
 
 fn unreachable(e: reqwest::Error) -> JobError {
@@ -56,7 +118,7 @@ fn unreachable(e: reqwest::Error) -> JobError {
 
 /// A short-lived token for the logged-in user, from `scontrol token` over the SSH connection;
 /// it lives in memory only.
-pub async fn fetch_token(conn: &crate::ssh::Connection) -> Result<Zeroizing<String>, JobError> {
+pub async fn fetch_token(conn: &Connection) -> Result<Zeroizing<String>, JobError> {
     let out = conn.exec("scontrol token lifespan=3600").await?;
     let text = Zeroizing::new(out.stdout_text());
     match text.trim().strip_prefix("SLURM_JWT=") {
@@ -85,9 +147,11 @@ impl SlurmRest {
             client,
             base: base.trim_end_matches('/').to_owned(),
             user: user.to_owned(),
-            token,
+            token: std::sync::Mutex::new(token),
+            renewal: None,
             version: VERSIONS[VERSIONS.len() - 1],
             home: home.trim_end_matches('/').to_owned(),
+            unknown_to_slurmdbd: std::sync::Mutex::default(),
         };
         let offered = rest.offered().await;
         let candidates: Vec<&'static str> = match &offered {
@@ -102,14 +166,22 @@ impl SlurmRest {
             rest.version = version;
             let resp = rest.get(&format!("/slurm/{version}/ping")).await?;
             match resp.status().as_u16() {
-                200 => return Ok(rest),
-                // 22.05 answers a bad or expired token with 500, newer versions with 401.
-                401 | 403 | 500 => {
-                    return Err(JobError::Rejected(
-                        "slurmrestd refused the token: it is wrong or expired. Get a new one (`scontrol token` on the cluster) and try again."
-                            .into(),
-                    ));
+                // 24.x answers a refused token's ping with 200 and "DOWN": the token is checked
+                // by a read that needs it (an empty list of jobs changed from now on).
+                200 => {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs());
+                    rest.call(
+                        reqwest::Method::GET,
+                        &format!("/slurm/{version}/jobs?update_time={now}"),
+                        None,
+                    )
+                    .await?;
+                    return Ok(rest);
                 }
+                // 22.05 answers a bad or expired token with 500, newer versions with 401.
+                401 | 403 | 500 => return Err(token_refused_error()),
                 _ => continue,
             }
         }
@@ -138,28 +210,50 @@ impl SlurmRest {
         Some(offered_versions(&resp.json::<Value>().await.ok()?))
     }
 
+    /// Renews the token over `conn` when slurmrestd refuses it mid-session (tokens last an
+    /// hour), so that following jobs never stops to say "token expired".
+    pub fn renewing_with(mut self, conn: Arc<Connection>) -> Self {
+        self.renewal = Some(conn);
+        self
+    }
+
     /// A job as slurmdbd keeps it: none when slurmdbd's REST is not there or does not know it
-    /// (the job then keeps its last known state).
+    /// (the job then keeps its last known state; slurmdbd is asked again after a while).
     pub async fn accounted(&self, id: &str) -> Vec<JobRecord> {
         let id = id.split('_').next().unwrap_or(id);
         if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
             return Vec::new();
         }
+        let asked = self.unknown_to_slurmdbd.locked().get(id).copied();
+        if asked.is_some_and(|at| at.elapsed() < ASK_SLURMDBD_AGAIN) {
+            return Vec::new();
+        }
         let answer = match self
-            .get(&format!("/slurmdb/{}/job/{id}", self.version))
+            .call(
+                reqwest::Method::GET,
+                &format!("/slurmdb/{}/job/{id}", self.version),
+                None,
+            )
             .await
         {
-            Ok(resp) if resp.status().is_success() => resp.text().await.ok(),
+            Ok((200, text)) => Some(text),
             _ => None,
         };
-        match answer.map(|text| parse_accounting_json(&text)) {
+        let records = match answer.map(|text| parse_accounting_json(&text)) {
             Some(Ok(records)) => records,
             Some(Err(error)) => {
                 tracing::info!(%error, job = id, "slurmdbd's answer not read");
                 Vec::new()
             }
             None => Vec::new(),
+        };
+        let mut unknown = self.unknown_to_slurmdbd.locked();
+        if records.is_empty() {
+            unknown.insert(id.to_owned(), Instant::now());
+        } else {
+            unknown.remove(id);
         }
+        records
     }
 
     pub fn version(&self) -> &str {
@@ -167,10 +261,44 @@ impl SlurmRest {
     }
 
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let token = self.token.locked().as_str().to_owned();
         self.client
             .request(method, format!("{}{path}", self.base))
             .header("X-SLURM-USER-NAME", &self.user)
-            .header("X-SLURM-USER-TOKEN", self.token.as_str())
+            .header("X-SLURM-USER-TOKEN", token)
+    }
+
+    /// Sends a request with the token; when slurmrestd refuses it and a renewal is set, gets a
+    /// new token over SSH and sends it once more. Returns the status and the body.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, String), JobError> {
+        for attempt in 0..2 {
+            let mut request = self.request(method.clone(), path);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let resp = request.send().await.map_err(unreachable)?;
+            let status = resp.status().as_u16();
+            let text = resp.text().await.map_err(unreachable)?;
+            // 22.05's slurmdb paths refuse a token with 200 and error 1007; a large answer
+            // (a job list) is data, not worth parsing twice.
+            let refused = (status >= 400 || text.len() < 64 * 1024)
+                && token_refused(status, &errors_in(&text));
+            match (&self.renewal, refused) {
+                (_, false) => return Ok((status, text)),
+                (Some(conn), true) if attempt == 0 => {
+                    tracing::info!("slurmrestd token expired: getting a new one over SSH");
+                    let fresh = fetch_token(conn).await?;
+                    *self.token.locked() = fresh;
+                }
+                _ => break,
+            }
+        }
+        Err(token_refused_error())
     }
 
     async fn get(&self, path: &str) -> Result<reqwest::Response, JobError> {
@@ -277,10 +405,36 @@ impl SlurmRest {
             .map(|j| j.job_id.split('_').next().unwrap_or_default().to_owned()))
     }
 
+    /// Every job slurmctld holds (the whole cluster's: slurmrestd has no filter by user), for
+    /// the one moment that needs a search by comment: a submission that may have been sent.
     async fn jobs(&self) -> Result<Vec<JobRecord>, JobError> {
-        let resp = self.get(&format!("/slurm/{}/jobs", self.version)).await?;
-        let text = resp.text().await.map_err(unreachable)?;
+        let (_, text) = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/slurm/{}/jobs", self.version),
+                None,
+            )
+            .await?;
         parse_jobs_json(&text).map_err(|e| JobError::Scheduler(e.to_string()))
+    }
+
+    /// One job as slurmctld holds it (an array: every task), or none when slurmctld no longer
+    /// knows it (finished longer ago than its MinJobAge).
+    async fn job(&self, id: &str) -> Result<Option<Vec<JobRecord>>, JobError> {
+        let (status, text) = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/slurm/{}/job/{id}", self.version),
+                None,
+            )
+            .await?;
+        // 404 from 23.x on; 22.05 says 500 with the error number.
+        if status == 404 || errors_in(&text).iter().any(|(n, _)| *n == INVALID_JOB_ID) {
+            return Ok(None);
+        }
+        parse_jobs_json(&text)
+            .map(Some)
+            .map_err(|e| JobError::Scheduler(e.to_string()))
     }
 }
 
@@ -291,16 +445,16 @@ impl Scheduler for SlurmRest {
             return Ok(id);
         }
         let body = json!({ "job": self.job_description(tag, spec)?, "script": script });
-        let resp = self
-            .request(
+        let (_, text) = self
+            .call(
                 reqwest::Method::POST,
                 &format!("/slurm/{}/job/submit", self.version),
+                Some(&body),
             )
-            .json(&body)
-            .send()
-            .await
-            .map_err(unreachable)?;
-        let answer: Value = resp.json().await.map_err(unreachable)?;
+            .await?;
+        let answer: Value = serde_json::from_str(&text).map_err(|e| {
+            JobError::Scheduler(format!("slurmrestd's answer to the submission: {e}"))
+        })?;
         let id = answer.get("job_id").and_then(|v| {
             v.as_u64()
                 .or_else(|| v.get("number").and_then(Value::as_u64))
@@ -332,23 +486,22 @@ impl Scheduler for SlurmRest {
         }
     }
 
+    /// Each job read on its own (the user's jobs only, not the whole cluster's list); one
+    /// slurmctld has forgotten is completed from slurmdbd.
     async fn status(&self, ids: &[String]) -> Result<Vec<JobRecord>, JobError> {
-        let base = |id: &str| id.split('_').next().unwrap_or(id).to_owned();
-        let mut found: Vec<JobRecord> = self
-            .jobs()
-            .await?
-            .into_iter()
-            .filter(|r| ids.iter().any(|i| *i == r.job_id || *i == base(&r.job_id)))
+        let mut bases: Vec<&str> = ids
+            .iter()
+            .map(|id| id.split('_').next().unwrap_or(id))
+            .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
             .collect();
-        // Finished longer ago than MinJobAge: only slurmdbd still knows them.
-        let known = |i: &String| {
-            found
-                .iter()
-                .any(|r| *i == r.job_id || *i == base(&r.job_id))
-        };
-        let forgotten: Vec<&String> = ids.iter().filter(|i| !known(i)).collect();
-        for id in forgotten {
-            found.extend(self.accounted(id).await);
+        bases.sort_unstable();
+        bases.dedup();
+        let mut found = Vec::new();
+        for id in bases {
+            match self.job(id).await? {
+                Some(records) => found.extend(records),
+                None => found.extend(self.accounted(id).await),
+            }
         }
         Ok(found)
     }
@@ -357,20 +510,18 @@ impl Scheduler for SlurmRest {
         if !id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(JobError::NotFound(id.to_owned()));
         }
-        let resp = self
-            .request(
+        let (status, _) = self
+            .call(
                 reqwest::Method::DELETE,
                 &format!("/slurm/{}/job/{id}", self.version),
+                None,
             )
-            .send()
-            .await
-            .map_err(unreachable)?;
-        if resp.status().is_success() {
+            .await?;
+        if (200..300).contains(&status) {
             Ok(())
         } else {
             Err(JobError::Scheduler(format!(
-                "slurmrestd answered {} to the cancel",
-                resp.status()
+                "slurmrestd answered {status} to the cancel"
             )))
         }
     }
@@ -438,14 +589,38 @@ mod tests {
         );
     }
 
+    /// Real answers of the lab's slurmrestd 22.05 and 24.11: an expired token and an unknown
+    /// job look alike on 22.05 (both 500), and are told apart by their error numbers.
+    #[test]
+    fn a_refused_token_is_told_from_a_forgotten_job() {
+        let expired_22 = r#"{"errors":[{"description":"Unable to find JobId=1","error_number":-1,"error":"Unspecified error","source":"slurm_load_job"}]}"#;
+        let unknown_22 = r#"{"errors":[{"description":"Unable to find JobId=999999","error_number":2017,"error":"Invalid job id specified","source":"slurm_load_job"}]}"#;
+        let expired_22_db = r#"{"errors":[{"error_number":1007,"error":"Protocol authentication error","source":"slurmdb_jobs_get"}]}"#;
+        let expired_24 = r#"{"errors":[{"description":"Unable to query JobId=1","error_number":1007,"error":"Protocol authentication error","source":"_handle_job_get"}]}"#;
+        let unknown_24 = r#"{"errors":[{"description":"Unable to query JobId=999999","error_number":2017,"error":"Invalid job id specified","source":"_handle_job_get"}]}"#;
+        assert!(token_refused(500, &errors_in(expired_22)));
+        assert!(!token_refused(500, &errors_in(unknown_22)));
+        assert!(token_refused(200, &errors_in(expired_22_db)));
+        assert!(token_refused(511, &errors_in(expired_24)));
+        assert!(!token_refused(404, &errors_in(unknown_24)));
+        assert_eq!(errors_in(unknown_24)[0].0, INVALID_JOB_ID);
+        assert!(!token_refused(
+            200,
+            &errors_in(r#"{"jobs": [], "errors": []}"#)
+        ));
+        assert!(errors_in("not json").is_empty());
+    }
+
     fn rest(version: &'static str) -> SlurmRest {
         SlurmRest {
             client: reqwest::Client::new(),
             base: "http://127.0.0.1:1".into(),
             user: "ana".into(),
-            token: Zeroizing::new("t".into()),
+            token: std::sync::Mutex::new(Zeroizing::new("t".into())),
+            renewal: None,
             version,
             home: "/home/ana".into(),
+            unknown_to_slurmdbd: std::sync::Mutex::default(),
         }
     }
 

@@ -224,7 +224,9 @@ pub async fn open(
     let home = profile
         .and_then(|p| p.storage.into_iter().find(|a| a.kind == "home"))
         .map_or_else(|| format!("/home/{}", settings.user), |a| a.path);
-    let rest = SlurmRest::connect(url, &settings.user, token, &home).await?;
+    let rest = SlurmRest::connect(url, &settings.user, token, &home)
+        .await?
+        .renewing_with(conn.clone());
     Ok(AnyScheduler::Rest(rest, SlurmOverSsh::new(conn)))
 }
 
