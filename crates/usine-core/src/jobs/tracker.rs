@@ -5,8 +5,12 @@
 //! comes out as [`Seen`] values for the adapter to show (events, notifications, lines).
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;
 use std::time::Duration;
+
+use futures_util::FutureExt;
 
 use super::history::{self, JobEntry};
 use super::scheduler::JobError;
@@ -97,47 +101,15 @@ impl Tracker {
             let Some(scheduler) = self.schedulers.get(target) else {
                 continue;
             };
-            let mut failed = false;
-            match tracking::flush_outbox(store, target, scheduler).await {
-                Ok(sent) => {
-                    for job in sent {
-                        changed = true;
-                        let notice = job
-                            .refused_because
-                            .is_some()
-                            .then(|| notices::for_state(&job))
-                            .flatten();
-                        seen(Seen::Job { job, notice });
-                    }
-                }
-                Err(error) => {
-                    failed = true;
-                    seen(Seen::Trouble {
-                        target: target.clone(),
-                        error: error.to_string(),
-                    });
-                }
-            }
-            match tracking::refresh(store, target, scheduler).await {
-                Ok(changes) => {
-                    for change in changes {
-                        changed = true;
-                        let notice = notices::for_state(&change.job);
-                        seen(Seen::Job {
-                            job: change.job,
-                            notice,
-                        });
-                    }
-                }
-                Err(error) => {
-                    failed = true;
-                    seen(Seen::Trouble {
-                        target: target.clone(),
-                        error: error.to_string(),
-                    });
-                }
-            }
-            follow_use(store, scheduler, target, &mut self.idle_warned, &mut seen).await;
+            // One target's trouble, even a panic in a parser of its output, is its own: the
+            // round goes on with the other targets, and the tracker task lives.
+            let (failed, target_changed) = isolated(
+                target,
+                follow_target(store, scheduler, target, &mut self.idle_warned, &mut seen),
+            )
+            .await
+            .unwrap_or((true, false));
+            changed |= target_changed;
             if failed {
                 // Opened afresh next round (an expired token, a dropped connection).
                 self.schedulers.remove(target);
@@ -158,6 +130,78 @@ impl Tracker {
     }
 }
 
+/// Sends the target's outbox, brings its jobs' states up to date and follows what its running
+/// jobs use; returns (something failed, something changed).
+async fn follow_target(
+    store: &Mutex<Store>,
+    scheduler: &AnyScheduler,
+    target: &str,
+    warned: &mut HashSet<String>,
+    seen: &mut impl FnMut(Seen),
+) -> (bool, bool) {
+    let mut failed = false;
+    let mut changed = false;
+    match tracking::flush_outbox(store, target, scheduler).await {
+        Ok(sent) => {
+            for job in sent {
+                changed = true;
+                let notice = job
+                    .refused_because
+                    .is_some()
+                    .then(|| notices::for_state(&job))
+                    .flatten();
+                seen(Seen::Job { job, notice });
+            }
+        }
+        Err(error) => {
+            failed = true;
+            seen(Seen::Trouble {
+                target: target.to_owned(),
+                error: error.to_string(),
+            });
+        }
+    }
+    match tracking::refresh(store, target, scheduler).await {
+        Ok(changes) => {
+            for change in changes {
+                changed = true;
+                let notice = notices::for_state(&change.job);
+                seen(Seen::Job {
+                    job: change.job,
+                    notice,
+                });
+            }
+        }
+        Err(error) => {
+            failed = true;
+            seen(Seen::Trouble {
+                target: target.to_owned(),
+                error: error.to_string(),
+            });
+        }
+    }
+    follow_use(store, scheduler, target, warned, seen).await;
+    (failed, changed)
+}
+
+/// Runs one target's or one job's work so that a panic in it (a parser's bug met on some
+/// cluster's output) is logged and skipped instead of ending the tracker task, which would
+/// stop every job's tracking, the outbox and notifications until the app restarts.
+async fn isolated<F: Future>(what: &str, work: F) -> Option<F::Output> {
+    match AssertUnwindSafe(work).catch_unwind().await {
+        Ok(output) => Some(output),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(what, %message, "skipped for this round after a panic");
+            None
+        }
+    }
+}
+
 /// Reads what the target's running jobs use; an idle job is said once (`warned` remembers).
 async fn follow_use(
     store: &Mutex<Store>,
@@ -171,7 +215,11 @@ async fn follow_use(
         .unwrap_or_default();
     let rule = IdleRule::from(&crate::settings::load(&lock(store)));
     for job in running {
-        match watch::look(store, scheduler, &job, rule).await {
+        let Some(looked) = isolated(&job.id, watch::look(store, scheduler, &job, rule)).await
+        else {
+            continue;
+        };
+        match looked {
             Ok(look) => {
                 if look.new_samples > 0 {
                     seen(Seen::Samples {
@@ -194,5 +242,28 @@ pub fn prune_old_samples(store: &Mutex<Store>) {
     let cutoff = crate::store::now_ms() - i64::from(days) * 86_400_000;
     if let Err(error) = crate::gpu::series::prune(&guard, cutoff) {
         tracing::warn!(%error, "old samples not pruned");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::isolated;
+
+    /// One job's work that panics (a parser's bug) is skipped; the jobs after it are followed.
+    #[tokio::test]
+    async fn a_panic_in_one_jobs_work_is_skipped_and_the_next_jobs_are_followed() {
+        let mut followed = Vec::new();
+        for job in ["first", "broken", "last"] {
+            let work = async move {
+                if job == "broken" {
+                    let bytes = "2026-12-02T10:00:00é".as_bytes();
+                    // The kind of slice inside a character the recorder parser once made.
+                    let _ = std::str::from_utf8(&bytes[..20]).unwrap();
+                }
+                job
+            };
+            followed.push(isolated(job, work).await);
+        }
+        assert_eq!(followed, [Some("first"), None, Some("last")]);
     }
 }

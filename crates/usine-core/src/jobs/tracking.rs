@@ -143,11 +143,18 @@ pub async fn refresh(
         if tasks.len() > 1 {
             record.state = overall_state(tasks.iter().map(|t| &t.state));
         }
-        if let Some(from) = history::update(&guard, &job.id, &record)? {
-            changes.push(Change {
+        // A job whose answer cannot be stored is logged and skipped; the others still move.
+        let stored = history::update(&guard, &job.id, &record).and_then(|from| match from {
+            Some(from) => Ok(Some(Change {
                 job: history::get(&guard, &job.id)?,
                 from,
-            });
+            })),
+            None => Ok(None),
+        });
+        match stored {
+            Ok(Some(change)) => changes.push(change),
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, job = %job.id, "job state not stored this round"),
         }
     }
     Ok(changes)
