@@ -9,15 +9,72 @@ use std::time::{Duration, Instant};
 /// Where `up.sh` writes the lab's settings, unless `USINE_LAB_ENV` says otherwise.
 pub const DEFAULT_ENV_FILE: &str = "/var/lib/usine-lab/client/lab.env";
 
-/// The lab's settings (ports, users, key paths), read from its `lab.env`.
+/// The lab's clusters: `lab` runs Slurm 22.05 (Debian 12's packages), `lab24` runs Slurm 24.11
+/// (built from Debian 13's source) with its own login node, slurmrestd, two GPU types and a
+/// 30-second `MinJobAge`.
+pub const CLUSTERS: [&str; 2] = ["lab", "lab24"];
+
+/// The lab's settings (ports, users, key paths) as seen from one of its clusters, read from
+/// its `lab.env`.
 pub struct Lab {
     vars: HashMap<String, String>,
+    cluster: &'static str,
+}
+
+/// Generates, for each named `async fn(Lab)`, one test per lab cluster (`on_lab::name`,
+/// `on_lab24::name`), so that one test body proves a behaviour on every Slurm version.
+#[macro_export]
+macro_rules! on_every_cluster {
+    ($($test:ident),+ $(,)?) => {
+        mod on_lab {
+            $( #[tokio::test] async fn $test() { super::$test($crate::Lab::cluster("lab")).await } )+
+        }
+        mod on_lab24 {
+            $( #[tokio::test] async fn $test() { super::$test($crate::Lab::cluster("lab24")).await } )+
+        }
+    };
 }
 
 impl Lab {
-    /// Reads the lab's settings. Panics with the fix when the lab is not up: a test that needs
-    /// the lab must fail, never pass quietly without it.
+    /// The 22.05 cluster, where tests that do not depend on Slurm's version run.
     pub fn get() -> Self {
+        Self::cluster("lab")
+    }
+
+    /// Reads the lab's settings for one of [`CLUSTERS`]: a `USINE_LAB24_X` setting stands for
+    /// `USINE_LAB_X` on `lab24` (its SSH port, its REST address). Panics with the fix when the
+    /// lab is not up: a test that needs the lab must fail, never pass quietly without it.
+    pub fn cluster(name: &str) -> Self {
+        let cluster = CLUSTERS
+            .into_iter()
+            .find(|c| *c == name)
+            .unwrap_or_else(|| panic!("the lab has no cluster {name}"));
+        let mut vars = Self::read_vars();
+        if cluster == "lab24" {
+            let own: Vec<(String, String)> = vars
+                .iter()
+                .filter_map(|(k, v)| {
+                    let rest = k.strip_prefix("USINE_LAB24_")?;
+                    Some((format!("USINE_LAB_{rest}"), v.clone()))
+                })
+                .collect();
+            vars.extend(own);
+        }
+        Self { vars, cluster }
+    }
+
+    /// The cluster's name, as its `slurm.conf` says (`lab` or `lab24`).
+    pub fn name(&self) -> &'static str {
+        self.cluster
+    }
+
+    /// A name no other test run, and no other cluster's test, uses at the same time (the two
+    /// clusters share the home folders).
+    pub fn unique(&self, tag: &str) -> String {
+        format!("it-{tag}-{}-{}", self.cluster, std::process::id())
+    }
+
+    fn read_vars() -> HashMap<String, String> {
         let path = std::env::var_os("USINE_LAB_ENV")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_ENV_FILE));
@@ -27,9 +84,7 @@ impl Lab {
                 path.display()
             )
         });
-        Self {
-            vars: parse_env(&text),
-        }
+        parse_env(&text)
     }
 
     pub fn var(&self, name: &str) -> &str {

@@ -58,9 +58,10 @@ impl Lab {
     pub fn host_keys_for_port(&self, port: u16) -> Arc<HostKeyStore> {
         let known = std::fs::read_to_string(self.var("USINE_LAB_KNOWN_HOSTS")).unwrap();
         let file = scratch_file("relay_known_hosts");
+        let login = format!("[127.0.0.1]:{} ", self.var("USINE_LAB_SSH_PORT"));
         let relayed: String = known
             .lines()
-            .filter_map(|l| l.strip_prefix("[127.0.0.1]:2222 "))
+            .filter_map(|l| l.strip_prefix(&login))
             .map(|key| format!("[127.0.0.1]:{port} {key}\n"))
             .collect();
         std::fs::write(&file, relayed).unwrap();

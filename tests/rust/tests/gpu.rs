@@ -32,14 +32,19 @@ fn gpu_job(lab: &Lab, name: &str, seconds: u32) -> JobSpec {
         account: Some(lab.var("USINE_LAB_ACCOUNT").into()),
         partition: Some("gpu".into()),
         gpus_per_node: 2,
-        gpu_type: Some("h100".into()),
+        // Any two: lab24 has two of each of its two types, and the tests run side by side.
+        gpu_type: None,
         time_limit_minutes: 5,
         working_dir: format!("~/usine-it/{name}"),
-        // The stand-in is off the default PATH on purpose.
+        // The stand-in is off the default PATH on purpose; the recorder needs the cluster's
+        // `srun`.
         environment: usine_core::jobs::spec::Environment {
             variables: vec![EnvVar {
                 name: "PATH".into(),
-                value: "/opt/usine-lab/bin:/usr/local/bin:/usr/bin:/bin".into(),
+                value: format!(
+                    "/opt/usine-lab/bin:{}:/usr/local/bin:/usr/bin:/bin",
+                    lab.var("USINE_LAB_SLURM_BIN")
+                ),
             }],
             ..Default::default()
         },
@@ -68,13 +73,11 @@ async fn running(store: &Mutex<Store>, slurm: &SlurmOverSsh, spec: &JobSpec) -> 
 
 /// A node without nvidia-smi, rocm-smi or amd-smi (here: the stand-in left off the PATH): the
 /// recorder says so, and the job's summary tells it instead of "no samples yet" for ever.
-#[tokio::test]
-async fn a_node_without_a_gpu_tool_is_said_once_the_recorder_starts() {
-    let lab = Lab::get();
+async fn a_node_without_a_gpu_tool_is_said_once_the_recorder_starts(lab: Lab) {
     let conn = alice(&lab).await;
     let slurm = SlurmOverSsh::new(conn.clone());
     let store = Mutex::new(Store::open(&scratch_file("gpu-no-tool").join("db.sqlite3")).unwrap());
-    let name = format!("it-gpu-no-tool-{}", std::process::id());
+    let name = lab.unique("gpu-no-tool");
     let mut job = gpu_job(&lab, &name, 30);
     job.environment.variables.clear();
     let (id, slurm_id) = running(&store, &slurm, &job).await;
@@ -100,13 +103,11 @@ async fn a_node_without_a_gpu_tool_is_said_once_the_recorder_starts() {
     slurm.cancel(&slurm_id).await.unwrap();
 }
 
-#[tokio::test]
-async fn the_recorder_feeds_the_store_and_the_chart() {
-    let lab = Lab::get();
+async fn the_recorder_feeds_the_store_and_the_chart(lab: Lab) {
     let conn = alice(&lab).await;
     let slurm = SlurmOverSsh::new(conn.clone());
     let store = Mutex::new(Store::open(&scratch_file("gpu").join("db.sqlite3")).unwrap());
-    let name = format!("it-gpu-{}", std::process::id());
+    let name = lab.unique("gpu");
     let job = gpu_job(&lab, &name, 30);
     let (id, slurm_id) = running(&store, &slurm, &job).await;
 
@@ -172,14 +173,12 @@ async fn the_recorder_feeds_the_store_and_the_chart() {
     slurm.cancel(&slurm_id).await.unwrap();
 }
 
-#[tokio::test]
-async fn a_live_sample_leaves_no_step_running_and_an_idle_job_is_seen_as_idle() {
-    let lab = Lab::get();
+async fn a_live_sample_leaves_no_step_running_and_an_idle_job_is_seen_as_idle(lab: Lab) {
     let conn = alice(&lab).await;
     let slurm = SlurmOverSsh::new(conn.clone());
     let store = Mutex::new(Store::open(&scratch_file("gpu").join("db.sqlite3")).unwrap());
     // The stand-in gives idle GPUs to jobs whose name says "idle".
-    let name = format!("it-idle-{}", std::process::id());
+    let name = lab.unique("idle");
     let job = gpu_job(&lab, &name, 120);
     let (id, slurm_id) = running(&store, &slurm, &job).await;
     let steps = || {
@@ -242,13 +241,11 @@ async fn a_live_sample_leaves_no_step_running_and_an_idle_job_is_seen_as_idle() 
     slurm.cancel(&slurm_id).await.unwrap();
 }
 
-#[tokio::test]
-async fn every_task_of_a_gpu_array_is_recorded() {
-    let lab = Lab::get();
+async fn every_task_of_a_gpu_array_is_recorded(lab: Lab) {
     let conn = alice(&lab).await;
     let slurm = SlurmOverSsh::new(conn.clone());
     let store = Mutex::new(Store::open(&scratch_file("gpu").join("db.sqlite3")).unwrap());
-    let name = format!("it-gpu-array-{}", std::process::id());
+    let name = lab.unique("gpu-array");
     let mut job = gpu_job(&lab, &name, 30);
     job.gpus_per_node = 1;
     job.array = Some(usine_core::jobs::spec::JobArray {
@@ -275,3 +272,10 @@ async fn every_task_of_a_gpu_array_is_recorded() {
     assert_eq!(tasks, ["0", "1"], "{nodes:?}");
     slurm.cancel(&slurm_id).await.unwrap();
 }
+
+usine_lab_tests::on_every_cluster!(
+    a_node_without_a_gpu_tool_is_said_once_the_recorder_starts,
+    the_recorder_feeds_the_store_and_the_chart,
+    a_live_sample_leaves_no_step_running_and_an_idle_job_is_seen_as_idle,
+    every_task_of_a_gpu_array_is_recorded,
+);

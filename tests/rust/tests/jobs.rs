@@ -29,10 +29,6 @@ async fn slurm(lab: &Lab) -> SlurmOverSsh {
     SlurmOverSsh::new(Arc::new(conn))
 }
 
-fn unique(tag: &str) -> String {
-    format!("it-{tag}-{}", std::process::id())
-}
-
 /// Refreshes until the job reaches a finished state, then returns the stored entry.
 async fn follow(
     store: &Mutex<Store>,
@@ -61,12 +57,10 @@ async fn follow(
     }
 }
 
-#[tokio::test]
-async fn a_job_with_hostile_values_runs_to_completion_with_logs_and_cost() {
-    let lab = Lab::get();
+async fn a_job_with_hostile_values_runs_to_completion_with_logs_and_cost(lab: Lab) {
     let slurm = slurm(&lab).await;
     let store = store();
-    let name = unique("hostile");
+    let name = lab.unique("hostile");
     let mut spec = lab.cpu_job(
         &name,
         "printf 'V=%s\\n' \"$HOSTILE\"; pwd; echo to-stderr >&2\n",
@@ -109,12 +103,10 @@ async fn a_job_with_hostile_values_runs_to_completion_with_logs_and_cost() {
 /// A relative working folder is in the home (no spurious `cd` error in the job's errors), and a
 /// Python environment that is not there stops the job before the commands, saying so, instead
 /// of running them elsewhere and ending "completed".
-#[tokio::test]
-async fn a_failing_set_up_stops_the_job_and_a_relative_folder_is_in_the_home() {
-    let lab = Lab::get();
+async fn a_failing_set_up_stops_the_job_and_a_relative_folder_is_in_the_home(lab: Lab) {
     let slurm = slurm(&lab).await;
     let store = store();
-    let name = unique("setup");
+    let name = lab.unique("setup");
     let mut spec = lab.cpu_job(&name, "pwd; echo ran-the-commands\n");
     spec.working_dir = format!("usine-it/{name}");
     let good = tracking::enqueue(&store, "lab", &spec).unwrap();
@@ -151,12 +143,10 @@ async fn a_failing_set_up_stops_the_job_and_a_relative_folder_is_in_the_home() {
 }
 
 /// A job whose output file cannot be written fails without an exit code; it says why.
-#[tokio::test]
-async fn a_job_whose_output_cannot_be_written_says_why() {
-    let lab = Lab::get();
+async fn a_job_whose_output_cannot_be_written_says_why(lab: Lab) {
     let slurm = slurm(&lab).await;
     let store = store();
-    let name = unique("no-output");
+    let name = lab.unique("no-output");
     let mut spec = lab.cpu_job(&name, "echo never\n");
     spec.extra_directives
         .push("--output=/nonexistent/usine/%j.out".into());
@@ -169,12 +159,10 @@ async fn a_job_whose_output_cannot_be_written_says_why() {
     assert!(why.contains("cannot be written"), "{why}");
 }
 
-#[tokio::test]
-async fn a_missing_input_dataset_stops_the_submission_with_what_to_do() {
-    let lab = Lab::get();
+async fn a_missing_input_dataset_stops_the_submission_with_what_to_do(lab: Lab) {
     let slurm = slurm(&lab).await;
     let store = store();
-    let name = unique("input");
+    let name = lab.unique("input");
     let mut spec = lab.cpu_job(&name, "true\n");
     spec.inputs = vec![format!("~/datasets/{name}/it's missing")];
     let entry = tracking::enqueue(&store, "lab", &spec).unwrap();
@@ -208,12 +196,10 @@ async fn a_missing_input_dataset_stops_the_submission_with_what_to_do() {
     assert!(sent.scheduler_id.is_some());
 }
 
-#[tokio::test]
-async fn logs_are_found_where_an_imported_script_put_them() {
-    let lab = Lab::get();
+async fn logs_are_found_where_an_imported_script_put_them(lab: Lab) {
     let slurm = slurm(&lab).await;
     let store = store();
-    let name = unique("own-logs");
+    let name = lab.unique("own-logs");
     let mut spec = lab.cpu_job(&name, "echo to my own file\necho and my errors >&2\n");
     spec.extra_directives
         .push(format!("--output=/tmp/{name}-out-%j.log"));
@@ -230,15 +216,13 @@ async fn logs_are_found_where_an_imported_script_put_them() {
     assert_eq!(logs.stderr, "and my errors\n");
 }
 
-#[tokio::test]
-async fn cancelling_a_running_job() {
-    let lab = Lab::get();
+async fn cancelling_a_running_job(lab: Lab) {
     let slurm = slurm(&lab).await;
     let store = store();
     let entry = tracking::enqueue(
         &store,
         "lab",
-        &lab.cpu_job(&unique("cancel"), "sleep 300\n"),
+        &lab.cpu_job(&lab.unique("cancel"), "sleep 300\n"),
     )
     .unwrap();
     let sent = tracking::send(&store, &slurm, &entry.id).await.unwrap();
@@ -258,12 +242,10 @@ async fn cancelling_a_running_job() {
     assert_eq!(done.state, JobState::Cancelled);
 }
 
-#[tokio::test]
-async fn a_job_array_runs_every_task() {
-    let lab = Lab::get();
+async fn a_job_array_runs_every_task(lab: Lab) {
     let slurm = slurm(&lab).await;
     let store = store();
-    let name = unique("array");
+    let name = lab.unique("array");
     let mut spec = lab.cpu_job(&name, "echo task=$SLURM_ARRAY_TASK_ID\n");
     spec.array = Some(JobArray {
         first: 0,
@@ -283,13 +265,11 @@ async fn a_job_array_runs_every_task() {
     assert_eq!(tasks, ["task=0", "task=1", "task=2"]);
 }
 
-#[tokio::test]
-async fn a_job_beyond_the_gpu_hour_limit_waits_with_the_reason_in_plain_words() {
-    let lab = Lab::get();
+async fn a_job_beyond_the_gpu_hour_limit_waits_with_the_reason_in_plain_words(lab: Lab) {
     let slurm = slurm(&lab).await;
     let store = store();
     // 2 GPUs for 1 h = 2 GPU-hours; the nearly spent project has 1 in total.
-    let mut spec = lab.cpu_job(&unique("budget"), "true\n");
+    let mut spec = lab.cpu_job(&lab.unique("budget"), "true\n");
     spec.account = Some(lab.var("USINE_LAB_SPENT_ACCOUNT").into());
     spec.partition = Some("gpu".into());
     spec.gpus_per_node = 2;
@@ -319,11 +299,9 @@ async fn a_job_beyond_the_gpu_hour_limit_waits_with_the_reason_in_plain_words() 
         .unwrap();
 }
 
-#[tokio::test]
-async fn the_offline_outbox_is_sent_exactly_once_when_the_cluster_is_back() {
-    let lab = Lab::get();
+async fn the_offline_outbox_is_sent_exactly_once_when_the_cluster_is_back(lab: Lab) {
     let store = store();
-    let name = unique("outbox");
+    let name = lab.unique("outbox");
     // Offline: the job is only recorded.
     let entry = tracking::enqueue(&store, "lab", &lab.cpu_job(&name, "echo sent\n")).unwrap();
     assert_eq!(
@@ -341,11 +319,9 @@ async fn the_offline_outbox_is_sent_exactly_once_when_the_cluster_is_back() {
     assert_eq!(lab.jobs_named(&name), 1);
 }
 
-#[tokio::test]
-async fn a_refused_job_leaves_the_outbox_with_its_reason_and_the_next_one_still_goes() {
-    let lab = Lab::get();
+async fn a_refused_job_leaves_the_outbox_with_its_reason_and_the_next_one_still_goes(lab: Lab) {
     let store = store();
-    let name = unique("refused");
+    let name = lab.unique("refused");
     let mut bad = lab.cpu_job(&format!("{name}-bad"), "echo never\n");
     bad.partition = Some("no-such-partition".into());
     let bad = tracking::enqueue(&store, "lab", &bad).unwrap();
@@ -368,12 +344,10 @@ async fn a_refused_job_leaves_the_outbox_with_its_reason_and_the_next_one_still_
     assert_eq!(lab.jobs_named(&name), 1);
 }
 
-#[tokio::test]
-async fn a_crash_between_submitting_and_recording_never_submits_twice() {
-    let lab = Lab::get();
+async fn a_crash_between_submitting_and_recording_never_submits_twice(lab: Lab) {
     let store = store();
     let slurm = slurm(&lab).await;
-    let name = unique("crash");
+    let name = lab.unique("crash");
     let mut spec = lab.cpu_job(&name, "echo once\n");
     // Held, so it is still in the queue when the proof file is lost below.
     spec.extra_directives.push("--hold".into());
@@ -409,16 +383,14 @@ async fn a_crash_between_submitting_and_recording_never_submits_twice() {
 /// The same queued job sent from two computers at once (a laptop and a desktop sharing an
 /// outbox, each with its own connection): the claim on the cluster lets one `sbatch` run, and
 /// the other sender answers with its job id.
-#[tokio::test]
-async fn two_computers_sending_the_same_job_at_once_start_it_once() {
-    let lab = Lab::get();
+async fn two_computers_sending_the_same_job_at_once_start_it_once(lab: Lab) {
     let (laptop, desktop) = (slurm(&lab).await, slurm(&lab).await);
-    let name = unique("two-senders");
+    let name = lab.unique("two-senders");
     let mut spec = lab.cpu_job(&name, "echo once\n");
     spec.extra_directives.push("--hold".into());
     let rounds = 20;
     for round in 0..rounds {
-        let tag = format!("race-{}-{round}", std::process::id());
+        let tag = lab.unique(&format!("race-{round}"));
         let script = usine_core::jobs::sbatch::render(&spec).unwrap();
         let (a, b) = tokio::join!(
             laptop.submit(&tag, &spec, &script),
@@ -586,3 +558,18 @@ async fn a_job_on_this_computer_has_its_cpu_and_memory_charted() {
         curves[0].memory_gib(last)
     );
 }
+
+usine_lab_tests::on_every_cluster!(
+    a_job_with_hostile_values_runs_to_completion_with_logs_and_cost,
+    a_failing_set_up_stops_the_job_and_a_relative_folder_is_in_the_home,
+    a_job_whose_output_cannot_be_written_says_why,
+    a_missing_input_dataset_stops_the_submission_with_what_to_do,
+    logs_are_found_where_an_imported_script_put_them,
+    cancelling_a_running_job,
+    a_job_array_runs_every_task,
+    a_job_beyond_the_gpu_hour_limit_waits_with_the_reason_in_plain_words,
+    the_offline_outbox_is_sent_exactly_once_when_the_cluster_is_back,
+    a_refused_job_leaves_the_outbox_with_its_reason_and_the_next_one_still_goes,
+    a_crash_between_submitting_and_recording_never_submits_twice,
+    two_computers_sending_the_same_job_at_once_start_it_once,
+);

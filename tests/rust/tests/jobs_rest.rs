@@ -1,4 +1,4 @@
-//! Jobs through the lab's slurmrestd (v0.0.38, JWT): submit and follow to the end, cancel,
+//! Jobs through each lab cluster's slurmrestd (JWT, the newest version it serves): submit and follow to the end, cancel,
 //! a repeated submission, and a wrong token.
 
 use std::sync::Mutex;
@@ -15,13 +15,9 @@ use usine_lab_tests::Lab;
 use usine_lab_tests::ssh::{Answers, answering, scratch_file, spec};
 use zeroize::Zeroizing;
 
-/// A short-lived token for alice, as `scontrol token` gives one (root may ask for anyone).
-fn token() -> Zeroizing<String> {
-    let out = std::process::Command::new("scontrol")
-        .args(["token", "username=alice", "lifespan=600"])
-        .output()
-        .expect("scontrol runs");
-    let text = String::from_utf8(out.stdout).unwrap();
+/// A short-lived token for alice, from her own `scontrol token` on the cluster's login node.
+fn token(lab: &Lab) -> Zeroizing<String> {
+    let text = Zeroizing::new(lab.ssh_alice_ok("scontrol token lifespan=600"));
     Zeroizing::new(
         text.trim()
             .strip_prefix("SLURM_JWT=")
@@ -34,7 +30,7 @@ async fn rest(lab: &Lab) -> SlurmRest {
     SlurmRest::connect(
         lab.var("USINE_LAB_REST_URL"),
         "alice",
-        token(),
+        token(lab),
         "/home/alice",
     )
     .await
@@ -59,13 +55,17 @@ async fn wait_state(
     }
 }
 
-#[tokio::test]
-async fn submit_follow_and_cancel_through_slurmrestd() {
-    let lab = Lab::get();
+async fn submit_follow_and_cancel_through_slurmrestd(lab: Lab) {
     let rest = rest(&lab).await;
-    assert_eq!(rest.version(), "v0.0.38");
+    // The newest each serves: 22.05 has v0.0.36-38, 24.11 has v0.0.40-42.
+    let newest = if lab.name() == "lab" {
+        "v0.0.38"
+    } else {
+        "v0.0.42"
+    };
+    assert_eq!(rest.version(), newest);
     let store = Mutex::new(Store::open(&scratch_file("rest").join("db.sqlite3")).unwrap());
-    let name = format!("it-rest-{}", std::process::id());
+    let name = lab.unique("rest");
     lab.ssh_alice_ok(&format!("mkdir -p ~/usine-it/{name}"));
     let entry =
         tracking::enqueue(&store, "lab-rest", &lab.cpu_job(&name, "echo via rest\n")).unwrap();
@@ -113,9 +113,7 @@ async fn submit_follow_and_cancel_through_slurmrestd() {
     );
 }
 
-#[tokio::test]
-async fn a_wrong_token_is_said_plainly() {
-    let lab = Lab::get();
+async fn a_wrong_token_is_said_plainly(lab: Lab) {
     let err = SlurmRest::connect(
         lab.var("USINE_LAB_REST_URL"),
         "alice",
@@ -130,6 +128,102 @@ async fn a_wrong_token_is_said_plainly() {
     assert!(!err.to_string().contains("not-a-token"));
 }
 
+/// A token that expires mid-session (`scontrol token` gives an hour) is renewed over the SSH
+/// connection without a word; without that connection, the expiry is said plainly.
+async fn an_expired_token_is_renewed_quietly_over_ssh(lab: Lab) {
+    let short = || {
+        let text = Zeroizing::new(lab.ssh_alice_ok("scontrol token lifespan=2"));
+        Zeroizing::new(text.trim().strip_prefix("SLURM_JWT=").unwrap().to_owned())
+    };
+    let url = lab.var("USINE_LAB_REST_URL");
+    let name = lab.unique("renewed");
+    lab.ssh_alice_ok(&format!("mkdir -p ~/usine-it/{name}"));
+    let job = lab.cpu_job(&name, "sleep 30\n");
+    let script = usine_core::jobs::sbatch::render(&job).unwrap();
+    let first = rest(&lab).await;
+    let id = first
+        .submit(&lab.unique("renewed"), &job, &script)
+        .await
+        .unwrap();
+
+    let expiring = SlurmRest::connect(url, "alice", short(), "/home/alice")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let err = expiring
+        .status(std::slice::from_ref(&id))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("wrong or expired"), "{err}");
+
+    let (questions, _) = answering(Answers::default());
+    let conn = Connection::open(&spec(lab.key_hop()), lab.host_keys(), questions)
+        .await
+        .unwrap();
+    let renewing = SlurmRest::connect(url, "alice", short(), "/home/alice")
+        .await
+        .unwrap()
+        .renewing_with(std::sync::Arc::new(conn));
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let seen = renewing.status(std::slice::from_ref(&id)).await.unwrap();
+    assert_eq!(seen.first().map(|r| r.job_id.as_str()), Some(id.as_str()));
+    renewing.cancel(&id).await.unwrap();
+}
+
+/// A GPU job sent through slurmrestd that ends while the app is closed, and stays closed longer
+/// than the cluster's `MinJobAge` (30 s on lab24): slurmctld forgets it, and the next start
+/// reads its end, exit code and GPU-hours from slurmdbd instead of showing it frozen in its
+/// last state.
+#[tokio::test]
+async fn a_job_that_ended_while_the_app_was_closed_shows_its_end_on_the_next_start() {
+    let lab = Lab::cluster("lab24");
+    let store = Mutex::new(Store::open(&scratch_file("rest-closed").join("db.sqlite3")).unwrap());
+    let name = lab.unique("closed");
+    lab.ssh_alice_ok(&format!("mkdir -p ~/usine-it/{name}"));
+    let mut spec = lab.cpu_job(&name, "sleep 2\nexit 3\n");
+    spec.partition = Some("gpu".into());
+    spec.gpus_per_node = 1;
+    spec.gpu_type = Some("a100".into());
+    let entry = tracking::enqueue(&store, "lab-rest", &spec).unwrap();
+    let sent = {
+        let rest = rest(&lab).await;
+        tracking::send(&store, &rest, &entry.id).await.unwrap()
+        // The app closes here: nothing follows the job.
+    };
+    let job_id = sent.scheduler_id.unwrap();
+    usine_lab_tests::wait_for(
+        "slurmctld to forget the finished job (MinJobAge)",
+        Duration::from_secs(180),
+        || {
+            let out = lab.ssh_alice(&format!("squeue -h -j {job_id} -o %i"));
+            let forgotten =
+                !out.status.success() || String::from_utf8_lossy(&out.stdout).trim().is_empty();
+            forgotten.then_some(())
+        },
+    );
+    let shown = history::get(&store.lock().unwrap(), &entry.id).unwrap();
+    assert!(
+        !shown.state.is_finished(),
+        "nothing followed the job: {shown:?}"
+    );
+
+    let rest = rest(&lab).await;
+    let state = wait_state(&store, &rest, &entry.id, JobState::is_finished).await;
+    assert_eq!(state, JobState::Failed);
+    let record = history::get(&store.lock().unwrap(), &entry.id)
+        .unwrap()
+        .record
+        .expect("slurmdbd's record");
+    assert_eq!(
+        (record.exit_code, record.gpus),
+        (Some(3), Some(1)),
+        "{record:?}"
+    );
+    let elapsed = record.elapsed_seconds.expect("how long it ran");
+    assert!(elapsed >= 2, "{record:?}");
+    assert_eq!(record.gpu_hours(), Some(elapsed as f64 / 3600.0));
+}
+
 /// `scontrol show job -o` as `Key=value` pairs (values without spaces suffice here).
 fn shown(lab: &Lab, id: &str) -> std::collections::HashMap<String, String> {
     lab.ssh_alice_ok(&format!("scontrol show job -o {id}"))
@@ -141,16 +235,14 @@ fn shown(lab: &Lab, id: &str) -> std::collections::HashMap<String, String> {
 
 /// The same draft, with options Usine does not model, sent over SSH (sbatch reads the script)
 /// and through slurmrestd (which does not read `#SBATCH` lines): Slurm holds the same job.
-#[tokio::test]
-async fn options_usine_does_not_model_give_the_same_job_over_rest_as_over_ssh() {
-    let lab = Lab::get();
+async fn options_usine_does_not_model_give_the_same_job_over_rest_as_over_ssh(lab: Lab) {
     let rest = rest(&lab).await;
     let (questions, _) = answering(Answers::default());
     let conn = Connection::open(&spec(lab.key_hop()), lab.host_keys(), questions)
         .await
         .unwrap();
     let ssh = SlurmOverSsh::new(std::sync::Arc::new(conn));
-    let name = format!("it-rest-options-{}", std::process::id());
+    let name = lab.unique("rest-options");
     lab.ssh_alice_ok(&format!("mkdir -p ~/usine-it/{name}"));
     let mut job = lab.cpu_job(&name, "echo options\n");
     job.working_dir = format!("~/usine-it/{name}");
@@ -166,7 +258,7 @@ async fn options_usine_does_not_model_give_the_same_job_over_rest_as_over_ssh() 
     .map(String::from)
     .to_vec();
     let script = usine_core::jobs::sbatch::render(&job).unwrap();
-    let tag = format!("opts-{}", std::process::id());
+    let tag = lab.unique("opts");
     let over_ssh = ssh
         .submit(&format!("{tag}-ssh"), &job, &script)
         .await
@@ -205,17 +297,23 @@ async fn options_usine_does_not_model_give_the_same_job_over_rest_as_over_ssh() 
 }
 
 /// An option the REST API cannot carry is refused with its name, instead of dropped.
-#[tokio::test]
-async fn an_option_the_rest_service_cannot_carry_is_refused_by_name() {
-    let lab = Lab::get();
+async fn an_option_the_rest_service_cannot_carry_is_refused_by_name(lab: Lab) {
     let rest = rest(&lab).await;
     let mut job = lab.cpu_job("never-sent", "echo no\n");
     job.extra_directives = vec!["--export=NONE".into()];
     let script = usine_core::jobs::sbatch::render(&job).unwrap();
     let err = rest
-        .submit(&format!("refused-{}", std::process::id()), &job, &script)
+        .submit(&lab.unique("refused"), &job, &script)
         .await
         .unwrap_err();
     assert!(matches!(err, JobError::Rejected(_)), "{err:?}");
     assert!(err.to_string().contains("--export=NONE"), "{err}");
 }
+
+usine_lab_tests::on_every_cluster!(
+    submit_follow_and_cancel_through_slurmrestd,
+    a_wrong_token_is_said_plainly,
+    an_expired_token_is_renewed_quietly_over_ssh,
+    options_usine_does_not_model_give_the_same_job_over_rest_as_over_ssh,
+    an_option_the_rest_service_cannot_carry_is_refused_by_name,
+);

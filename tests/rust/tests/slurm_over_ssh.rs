@@ -5,12 +5,10 @@ use std::time::Duration;
 
 use usine_lab_tests::{Lab, wait_for};
 
-#[test]
-fn a_job_submitted_over_ssh_completes_and_shows_in_sacct() {
-    let lab = Lab::get();
+async fn a_job_submitted_over_ssh_completes_and_shows_in_sacct(lab: Lab) {
     assert_eq!(lab.ssh_alice_ok("id -un").trim(), "alice");
 
-    let marker = format!("usine-it-{}", std::process::id());
+    let marker = lab.unique("plain-sbatch");
     let job_id: u64 = lab
         .ssh_alice_ok(&format!(
             "sbatch --parsable -J {marker} -p cpu -t 2 -o /tmp/{marker}-%j.out --wrap 'echo {marker}; hostname'"
@@ -41,9 +39,7 @@ fn a_job_submitted_over_ssh_completes_and_shows_in_sacct() {
     assert_eq!(output.lines().next(), Some(marker.as_str()));
 }
 
-#[test]
-fn sacct_json_records_the_gpus_a_job_had() {
-    let lab = Lab::get();
+async fn sacct_json_records_the_gpus_a_job_had(lab: Lab) {
     let job_id = lab
         .ssh_alice_ok("sbatch --parsable -J usine-it-gpu -p gpu --gres=gpu:h100:1 -t 2 --wrap true")
         .trim()
@@ -55,7 +51,10 @@ fn sacct_json_records_the_gpus_a_job_had() {
             let out = lab.ssh_alice_ok(&format!("sacct --json -j {job_id}"));
             let doc: serde_json::Value = serde_json::from_str(&out).ok()?;
             let job = doc["jobs"].get(0)?.clone();
-            (job["state"]["current"] == "COMPLETED").then_some(job)
+            // 22.05 says "COMPLETED"; 23.02 and later say ["COMPLETED"].
+            let state = &job["state"]["current"];
+            let completed = state == "COMPLETED" || state.get(0).is_some_and(|s| s == "COMPLETED");
+            completed.then_some(job)
         },
     );
     let gpus = job["tres"]["allocated"]
@@ -67,3 +66,8 @@ fn sacct_json_records_the_gpus_a_job_had() {
     assert_eq!(gpus, Some(Some(1)));
     assert_eq!(job["account"], lab.var("USINE_LAB_ACCOUNT"));
 }
+
+usine_lab_tests::on_every_cluster!(
+    a_job_submitted_over_ssh_completes_and_shows_in_sacct,
+    sacct_json_records_the_gpus_a_job_had,
+);
