@@ -58,11 +58,9 @@ fn new_draft(sb: &Sandbox, sets: &[&str]) -> String {
     out["draft"]["id"].as_str().unwrap().to_owned()
 }
 
-#[test]
-fn template_to_draft_to_a_finished_job_with_its_output() {
-    let lab = Lab::get();
+fn template_to_draft_to_a_finished_job_with_its_output(lab: Lab) {
     let sb = lab_with_alice(&lab);
-    let name = format!("cli-job-{}", std::process::id());
+    let name = lab.unique("cli-job");
     let draft = new_draft(
         &sb,
         &[
@@ -248,11 +246,9 @@ fn two_refreshes_at_once_send_each_queued_job_exactly_once() {
     assert!(!list.contains("not sent yet"), "{list}");
 }
 
-#[test]
-fn through_the_sites_slurmrestd_with_a_token_fetched_over_ssh() {
-    let lab = Lab::get();
+fn through_the_sites_slurmrestd_with_a_token_fetched_over_ssh(lab: Lab) {
     let sb = lab_with_alice_and(&lab, &["--rest", lab.var("USINE_LAB_REST_URL")]);
-    let name = format!("cli-rest-{}", std::process::id());
+    let name = lab.unique("cli-rest");
     lab.ssh_alice_ok(&format!("mkdir -p ~/usine-it/{name}"));
     let draft = new_draft(
         &sb,
@@ -279,11 +275,9 @@ fn through_the_sites_slurmrestd_with_a_token_fetched_over_ssh() {
     assert_eq!(lab.jobs_named(&name), 1);
 }
 
-#[test]
-fn watch_a_gpu_job_then_export_its_samples_as_csv_and_png() {
-    let lab = Lab::get();
+fn watch_a_gpu_job_then_export_its_samples_as_csv_and_png(lab: Lab) {
     let sb = lab_with_alice(&lab);
-    let name = format!("cli-gpu-{}", std::process::id());
+    let name = lab.unique("cli-gpu");
     let draft = new_draft(
         &sb,
         &[
@@ -294,7 +288,10 @@ fn watch_a_gpu_job_then_export_its_samples_as_csv_and_png() {
             "gpuType=h100",
             "timeLimitMinutes=5",
             "recordGpuMetrics=true",
-            "environment.variables=[{\"name\":\"PATH\",\"value\":\"/opt/usine-lab/bin:/usr/local/bin:/usr/bin:/bin\"}]",
+            &format!(
+                "environment.variables=[{{\"name\":\"PATH\",\"value\":\"/opt/usine-lab/bin:{}:/usr/local/bin:/usr/bin:/bin\"}}]",
+                lab.var("USINE_LAB_SLURM_BIN")
+            ),
             "commands=sleep 60\n",
         ],
     );
@@ -339,3 +336,9 @@ fn watch_a_gpu_job_then_export_its_samples_as_csv_and_png() {
     assert_eq!(&std::fs::read(&png).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
     ok(&sb, &["job", "cancel", &id]);
 }
+
+usine_lab_tests::on_every_cluster!(
+    sync: template_to_draft_to_a_finished_job_with_its_output,
+    through_the_sites_slurmrestd_with_a_token_fetched_over_ssh,
+    watch_a_gpu_job_then_export_its_samples_as_csv_and_png,
+);

@@ -216,18 +216,35 @@ fn smallest<T: Ord + Default + Copy>(a: T, b: T) -> T {
 }
 
 /// The GPU part of a GRES string: `gpu:h100:4`, `gpu:a100:4(S:0-1)`, `gpu:4`, `(null)`,
-/// `gpu:h100:4,shard:8`.
+/// `gpu:h100:4,shard:8`. A node with GPUs of two types (`gpu:h100:2,gpu:a100:2`) has them all
+/// (4), and no single type.
 pub fn parse_gpu_gres(gres: &str) -> (Option<String>, u32) {
+    let mut total = 0u32;
+    let mut types: Vec<&str> = Vec::new();
+    let mut untyped = false;
     for item in gres.split(',') {
         let item = item.split('(').next().unwrap_or_default();
         let parts: Vec<&str> = item.split(':').collect();
-        match parts[..] {
-            ["gpu", count] => return (None, count.parse().unwrap_or(0)),
-            ["gpu", kind, count] => return (Some(kind.to_owned()), count.parse().unwrap_or(0)),
-            _ => {}
-        }
+        let count = match parts[..] {
+            ["gpu", count] => {
+                untyped = true;
+                count
+            }
+            ["gpu", kind, count] => {
+                if !types.contains(&kind) {
+                    types.push(kind);
+                }
+                count
+            }
+            _ => continue,
+        };
+        total = total.saturating_add(count.parse().unwrap_or(0));
     }
-    (None, 0)
+    let kind = match types[..] {
+        [one] if !untyped => Some(one.to_owned()),
+        _ => None,
+    };
+    (kind, total)
 }
 
 /// Slurm time limits (`1-00:00:00`, `2:00:00`, `30:00`, `45`, `UNLIMITED`) in minutes.
@@ -355,6 +372,12 @@ mod tests {
             (Some("mi250".into()), 8)
         );
         assert_eq!(parse_gpu_gres("(null)"), (None, 0));
+        // The lab's 24.11 node: two types, four GPUs, no single type.
+        assert_eq!(parse_gpu_gres("gpu:h100:2(S:0),gpu:a100:2(S:0)"), (None, 4));
+        assert_eq!(
+            parse_gpu_gres("gpu:h100:2,gpu:h100:2"),
+            (Some("h100".into()), 4)
+        );
         assert_eq!(parse_slurm_minutes("2-12:00:00"), Some(3600));
         assert_eq!(parse_slurm_minutes("3:00:00"), Some(180));
         assert_eq!(parse_slurm_minutes("30:00"), Some(30));

@@ -12,6 +12,8 @@ pub struct Sandbox {
     pub data: PathBuf,
     pub home: PathBuf,
     bin: PathBuf,
+    /// The SSH port of the lab cluster's login node.
+    port: String,
 }
 
 impl Sandbox {
@@ -31,6 +33,7 @@ impl Sandbox {
             data: root.join("data"),
             home,
             bin: bin.into(),
+            port: lab.var("USINE_LAB_SSH_PORT").to_owned(),
         }
     }
 
@@ -59,7 +62,8 @@ impl Sandbox {
     }
 }
 
-/// `usine cluster add NAME --host 127.0.0.1 --port 2222 --user USER …` for the lab's login node.
+/// `usine cluster add NAME --host 127.0.0.1 --port PORT --user USER …` for the login node of
+/// the sandbox's lab cluster.
 pub fn add_lab_cluster(sb: &Sandbox, name: &str, user: &str, login: &[&str]) -> Output {
     let mut args = vec![
         "cluster",
@@ -68,7 +72,7 @@ pub fn add_lab_cluster(sb: &Sandbox, name: &str, user: &str, login: &[&str]) -> 
         "--host",
         "127.0.0.1",
         "--port",
-        "2222",
+        &sb.port,
         "--user",
         user,
     ];

@@ -23,8 +23,17 @@ pub struct Lab {
 
 /// Generates, for each named `async fn(Lab)`, one test per lab cluster (`on_lab::name`,
 /// `on_lab24::name`), so that one test body proves a behaviour on every Slurm version.
+/// `sync:` first for plain `fn(Lab)` tests (those that drive the `usine` command).
 #[macro_export]
 macro_rules! on_every_cluster {
+    (sync: $($test:ident),+ $(,)?) => {
+        mod on_lab {
+            $( #[test] fn $test() { super::$test($crate::Lab::cluster("lab")) } )+
+        }
+        mod on_lab24 {
+            $( #[test] fn $test() { super::$test($crate::Lab::cluster("lab24")) } )+
+        }
+    };
     ($($test:ident),+ $(,)?) => {
         mod on_lab {
             $( #[tokio::test] async fn $test() { super::$test($crate::Lab::cluster("lab")).await } )+
