@@ -79,9 +79,11 @@ test("first launch: the guide takes a one-time-code user to a running first job 
   await (await browser.$('input[name="factory"][value="lumi"]')).waitForExist({ timeout: 5_000 });
   await browser.saveScreenshot(path.join(out, "guide-factory.png"));
   await tap('input[name="factory"][value="custom"]');
+  // The guide's cluster "lab" is the lab's Slurm 24.11 cluster (its own login node), so the
+  // newcomer's jobs run on a modern Slurm; the Clusters form below adds the 22.05 one.
   await fill('input[name="name"]', "lab");
   await fill('input[name="host"]', lab.USINE_LAB_HOST);
-  await fill('input[name="port"]', lab.USINE_LAB_SSH_PORT);
+  await fill('input[name="port"]', lab.USINE_LAB24_SSH_PORT);
   await tap('[data-action="next"]');
   await step("user");
   await fill('input[name="user"]', lab.USINE_LAB_OTP_USER);
@@ -292,7 +294,13 @@ test("the Clusters form adds a cluster by hand (a key file) and shows what it of
   const card = await browser.$('[data-cluster="lab-form"]');
   await card.waitForExist({ timeout: 5_000 });
   await card.$("button.primary").click();
-  // The host was trusted in the guide (same address): no question this time.
+  // Another port of the same machine is another host to SSH (as to OpenSSH): asked once.
+  const hostKey = await browser.$('[data-question="unknownHostKey"]');
+  await hostKey.waitForExist({
+    timeout: 10_000,
+    timeoutMsg: "no host-key question for a new port",
+  });
+  await tap(hostKey.$("button[type=submit]"));
   const badge = card.$(".badge");
   await browser.waitUntil(async () => (await badge.getAttribute("data-state")) === "connected", {
     timeout: 20_000,
@@ -537,8 +545,11 @@ test("a running GPU job's chart fills in on the Monitor screen, then the job is 
   );
   await fill('input[name="cpusPerTask"]', "2");
   await setTimeLimit("15", "minutes");
-  // The lab's stand-in nvidia-smi is off the default PATH on purpose.
-  await fill('textarea[name="variables"]', "PATH=/opt/usine-lab/bin:/usr/local/bin:/usr/bin:/bin");
+  // The lab's stand-in nvidia-smi is off the default PATH on purpose; the recorder needs srun.
+  await fill(
+    'textarea[name="variables"]',
+    `PATH=/opt/usine-lab/bin:${lab.USINE_LAB24_SLURM_BIN}:/usr/local/bin:/usr/bin:/bin`,
+  );
   await fill('textarea[name="commands"]', "sleep 120");
   const summary = await browser.$("aside.summary");
   let said = "";
@@ -712,8 +723,8 @@ test("'just try on this computer' leads to a first job that runs here and finish
 
 test("when the cluster's sshd stops, a banner says so, a queued job waits, and goes out once it is back", async () => {
   const lab = labSettings();
-  // The login node goes away: the lab's sshd stops, listener and sessions (every sshd-lab).
-  execFileSync("pkill", ["-x", "sshd-lab"]);
+  // The login node goes away: the guide's cluster's sshd stops, listener and sessions.
+  execFileSync("pkill", ["-x", "sshd-lab24"]);
   const banner = await browser.$("[data-offline]");
   await browser.waitUntil(
     async () => (await banner.isExisting()) && /lab is not reachable/.test(await banner.getText()),
