@@ -154,11 +154,12 @@ pub async fn attach_sample(
 }
 
 /// Slurm's own accounting of the job's GPU use (`gres/gpuutil`), on sites that record it; empty
-/// elsewhere (the lab among them).
+/// elsewhere (the lab among them). `gpus_per_task`: the GPUs each of the job's tasks sees.
 pub async fn slurm_accounting_sample(
     conn: &Connection,
     slurm_id: &str,
     now_ms: i64,
+    gpus_per_task: u32,
 ) -> Result<Collected, JobError> {
     let id = check_id(slurm_id)?;
     let out = conn
@@ -168,7 +169,7 @@ pub async fn slurm_accounting_sample(
         .await?;
     Ok(Collected {
         bytes: out.stdout.len() as u64,
-        parsed: parse::slurm_gpu_tres(&out.stdout_text(), now_ms),
+        parsed: parse::slurm_gpu_tres(&out.stdout_text(), now_ms, gpus_per_task),
     })
 }
 

@@ -369,8 +369,11 @@ pub fn recorder_log(text: &str, node: &str) -> Parsed {
 
 /// Slurm's own GPU accounting (`gres/gpuutil`, `gres/gpumem`), where a site records it: lines of
 /// `sstat -n -P --allsteps --format=JobID,TRESUsageInAve` (or `sacct -pno JobID,TRESUsageInMax`).
-/// Slurm sums GPUs up per step, so each step with GPU use becomes one sample named after it.
-pub fn slurm_gpu_tres(text: &str, time_ms: i64) -> Parsed {
+/// Slurm sums a task's GPUs up (a task on 4 busy GPUs has `gres/gpuutil=400`), so each step
+/// with GPU use becomes one sample named after it, of the average GPU among the
+/// `gpus_per_task` the step's tasks see (utilization and memory divided by them).
+pub fn slurm_gpu_tres(text: &str, time_ms: i64, gpus_per_task: u32) -> Parsed {
+    let per_gpu = |v: f32| v / gpus_per_task.max(1) as f32;
     let mut out = Parsed::default();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let Some((step, tres)) = line.split_once('|') else {
@@ -411,8 +414,8 @@ pub fn slurm_gpu_tres(text: &str, time_ms: i64) -> Parsed {
             time_ms,
             node: step.to_owned(),
             gpu: 0,
-            utilization: util,
-            memory_used_mib: mem,
+            utilization: util.map(per_gpu),
+            memory_used_mib: mem.map(per_gpu),
             memory_total_mib: None,
             power_watts: None,
             temperature_c: None,
@@ -584,7 +587,7 @@ mod tests {
             env!("CARGO_MANIFEST_DIR")
         ))
         .unwrap();
-        let p = slurm_gpu_tres(&text, 9);
+        let p = slurm_gpu_tres(&text, 9, 1);
         assert_eq!(p.samples.len(), 1, "{p:?}");
         let s = &p.samples[0];
         assert_eq!(
@@ -592,17 +595,28 @@ mod tests {
             ("18194943.batch", Some(100.0), Some(38888.0))
         );
         assert!(
-            slurm_gpu_tres("14.batch|cpu=00:00:00,mem=12448K\n", 0)
+            slurm_gpu_tres("14.batch|cpu=00:00:00,mem=12448K\n", 0, 1)
                 .samples
                 .is_empty()
         );
         // `sacct --noconvert` prints bytes, without a suffix.
-        let bytes = slurm_gpu_tres("15.0|gres/gpumem=2147483648,gres/gpuutil=50|\n", 0);
+        let bytes = slurm_gpu_tres("15.0|gres/gpumem=2147483648,gres/gpuutil=50|\n", 0, 1);
         assert_eq!(bytes.samples[0].memory_used_mib, Some(2048.0));
-        let odd = slurm_gpu_tres("16.0|gres/gpumem=12X,gres/gpuutil=50|\n", 0);
+        let odd = slurm_gpu_tres("16.0|gres/gpumem=12X,gres/gpuutil=50|\n", 0, 1);
         assert_eq!(
             odd.samples[0].memory_used_mib, None,
             "an unknown unit is no value"
+        );
+        // A task on 4 GPUs, each 80 % busy with 10 GiB: Slurm says 320 and 40G.
+        let four = slurm_gpu_tres("17.0|gres/gpumem=40G,gres/gpuutil=320|\n", 0, 4);
+        assert_eq!(
+            (four.samples[0].utilization, four.samples[0].memory_used_mib),
+            (Some(80.0), Some(10240.0))
+        );
+        assert_eq!(
+            slurm_gpu_tres("17.0|gres/gpuutil=320|\n", 0, 0).samples[0].utilization,
+            Some(320.0),
+            "no GPU count: as Slurm says"
         );
     }
 
@@ -621,7 +635,7 @@ mod tests {
             let _ = nvidia_smi_csv(&text, Some(RECORDER_FIELDS), "n", 0);
             let _ = rocm_smi_json(&text, "n", 0);
             let _ = amd_smi_json(&text, "n", 0);
-            let _ = slurm_gpu_tres(&text, 0);
+            let _ = slurm_gpu_tres(&text, 0, 4);
             let _ = parse_timestamp(&text);
         }
 
@@ -664,7 +678,7 @@ mod tests {
             let _ = recorder_log(&format!("{junk}\n"), "n");
             let _ = nvidia_smi_csv(junk, None, "n", 0);
             let _ = rocm_smi_json(junk, "n", 0);
-            let _ = slurm_gpu_tres(junk, 0);
+            let _ = slurm_gpu_tres(junk, 0, 4);
         }
     }
 }
