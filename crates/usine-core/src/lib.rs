@@ -9,6 +9,8 @@ pub mod discovery;
 pub mod doctor;
 pub mod download;
 pub mod error_kind;
+#[cfg(test)]
+mod fuzz_parsers;
 pub mod gpu;
 pub mod host_metrics;
 pub mod ipc_types;

@@ -22,7 +22,7 @@ use crate::store::{Store, lock};
 mod large;
 mod manifest;
 pub mod place;
-mod room;
+pub(crate) mod room;
 mod scan;
 mod small;
 

@@ -138,7 +138,7 @@ pub(super) fn elsewhere(store: &Mutex<Store>, cluster: &str, needed: u64) -> Vec
 }
 
 /// Free bytes in the second line of `df -P -k`.
-fn parse_df(text: &str) -> Option<u64> {
+pub(crate) fn parse_df(text: &str) -> Option<u64> {
     let mut lines = text.lines().skip_while(|l| !l.starts_with("Filesystem"));
     lines.next()?;
     let kib: u64 = lines.next()?.split_whitespace().nth(3)?.parse().ok()?;
@@ -149,7 +149,7 @@ fn parse_df(text: &str) -> Option<u64> {
 /// header, then the file system (alone on its line when its name is long) and `kbytes quota
 /// limit grace files …`. Used space may carry a `*` (over the soft limit) or brackets; a limit
 /// of 0 means none.
-fn parse_lfs_quota(text: &str) -> Vec<Quota> {
+pub(crate) fn parse_lfs_quota(text: &str) -> Vec<Quota> {
     let mut out = Vec::new();
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
