@@ -326,6 +326,10 @@ fn slurm_json() {
         sample!("slurmrestd-job-gpu-running-24.05-v0.0.41.json"),
         sample!("slurmdb-job-gpu-completed-24.05-v0.0.41.json"),
         sample!("slurmrestd-jobs-24.11-v0.0.42.json"),
+        sample!("rest-jobs-24.11-v0.0.40.json"),
+        sample!("rest-job-24.11-v0.0.42.json"),
+        sample!("rest-db-job-24.11-v0.0.42.json"),
+        sample!("squeue-24.11-lab.json"),
     ];
     fuzz("slurm-json", &seeds, |b| {
         let t = text(b);

@@ -906,6 +906,54 @@ mod tests {
         assert_eq!(gpus(""), None);
     }
 
+    /// The lab's slurmrestd 24.11 at each version it serves, and squeue/sacct --json: a job
+    /// ended with exit code 3 on an A100, one on an H100 and an A100, a held `--gpus=2`.
+    #[test]
+    fn slurm_24_11_json_at_every_version_it_serves() {
+        for file in [
+            "rest-jobs-24.11-v0.0.40.json",
+            "rest-jobs-24.11-v0.0.41.json",
+            "rest-jobs-24.11-v0.0.42.json",
+        ] {
+            let jobs = parse_jobs_json(&sample(file)).unwrap();
+            let seen: Vec<_> = jobs
+                .iter()
+                .map(|j| (j.job_id.as_str(), j.state.clone(), j.gpus))
+                .collect();
+            assert_eq!(
+                seen,
+                [
+                    ("195", JobState::Failed, Some(1)),
+                    ("196", JobState::Running, Some(2)),
+                    ("197", JobState::Pending, Some(2)),
+                ],
+                "{file}"
+            );
+            assert_eq!(jobs[0].exit_code, Some(3), "{file}");
+            assert_eq!(jobs[2].reason.as_deref(), Some("JobHeldUser"), "{file}");
+        }
+        let one = parse_jobs_json(&sample("rest-job-24.11-v0.0.42.json")).unwrap();
+        assert_eq!((one[0].job_id.as_str(), one[0].gpus), ("196", Some(2)));
+        let queue = parse_jobs_json(&sample("squeue-24.11-lab.json")).unwrap();
+        assert_eq!(
+            queue
+                .iter()
+                .map(|j| (j.job_id.as_str(), j.gpus))
+                .collect::<Vec<_>>(),
+            [("196", Some(2)), ("197", Some(2))]
+        );
+        for file in ["rest-db-job-24.11-v0.0.42.json", "sacct-24.11-lab.json"] {
+            let done = &parse_accounting_json(&sample(file)).unwrap()[0];
+            assert_eq!(
+                (done.job_id.as_str(), &done.state, done.exit_code, done.gpus),
+                ("195", &JobState::Failed, Some(3), Some(1)),
+                "{file}"
+            );
+            assert!(done.elapsed_seconds.is_some_and(|s| s >= 2), "{done:?}");
+            assert!(done.gpu_hours().is_some_and(|h| h > 0.0), "{done:?}");
+        }
+    }
+
     #[test]
     fn finished_jobs_from_slurmdb_in_22_05_and_24_05_shapes() {
         let lab = include_str!("../../tests/samples/rest-db-job-22.05.json");
