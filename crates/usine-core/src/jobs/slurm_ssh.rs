@@ -157,6 +157,63 @@ impl SlurmOverSsh {
     }
 }
 
+/// The last `max_bytes` of each file the shell word names (a path, or a glob).
+fn tail_each(word: &str, max_bytes: u64) -> String {
+    format!("for f in {word}; do [ -f \"$f\" ] && tail -c {max_bytes} -- \"$f\"; done;")
+}
+
+/// Shell words for the files a script's own `--output` and `--error` name, for job `id`
+/// (without `--output`, Slurm writes `slurm-ID.out` in the working folder).
+fn own_log_paths(id: &str, spec: &JobSpec) -> (String, Option<String>) {
+    let given = |flags: [&str; 2]| {
+        spec.extra_directives.iter().rev().find_map(|d| {
+            let (option, value) = super::sbatch::split_option(d);
+            flags.contains(&option.as_str()).then_some(value).flatten()
+        })
+    };
+    let word = |pattern: String| log_word(&pattern, id, &spec.name, spec.array.is_some());
+    let output = given(["-o", "--output"]).map_or_else(|| quote(&format!("slurm-{id}.out")), word);
+    (output, given(["-e", "--error"]).map(word))
+}
+
+/// Slurm's file name pattern as a shell word: `%j` and `%A` the job id (zero-padded as `%4j`
+/// asks), `%x` the job's name, `%%` a percent sign; what only the node knew (`%N`, `%u`, an
+/// array task's `%a` and own `%j`) becomes a `*` for the shell to find. The rest is quoted.
+fn log_word(pattern: &str, id: &str, name: &str, array: bool) -> String {
+    let mut word = String::new();
+    let mut literal = String::new();
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            literal.push(c);
+            continue;
+        }
+        let mut width = 0usize;
+        while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+            width = (width * 10 + d as usize).min(10);
+            chars.next();
+        }
+        match chars.next() {
+            Some('%') => literal.push('%'),
+            Some('A') => literal.push_str(&format!("{id:0>width$}")),
+            Some('j') if !array => literal.push_str(&format!("{id:0>width$}")),
+            Some('x') => literal.push_str(name),
+            Some(_) => {
+                if !literal.is_empty() {
+                    word.push_str(&quote(&literal));
+                    literal.clear();
+                }
+                word.push('*');
+            }
+            None => literal.push('%'),
+        }
+    }
+    if !literal.is_empty() || word.is_empty() {
+        word.push_str(&quote(&literal));
+    }
+    word
+}
+
 impl Scheduler for SlurmOverSsh {
     async fn submit(&self, tag: &str, spec: &JobSpec, script: &str) -> Result<String, JobError> {
         let tag = check_tag(tag)?;
@@ -263,18 +320,20 @@ impl Scheduler for SlurmOverSsh {
             let info = self.conn.exec(&ask).await?.stdout_text();
             let fields = scontrol_fields(info.lines().next().unwrap_or_default());
             let path = |key| fields.get(key).copied().filter(|p: &&str| !p.is_empty());
-            let Some(output) = path("StdOut") else {
-                return Ok(Logs::default());
+            let (output, errors) = match path("StdOut") {
+                Some(output) => (quote(output), path("StdErr").map(quote)),
+                // Forgotten by slurmctld (MinJobAge, 5 minutes by default): the script's own
+                // patterns, expanded as Slurm does.
+                None => own_log_paths(id, spec),
             };
-            let errors = match path("StdErr") {
-                Some(e) if e != output => {
-                    format!("tail -c {max_bytes} -- {} 2>/dev/null;", quote(e))
-                }
+            let errors = match errors {
+                Some(e) if e != output => tail_each(&e, max_bytes),
                 _ => String::new(),
             };
             format!(
-                "tail -c {max_bytes} -- {} 2>/dev/null; printf '\\n{SPLIT}'; {errors} true",
-                quote(output)
+                "cd -- {} 2>/dev/null; {} printf '\\n{SPLIT}'; {errors} true",
+                shell_path(&spec.working_dir),
+                tail_each(&output, max_bytes)
             )
         } else {
             // Usine's own names, in the working folder: NAME-ID.out, or NAME-ID_TASK.out.
@@ -309,6 +368,48 @@ const SPLIT: &str = "--- usine: stderr follows ---\n";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Once slurmctld has forgotten a job, its script's own log names are expanded by Usine.
+    #[test]
+    fn a_scripts_own_log_names_are_expanded_as_slurm_does() {
+        assert_eq!(
+            log_word("/tmp/%x-out-%j.log", "42", "train", false),
+            "/tmp/train-out-42.log"
+        );
+        assert_eq!(
+            log_word("logs/%x_%8j.out", "42", "t", false),
+            "logs/t_00000042.out"
+        );
+        assert_eq!(log_word("100%%-%N.out", "7", "t", false), "100%-*.out");
+        assert_eq!(log_word("%A_%a.out", "9", "t", true), "9_*.out");
+        assert_eq!(log_word("%j.out", "9", "t", true), "*.out");
+        assert_eq!(
+            log_word("my runs/$(id) %x.out", "1", "it's", false),
+            "'my runs/$(id) it'\\''s.out'"
+        );
+        assert_eq!(log_word("", "1", "t", false), "''");
+        let spec = JobSpec {
+            name: "bert".into(),
+            extra_directives: vec![
+                "-o first.log".into(),
+                "--output=/scratch/%x-%j.out".into(),
+                "-e%x.err".into(),
+            ],
+            ..JobSpec::default()
+        };
+        assert_eq!(
+            own_log_paths("5", &spec),
+            ("/scratch/bert-5.out".into(), Some("bert.err".into()))
+        );
+        let only_errors = JobSpec {
+            extra_directives: vec!["--error=e-%j".into()],
+            ..JobSpec::default()
+        };
+        assert_eq!(
+            own_log_paths("5", &only_errors),
+            ("slurm-5.out".into(), Some("e-5".into()))
+        );
+    }
 
     #[test]
     fn ids_and_tags_are_plain_words() {
