@@ -170,6 +170,20 @@ impl Lab {
         ids
     }
 
+    /// Waits until slurmctld no longer knows the job (after its `MinJobAge`: 30 s on lab24,
+    /// plus its purge round of up to a minute), as happens to every job a user looks at late.
+    pub fn wait_forgotten(&self, job_id: &str) {
+        wait_for(
+            "slurmctld to forget the finished job (MinJobAge)",
+            Duration::from_secs(180),
+            || {
+                // squeue hides finished jobs; scontrol shows them until they are purged.
+                let out = self.ssh_alice(&format!("scontrol show job -o {job_id}"));
+                (!out.status.success()).then_some(())
+            },
+        );
+    }
+
     /// Like [`Lab::ssh_alice`], but fails the test unless the command succeeds; returns stdout.
     pub fn ssh_alice_ok(&self, remote_command: &str) -> String {
         let out = self.ssh_alice(remote_command);

@@ -191,16 +191,7 @@ async fn a_job_that_ended_while_the_app_was_closed_shows_its_end_on_the_next_sta
         // The app closes here: nothing follows the job.
     };
     let job_id = sent.scheduler_id.unwrap();
-    usine_lab_tests::wait_for(
-        "slurmctld to forget the finished job (MinJobAge)",
-        Duration::from_secs(180),
-        || {
-            let out = lab.ssh_alice(&format!("squeue -h -j {job_id} -o %i"));
-            let forgotten =
-                !out.status.success() || String::from_utf8_lossy(&out.stdout).trim().is_empty();
-            forgotten.then_some(())
-        },
-    );
+    lab.wait_forgotten(&job_id);
     let shown = history::get(&store.lock().unwrap(), &entry.id).unwrap();
     assert!(
         !shown.state.is_finished(),
