@@ -5,7 +5,7 @@
 //! `{set, number}` objects and `environment` is a list of `NAME=value`.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -49,7 +49,7 @@ pub struct SlurmRest {
     client: reqwest::Client,
     base: String,
     user: String,
-    token: std::sync::Mutex<Zeroizing<String>>,
+    token: Mutex<Zeroizing<String>>,
     /// Where a new token comes from when the one in use expires mid-session: the cluster's
     /// SSH connection (`scontrol token`). Without it an expired token is an error.
     renewal: Option<Arc<Connection>>,
@@ -58,7 +58,7 @@ pub struct SlurmRest {
     home: String,
     /// Jobs slurmdbd did not know when last asked, and when: asked again only after a while,
     /// not on every round (a job may never reach slurmdbd, e.g. when it is down).
-    unknown_to_slurmdbd: std::sync::Mutex<HashMap<String, Instant>>,
+    unknown_to_slurmdbd: Mutex<HashMap<String, Instant>>,
 }
 
 /// How long a job slurmdbd did not know is left alone before asking again.
@@ -71,15 +71,15 @@ const INVALID_JOB_ID: i64 = 2017;
 /// paths, with error 1007 "Protocol authentication error"), 1007 or an auth plugin error
 /// (6000-6099) at any status, or 22.05's 500 with a bare "Unspecified error" (-1), which is
 /// how it answers an expired token on its slurmctld paths.
-fn token_refused(status: u16, errors: &[(i64, String)]) -> bool {
+fn token_refused(status: u16, errors: &[i64]) -> bool {
     matches!(status, 401 | 403 | 511)
         || errors
             .iter()
-            .any(|(n, _)| *n == 1007 || (6000..6100).contains(n) || (status == 500 && *n == -1))
+            .any(|n| *n == 1007 || (6000..6100).contains(n) || (status == 500 && *n == -1))
 }
 
-/// The `errors` of a slurmrestd answer: (error number, description).
-fn errors_in(body: &str) -> Vec<(i64, String)> {
+/// The error numbers of a slurmrestd answer's `errors`.
+fn error_numbers(body: &str) -> Vec<i64> {
     let Ok(root) = serde_json::from_str::<Value>(body) else {
         return Vec::new();
     };
@@ -87,19 +87,10 @@ fn errors_in(body: &str) -> Vec<(i64, String)> {
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .map(|e| {
-            let number = e
-                .get("error_number")
+        .filter_map(|e| {
+            e.get("error_number")
                 .or(e.get("error_code"))
                 .and_then(Value::as_i64)
-                .unwrap_or(0);
-            let words = e
-                .get("description")
-                .or(e.get("error"))
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            (number, words)
         })
         .collect()
 }
@@ -147,11 +138,11 @@ impl SlurmRest {
             client,
             base: base.trim_end_matches('/').to_owned(),
             user: user.to_owned(),
-            token: std::sync::Mutex::new(token),
+            token: Mutex::new(token),
             renewal: None,
             version: VERSIONS[VERSIONS.len() - 1],
             home: home.trim_end_matches('/').to_owned(),
-            unknown_to_slurmdbd: std::sync::Mutex::default(),
+            unknown_to_slurmdbd: Mutex::default(),
         };
         let offered = rest.offered().await;
         let candidates: Vec<&'static str> = match &offered {
@@ -287,7 +278,7 @@ impl SlurmRest {
             // 22.05's slurmdb paths refuse a token with 200 and error 1007; a large answer
             // (a job list) is data, not worth parsing twice.
             let refused = (status >= 400 || text.len() < 64 * 1024)
-                && token_refused(status, &errors_in(&text));
+                && token_refused(status, &error_numbers(&text));
             match (&self.renewal, refused) {
                 (_, false) => return Ok((status, text)),
                 (Some(conn), true) if attempt == 0 => {
@@ -429,7 +420,7 @@ impl SlurmRest {
             )
             .await?;
         // 404 from 23.x on; 22.05 says 500 with the error number.
-        if status == 404 || errors_in(&text).iter().any(|(n, _)| *n == INVALID_JOB_ID) {
+        if status == 404 || error_numbers(&text).contains(&INVALID_JOB_ID) {
             return Ok(None);
         }
         parse_jobs_json(&text)
@@ -598,17 +589,17 @@ mod tests {
         let expired_22_db = r#"{"errors":[{"error_number":1007,"error":"Protocol authentication error","source":"slurmdb_jobs_get"}]}"#;
         let expired_24 = r#"{"errors":[{"description":"Unable to query JobId=1","error_number":1007,"error":"Protocol authentication error","source":"_handle_job_get"}]}"#;
         let unknown_24 = r#"{"errors":[{"description":"Unable to query JobId=999999","error_number":2017,"error":"Invalid job id specified","source":"_handle_job_get"}]}"#;
-        assert!(token_refused(500, &errors_in(expired_22)));
-        assert!(!token_refused(500, &errors_in(unknown_22)));
-        assert!(token_refused(200, &errors_in(expired_22_db)));
-        assert!(token_refused(511, &errors_in(expired_24)));
-        assert!(!token_refused(404, &errors_in(unknown_24)));
-        assert_eq!(errors_in(unknown_24)[0].0, INVALID_JOB_ID);
+        assert!(token_refused(500, &error_numbers(expired_22)));
+        assert!(!token_refused(500, &error_numbers(unknown_22)));
+        assert!(token_refused(200, &error_numbers(expired_22_db)));
+        assert!(token_refused(511, &error_numbers(expired_24)));
+        assert!(!token_refused(404, &error_numbers(unknown_24)));
+        assert_eq!(error_numbers(unknown_24), [INVALID_JOB_ID]);
         assert!(!token_refused(
             200,
-            &errors_in(r#"{"jobs": [], "errors": []}"#)
+            &error_numbers(r#"{"jobs": [], "errors": []}"#)
         ));
-        assert!(errors_in("not json").is_empty());
+        assert!(error_numbers("not json").is_empty());
     }
 
     fn rest(version: &'static str) -> SlurmRest {
@@ -616,11 +607,11 @@ mod tests {
             client: reqwest::Client::new(),
             base: "http://127.0.0.1:1".into(),
             user: "ana".into(),
-            token: std::sync::Mutex::new(Zeroizing::new("t".into())),
+            token: Mutex::new(Zeroizing::new("t".into())),
             renewal: None,
             version,
             home: "/home/ana".into(),
-            unknown_to_slurmdbd: std::sync::Mutex::default(),
+            unknown_to_slurmdbd: Mutex::default(),
         }
     }
 
