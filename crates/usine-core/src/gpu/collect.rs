@@ -21,7 +21,7 @@ pub struct Collected {
     pub bytes: u64,
 }
 
-const MARK: char = '\u{1}';
+const MARK: u8 = 0x01;
 
 pub fn offsets(store: &Store, job: &str) -> Result<BTreeMap<String, u64>, StoreError> {
     let mut stmt = store
@@ -83,15 +83,26 @@ done"#,
         wd = shell_path(&spec.working_dir),
     );
     let out = conn.exec(&script).await?;
-    let text = out.stdout_text();
-    let mut collected = Collected {
+    Ok(Collected {
         bytes: out.stdout.len() as u64,
-        ..Default::default()
-    };
-    for chunk in text.split(MARK).filter(|c| !c.is_empty()) {
-        let Some((head, body)) = chunk.split_once('\n') else {
+        parsed: read_logs(&out.stdout, id, offsets),
+    })
+}
+
+/// Parses what `read_recorder`'s script printed (for each log: a marked head naming the file
+/// and where reading began, then the new bytes) and moves each file's offset past its whole
+/// lines. Offsets count the file's bytes, not the text's characters: a byte that is not UTF-8
+/// (read as one three-byte replacement character) must not push the next read past a line.
+fn read_logs(stdout: &[u8], id: &str, offsets: &mut BTreeMap<String, u64>) -> Parsed {
+    let mut parsed = Parsed::default();
+    for chunk in stdout.split(|b| *b == MARK).filter(|c| !c.is_empty()) {
+        let Some(newline) = chunk.iter().position(|b| *b == b'\n') else {
             continue;
         };
+        let (head, body) = (
+            String::from_utf8_lossy(&chunk[..newline]),
+            &chunk[newline + 1..],
+        );
         let Some((file, off)) = head.rsplit_once(' ') else {
             continue;
         };
@@ -100,14 +111,14 @@ done"#,
         };
         let node = node_of(file, id);
         // Only whole lines: a line being written now is read next time.
-        let whole = body.rfind('\n').map_or(0, |i| i + 1);
-        let p = parse::recorder_log(&body[..whole], &node);
-        collected.parsed.samples.extend(p.samples);
-        collected.parsed.skipped += p.skipped;
-        collected.parsed.no_tool |= p.no_tool;
-        offsets.insert(file.to_owned(), off + whole as u64);
+        let whole = body.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let p = parse::recorder_log(&String::from_utf8_lossy(&body[..whole]), &node);
+        parsed.samples.extend(p.samples);
+        parsed.skipped += p.skipped;
+        parsed.no_tool |= p.no_tool;
+        offsets.insert(file.to_owned(), off.saturating_add(whole as u64));
     }
-    Ok(collected)
+    parsed
 }
 
 /// One sample of every GPU of a running job, taken inside it as an extra step. Nodes are named
@@ -193,6 +204,25 @@ pub fn sample_this_computer(tool: &str) -> Option<Parsed> {
 
 #[cfg(test)]
 mod tests {
+    /// A garbled line is skipped and read past; a byte that is not UTF-8 does not push the next
+    /// read into the middle of a line; a half-written line waits for the next read.
+    #[test]
+    fn a_bad_line_is_skipped_and_the_offset_moves_past_exactly_it() {
+        let good = b"2026/12/02 10:00:00.000, 0, 50, 1000, 81559, 100.5, 40\n";
+        let bad = b"\xff\xfe 2026/12/02 garbage \xe9\n";
+        let mut out = b"\x01usine-gpu-7-vm.log 100\n".to_vec();
+        out.extend_from_slice(good);
+        out.extend_from_slice(bad);
+        out.extend_from_slice(b"2026/12/02 10:00:10.000, 0, 5");
+        let mut offsets = std::collections::BTreeMap::new();
+        let p = super::read_logs(&out, "7", &mut offsets);
+        assert_eq!((p.samples.len(), p.skipped), (1, 1), "{p:?}");
+        assert_eq!(p.samples[0].node, "vm");
+        assert_eq!(
+            offsets["usine-gpu-7-vm.log"],
+            100 + (good.len() + bad.len()) as u64
+        );
+    }
     #[test]
     fn recorder_log_names_give_the_node_and_the_array_task() {
         assert_eq!(super::node_of("usine-gpu-176-vm.log", "176"), "vm");
