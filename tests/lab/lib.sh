@@ -19,6 +19,8 @@ LAB_KEY_PASSPHRASE="lab passphrase"
 LAB_SLURM2_PREFIX=/opt/slurm-24.11
 LAB24_SSH_PORT=2224
 LAB24_REST_PORT=7820
+# lab24's second slurmrestd, serving slurmctld's endpoints only, as some sites run it.
+LAB24_REST_CTLD_PORT=7821
 
 # name -> the executable that a recorded PID must belong to, so that a reused PID is never killed.
 declare -A LAB_EXE=(
@@ -34,10 +36,11 @@ declare -A LAB_EXE=(
   [slurmctld24]=$LAB_SLURM2_PREFIX/sbin/slurmctld
   [slurmd24]=$LAB_SLURM2_PREFIX/sbin/slurmd
   [slurmrestd24]=$LAB_SLURM2_PREFIX/sbin/slurmrestd
+  [slurmrestd24ctld]=$LAB_SLURM2_PREFIX/sbin/slurmrestd
   [sshd-lab24]=/usr/sbin/sshd
 )
 # Stop order: the reverse of the start order.
-LAB_DAEMONS=(sshd-lab24 slurmrestd24 slurmd24 slurmctld24 slurmdbd24
+LAB_DAEMONS=(sshd-lab24 slurmrestd24ctld slurmrestd24 slurmd24 slurmctld24 slurmdbd24
   sshd-jump sshd-lab slurmrestd slurmd slurmctld slurmdbd mariadbd munged)
 
 log() { printf '[lab %s] %s\n' "$(date +%T)" "$*"; }

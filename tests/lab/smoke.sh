@@ -221,6 +221,11 @@ for v in 40 41 42; do
 done
 check "lab24 slurmrestd lists v0.0.40-42 in its OpenAPI document" rest24 /openapi/v3 \
   '[.paths | keys[] | select(startswith("/slurm/v0.0.4")) | split("/")[2]] | unique == ["v0.0.40","v0.0.41","v0.0.42"]'
+ctld_only() { curl -s -o /dev/null -w '%{http_code}' -H 'X-SLURM-USER-NAME: alice' -H "X-SLURM-USER-TOKEN: $token24" "$USINE_LAB24_REST_CTLD_ONLY_URL$1"; }
+ctld_only_serves_slurmctld() {
+  test "$(ctld_only /slurm/v0.0.42/ping)/$(ctld_only "/slurmdb/v0.0.42/job/$job24")" = 200/404
+}
+check "lab24's second slurmrestd serves slurmctld only" ctld_only_serves_slurmctld
 check "lab24 REST accounting knows the two-type job" rest24 "/slurmdb/v0.0.42/job/$job24" \
   '[.jobs[0].tres.allocated[] | select(.type=="gres" and .name=="gpu") | .count] == [2]'
 

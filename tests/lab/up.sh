@@ -338,6 +338,15 @@ rest_up() {
   fi
   # No token: 401 once it listens (v0.0.40 is the oldest version both Slurms serve).
   wait_for "slurmrestd of $C" 100 sh -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$C_REST_PORT/slurm/v0.0.40/ping | grep -q 401"
+  [ "$C" = lab24 ] || return 0
+  # A second one without slurmdbd's endpoints: finished jobs must then come from sacct over SSH.
+  if is_changed slurm24 || is_changed slurmdbd24; then restart_needed slurmrestd24ctld; fi
+  if ! lab_alive slurmrestd24ctld; then
+    SLURM_JWT=daemon start-stop-daemon --start --background --make-pidfile --pidfile "$LAB_PIDS/slurmrestd24ctld.pid" \
+      --output "$C_LOG/slurmrestd-ctld.log" --exec "$C_SBIN/slurmrestd" -- \
+      -a rest_auth/jwt -s openapi/slurmctld -u slurmrestd -g slurmrestd "127.0.0.1:$LAB24_REST_CTLD_PORT"
+  fi
+  wait_for "slurmrestd (slurmctld only) of $C" 100 sh -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$LAB24_REST_CTLD_PORT/slurm/v0.0.40/ping | grep -q 401"
 }
 
 # Brings up one cluster: its Slurm daemons, accounts and slurmrestd.
@@ -573,6 +582,7 @@ USINE_LAB_SLURM_BIN=/usr/bin
 USINE_LAB24_SLURM_BIN=$LAB_SLURM2_PREFIX/bin
 USINE_LAB24_SSH_PORT=$LAB24_SSH_PORT
 USINE_LAB24_REST_URL=http://127.0.0.1:$LAB24_REST_PORT
+USINE_LAB24_REST_CTLD_ONLY_URL=http://127.0.0.1:$LAB24_REST_CTLD_PORT
 EOF
 }
 

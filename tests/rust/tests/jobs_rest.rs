@@ -215,6 +215,44 @@ async fn a_job_that_ended_while_the_app_was_closed_shows_its_end_on_the_next_sta
     assert_eq!(record.gpu_hours(), Some(elapsed as f64 / 3600.0));
 }
 
+/// A site whose slurmrestd serves slurmctld's endpoints only (lab24's second one): a job
+/// slurmctld has forgotten is completed from `sacct` over the SSH connection.
+#[tokio::test]
+async fn without_slurmdbds_rest_a_forgotten_job_is_completed_over_ssh() {
+    use usine_core::jobs::targets::AnyScheduler;
+    let lab = Lab::cluster("lab24");
+    let url = lab.var("USINE_LAB_REST_CTLD_ONLY_URL");
+    let rest = SlurmRest::connect(url, "alice", token(&lab), "/home/alice")
+        .await
+        .unwrap();
+    let name = lab.unique("ctld-only");
+    lab.ssh_alice_ok(&format!("mkdir -p ~/usine-it/{name}"));
+    let mut job = lab.cpu_job(&name, "exit 4\n");
+    job.partition = Some("gpu".into());
+    job.gpus_per_node = 1;
+    let script = usine_core::jobs::sbatch::render(&job).unwrap();
+    let id = rest.submit(&name, &job, &script).await.unwrap();
+    lab.wait_forgotten(&id);
+    assert!(
+        rest.status(std::slice::from_ref(&id))
+            .await
+            .unwrap()
+            .is_empty(),
+        "this slurmrestd cannot know a forgotten job"
+    );
+    let (questions, _) = answering(Answers::default());
+    let conn = Connection::open(&spec(lab.key_hop()), lab.host_keys(), questions)
+        .await
+        .unwrap();
+    let both = AnyScheduler::Rest(rest, SlurmOverSsh::new(std::sync::Arc::new(conn)));
+    let seen = both.status(std::slice::from_ref(&id)).await.unwrap();
+    let record = seen.first().expect("sacct knows it");
+    assert_eq!(
+        (&record.state, record.exit_code, record.gpus),
+        (&JobState::Failed, Some(4), Some(1))
+    );
+}
+
 /// `scontrol show job -o` as `Key=value` pairs (values without spaces suffice here).
 fn shown(lab: &Lab, id: &str) -> std::collections::HashMap<String, String> {
     lab.ssh_alice_ok(&format!("scontrol show job -o {id}"))

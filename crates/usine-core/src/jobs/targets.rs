@@ -462,7 +462,24 @@ impl Scheduler for AnyScheduler {
         match self {
             Self::ThisComputer(s) => s.status(ids).await,
             Self::Slurm(s) => s.status(ids).await,
-            Self::Rest(s, _) => s.status(ids).await,
+            Self::Rest(rest, ssh) => {
+                let mut found = rest.status(ids).await?;
+                // Jobs neither slurmctld nor slurmdbd's REST knows (a slurmrestd serving
+                // slurmctld's endpoints only, or slurmdbd's down): sacct over SSH.
+                let base = |id: &str| id.split('_').next().unwrap_or(id).to_owned();
+                let missing: Vec<String> = ids
+                    .iter()
+                    .filter(|id| !found.iter().any(|r| base(&r.job_id) == base(id)))
+                    .cloned()
+                    .collect();
+                if !missing.is_empty() {
+                    match ssh.status(&missing).await {
+                        Ok(more) => found.extend(more),
+                        Err(error) => tracing::info!(%error, "sacct over SSH did not answer"),
+                    }
+                }
+                Ok(found)
+            }
         }
     }
 
