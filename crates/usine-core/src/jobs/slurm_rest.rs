@@ -4,7 +4,7 @@
 //! `nodes` is `[min, max]` and `environment` an object; from v0.0.40 numbers may be
 //! `{set, number}` objects and `environment` is a list of `NAME=value`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -60,6 +60,11 @@ pub struct SlurmRest {
     /// not on every round (a job may never reach slurmdbd, e.g. when it is down).
     unknown_to_slurmdbd: Mutex<HashMap<String, Instant>>,
 }
+
+/// The version each slurmrestd (by address) spoke when last connected to: every submit or
+/// cancel connects, and the OpenAPI document that lists the versions is large (1.6 MB from
+/// 24.11). A server that no longer speaks it is asked afresh.
+static SPOKEN: Mutex<BTreeMap<String, &'static str>> = Mutex::new(BTreeMap::new());
 
 /// How long a job slurmdbd did not know is left alone before asking again.
 const ASK_SLURMDBD_AGAIN: Duration = Duration::from_secs(300);
@@ -144,6 +149,12 @@ impl SlurmRest {
             home: home.trim_end_matches('/').to_owned(),
             unknown_to_slurmdbd: Mutex::default(),
         };
+        let remembered = SPOKEN.locked().get(&rest.base).copied();
+        if let Some(version) = remembered
+            && rest.speaks(version).await?
+        {
+            return Ok(rest);
+        }
         let offered = rest.offered().await;
         let candidates: Vec<&'static str> = match &offered {
             Some(list) if !list.is_empty() => VERSIONS
@@ -154,26 +165,9 @@ impl SlurmRest {
             _ => VERSIONS.to_vec(),
         };
         for version in candidates {
-            rest.version = version;
-            let resp = rest.get(&format!("/slurm/{version}/ping")).await?;
-            match resp.status().as_u16() {
-                // 24.x answers a refused token's ping with 200 and "DOWN": the token is checked
-                // by a read that needs it (an empty list of jobs changed from now on).
-                200 => {
-                    let now = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| d.as_secs());
-                    rest.call(
-                        reqwest::Method::GET,
-                        &format!("/slurm/{version}/jobs?update_time={now}"),
-                        None,
-                    )
-                    .await?;
-                    return Ok(rest);
-                }
-                // 22.05 answers a bad or expired token with 500, newer versions with 401.
-                401 | 403 | 500 => return Err(token_refused_error()),
-                _ => continue,
+            if rest.speaks(version).await? {
+                SPOKEN.locked().insert(rest.base.clone(), version);
+                return Ok(rest);
             }
         }
         match offered.filter(|list| !list.is_empty()) {
@@ -188,6 +182,32 @@ impl SlurmRest {
                 fr: "{base} ne propose aucune version de l'API REST de Slurm connue d'Usine ({})",
                 VERSIONS.join(", ")
             ))),
+        }
+    }
+
+    /// Whether the server serves `version` (then chosen), the token checked; an error when it
+    /// refuses the token.
+    async fn speaks(&mut self, version: &'static str) -> Result<bool, JobError> {
+        self.version = version;
+        let resp = self.get(&format!("/slurm/{version}/ping")).await?;
+        match resp.status().as_u16() {
+            // 24.x answers a refused token's ping with 200 and "DOWN": the token is checked by
+            // a read that needs it (an empty list of jobs changed from now on).
+            200 => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                self.call(
+                    reqwest::Method::GET,
+                    &format!("/slurm/{version}/jobs?update_time={now}"),
+                    None,
+                )
+                .await?;
+                Ok(true)
+            }
+            // 22.05 answers a bad or expired token with 500, newer versions with 401.
+            401 | 403 | 500 => Err(token_refused_error()),
+            _ => Ok(false),
         }
     }
 
