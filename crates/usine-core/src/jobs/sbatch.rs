@@ -147,9 +147,12 @@ pub fn unquote(text: &str) -> Option<String> {
         } else {
             let end = rest.find(['\'', '\\']).unwrap_or(rest.len());
             let word = &rest[..end];
-            if word
-                .bytes()
-                .any(|b| !(b.is_ascii_alphanumeric() || b"-_./=:,@+%".contains(&b)))
+            // A backslash not before a quote is nothing `quote` writes (and it would not move
+            // `rest` on: the fuzzer found this loop never ending on `\x`).
+            if word.is_empty()
+                || word
+                    .bytes()
+                    .any(|b| !(b.is_ascii_alphanumeric() || b"-_./=:,@+%".contains(&b)))
             {
                 return None;
             }
@@ -703,6 +706,18 @@ mod tests {
             extra_directives: vec!["--exclusive".into(), "--constraint=ib".into()],
             ..JobSpec::default()
         }
+    }
+
+    /// Found by the fuzzer (`fuzz_parsers::sbatch_import`): a backslash before anything but a
+    /// quote made `unquote` loop for ever, and with it the import of a script whose set-up
+    /// `cd` line held one.
+    #[test]
+    fn a_backslash_not_before_a_quote_is_refused_not_looped_on() {
+        assert_eq!(unquote("\\x"), None);
+        assert_eq!(unquote("a\\"), None);
+        assert_eq!(unquote("'it'\\''s'"), Some("it's".into()));
+        let script = format!("#!/bin/bash\n{SETUP_MARK}\ncd \\x\necho hi\n");
+        let _ = import(&script);
     }
 
     #[test]
