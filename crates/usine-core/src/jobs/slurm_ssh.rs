@@ -67,8 +67,9 @@ fn submit_script(tag: &str, spec: &JobSpec) -> String {
         r#"d={JOBS_DIR}/{tag}
 mkdir -p "$d" || exit 90
 sent() {{
-  for f in "$d/jobid" "$d/jobid.tmp"; do
-    if [ -s "$f" ]; then cut -d';' -f1 "$f"; exit 0; fi
+  # jobid again last: the other sender may rename jobid.tmp to it between the two reads.
+  for f in "$d/jobid" "$d/jobid.tmp" "$d/jobid"; do
+    id=$(cut -d';' -f1 "$f" 2>/dev/null) && [ -n "$id" ] && {{ echo "$id"; exit 0; }}
   done
 }}
 give_back() {{ rm -rf "$d/claim"; }}
@@ -289,6 +290,8 @@ impl Scheduler for SlurmOverSsh {
                 records.push(r);
             } else if let Some(q) = records.iter_mut().find(|q| q.job_id == r.job_id) {
                 q.exit_code = r.exit_code;
+                // The job's TRES from squeue may miss a job that has just started.
+                q.gpus = q.gpus.or(r.gpus);
             }
         }
         self.explain_failures(&mut records).await?;
