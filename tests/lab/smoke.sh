@@ -57,10 +57,11 @@ EOF
     -o ConnectTimeout=10 -p "$USINE_LAB_SSH_PORT" "bob@$USINE_LAB_HOST" "$@" </dev/null
 }
 
+# wait_job_state ID STATE [LOGIN]: LOGIN runs alice's commands (as_alice, or as_alice24).
 wait_job_state() {
-  local id=$1 want=$2 state
+  local id=$1 want=$2 login=${3:-as_alice} state
   for _ in $(seq 150); do
-    state=$(as_alice "sacct -n -X -P -j $id --format=State" | head -1)
+    state=$("$login" "sacct -n -X -P -j $id --format=State" | head -1)
     [ "$state" = "$want" ] && return 0
     sleep 0.2
   done
@@ -197,20 +198,10 @@ check "scontrol show config: cluster lab24, MinJobAge 30 s" sh -c "'$B24/scontro
 check "node24 has two GPU types" sh -c "'$B24/scontrol' show node node24 | grep -q 'Gres=gpu:h100:2,gpu:a100:2'"
 check "slurmdbd of lab24 knows its GPU-hour limit" sh -c "'$B24/sacctmgr' -n -P show assoc cluster=lab24 account=$USINE_LAB_ACCOUNT user= format=GrpTRESMins | grep -qx gres/gpu=6000"
 check "alice's login on lab24 finds 24.11's sbatch" test "$(as_alice24 'command -v sbatch')" = "$B24/sbatch"
-wait_job24() {
-  local id=$1 want=$2 state
-  for _ in $(seq 150); do
-    state=$(as_alice24 "sacct -n -X -P -j $id --format=State" | head -1)
-    [ "$state" = "$want" ] && return 0
-    sleep 0.2
-  done
-  echo "job $id is '$state', expected $want"
-  return 1
-}
 job24=$(as_alice24 "sbatch --parsable -J smoke-24 -p gpu --gres=gpu:h100:1,gpu:a100:1 -t 5 -o /tmp/smoke24-%j.out \
   --wrap 'echo CVD=\$CUDA_VISIBLE_DEVICES'" 2>&1)
 check "sbatch a two-type GPU job on lab24 (got '$job24')" test -n "${job24##*[!0-9]*}"
-check "the lab24 job completes (sacct)" wait_job24 "$job24" COMPLETED
+check "the lab24 job completes (sacct)" wait_job_state "$job24" COMPLETED as_alice24
 # One of each type: an H100 (0 or 1) and an A100 (2 or 3), without device cgroups here.
 check "the lab24 job saw its 2 GPUs, one of each type" grep -Eqx 'CVD=[01],[23]' "/tmp/smoke24-$job24.out"
 token24=$(as_alice24 'scontrol token lifespan=300' 2>/dev/null | sed -n 's/^SLURM_JWT=//p')

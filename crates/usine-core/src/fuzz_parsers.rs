@@ -338,18 +338,7 @@ fn slurm_json() {
     });
 }
 
-const LFS_AND_DF: &[u8] = b"\
-Filesystem     1024-blocks      Used  Available Capacity Mounted on
-10.0.0.1@o2ib:/scratch 9000000000 100 8000000000 1% /scratch
-Disk quotas for usr alice (uid 1000):
-     Filesystem  kbytes   quota   limit   grace   files   quota   limit   grace
-/scratch/project_465000123
-                 900000  1000000 1100000       -     120       0       0       -
-Disk quotas for grp p465 (gid 2001):
-     Filesystem  kbytes   quota   limit   grace   files   quota   limit   grace
-       /scratch 5242880* 5000000 6000000  6d23h    400    800    1600       -
-uid 1000 is using default file quota setting
-";
+const LFS_AND_DF: &[u8] = crate::transfer::room::DF_AND_QUOTAS.as_bytes();
 
 #[test]
 fn lfs_quota() {

@@ -80,6 +80,16 @@ impl Lab {
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
 
+    /// Slurm over a fresh Usine connection as alice (key login).
+    pub async fn slurm_as_alice(&self) -> usine_core::jobs::slurm_ssh::SlurmOverSsh {
+        let (questions, _) = answering(Answers::default());
+        let conn =
+            usine_core::ssh::Connection::open(&spec(self.key_hop()), self.host_keys(), questions)
+                .await
+                .unwrap();
+        usine_core::jobs::slurm_ssh::SlurmOverSsh::new(Arc::new(conn))
+    }
+
     /// Lines of the login node's sshd log that contain `needle`.
     pub fn sshd_log_count(&self, needle: &str) -> usize {
         std::fs::read_to_string("/var/log/sshd-usine-lab.log")

@@ -2,25 +2,15 @@
 //! node) and GPUs of two types in one job. Each job is followed to its end over SSH, and what
 //! Usine shows is compared with what Slurm's accounting charged (`sacct`'s `AllocTRES`).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use usine_core::jobs::slurm::{JobRecord, JobState};
-use usine_core::jobs::slurm_ssh::SlurmOverSsh;
 use usine_core::jobs::spec::JobSpec;
 use usine_core::jobs::{history, tracking};
-use usine_core::ssh::Connection;
 use usine_core::store::Store;
-use usine_lab_tests::ssh::{Answers, answering, scratch_file, spec};
+use usine_lab_tests::ssh::scratch_file;
 use usine_lab_tests::{Lab, wait_for};
-
-async fn slurm(lab: &Lab) -> SlurmOverSsh {
-    let (questions, _) = answering(Answers::default());
-    let conn = Connection::open(&spec(lab.key_hop()), lab.host_keys(), questions)
-        .await
-        .unwrap();
-    SlurmOverSsh::new(Arc::new(conn))
-}
 
 /// A short GPU job asking for its GPUs with `directives` (the spec's own GPU count left at 0,
 /// as in an imported script).
@@ -33,7 +23,7 @@ fn gpu_job(lab: &Lab, tag: &str, directives: &[&str]) -> JobSpec {
 
 /// Follows the job to its end; returns what Usine saw while it ran and at its end.
 async fn follow(lab: &Lab, spec: &JobSpec) -> (Vec<JobRecord>, JobRecord, String) {
-    let slurm = slurm(lab).await;
+    let slurm = lab.slurm_as_alice().await;
     let store = Mutex::new(Store::open(&scratch_file("gpu-hours").join("db.sqlite3")).unwrap());
     let entry = tracking::enqueue(&store, "lab", spec).unwrap();
     let sent = tracking::send(&store, &slurm, &entry.id).await.unwrap();

@@ -2,31 +2,21 @@
 //! computer: submit, follow to the end, logs, cancel, arrays, the GPU-hour limit, the offline
 //! outbox and a crash between submitting and recording.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use usine_core::jobs::history;
 use usine_core::jobs::local::ThisComputer;
 use usine_core::jobs::scheduler::Scheduler;
 use usine_core::jobs::slurm::{JobState, pending_reason};
-use usine_core::jobs::slurm_ssh::SlurmOverSsh;
 use usine_core::jobs::spec::{EnvVar, JobArray};
 use usine_core::jobs::{templates, tracking};
-use usine_core::ssh::Connection;
 use usine_core::store::Store;
 use usine_lab_tests::Lab;
-use usine_lab_tests::ssh::{Answers, answering, scratch_file, spec};
+use usine_lab_tests::ssh::scratch_file;
 
 fn store() -> Mutex<Store> {
     Mutex::new(Store::open(&scratch_file("store").join("usine.sqlite3")).unwrap())
-}
-
-async fn slurm(lab: &Lab) -> SlurmOverSsh {
-    let (questions, _) = answering(Answers::default());
-    let conn = Connection::open(&spec(lab.key_hop()), lab.host_keys(), questions)
-        .await
-        .unwrap();
-    SlurmOverSsh::new(Arc::new(conn))
 }
 
 /// Refreshes until the job reaches a finished state, then returns the stored entry.
@@ -58,7 +48,7 @@ async fn follow(
 }
 
 async fn a_job_with_hostile_values_runs_to_completion_with_logs_and_cost(lab: Lab) {
-    let slurm = slurm(&lab).await;
+    let slurm = lab.slurm_as_alice().await;
     let store = store();
     let name = lab.unique("hostile");
     let mut spec = lab.cpu_job(
@@ -104,7 +94,7 @@ async fn a_job_with_hostile_values_runs_to_completion_with_logs_and_cost(lab: La
 /// Python environment that is not there stops the job before the commands, saying so, instead
 /// of running them elsewhere and ending "completed".
 async fn a_failing_set_up_stops_the_job_and_a_relative_folder_is_in_the_home(lab: Lab) {
-    let slurm = slurm(&lab).await;
+    let slurm = lab.slurm_as_alice().await;
     let store = store();
     let name = lab.unique("setup");
     let mut spec = lab.cpu_job(&name, "pwd; echo ran-the-commands\n");
@@ -144,7 +134,7 @@ async fn a_failing_set_up_stops_the_job_and_a_relative_folder_is_in_the_home(lab
 
 /// A job whose output file cannot be written fails without an exit code; it says why.
 async fn a_job_whose_output_cannot_be_written_says_why(lab: Lab) {
-    let slurm = slurm(&lab).await;
+    let slurm = lab.slurm_as_alice().await;
     let store = store();
     let name = lab.unique("no-output");
     let mut spec = lab.cpu_job(&name, "echo never\n");
@@ -160,7 +150,7 @@ async fn a_job_whose_output_cannot_be_written_says_why(lab: Lab) {
 }
 
 async fn a_missing_input_dataset_stops_the_submission_with_what_to_do(lab: Lab) {
-    let slurm = slurm(&lab).await;
+    let slurm = lab.slurm_as_alice().await;
     let store = store();
     let name = lab.unique("input");
     let mut spec = lab.cpu_job(&name, "true\n");
@@ -200,7 +190,7 @@ async fn a_missing_input_dataset_stops_the_submission_with_what_to_do(lab: Lab) 
 /// its output is read where the script put it (24.11 no longer prints a field the old `sed`
 /// relied on; `scontrol show job` is now read by key).
 async fn logs_are_found_where_an_imported_script_put_them(lab: Lab) {
-    let slurm = slurm(&lab).await;
+    let slurm = lab.slurm_as_alice().await;
     let store = store();
     let name = lab.unique("own-logs");
     let script = format!(
@@ -233,7 +223,7 @@ echo to my own file\necho and my errors >&2\n",
 }
 
 async fn cancelling_a_running_job(lab: Lab) {
-    let slurm = slurm(&lab).await;
+    let slurm = lab.slurm_as_alice().await;
     let store = store();
     let entry = tracking::enqueue(
         &store,
@@ -259,7 +249,7 @@ async fn cancelling_a_running_job(lab: Lab) {
 }
 
 async fn a_job_array_runs_every_task(lab: Lab) {
-    let slurm = slurm(&lab).await;
+    let slurm = lab.slurm_as_alice().await;
     let store = store();
     let name = lab.unique("array");
     let mut spec = lab.cpu_job(&name, "echo task=$SLURM_ARRAY_TASK_ID\n");
@@ -282,7 +272,7 @@ async fn a_job_array_runs_every_task(lab: Lab) {
 }
 
 async fn a_job_beyond_the_gpu_hour_limit_waits_with_the_reason_in_plain_words(lab: Lab) {
-    let slurm = slurm(&lab).await;
+    let slurm = lab.slurm_as_alice().await;
     let store = store();
     // 2 GPUs for 1 h = 2 GPU-hours; the nearly spent project has 1 in total.
     let mut spec = lab.cpu_job(&lab.unique("budget"), "true\n");
@@ -327,7 +317,7 @@ async fn the_offline_outbox_is_sent_exactly_once_when_the_cluster_is_back(lab: L
         1
     );
     // Back online: flushed twice (say, by two reconnect events), sent once.
-    let slurm = slurm(&lab).await;
+    let slurm = lab.slurm_as_alice().await;
     let first = tracking::flush_outbox(&store, "lab", &slurm).await.unwrap();
     let second = tracking::flush_outbox(&store, "lab", &slurm).await.unwrap();
     assert_eq!((first.len(), second.len()), (1, 0));
@@ -343,7 +333,7 @@ async fn a_refused_job_leaves_the_outbox_with_its_reason_and_the_next_one_still_
     let bad = tracking::enqueue(&store, "lab", &bad).unwrap();
     let good = tracking::enqueue(&store, "lab", &lab.cpu_job(&name, "echo sent\n")).unwrap();
 
-    let slurm = slurm(&lab).await;
+    let slurm = lab.slurm_as_alice().await;
     let left = tracking::flush_outbox(&store, "lab", &slurm).await.unwrap();
     assert_eq!(left.len(), 2, "both left the outbox");
     let refused = history::get(&store.lock().unwrap(), &bad.id).unwrap();
@@ -362,7 +352,7 @@ async fn a_refused_job_leaves_the_outbox_with_its_reason_and_the_next_one_still_
 
 async fn a_crash_between_submitting_and_recording_never_submits_twice(lab: Lab) {
     let store = store();
-    let slurm = slurm(&lab).await;
+    let slurm = lab.slurm_as_alice().await;
     let name = lab.unique("crash");
     let mut spec = lab.cpu_job(&name, "echo once\n");
     // Held, so it is still in the queue when the proof file is lost below.
@@ -400,7 +390,7 @@ async fn a_crash_between_submitting_and_recording_never_submits_twice(lab: Lab) 
 /// outbox, each with its own connection): the claim on the cluster lets one `sbatch` run, and
 /// the other sender answers with its job id.
 async fn two_computers_sending_the_same_job_at_once_start_it_once(lab: Lab) {
-    let (laptop, desktop) = (slurm(&lab).await, slurm(&lab).await);
+    let (laptop, desktop) = (lab.slurm_as_alice().await, lab.slurm_as_alice().await);
     let name = lab.unique("two-senders");
     let mut spec = lab.cpu_job(&name, "echo once\n");
     spec.extra_directives.push("--hold".into());

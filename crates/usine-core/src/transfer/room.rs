@@ -202,15 +202,10 @@ pub(crate) fn parse_lfs_quota(text: &str) -> Vec<Quota> {
     out
 }
 
+/// `df -P -k`, then `lfs quota` for user and group, as Lustre 2.12–2.15 print them: a long
+/// file-system name wraps, used space over the soft limit carries a star. (Also the fuzzer's seed.)
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn df_and_quotas_are_read_from_one_answer() {
-        // `df -P -k`, then `lfs quota` for user and group, as Lustre 2.12–2.15 print them: a
-        // long file-system name wraps, used space over the soft limit carries a star.
-        let text = "\
+pub(crate) const DF_AND_QUOTAS: &str = "\
 Filesystem     1024-blocks      Used  Available Capacity Mounted on
 10.0.0.1@o2ib:/scratch 9000000000 100 8000000000 1% /scratch
 Disk quotas for usr alice (uid 1000):
@@ -222,6 +217,14 @@ Disk quotas for grp p465 (gid 2001):
        /scratch 5242880* 5000000 6000000  6d23h    400    800    1600       -
 uid 1000 is using default file quota setting
 ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn df_and_quotas_are_read_from_one_answer() {
+        let text = DF_AND_QUOTAS;
         assert_eq!(parse_df(text), Some(8_000_000_000 * 1024));
         assert_eq!(
             parse_lfs_quota(text),
