@@ -1,6 +1,7 @@
 //! `usine`: Usine in a terminal. Each subcommand is a short adapter over `usine-core`.
 
 mod cluster_cmd;
+mod files_cmd;
 mod gpu_cmd;
 mod jobs_cmd;
 mod key_cmd;
@@ -40,6 +41,14 @@ enum Command {
     Download(transfer_cmd::DownloadArgs),
     /// List uploads, finished or not.
     Transfers,
+    /// List a folder on a cluster: `usine ls lab:~/runs`.
+    Ls(files_cmd::LsArgs),
+    /// Make a folder on a cluster.
+    Mkdir(files_cmd::MkdirArgs),
+    /// Move or rename a file or folder on a cluster.
+    Mv(files_cmd::MvArgs),
+    /// Delete files (and, with -r, folders) on a cluster; links are removed, never followed.
+    Rm(files_cmd::RmArgs),
     /// Write jobs before sending them: from templates or sbatch scripts, checked offline.
     #[command(subcommand)]
     Draft(jobs_cmd::DraftCommand),
@@ -79,6 +88,10 @@ fn main() -> ExitCode {
         Command::Upload(args) => block_on(transfer_cmd::upload(args, cli.json)),
         Command::Download(args) => block_on(transfer_cmd::download(args, cli.json)),
         Command::Transfers => transfer_cmd::list(cli.json).map(|()| true),
+        Command::Ls(args) => block_on(files_cmd::ls(args, cli.json)).map(|()| true),
+        Command::Mkdir(args) => block_on(files_cmd::mkdir(args)).map(|()| true),
+        Command::Mv(args) => block_on(files_cmd::mv(args)),
+        Command::Rm(args) => block_on(files_cmd::rm(args)),
         Command::Draft(c) => block_on(jobs_cmd::draft(c, cli.json)).map(|()| true),
         Command::Submit(args) => block_on(jobs_cmd::submit(args, cli.json)).map(|()| true),
         Command::Jobs(args) => block_on(jobs_cmd::jobs(args, cli.json)).map(|()| true),

@@ -87,3 +87,9 @@ fn read_secret(label: &str) -> Option<String> {
         read_line(label)
     }
 }
+
+/// Asks a yes/no question; only `y` or `yes` is yes (as `rm -i` reads it).
+pub fn confirm(question: &str) -> bool {
+    read_line(&format!("{question} [y/N] "))
+        .is_some_and(|a| matches!(a.trim().to_lowercase().as_str(), "y" | "yes"))
+}

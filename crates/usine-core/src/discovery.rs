@@ -133,7 +133,7 @@ pub async fn discover(conn: &Connection, budget_command: &str) -> Result<Cluster
 }
 
 /// Prints `kind|path|free KiB` for each storage area the login environment names.
-const STORAGE_SCRIPT: &str = r#"for kv in "home=$HOME" "scratch=${SCRATCH:-}" "work=${WORK:-}" "project=${PROJECT:-}"; do
+pub(crate) const STORAGE_SCRIPT: &str = r#"for kv in "home=$HOME" "scratch=${SCRATCH:-}" "work=${WORK:-}" "project=${PROJECT:-}"; do
   p=${kv#*=}; [ -n "$p" ] || continue
   printf '%s|%s|%s\n' "${kv%%=*}" "$p" "$(df -P -k "$p" 2>/dev/null | awk 'NR == 2 { print $4 }')"
 done"#;

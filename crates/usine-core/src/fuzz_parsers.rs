@@ -355,6 +355,21 @@ fn df() {
 }
 
 #[test]
+fn folder_listing() {
+    let seeds = [sample!("find-listing.bin")];
+    fuzz("folder-listing", &seeds, |b| {
+        let (entries, skipped) = crate::cluster_files::listing::parse(b, "1000");
+        let listing = crate::cluster_files::Listing {
+            path: b.iter().take(40).copied().collect(),
+            entries,
+            skipped,
+        };
+        listing.page(&crate::cluster_files::View::default());
+        crate::cluster_files::preview::make(&text(&b[..b.len().min(8)]), b.len() as u64, b);
+    });
+}
+
+#[test]
 fn ssh_config() {
     let seeds: [&[u8]; 2] = [
         b"Host lumi\n    HostName lumi.csc.fi\n    User alice\n    IdentityFile ~/.ssh/id_lumi\n\

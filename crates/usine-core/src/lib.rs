@@ -5,6 +5,7 @@
 
 pub mod app_events;
 pub mod cluster;
+pub mod cluster_files;
 pub mod discovery;
 pub mod doctor;
 pub mod download;

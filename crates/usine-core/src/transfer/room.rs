@@ -25,19 +25,30 @@ pub struct Quota {
     pub left_bytes: u64,
 }
 
-/// One round trip: makes the folder, then `df`; on Lustre (`lfs getstripe` succeeds there
-/// only) the user's, the group's and the folder's project quota.
-const MEASURE: &str = "R=$1; mkdir -p -- \"$R\" || exit 1; df -P -k -- \"$R\"; \
+/// One round trip: `df` of the folder `$1`; on Lustre (`lfs getstripe` succeeds there only) the
+/// user's, the group's and the folder's project quota.
+const LOOK: &str = "R=$1; df -P -k -- \"$R\"; \
     if command -v lfs >/dev/null 2>&1 && lfs getstripe -d -- \"$R\" >/dev/null 2>&1; then \
     lfs quota -u \"$(id -un)\" \"$R\"; lfs quota -g \"$(id -gn)\" \"$R\"; \
     p=$(lfs project -d \"$R\" 2>/dev/null | awk '{print $1}'); \
     if [ -n \"$p\" ] && [ \"$p\" != 0 ]; then lfs quota -p \"$p\" \"$R\"; fi; fi; exit 0";
 
+/// Makes the upload's folder, then measures it.
 pub(super) async fn measure(conn: &Connection, remote_root: &str) -> Result<Room, TransferError> {
+    let script = format!("mkdir -p -- \"$1\" || exit 1; {LOOK}");
+    ask(conn, &script, remote_root).await
+}
+
+/// Measures the existing folder `path` (a place shown in the file browser).
+pub(crate) async fn look(conn: &Connection, path: &str) -> Result<Room, TransferError> {
+    ask(conn, LOOK, path).await
+}
+
+async fn ask(conn: &Connection, script: &str, remote_root: &str) -> Result<Room, TransferError> {
     let out = conn
         .exec(&format!(
             "sh -c {} sh {}",
-            quote(MEASURE),
+            quote(script),
             quote(remote_root)
         ))
         .await?;
