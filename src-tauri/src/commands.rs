@@ -144,7 +144,7 @@ pub fn answer_question<R: Runtime>(
 }
 
 /// A question channel whose questions are parked in the app state and shown by the UI.
-fn relay_questions<R: Runtime>(app: AppHandle<R>, cluster: String) -> Questions {
+pub(crate) fn relay_questions<R: Runtime>(app: AppHandle<R>, cluster: String) -> Questions {
     let (questions, mut rx) = Questions::channel();
     tauri::async_runtime::spawn(async move {
         while let Some(question) = rx.recv().await {
@@ -345,5 +345,8 @@ async fn bring_back<R: Runtime>(
             error
         )
     });
+    if let Ok(report) = &result {
+        state.landed.locked().push(report.place.clone().into());
+    }
     let _ = events::send(&app, AppEvent::DownloadDone(ended(id, result)));
 }

@@ -4,6 +4,7 @@
 mod commands;
 mod error;
 mod events;
+mod files;
 mod guide;
 #[cfg(test)]
 mod ipc_contract;
@@ -38,6 +39,17 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::resume_upload,
             commands::pause_upload,
             commands::start_download,
+            files::cluster_places,
+            files::browse_cluster,
+            files::measure_cluster_path,
+            files::make_cluster_folder,
+            files::rename_cluster_entry,
+            files::delete_cluster_path,
+            files::preview_cluster_file,
+            files::tail_cluster_file,
+            files::pick_paths,
+            files::open_on_computer,
+            files::open_link,
             commands::forget_cluster,
             commands::connect_cluster,
             commands::answer_question,
@@ -79,6 +91,16 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         ))
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_opener::init())
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, position }) =
+                event
+            {
+                let at = position.to_logical::<f64>(window.scale_factor().unwrap_or(1.0));
+                files::dropped(window.app_handle(), paths, at.x, at.y);
+            }
+        })
         .setup(|app| {
             logging::init(app.path().app_log_dir().ok().as_deref());
             tracing::info!(version = usine_core::VERSION, "Usine starts");

@@ -22,6 +22,10 @@ pub struct AppState {
     /// Uploads running now, by transfer id: pausing one aborts its task (its manifest keeps
     /// everything confirmed, so Resume continues from there).
     pub uploads: Mutex<HashMap<String, tauri::async_runtime::JoinHandle<()>>>,
+    /// The last cluster folders listed (scrolling and sorting do not list them again).
+    pub listings: usine_core::cluster_files::Listings,
+    /// Where downloads of this session landed: the only places Open may open.
+    pub landed: Mutex<Vec<std::path::PathBuf>>,
 }
 
 impl AppState {
@@ -34,6 +38,8 @@ impl AppState {
             watched: Mutex::new(HashSet::new()),
             jobs_changed: tokio::sync::Notify::new(),
             uploads: Mutex::new(HashMap::new()),
+            listings: Default::default(),
+            landed: Mutex::new(Vec::new()),
         }
     }
 

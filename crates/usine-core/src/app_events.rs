@@ -37,6 +37,17 @@ pub enum AppEvent {
     OpenScript,
     /// A newer Usine was found.
     UpdateAvailable(AvailableUpdate),
+    /// Files or folders of this computer were dropped on the window.
+    FilesDropped(Dropped),
+}
+
+/// What was dropped on the window, and where (CSS pixels from the window's top left), so the
+/// screen can tell which part of it received the drop.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct Dropped {
+    pub paths: Vec<String>,
+    pub x: f64,
+    pub y: f64,
 }
 
 impl AppEvent {

@@ -46,11 +46,16 @@ pub async fn download(
     into: &Path,
     mut on_progress: impl FnMut(&Progress) + Send,
 ) -> Result<Report, TransferError> {
-    let local_root = &place::here(remote_root, into)?;
+    let remote = crate::ssh::expand_home(conn, remote_root).await?;
+    // A single file lands in the chosen folder itself; a folder, under its own name there.
+    let (remote_root, only, local_root) = match single_file(conn, &remote).await? {
+        Some((folder, name)) => (folder, Some(name), into.to_owned()),
+        None => (remote.clone(), None, place::here(&remote, into)?),
+    };
+    let (remote_root, local_root) = (&remote_root, &local_root);
     let local_err = |e: std::io::Error| TransferError::Source(local_root.to_owned(), e.to_string());
     std::fs::create_dir_all(local_root).map_err(local_err)?;
-    let remote_root = &crate::ssh::expand_home(conn, remote_root).await?;
-    let (files, mut problems) = list(conn, remote_root).await?;
+    let (files, mut problems) = list(conn, remote_root, only.as_deref()).await?;
     let mut report = Report {
         transfer_id: String::new(),
         files: files.len(),
@@ -163,16 +168,41 @@ pub async fn download(
     Ok(report)
 }
 
-/// Every regular file under `remote_root`, with its size and the cluster's SHA-256.
-/// Symbolic links are not followed (`find -type f`), so nothing outside the folder comes along.
+/// `(folder, name)` when `remote` is a regular file (not a link), `None` for anything else.
+async fn single_file(
+    conn: &Connection,
+    remote: &str,
+) -> Result<Option<(String, String)>, TransferError> {
+    let path = quote(remote);
+    let out = conn
+        .exec(&format!("[ -f {path} ] && [ ! -L {path} ]"))
+        .await?;
+    let trimmed = remote.trim_end_matches('/');
+    Ok(match (out.success(), trimmed.rsplit_once('/')) {
+        (true, Some((folder, name))) if !name.is_empty() => Some((
+            if folder.is_empty() { "/" } else { folder }.to_owned(),
+            name.to_owned(),
+        )),
+        _ => None,
+    })
+}
+
+/// Every regular file under `remote_root` (or only its file `only`), with its size and the
+/// cluster's SHA-256. Symbolic links are not followed (`find -type f`), so nothing outside the
+/// folder comes along.
 async fn list(
     conn: &Connection,
     remote_root: &str,
+    only: Option<&str>,
 ) -> Result<(Vec<RemoteFile>, Vec<FileProblem>), TransferError> {
     let root = quote(remote_root);
+    let start = match only {
+        Some(name) => quote(&format!("./{name}")),
+        None => ".".to_owned(),
+    };
     let out = conn
         .exec(&format!(
-            "cd -- {root} && find . -type f -printf '%s %P\\0'"
+            "cd -- {root} && find {start} -type f -printf '%s %p\\0'"
         ))
         .await?;
     if !out.success() {
@@ -194,6 +224,7 @@ async fn list(
         let Some((size, rel)) = text.split_once(' ') else {
             continue;
         };
+        let rel = rel.strip_prefix("./").unwrap_or(rel);
         if !Path::new(rel)
             .components()
             .all(|c| matches!(c, Component::Normal(_)))

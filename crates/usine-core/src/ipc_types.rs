@@ -5,7 +5,9 @@
 use ts_rs::{Config, TS};
 
 use crate::jobs::{checks, drafts, history, scheduler, slurm, spec, targets, templates};
-use crate::{cluster, discovery, host_metrics, sites, ssh, ssh_config, target, transfer};
+use crate::{
+    cluster, cluster_files, discovery, host_metrics, sites, ssh, ssh_config, target, transfer,
+};
 
 /// Every type exported to the UI, as one TypeScript module.
 pub fn typescript_module() -> String {
@@ -72,6 +74,21 @@ pub fn typescript_module() -> String {
         ssh::certificate::CertificateState::decl(&cfg),
         ssh::ConnectionState::decl(&cfg),
         ssh::OfflineWhy::decl(&cfg),
+        cluster_files::ClusterPlace::decl(&cfg),
+        cluster_files::Entry::decl(&cfg),
+        cluster_files::EntryKind::decl(&cfg),
+        cluster_files::View::decl(&cfg),
+        cluster_files::SortBy::decl(&cfg),
+        cluster_files::Page::decl(&cfg),
+        cluster_files::listing::Crumb::decl(&cfg),
+        cluster_files::Size::decl(&cfg),
+        cluster_files::IfTaken::decl(&cfg),
+        cluster_files::Moved::decl(&cfg),
+        cluster_files::Deleted::decl(&cfg),
+        cluster_files::Preview::decl(&cfg),
+        cluster_files::Tail::decl(&cfg),
+        crate::app_events::Dropped::decl(&cfg),
+        crate::local_pick::PickKind::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types in crates/usine-core by `ipc_types::typescript_module`.\n\

@@ -18,6 +18,7 @@ pub mod ipc_types;
 pub mod jobs;
 pub mod lang;
 pub mod local_paths;
+pub mod local_pick;
 pub mod onboarding;
 pub mod owner;
 pub mod secrets;

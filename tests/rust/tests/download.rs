@@ -171,3 +171,25 @@ async fn links_in_the_download_folder_are_not_followed_and_the_rest_arrives() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_single_file_lands_in_the_chosen_folder_itself() {
+    let lab = Lab::get();
+    let conn = alice(&lab).await;
+    let remote = make_results(&conn, "one-file", 1).await;
+    let into = scratch_file("one-file");
+    let report = download(&conn, &format!("{remote}/with space.txt"), &into, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.files, report.verified),
+        (1, 1),
+        "{:?}",
+        report.problems
+    );
+    assert_eq!(std::fs::read(into.join("with space.txt")).unwrap(), b"a");
+    assert_eq!(std::fs::read_dir(&into).unwrap().count(), 1);
+    conn.exec(&format!("rm -rf {}", quote(&remote)))
+        .await
+        .unwrap();
+}

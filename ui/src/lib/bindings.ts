@@ -471,7 +471,7 @@ export type ExportFormat = "png" | "svg" | "csv";
 
 export type ErrorKind = "offline" | "refused" | "needsYou" | "notFound" | "invalid" | "busy" | "local";
 
-export type AppEvent = { "name": "host-metrics", "payload": HostMetrics } | { "name": "ssh-question", "payload": AskedQuestion } | { "name": "cluster-state", "payload": ClusterStateEvent } | { "name": "transfer-progress", "payload": Progressed } | { "name": "transfer-done", "payload": TransferDone } | { "name": "download-progress", "payload": Progressed } | { "name": "download-done", "payload": TransferDone } | { "name": "job-changed", "payload": JobEntry } | { "name": "gpu-samples", "payload": JobRef } | { "name": "job-idle", "payload": IdleJob } | { "name": "open-job", "payload": string } | { "name": "open-script" } | { "name": "update-available", "payload": AvailableUpdate };
+export type AppEvent = { "name": "host-metrics", "payload": HostMetrics } | { "name": "ssh-question", "payload": AskedQuestion } | { "name": "cluster-state", "payload": ClusterStateEvent } | { "name": "transfer-progress", "payload": Progressed } | { "name": "transfer-done", "payload": TransferDone } | { "name": "download-progress", "payload": Progressed } | { "name": "download-done", "payload": TransferDone } | { "name": "job-changed", "payload": JobEntry } | { "name": "gpu-samples", "payload": JobRef } | { "name": "job-idle", "payload": IdleJob } | { "name": "open-job", "payload": string } | { "name": "open-script" } | { "name": "update-available", "payload": AvailableUpdate } | { "name": "files-dropped", "payload": Dropped };
 
 export type ClusterStateEvent = { cluster: string, state: ConnectionState, };
 
@@ -528,6 +528,89 @@ export type CertificateState = "valid" | "expiresSoon" | "expired" | "notYetVali
 export type ConnectionState = { "state": "connecting" } | { "state": "waitingForUser" } | { "state": "connected" } | { "state": "reconnecting", attempt: number, of: number, } | { "state": "offline", reason: string, why: OfflineWhy, };
 
 export type OfflineWhy = "unreachable" | "loginRefused" | "dropped";
+
+export type ClusterPlace = { 
+/**
+ * `home`, `scratch`, `work` or `project`.
+ */
+kind: string, path: string, shown: string, freeBytes: number | null, 
+/**
+ * What the tightest quota there leaves, and whose it is (`user alice`), on Lustre.
+ */
+quotaLeftBytes: number | null, quotaOwner: string | null, };
+
+export type ClusterEntry = { 
+/**
+ * Its name, carrying its exact bytes ([`names::encode`]): send it back as it is.
+ */
+name: string, 
+/**
+ * How to show the name when that differs from `name` (bytes that are not text, control
+ * characters).
+ */
+shown: string | null, kind: EntryKind, size: number, 
+/**
+ * Last modification, seconds since 1970.
+ */
+modified: number, 
+/**
+ * Whether the person logged in owns it.
+ */
+yours: boolean, };
+
+export type EntryKind = "folder" | "file" | "linkToFolder" | "linkToFile" | "brokenLink" | "other";
+
+export type FolderView = { sort: SortBy, descending: boolean, showHidden: boolean, offset: number, limit: number, };
+
+export type SortBy = "name" | "size" | "modified";
+
+export type FolderPage = { path: string, shown: string, crumbs: Array<Crumb>, entries: Array<ClusterEntry>, 
+/**
+ * Entries in the view (hidden ones counted only when shown).
+ */
+total: number, offset: number, hidden: number, skipped: number, };
+
+export type Crumb = { shown: string, 
+/**
+ * The path to open when it is clicked ([`names::encode`]d).
+ */
+path: string, };
+
+export type PathSize = { files: number, folders: number, bytes: number, 
+/**
+ * Entries inside that belong to someone else.
+ */
+notYours: number, };
+
+export type IfTaken = "ask" | "replace";
+
+export type Moved = { "outcome": "done", path: string, } | { "outcome": "taken", path: string, shown: string, };
+
+export type Deleted = { shown: string, size: PathSize, };
+
+export type FilePreview = { "kind": "text", text: string, 
+/**
+ * The file is longer than what is shown.
+ */
+cut: boolean, size: number, } | { "kind": "table", rows: Array<Array<string>>, cut: boolean, size: number, } | { "kind": "image", 
+/**
+ * A `data:` URL the window can show without any file access.
+ */
+url: string, size: number, } | { "kind": "other", size: number, };
+
+export type FileTail = { text: string, 
+/**
+ * Where this text starts and ends in the file: pass `to` as the next `from`.
+ */
+from: number, to: number, 
+/**
+ * The file was shorter than `from` (rewritten): this text starts again from its end.
+ */
+restarted: boolean, };
+
+export type Dropped = { paths: Array<string>, x: number, y: number, };
+
+export type PickKind = "filesToSend" | "folderToSend" | "downloadInto" | "script" | "keyFile";
 
 /** The target that runs jobs on this computer. */
 export const THIS_COMPUTER = "this-computer";

@@ -1,7 +1,7 @@
 // Generated from the #[tauri::command] signatures in src-tauri by `ipc_contract`.
 // Do not edit: run `UPDATE_BINDINGS=1 cargo test -p usine-app ipc_contract` instead.
 import type { Channel } from "@tauri-apps/api/core";
-import type { AvailableUpdate, Candidates, ClusterProfile, ClusterView, Draft, DraftView, ExportFormat, GeneratedKey, GpuSummary, Guide, JobEntry, JobSpec, Lang, Login, Logs, NewCluster, Place, Settings, Site, Target, Template, TransferSummary, UploadStarted } from "./bindings";
+import type { AvailableUpdate, Candidates, ClusterPlace, ClusterProfile, ClusterView, Deleted, Draft, DraftView, ExportFormat, FilePreview, FileTail, FolderPage, FolderView, GeneratedKey, GpuSummary, Guide, IfTaken, JobEntry, JobSpec, Lang, Login, Logs, Moved, NewCluster, PathSize, PickKind, Place, Settings, Site, Target, Template, TransferSummary, UploadStarted } from "./bindings";
 
 export type QuestionAnswer = { "kind": "trust" } | { "kind": "texts", texts: Array<string>, } | { "kind": "cancel" };
 
@@ -39,6 +39,17 @@ export type Commands = {
   resume_upload: { args: { id: string }; result: void };
   pause_upload: { args: { id: string }; result: void };
   start_download: { args: { cluster: string; source: string; destination: string }; result: string };
+  cluster_places: { args: { cluster: string }; result: Array<ClusterPlace> };
+  browse_cluster: { args: { cluster: string; path: string; view: FolderView; fresh: boolean }; result: FolderPage };
+  measure_cluster_path: { args: { cluster: string; path: string }; result: PathSize };
+  make_cluster_folder: { args: { cluster: string; path: string }; result: string };
+  rename_cluster_entry: { args: { cluster: string; folder: string; name: string; newName: string; ifTaken: IfTaken }; result: Moved };
+  delete_cluster_path: { args: { cluster: string; path: string }; result: Deleted };
+  preview_cluster_file: { args: { cluster: string; path: string }; result: FilePreview };
+  tail_cluster_file: { args: { cluster: string; path: string; from: number | null }; result: FileTail };
+  pick_paths: { args: { kind: PickKind }; result: Array<string> };
+  open_on_computer: { args: { path: string; reveal: boolean }; result: void };
+  open_link: { args: { url: string }; result: void };
   forget_cluster: { args: { name: string }; result: void };
   connect_cluster: { args: { name: string }; result: ClusterProfile };
   answer_question: { args: { id: number; answer: QuestionAnswer }; result: void };

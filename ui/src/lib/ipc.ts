@@ -41,6 +41,17 @@ import type {
   JobRef,
   Progressed,
   TransferDone,
+  ClusterPlace,
+  Dropped,
+  FilePreview,
+  FileTail,
+  FolderPage,
+  FolderView,
+  IfTaken,
+  Moved,
+  Deleted,
+  PathSize,
+  PickKind,
 } from "./bindings";
 
 /** The name of an event the app sends (generated from the core's `AppEvent`). */
@@ -216,3 +227,49 @@ export const onOpenScript = (handler: () => void) => on("open-script", () => han
 export const onJobIdle = (handler: (job: IdleJob) => void) => on("job-idle", handler);
 /** The user clicked a job's desktop notification (its id): show that job. */
 export const onOpenJob = (handler: (id: string) => void) => on("open-job", handler);
+
+/** Where a person starts browsing a cluster: home, scratch, work, project, with their room. */
+export const clusterPlaces = (cluster: string): Promise<ClusterPlace[]> =>
+  call("cluster_places", { cluster });
+/** A page of a cluster folder; `fresh` lists it again (else scrolling reuses the listing). */
+export const browseCluster = (
+  cluster: string,
+  path: string,
+  view: FolderView,
+  fresh: boolean,
+): Promise<FolderPage> => call("browse_cluster", { cluster, path, view, fresh });
+export const measureClusterPath = (cluster: string, path: string): Promise<PathSize> =>
+  call("measure_cluster_path", { cluster, path });
+export const makeClusterFolder = (cluster: string, path: string): Promise<string> =>
+  call("make_cluster_folder", { cluster, path });
+export const renameClusterEntry = (
+  cluster: string,
+  folder: string,
+  name: string,
+  newName: string,
+  ifTaken: IfTaken,
+): Promise<Moved> => call("rename_cluster_entry", { cluster, folder, name, newName, ifTaken });
+export const deleteClusterPath = (cluster: string, path: string): Promise<Deleted> =>
+  call("delete_cluster_path", { cluster, path });
+export const previewClusterFile = (cluster: string, path: string): Promise<FilePreview> =>
+  call("preview_cluster_file", { cluster, path });
+export const tailClusterFile = (
+  cluster: string,
+  path: string,
+  from: number | null,
+): Promise<FileTail> => call("tail_cluster_file", { cluster, path, from });
+/** The system's file dialog; the paths chosen, none when cancelled. */
+export const pickPaths = (kind: PickKind): Promise<string[]> => call("pick_paths", { kind });
+/** Opens (or shows in its folder) something a download of this session brought back. */
+export const openOnComputer = (path: string, reveal: boolean): Promise<void> =>
+  call("open_on_computer", { path, reveal });
+/** Opens a site's portal or documentation page in the system browser. */
+export const openLink = (url: string): Promise<void> => call("open_link", { url });
+/** Files or folders dropped on the window, with where (CSS pixels). */
+export const onFilesDropped = (handler: (d: Dropped) => void) => on("files-dropped", handler);
+
+/** Whether a drop at (x, y) landed on `element` (or inside it). */
+export function droppedOn(element: Element | undefined, d: Dropped): boolean {
+  const hit = document.elementFromPoint(d.x, d.y);
+  return !!element && !!hit && element.contains(hit);
+}

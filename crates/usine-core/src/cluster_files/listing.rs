@@ -34,6 +34,7 @@ impl EntryKind {
 /// One entry of a cluster folder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "ClusterEntry")]
 pub struct Entry {
     /// Its name, carrying its exact bytes ([`names::encode`]): send it back as it is.
     pub name: String,
@@ -131,6 +132,7 @@ pub enum SortBy {
 /// How a screen wants to see a folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "FolderView")]
 pub struct View {
     pub sort: SortBy,
     pub descending: bool,
@@ -165,6 +167,7 @@ pub struct Crumb {
 /// What a screen shows of a folder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "FolderPage")]
 pub struct Page {
     pub path: String,
     pub shown: String,

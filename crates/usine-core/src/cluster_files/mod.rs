@@ -229,7 +229,8 @@ async fn home(conn: &Connection) -> Result<Vec<u8>, FilesError> {
 /// A place to start browsing from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-pub struct Place {
+#[ts(rename = "ClusterPlace")]
+pub struct ClusterPlace {
     /// `home`, `scratch`, `work` or `project`.
     pub kind: String,
     pub path: String,
@@ -244,14 +245,14 @@ pub struct Place {
 
 /// The home and the scratch, work and project areas the login environment names, with their
 /// free space and quota now: where a person starts browsing.
-pub async fn places(on: &OnCluster<'_>) -> Result<Vec<Place>, FilesError> {
+pub async fn places(on: &OnCluster<'_>) -> Result<Vec<ClusterPlace>, FilesError> {
     let conn = on.connection().await?;
     let out = conn.exec(crate::discovery::STORAGE_SCRIPT).await?;
     let mut places = Vec::new();
     for area in crate::discovery::parse_storage(&out.stdout_text()) {
         let room = crate::transfer::room::look(&conn, &area.path).await.ok();
         let quota = room.as_ref().and_then(|r| r.quota.clone());
-        places.push(Place {
+        places.push(ClusterPlace {
             shown: names::shown(area.path.as_bytes()),
             path: area.path,
             kind: area.kind,
@@ -341,6 +342,7 @@ pub async fn browse(
 /// What a file or folder holds, counted without following links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "PathSize")]
 pub struct Size {
     #[ts(type = "number")]
     pub files: u64,
@@ -560,6 +562,7 @@ fn split_size(out: &CommandOutput) -> Option<(u64, &[u8])> {
 /// stopped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "FileTail")]
 pub struct Tail {
     pub text: String,
     /// Where this text starts and ends in the file: pass `to` as the next `from`.

@@ -13,6 +13,7 @@ const TABLE_ROWS: usize = 50;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase", tag = "kind")]
+#[ts(rename = "FilePreview")]
 pub enum Preview {
     Text {
         text: String,
