@@ -210,6 +210,7 @@ fn refused(message: String) -> UiError {
 
 /// Tells the window what was dropped on it and where.
 pub fn dropped<R: Runtime>(app: &AppHandle<R>, paths: &[std::path::PathBuf], x: f64, y: f64) {
+    tracing::debug!(count = paths.len(), x, y, "files dropped on the window");
     let paths = paths.iter().map(|p| p.display().to_string()).collect();
     let _ = events::send(app, AppEvent::FilesDropped(Dropped { paths, x, y }));
 }

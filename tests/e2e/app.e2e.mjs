@@ -390,6 +390,219 @@ test("send a folder to the connected cluster: reuses the login, ends verified", 
   assert.equal(readFileSync(path.join(comes, "sample 7.txt"), "utf8"), "row 7\n");
 });
 
+/** The X window named `name` once it shows (xdotool), or null after `ms`. */
+async function xWindow(name, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    try {
+      const ids = execFileSync("xdotool", ["search", "--onlyvisible", "--name", name]);
+      const id = ids.toString().trim().split("\n")[0];
+      if (id) return id;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return null;
+}
+
+/** Chooses `folder` in the GTK file dialog titled `title`, as a person typing its path does
+ *  (Ctrl+L opens the location field). */
+async function chooseInDialog(title, folder) {
+  const dialog = await xWindow(title);
+  assert.ok(dialog, `no file dialog "${title}" opened`);
+  const xdo = (...args) => execFileSync("xdotool", args);
+  xdo("windowfocus", "--sync", dialog);
+  xdo("key", "--window", dialog, "ctrl+l");
+  xdo("type", "--window", dialog, "--delay", "20", `${folder}/`);
+  await new Promise((r) => setTimeout(r, 300));
+  xdo("key", "--window", dialog, "Return");
+  // In a folder dialog, Return on a folder's path may open it first: Return again chooses it.
+  await new Promise((r) => setTimeout(r, 700));
+  if (await xWindow(title, 500)) xdo("key", "--window", dialog, "Return");
+}
+
+/** Drags `paths` from a file-manager-like window onto the page element `selector`, with a real
+ *  mouse drag under X (XDND), as a person drops files from their file manager. */
+async function dropOn(selector, paths) {
+  const drag = spawn(
+    "/usr/bin/python3",
+    [path.join(import.meta.dirname, "drag-files.py"), ...paths],
+    {
+      stdio: "inherit",
+    },
+  );
+  const source = await xWindow("usine-e2e-drag");
+  assert.ok(source, "the drag source window did not show");
+  // The app's window: the largest visible one named Usine (GTK may map helper windows too).
+  const windows = execFileSync("xdotool", ["search", "--onlyvisible", "--name", "^Usine$"])
+    .toString()
+    .trim()
+    .split("\n");
+  const geometry = (id) =>
+    Object.fromEntries(
+      execFileSync("xdotool", ["getwindowgeometry", "--shell", id])
+        .toString()
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split("=")),
+    );
+  const at = windows.map(geometry).sort((a, b) => b.WIDTH * b.HEIGHT - a.WIDTH * a.HEIGHT)[0];
+  const target = await browser.execute((sel) => {
+    const element = document.querySelector(sel);
+    element.scrollIntoView({ block: "center" });
+    const r = element.getBoundingClientRect();
+    return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
+  }, selector);
+  const [x, y] = [Number(at.X) + Math.round(target.x), Number(at.Y) + Math.round(target.y)];
+  const xdo = (...args) => execFileSync("xdotool", args);
+  const from = geometry(source);
+  const [sx, sy] = [Number(from.X) + 80, Number(from.Y) + 40];
+  xdo("mousemove", "--sync", String(sx), String(sy));
+  xdo("mousedown", "1");
+  const moves = [
+    [sx - 10, sy - 10],
+    [sx - 30, sy - 30],
+    [x, y],
+    [x + 1, y + 1],
+    [x + 2, y + 2],
+  ];
+  for (const [px, py] of moves) {
+    xdo("mousemove", "--sync", String(px), String(py));
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  xdo("mouseup", "1");
+  console.log(`  dropped at ${x},${y} (window ${at.X},${at.Y} ${at.WIDTH}x${at.HEIGHT})`);
+  await new Promise((resolve) => {
+    const timer = setTimeout(() => (drag.kill("SIGTERM"), resolve()), 5_000);
+    drag.once("exit", () => (clearTimeout(timer), resolve()));
+  });
+}
+
+test("files as people expect them: pick, drop, browse, preview, rename, delete, bring back, open", async () => {
+  await (await browser.$('nav button[data-screen="data"]')).click();
+  const local = path.join(home, "to browse");
+  mkdirSync(local, { recursive: true });
+  const csv = ["epoch,loss", ...Array.from({ length: 500 }, (_, i) => `${i},0.${i}`)].join("\n");
+  writeFileSync(path.join(local, "loss.csv"), csv);
+  const png = readFileSync(path.join(import.meta.dirname, "../../icons/32x32.png"));
+  writeFileSync(path.join(local, "plot.png"), png);
+  writeFileSync(path.join(local, "notes.txt"), "first try\n");
+  // The desktop's opener, recording what it was asked to open.
+  const opened = path.join(home, "opened.txt");
+  mkdirSync(path.join(home, "bin"), { recursive: true });
+  writeFileSync(
+    path.join(home, "bin", "xdg-open"),
+    `#!/bin/sh\nprintf '%s\\n' "$*" >> '${opened}'\n`,
+  );
+  chmodSync(path.join(home, "bin", "xdg-open"), 0o755);
+
+  // Picked through the system's folder dialog: the path is filled in.
+  const source = await browser.$('form.upload input[name="source"]');
+  await source.clearValue();
+  await tap("button=Choose a folder…");
+  await chooseInDialog("Folder to send", local);
+  await browser.waitUntil(async () => (await source.getValue()) === local, {
+    timeout: 10_000,
+    timeoutMsg: `the dialog's folder did not arrive: "${await source.getValue()}"`,
+  });
+
+  // Dropped from a file manager onto the screen: the same. (Typed over first: WebDriver's
+  // clear alone does not tell the page the field changed.)
+  await fill('form.upload input[name="source"]', "typed");
+  await dropOn("form.upload", [local]);
+  await browser.waitUntil(async () => (await source.getValue()) === local, {
+    timeout: 10_000,
+    timeoutMsg: `the dropped folder did not arrive: "${await source.getValue()}"`,
+  });
+  const into = `/home/bob/usine-e2e-browse-${process.pid}`;
+  await fill('form.upload input[name="destination"]', into);
+  await (await browser.$("form.upload button[type=submit]")).click();
+  await browser.waitUntil(
+    async () => {
+      for (const r of await browser.$$("[data-transfer]"))
+        if ((await r.getText()).includes(local))
+          return (await r.getAttribute("data-state")) === "done";
+      return false;
+    },
+    { timeout: 30_000, timeoutMsg: "the dropped folder was not sent" },
+  );
+
+  // Browsed on the cluster: from the home place into the folder just sent.
+  await tap("button=Browse lab");
+  const entry = (name) => browser.$(`[data-entry="${name}"]`);
+  await (await entry(path.basename(into))).waitForExist({ timeout: 15_000 });
+  await (await browser.$('[data-place="home"]')).waitForExist();
+  await (await entry(path.basename(into))).$("button.name").click();
+  await (await entry("to browse")).waitForExist({ timeout: 10_000 });
+  await (await entry("to browse")).$("button.name").click();
+  await (await entry("loss.csv")).waitForExist({ timeout: 10_000 });
+  assert.equal(
+    await (await browser.$("[data-path]")).getAttribute("data-path"),
+    `${into}/to browse`,
+  );
+
+  // A CSV's head as a table, an image as itself.
+  await (await entry("loss.csv")).$("button.name").click();
+  const table = await browser.$('[data-preview="table"]');
+  await table.waitForExist({ timeout: 10_000 });
+  const cells = await browser.execute(
+    (t) =>
+      [...t.querySelectorAll("tr")].slice(0, 3).map((r) => [...r.cells].map((c) => c.textContent)),
+    table,
+  );
+  assert.deepEqual(cells, [
+    ["epoch", "loss"],
+    ["0", "0.0"],
+    ["1", "0.1"],
+  ]);
+  await (await entry("plot.png")).$("button.name").click();
+  const image = await browser.$('[data-preview="image"] img');
+  await image.waitForExist({ timeout: 10_000 });
+  assert.equal(await browser.execute((img) => img.naturalWidth, image), 32);
+  await browser.saveScreenshot(path.join(out, "browse.png"));
+
+  // Renamed, then deleted after a confirmation that names it.
+  await (await entry("notes.txt")).$('[data-action="rename"]').click();
+  const newName = await browser.$('input[name="newName"]');
+  await newName.clearValue();
+  await newName.setValue("notes, renamed.txt");
+  await (await newName.parentElement()).$("button[type=submit]").click();
+  await (await entry("notes, renamed.txt")).waitForExist({ timeout: 10_000 });
+  await (await entry("notes, renamed.txt")).$('[data-action="delete"]').click();
+  const confirm = await browser.$("[data-confirm-delete]");
+  await confirm.waitForExist({ timeout: 10_000 });
+  assert.match(await confirm.getText(), /notes, renamed\.txt/);
+  await confirm.$("button.danger").click();
+  await (await entry("notes, renamed.txt")).waitForExist({ reverse: true, timeout: 10_000 });
+  assert.match(await (await browser.$("[data-said]")).getText(), /Deleted .*notes, renamed\.txt/);
+
+  // Brought back in one click (into the folder chosen earlier), then opened.
+  const up = await browser.$$(".crumbs button");
+  await up[up.length - 2].click();
+  await (await entry("to browse")).waitForExist({ timeout: 10_000 });
+  await (await entry("to browse")).$('[data-action="download"]').click();
+  const fetched = await browser.$("[data-fetched]");
+  await browser.waitUntil(async () => /to browse$/.test(await fetched.getText().catch(() => "")), {
+    timeout: 30_000,
+    timeoutMsg: "the folder did not come back",
+  });
+  assert.match(await fetched.getText(), /2 of 2 files verified/);
+  const back = path.join(home, "results", "to browse");
+  assert.equal(readFileSync(path.join(back, "loss.csv"), "utf8"), csv);
+  await tap("[data-open]");
+  await browser.waitUntil(
+    () => {
+      try {
+        return readFileSync(opened, "utf8").includes(back);
+      } catch {
+        return false;
+      }
+    },
+    { timeout: 10_000, timeoutMsg: "Open did not ask the desktop to open the folder" },
+  );
+});
+
 /** CPU seconds used so far by the app and its WebKit helper processes (Linux /proc), in total
  *  and per program. */
 function appCpuSeconds(byName = {}) {

@@ -50,6 +50,9 @@ export function appEnv(home) {
     // Usine's own code logs everything it would ever log, so the log check sees it all.
     USINE_LOG: "usine_core=debug,usine_app=debug,info",
     DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS ?? "",
+    // The desktop's opener (xdg-open) as the test's stand-in, where the test puts one: it
+    // records what the app asked to open instead of starting a file manager on the display.
+    PATH: `${path.join(home, "bin")}:${process.env.PATH}`,
   };
 }
 
