@@ -14,9 +14,10 @@ APT_BUILD=(libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev libss
   libayatana-appindicator3-dev librsvg2-dev libgtk-3-dev pkg-config)
 # Test: a virtual display, the WebKit WebDriver, screenshots, a real keychain, an ssh client,
 # a real notification daemon (dunst) whose history shows what the app notified, and sudo, through
-# which the updater installs a .deb when no graphical password prompt (pkexec) is there.
+# which the updater installs a .deb when no graphical password prompt (pkexec) is there; GTK for
+# Python, whose small window is the file manager files are dragged from (tests/e2e/drag-files.py).
 APT_TEST=(xvfb xauth webkit2gtk-driver x11-utils xdotool imagemagick dbus gnome-keyring
-  libsecret-tools openssh-client jq dunst sudo)
+  libsecret-tools openssh-client jq dunst sudo python3-gi gir1.2-gtk-3.0)
 
 want_test=
 [ "${1:-}" = --test ] && want_test=1
