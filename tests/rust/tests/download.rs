@@ -72,7 +72,7 @@ async fn results_arrive_verified_and_a_second_download_fetches_nothing() {
 }
 
 #[tokio::test]
-async fn a_cut_link_resumes_the_large_file_where_it_stopped() {
+async fn a_cut_link_resumes_the_large_file_with_the_parts_it_lacks() {
     let lab = Lab::get();
     let setup = alice(&lab).await;
     // Big enough that the link is cut while the file still streams, even on a loaded machine
@@ -85,7 +85,9 @@ async fn a_cut_link_resumes_the_large_file_where_it_stopped() {
     let conn = connections.get(&settings, questions).await.unwrap();
     let cutter = proxy.clone();
     let size = 160u64 << 20;
-    let cut_after = size / 4;
+    let cut_after = size / 2;
+    // Parts travel on several channels at once: those in flight when the link drops are lost.
+    let in_flight = usine_core::transfer::CHANNELS as u64 * usine_core::transfer::PART;
     let mut cut = false;
     let first = download(&conn, &remote, &into, |p| {
         if !cut && p.current.as_deref() == Some("ckpt/model.pt") && p.bytes_done > cut_after {
@@ -113,12 +115,12 @@ async fn a_cut_link_resumes_the_large_file_where_it_stopped() {
     let second = download(&conn, &remote, &into, |_| {}).await.unwrap();
     assert_eq!(second.verified, second.files, "{:?}", second.problems);
     assert!(
-        second.bytes_skipped >= cut_after,
+        second.bytes_skipped >= cut_after - in_flight,
         "skipped {}",
         second.bytes_skipped
     );
     assert!(
-        second.bytes_sent < size - cut_after + (1 << 20),
+        second.bytes_sent <= size - (cut_after - in_flight),
         "sent {}",
         second.bytes_sent
     );

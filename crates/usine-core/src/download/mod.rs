@@ -1,8 +1,10 @@
 //! Downloads of results (job output folders) with the same guarantees as uploads: the
 //! cluster's `sha256sum` of every file is taken first, each file is checked against it on
-//! arrival, files already here and identical are skipped, and a large file interrupted half-way
-//! continues from its `.usine-part`. Names travel NUL-separated on stdin and in tar headers,
-//! never through a shell, and nothing is written outside the chosen local folder.
+//! arrival, files already here and identical are skipped, and a large file comes in parts on
+//! several channels at once ([`parts`]), each checked against the cluster's hash of it, so an
+//! interrupted one continues with the parts its `.usine-part` lacks. Names travel NUL-separated
+//! on stdin and in tar headers, never through a shell, and nothing is written outside the chosen
+//! local folder.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -11,6 +13,8 @@ use std::path::{Component, Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::ssh::{Connection, quote};
+
+mod parts;
 use crate::transfer::{
     FileProblem, LARGE_FILE, PARTIAL_SUFFIX, Progress, Report, TransferError, nul_separated, place,
 };
@@ -272,7 +276,8 @@ async fn list(
     Ok((files, problems))
 }
 
-/// Appends to `<file>.usine-part` from where it stopped, then renames it when complete.
+/// Fetches the parts of a large file that `<file>.usine-part` lacks, on several channels, then
+/// renames it into place when every part is confirmed.
 async fn fetch_large(
     conn: &Connection,
     remote_root: &str,
@@ -287,60 +292,30 @@ async fn fetch_large(
     let partial = local_place(local_root, &partial_name)
         .map_err(|why| TransferError::Source(local_root.join(&partial_name), why))?;
     let io = |e: std::io::Error| TransferError::Source(partial.clone(), e.to_string());
-    let held = std::fs::symlink_metadata(&partial)
-        .map(|m| m.len())
-        .unwrap_or(0)
-        .min(f.size);
-    let file = open_no_follow(&partial).map_err(io)?;
-    file.set_len(held).map_err(io)?;
-    let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
-    std::io::Seek::seek(&mut writer, std::io::SeekFrom::Start(held)).map_err(io)?;
-    let base = progress.bytes_done;
-    progress.bytes_done += held;
     let path = format!("{}/{}", remote_root.trim_end_matches('/'), f.rel);
-    let mut received = 0u64;
-    let mut write_error = None;
-    let mut last_report = std::time::Instant::now();
-    let mut sink = |data: &[u8]| {
-        if write_error.is_none()
-            && let Err(e) = std::io::Write::write_all(&mut writer, data)
-        {
-            write_error = Some(e);
-        }
-        received += data.len() as u64;
-        if last_report.elapsed() > std::time::Duration::from_millis(250) {
-            last_report = std::time::Instant::now();
-            progress.bytes_done = base + held + received;
-            on_progress(progress);
+    let base = progress.bytes_done;
+    let received = std::sync::atomic::AtomicU64::new(0);
+    let work = parts::fetch(conn, &path, &partial, f.size, &received);
+    tokio::pin!(work);
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    let fetched = loop {
+        tokio::select! {
+            r = &mut work => break r?,
+            _ = tick.tick() => {
+                let now = received.load(std::sync::atomic::Ordering::Relaxed);
+                progress.bytes_done = base + now.min(f.size);
+                on_progress(progress);
+            }
         }
     };
-    let out = conn
-        .exec_streaming(
-            &format!("tail -c +{} -- {}", held + 1, quote(&path)),
-            None,
-            &mut sink,
-        )
-        .await;
-    let flushed = std::io::Write::flush(&mut writer);
-    drop(writer);
-    let out = out?;
-    if let Some(e) = write_error {
-        return Err(io(e));
-    }
-    flushed.map_err(io)?;
-    if !out.success() {
-        return Err(TransferError::Remote {
-            path,
-            message: out.stderr_text(),
-        });
-    }
-    if std::fs::metadata(&partial).map(|m| m.len()).unwrap_or(0) == f.size {
+    if fetched.complete {
         std::fs::rename(&partial, &target).map_err(io)?;
+        let _ = std::fs::remove_file(parts::done_list(&partial));
     }
     progress.bytes_done = base + f.size;
     progress.files_done += 1;
     on_progress(progress);
-    Ok((received, held))
+    Ok((fetched.received, fetched.held))
 }
 
 /// One tar stream for many small files, unpacked here as it arrives. Returns the bytes received
@@ -481,10 +456,10 @@ fn local_place(root: &Path, rel: &str) -> Result<PathBuf, String> {
     Ok(path)
 }
 
-/// Opens (creating) a file to append to, refusing to follow a link put in its place meanwhile.
+/// Opens (creating) a file to write into, refusing to follow a link put in its place meanwhile.
 fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
-    options.create(true).truncate(false).write(true);
+    options.create(true).truncate(false).read(true).write(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
