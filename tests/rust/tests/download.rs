@@ -195,3 +195,37 @@ async fn a_single_file_lands_in_the_chosen_folder_itself() {
         .await
         .unwrap();
 }
+
+/// A large file is checked part by part as it arrives; one that changes on the cluster while it
+/// comes is named as a problem and never takes its real name here.
+#[tokio::test]
+async fn a_large_file_that_changes_on_the_cluster_meanwhile_is_not_kept_as_done() {
+    let lab = Lab::get();
+    let conn = alice(&lab).await;
+    let remote = make_results(&conn, "changing", 40).await;
+    let into = scratch_file("changing");
+    let model = format!("{remote}/ckpt/model.pt");
+    let mut touched = false;
+    let report = download(&conn, &remote, &into, |p| {
+        if !touched && p.current.as_deref() == Some("ckpt/model.pt") {
+            touched = true;
+            let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+            let file = std::fs::File::options().append(true).open(&model).unwrap();
+            file.set_modified(later).unwrap();
+        }
+    })
+    .await
+    .unwrap();
+    assert!(touched);
+    let problem = report.problems.iter().find(|p| p.path == "ckpt/model.pt");
+    assert!(
+        problem.is_some_and(|p| p.problem.contains("changed")),
+        "{:?}",
+        report.problems
+    );
+    assert_eq!(report.verified, report.files - 1);
+    assert!(!landing(&into, &remote).join("ckpt/model.pt").exists());
+    conn.exec(&format!("rm -rf {}", quote(&remote)))
+        .await
+        .unwrap();
+}

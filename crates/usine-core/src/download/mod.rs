@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
+use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
 use crate::ssh::{Connection, quote};
@@ -19,10 +20,17 @@ use crate::transfer::{
     FileProblem, LARGE_FILE, PARTIAL_SUFFIX, Progress, Report, TransferError, nul_separated, place,
 };
 
+/// Tar streams of small files at once.
+const BATCH_LANES: usize = 4;
+
 struct RemoteFile {
     rel: String,
     size: u64,
-    sha256: String,
+    /// Modification time on the cluster (`find`'s `%T@`), to see a large file change meanwhile.
+    modified: String,
+    /// The cluster's SHA-256 of the whole file: taken for small files, and for large ones only
+    /// where a file of the same size is already here (large files are checked part by part).
+    sha256: Option<String>,
 }
 
 /// Brings the folder `remote` of the cluster `cluster` into the folder `into` here, over the
@@ -59,7 +67,7 @@ pub async fn download(
     let (remote_root, local_root) = (&remote_root, &local_root);
     let local_err = |e: std::io::Error| TransferError::Source(local_root.to_owned(), e.to_string());
     std::fs::create_dir_all(local_root).map_err(local_err)?;
-    let (files, mut problems) = list(conn, remote_root, only.as_deref()).await?;
+    let (files, mut problems) = list(conn, remote_root, only.as_deref(), local_root).await?;
     let mut report = Report {
         transfer_id: String::new(),
         files: files.len(),
@@ -95,7 +103,8 @@ pub async fn download(
     for f in placed {
         let path = local_root.join(&f.rel);
         if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() == f.size)
-            && sha256_file(&path).ok().as_ref() == Some(&f.sha256)
+            && f.sha256.is_some()
+            && sha256_file(&path).ok() == f.sha256
         {
             report.verified += 1;
             report.bytes_skipped += f.size;
@@ -110,6 +119,8 @@ pub async fn download(
     let (large, small): (Vec<&RemoteFile>, Vec<&RemoteFile>) =
         wanted.iter().partition(|f| f.size >= LARGE_FILE);
     let mut failed: HashSet<String> = HashSet::new();
+    // Large files checked part by part as they arrived: not hashed again.
+    let mut by_parts: HashSet<String> = HashSet::new();
     for f in large {
         progress.current = Some(f.rel.clone());
         match fetch_large(
@@ -122,9 +133,18 @@ pub async fn download(
         )
         .await
         {
-            Ok((received, held)) => {
-                report.bytes_sent += received;
-                report.bytes_skipped += held;
+            Ok(fetched) => {
+                report.bytes_sent += fetched.received;
+                report.bytes_skipped += fetched.held;
+                if fetched.complete {
+                    by_parts.insert(f.rel.clone());
+                } else {
+                    failed.insert(f.rel.clone());
+                    problems.push(FileProblem {
+                        path: f.rel.clone(),
+                        problem: crate::tr!(en: "some parts did not arrive intact, or it changed on the cluster meanwhile; download again to fetch them", fr: "des parties ne sont pas arrivées intactes, ou il a changé sur le cluster entre-temps ; téléchargez à nouveau pour les récupérer"),
+                    });
+                }
             }
             // A file that cannot be written here does not stop the others; a dropped link does.
             Err(TransferError::Source(_, why)) => {
@@ -137,8 +157,17 @@ pub async fn download(
             Err(other) => return Err(other),
         }
     }
-    for batch in small.chunks(1000) {
-        let (bytes, refused) = fetch_batch(conn, remote_root, local_root, batch).await?;
+    // Small files in tar batches, a few streams at once: one stream waits a round trip between
+    // batches and is bounded by one core on each side.
+    let batch_len = small.len().div_ceil(BATCH_LANES).clamp(1, 1000);
+    let mut batches = futures_util::stream::iter(small.chunks(batch_len))
+        .map(|batch| async move {
+            let fetched = fetch_batch(conn, remote_root, local_root, batch).await;
+            (batch, fetched)
+        })
+        .buffer_unordered(BATCH_LANES);
+    while let Some((batch, fetched)) = batches.next().await {
+        let (bytes, refused) = fetched?;
         report.bytes_sent += bytes;
         for (rel, why) in refused {
             failed.insert(rel.clone());
@@ -158,9 +187,13 @@ pub async fn download(
     // Every file fetched in this run is checked against the cluster's checksum (the skipped
     // ones were hashed above already).
     for f in wanted.into_iter().filter(|f| !failed.contains(&f.rel)) {
+        if by_parts.contains(&f.rel) {
+            report.verified += 1;
+            continue;
+        }
         let path = local_root.join(&f.rel);
         match sha256_file(&path) {
-            Ok(h) if h == f.sha256 => report.verified += 1,
+            Ok(h) if Some(&h) == f.sha256.as_ref() => report.verified += 1,
             Ok(_) => problems.push(FileProblem {
                 path: f.rel.clone(),
                 problem: crate::tr!(en: "its checksum differs from the cluster's (did it change during the download?); download again", fr: "sa somme de contrôle diffère de celle du cluster (a-t-il changé pendant le téléchargement ?) ; téléchargez à nouveau"),
@@ -198,6 +231,7 @@ async fn list(
     conn: &Connection,
     remote_root: &str,
     only: Option<&str>,
+    local_root: &Path,
 ) -> Result<(Vec<RemoteFile>, Vec<FileProblem>), TransferError> {
     let root = quote(remote_root);
     let start = match only {
@@ -206,7 +240,7 @@ async fn list(
     };
     let out = conn
         .exec(&format!(
-            "cd -- {root} && find {start} -type f -printf '%s %p\\0'"
+            "cd -- {root} && find {start} -type f -printf '%s %T@ %p\\0'"
         ))
         .await?;
     if !out.success() {
@@ -216,7 +250,7 @@ async fn list(
         });
     }
     let mut problems = Vec::new();
-    let mut entries: Vec<(String, u64)> = Vec::new();
+    let mut entries: Vec<(String, u64, String)> = Vec::new();
     for record in out.stdout.split(|&b| b == 0).filter(|r| !r.is_empty()) {
         let Ok(text) = std::str::from_utf8(record) else {
             problems.push(FileProblem {
@@ -225,7 +259,9 @@ async fn list(
             });
             continue;
         };
-        let Some((size, rel)) = text.split_once(' ') else {
+        let mut fields = text.splitn(3, ' ');
+        let (Some(size), Some(modified), Some(rel)) = (fields.next(), fields.next(), fields.next())
+        else {
             continue;
         };
         let rel = rel.strip_prefix("./").unwrap_or(rel);
@@ -239,9 +275,24 @@ async fn list(
             });
             continue;
         }
-        entries.push((rel.to_owned(), size.parse().unwrap_or(0)));
+        entries.push((
+            rel.to_owned(),
+            size.parse().unwrap_or(0),
+            modified.to_owned(),
+        ));
     }
-    let rx = nul_separated(entries.iter().map(|(r, _)| r.as_str()));
+    // Whole-file hashes for what is checked whole: small files, and large ones whose copy here
+    // may already be the same.
+    let same_size_here = |rel: &str, size: u64| {
+        std::fs::symlink_metadata(local_root.join(rel))
+            .is_ok_and(|m| m.is_file() && m.len() == size)
+    };
+    let hashed: Vec<&str> = entries
+        .iter()
+        .filter(|(rel, size, _)| *size < LARGE_FILE || same_size_here(rel, *size))
+        .map(|(rel, _, _)| rel.as_str())
+        .collect();
+    let rx = nul_separated(hashed.iter().copied());
     let sums = conn
         .exec_with_input(
             &format!("cd -- {root} && xargs -0 -r sha256sum --zero --"),
@@ -256,17 +307,19 @@ async fn list(
             Some((n.to_owned(), h.to_owned()))
         })
         .collect();
+    let asked: HashSet<&str> = hashed.into_iter().collect();
     let files = entries
-        .into_iter()
-        .filter_map(|(rel, size)| match hashes.get(&rel) {
-            Some(h) => Some(RemoteFile {
-                sha256: h.clone(),
-                rel,
-                size,
+        .iter()
+        .filter_map(|(rel, size, modified)| match hashes.get(rel) {
+            h if h.is_some() || !asked.contains(rel.as_str()) => Some(RemoteFile {
+                sha256: h.cloned(),
+                rel: rel.clone(),
+                size: *size,
+                modified: modified.clone(),
             }),
-            None => {
+            _ => {
                 problems.push(FileProblem {
-                    path: rel,
+                    path: rel.clone(),
                     problem: crate::tr!(en: "the cluster could not read it", fr: "le cluster n'a pas pu le lire"),
                 });
                 None
@@ -285,7 +338,7 @@ async fn fetch_large(
     f: &RemoteFile,
     progress: &mut Progress,
     on_progress: &mut (impl FnMut(&Progress) + Send),
-) -> Result<(u64, u64), TransferError> {
+) -> Result<parts::Fetched, TransferError> {
     let target = local_place(local_root, &f.rel)
         .map_err(|why| TransferError::Source(local_root.join(&f.rel), why))?;
     let partial_name = format!("{}{PARTIAL_SUFFIX}", f.rel);
@@ -308,6 +361,13 @@ async fn fetch_large(
             }
         }
     };
+    let mut fetched = fetched;
+    // Each part was right when it was read: the file as a whole is right if it did not change
+    // on the cluster meanwhile.
+    if fetched.complete && !unchanged(conn, &path, f).await? {
+        fetched.complete = false;
+        let _ = std::fs::remove_file(parts::done_list(&partial));
+    }
     if fetched.complete {
         std::fs::rename(&partial, &target).map_err(io)?;
         let _ = std::fs::remove_file(parts::done_list(&partial));
@@ -315,7 +375,18 @@ async fn fetch_large(
     progress.bytes_done = base + f.size;
     progress.files_done += 1;
     on_progress(progress);
-    Ok((fetched.received, fetched.held))
+    Ok(fetched)
+}
+
+/// Whether `path` on the cluster still has the size and modification time it was listed with.
+async fn unchanged(conn: &Connection, path: &str, f: &RemoteFile) -> Result<bool, TransferError> {
+    let out = conn
+        .exec(&format!(
+            "find {} -maxdepth 0 -printf '%s %T@'",
+            quote(path)
+        ))
+        .await?;
+    Ok(out.stdout_text() == format!("{} {}", f.size, f.modified))
 }
 
 /// One tar stream for many small files, unpacked here as it arrives. Returns the bytes received
@@ -446,8 +517,17 @@ fn local_place(root: &Path, rel: &str) -> Result<PathBuf, String> {
             }
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // Batches unpack side by side: another may have made this folder meanwhile.
                 if !last {
-                    std::fs::create_dir(&path).map_err(|e| e.to_string())?;
+                    match std::fs::create_dir(&path) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                            if !std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+                                return Err(e.to_string());
+                            }
+                        }
+                        Err(e) => return Err(e.to_string()),
+                    }
                 }
             }
             Err(e) => return Err(e.to_string()),
