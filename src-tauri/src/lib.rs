@@ -75,6 +75,7 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             jobs::save_settings,
             jobs::set_language,
             opened::take_opened_scripts,
+            opened::choose_script,
             guide::guide_at_start,
             guide::save_guide,
             guide::guide_add_cluster,

@@ -79,12 +79,25 @@ pub fn on_second_launch<R: Runtime>(app: &AppHandle<R>, args: Vec<String>) {
         let _ = window.unminimize();
         let _ = window.set_focus();
     }
-    let scripts = scripts_in(&args);
+    hand_over(app, scripts_in(&args));
+}
+
+fn hand_over<R: Runtime>(app: &AppHandle<R>, scripts: Vec<OpenedScript>) {
     if scripts.is_empty() {
         return;
     }
     app.state::<Inbox>().push(scripts);
     let _ = crate::events::send(app, AppEvent::OpenScript);
+}
+
+/// Asks for a script in the system's dialog: it arrives as a double-clicked script does.
+#[tauri::command]
+#[tracing::instrument(skip(app))]
+pub async fn choose_script<R: Runtime>(app: AppHandle<R>) {
+    let kind = usine_core::local_pick::PickKind::Script;
+    let picked = crate::files::pick_paths(app.clone(), kind).await;
+    let args: Vec<String> = std::iter::once(String::new()).chain(picked).collect();
+    hand_over(&app, scripts_in(&args));
 }
 
 /// The scripts waiting to be opened (those given at start among them); the inbox is then empty.

@@ -75,6 +75,7 @@ export type Commands = {
   save_settings: { args: { settings: Settings }; result: void };
   set_language: { args: { lang: Lang }; result: void };
   take_opened_scripts: { args: Record<string, never>; result: Array<OpenedScript> };
+  choose_script: { args: Record<string, never>; result: void };
   guide_at_start: { args: Record<string, never>; result: Guide | null };
   save_guide: { args: { guide: Guide }; result: void };
   guide_add_cluster: { args: { place: Place; user: string; login: Login; publicKey: string | null }; result: Guide };

@@ -216,6 +216,8 @@ const en = {
   "drafts.start": "Start from a template",
   "drafts.use": "Use this",
   "drafts.import": "…or paste an existing sbatch script",
+  "drafts.chooseScript": "Open a job script file…",
+  "add.chooseKey": "Choose a key file…",
   "drafts.importButton": "Read this script",
   "drafts.yours": "Your drafts",
   "drafts.none": "No draft yet.",

@@ -220,6 +220,9 @@ export const setCoreLanguage = (lang: Lang): Promise<void> => call("set_language
 /** The scripts Usine was asked to open that no screen has taken yet (at start, or since). */
 export const takeOpenedScripts = (): Promise<OpenedScript[]> => call("take_opened_scripts");
 
+/** Asks for a script file in the system's dialog; it then waits to be taken, as an opened one. */
+export const chooseScript = (): Promise<void> => call("choose_script");
+
 /** Scripts wait to be taken (`takeOpenedScripts`). */
 export const onOpenScript = (handler: () => void) => on("open-script", () => handler());
 

@@ -160,12 +160,13 @@ pub async fn download(
     // Small files in tar batches, a few streams at once: one stream waits a round trip between
     // batches and is bounded by one core on each side.
     let batch_len = small.len().div_ceil(BATCH_LANES).clamp(1, 1000);
-    let mut batches = futures_util::stream::iter(small.chunks(batch_len))
-        .map(|batch| async move {
-            let fetched = fetch_batch(conn, remote_root, local_root, batch).await;
-            (batch, fetched)
-        })
-        .buffer_unordered(BATCH_LANES);
+    // Futures of a named function, not of a closure: the app spawns this on another thread, and
+    // a closure here would tie the future to one lifetime of its argument.
+    let batches: Vec<_> = small
+        .chunks(batch_len)
+        .map(|batch| fetch_batch_tagged(conn, remote_root, local_root, batch))
+        .collect();
+    let mut batches = futures_util::stream::iter(batches).buffer_unordered(BATCH_LANES);
     while let Some((batch, fetched)) = batches.next().await {
         let (bytes, refused) = fetched?;
         report.bytes_sent += bytes;
@@ -387,6 +388,22 @@ async fn unchanged(conn: &Connection, path: &str, f: &RemoteFile) -> Result<bool
         ))
         .await?;
     Ok(out.stdout_text() == format!("{} {}", f.size, f.modified))
+}
+
+/// [`fetch_batch`], with the batch it fetched.
+async fn fetch_batch_tagged<'a>(
+    conn: &Connection,
+    remote_root: &str,
+    local_root: &Path,
+    batch: &'a [&'a RemoteFile],
+) -> (
+    &'a [&'a RemoteFile],
+    Result<(u64, Vec<(String, String)>), TransferError>,
+) {
+    (
+        batch,
+        fetch_batch(conn, remote_root, local_root, batch).await,
+    )
 }
 
 /// One tar stream for many small files, unpacked here as it arrives. Returns the bytes received

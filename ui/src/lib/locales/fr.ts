@@ -218,6 +218,8 @@ export const fr: Record<MessageKey, string> = {
   "drafts.start": "Partir d'un modèle",
   "drafts.use": "Utiliser",
   "drafts.import": "…ou collez un script sbatch existant",
+  "drafts.chooseScript": "Ouvrir un fichier de script de job…",
+  "add.chooseKey": "Choisir un fichier de clé…",
   "drafts.importButton": "Lire ce script",
   "drafts.yours": "Vos brouillons",
   "drafts.none": "Aucun brouillon pour l'instant.",
