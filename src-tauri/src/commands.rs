@@ -320,13 +320,6 @@ async fn bring_back<R: Runtime>(
 ) {
     let state = tauri::Manager::state::<AppState>(&app);
     let questions = relay_questions(app.clone(), cluster.clone());
-    let progressed = |p: &transfer::Progress| {
-        let progress = Progressed {
-            id: id.clone(),
-            progress: p.clone(),
-        };
-        let _ = events::send(&app, AppEvent::DownloadProgress(progress));
-    };
     let into = std::path::Path::new(&destination);
     let result = usine_core::download::bring_back(
         &state.store,
@@ -335,10 +328,33 @@ async fn bring_back<R: Runtime>(
         questions,
         &source,
         into,
-        progressed,
+        download_progress(&app, &id),
     )
-    .await
-    .map_err(|error| {
+    .await;
+    download_done(&app, id, result);
+}
+
+/// Sends a download's progress as `download-progress` events.
+pub(crate) fn download_progress<'a, R: Runtime>(
+    app: &'a AppHandle<R>,
+    id: &'a str,
+) -> impl FnMut(&transfer::Progress) + Send + 'a {
+    move |p| {
+        let progress = Progressed {
+            id: id.to_owned(),
+            progress: p.clone(),
+        };
+        let _ = events::send(app, AppEvent::DownloadProgress(progress));
+    }
+}
+
+/// Sends a download's end as `download-done`; what it brought back may then be opened.
+pub(crate) fn download_done<R: Runtime>(
+    app: &AppHandle<R>,
+    id: String,
+    result: Result<transfer::Report, transfer::ClusterTransferError>,
+) {
+    let result = result.map_err(|error| {
         tr!(
             en: "{} Start it again to continue where it stopped.",
             fr: "{} Relancez-le pour continuer là où il s'est arrêté.",
@@ -346,7 +362,8 @@ async fn bring_back<R: Runtime>(
         )
     });
     if let Ok(report) = &result {
+        let state = tauri::Manager::state::<AppState>(app);
         state.landed.locked().push(report.place.clone().into());
     }
-    let _ = events::send(&app, AppEvent::DownloadDone(ended(id, result)));
+    let _ = events::send(app, AppEvent::DownloadDone(ended(id, result)));
 }

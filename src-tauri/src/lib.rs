@@ -50,6 +50,7 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             files::pick_paths,
             files::open_on_computer,
             files::open_link,
+            files::bring_back_job,
             commands::forget_cluster,
             commands::connect_cluster,
             commands::answer_question,

@@ -112,7 +112,9 @@ impl HasKind for TransferError {
             TransferError::NoSpace { .. }
             | TransferError::Full(_)
             | TransferError::Remote { .. } => Refused,
-            TransferError::Source(..) | TransferError::NoName(_) => Invalid,
+            TransferError::Source(..) | TransferError::NoName(_) | TransferError::NoOutputs(_) => {
+                Invalid
+            }
             TransferError::AlreadyRunning(_) => Busy,
             TransferError::UnknownTransfer(_) => NotFound,
             TransferError::Interrupted(e) => e.kind(),

@@ -50,6 +50,7 @@ export type Commands = {
   pick_paths: { args: { kind: PickKind }; result: Array<string> };
   open_on_computer: { args: { path: string; reveal: boolean }; result: void };
   open_link: { args: { url: string }; result: void };
+  bring_back_job: { args: { id: string }; result: string };
   forget_cluster: { args: { name: string }; result: void };
   connect_cluster: { args: { name: string }; result: ClusterProfile };
   answer_question: { args: { id: number; answer: QuestionAnswer }; result: void };

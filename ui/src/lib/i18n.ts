@@ -290,6 +290,7 @@ const en = {
   "jobs.errors": "Errors",
   "jobs.connect": "Connect to {cluster}",
   "jobs.refreshLogs": "Refresh output",
+  "jobs.bringBack": "Bring back its outputs",
   "jobs.noLogs": "No output yet.",
   "jobs.slurmId": "Slurm job {id}",
   "jobs.used": "{hours} GPU hours used",

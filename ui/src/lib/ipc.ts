@@ -276,3 +276,6 @@ export function droppedOn(element: Element | undefined, d: Dropped): boolean {
   const hit = document.elementFromPoint(d.x, d.y);
   return !!element && !!hit && element.contains(hit);
 }
+/** Brings a job's outputs back into its folder in Downloads; progress and the end come as
+ *  download events under the id returned. */
+export const bringBackJob = (id: string): Promise<string> => call("bring_back_job", { id });

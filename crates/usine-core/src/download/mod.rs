@@ -13,6 +13,8 @@ use std::path::{Component, Path, PathBuf};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
+use crate::jobs::history::JobEntry;
+use crate::jobs::spec::JobSpec;
 use crate::ssh::{Connection, quote};
 
 mod parts;
@@ -48,6 +50,78 @@ pub async fn bring_back(
     let settings = crate::cluster::get(&crate::store::lock(store), cluster)?;
     let conn = connections.get(&settings, questions).await?;
     Ok(download(&conn, remote, into, on_progress).await?)
+}
+
+/// What a job's "Bring back its outputs" fetches: the folders its spec names as outputs (under
+/// its working folder when relative), or else its working folder, unless that is the home
+/// (which holds far more than the job's results).
+pub fn outputs_of(spec: &JobSpec) -> Result<Vec<String>, TransferError> {
+    let workdir = spec.working_dir.trim_end_matches('/');
+    let under_workdir = |o: &str| match o {
+        o if o.starts_with('/') || o == "~" || o.starts_with("~/") => o.to_owned(),
+        o => format!("{workdir}/{}", o.trim_start_matches("./")),
+    };
+    let outputs: Vec<String> = spec
+        .outputs
+        .iter()
+        .map(|o| o.trim())
+        .filter(|o| !o.is_empty())
+        .map(under_workdir)
+        .collect();
+    if !outputs.is_empty() {
+        return Ok(outputs);
+    }
+    if workdir.is_empty() || workdir == "~" {
+        return Err(TransferError::NoOutputs(spec.name.clone()));
+    }
+    Ok(vec![workdir.to_owned()])
+}
+
+/// Where a job's outputs land here: `<Downloads>/Usine/<job name>-<id>`.
+pub fn results_folder(job: &JobEntry) -> PathBuf {
+    let downloads = directories::UserDirs::new()
+        .and_then(|d| d.download_dir().map(Path::to_owned))
+        .or_else(std::env::home_dir)
+        .unwrap_or_default();
+    let short: String = job.id.chars().take(8).collect();
+    downloads
+        .join("Usine")
+        .join(format!("{}-{short}", job.spec.name))
+}
+
+/// Brings a job's outputs back into [`results_folder`], each folder under its own name: the
+/// job page's one click.
+pub async fn bring_back_job(
+    store: &std::sync::Mutex<crate::store::Store>,
+    connections: &crate::cluster::Connections,
+    job_id: &str,
+    questions: crate::ssh::Questions,
+    mut on_progress: impl FnMut(&Progress) + Send,
+) -> Result<Report, crate::transfer::ClusterTransferError> {
+    let job = crate::jobs::history::get(&crate::store::lock(store), job_id)
+        .map_err(crate::cluster::ClusterError::Store)?;
+    let outputs = outputs_of(&job.spec)?;
+    let into = results_folder(&job);
+    let settings = crate::cluster::get(&crate::store::lock(store), &job.target)?;
+    let conn = connections.get(&settings, questions).await?;
+    let mut all = Report {
+        transfer_id: String::new(),
+        files: 0,
+        verified: 0,
+        bytes_sent: 0,
+        bytes_skipped: 0,
+        problems: Vec::new(),
+        place: into.display().to_string(),
+    };
+    for output in outputs {
+        let report = download(&conn, &output, &into, &mut on_progress).await?;
+        all.files += report.files;
+        all.verified += report.verified;
+        all.bytes_sent += report.bytes_sent;
+        all.bytes_skipped += report.bytes_skipped;
+        all.problems.extend(report.problems);
+    }
+    Ok(all)
 }
 
 /// Brings the cluster folder `remote_root` into the folder `into` here, where it keeps its
@@ -605,4 +679,29 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect())
+}
+
+#[cfg(test)]
+mod outputs_tests {
+    use super::*;
+
+    #[test]
+    fn outputs_are_the_specs_or_its_working_folder_but_never_the_whole_home() {
+        let mut spec = JobSpec {
+            working_dir: "~/runs/bert".into(),
+            outputs: vec!["checkpoints/".into(), "/scratch/p1/eval".into(), " ".into()],
+            ..JobSpec::default()
+        };
+        assert_eq!(
+            outputs_of(&spec).unwrap(),
+            ["~/runs/bert/checkpoints/", "/scratch/p1/eval"]
+        );
+        spec.outputs.clear();
+        assert_eq!(outputs_of(&spec).unwrap(), ["~/runs/bert"]);
+        spec.working_dir = "~".into();
+        assert!(matches!(
+            outputs_of(&spec),
+            Err(TransferError::NoOutputs(_))
+        ));
+    }
 }

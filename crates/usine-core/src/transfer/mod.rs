@@ -97,6 +97,12 @@ pub enum TransferError {
     ))]
     Interrupted(SshError),
     #[error("{}", crate::tr!(
+        en: "The job {} names no output folder and runs in your home folder, which holds far more than its results: add its output folder to the job (Outputs), or bring a folder back from the Data screen.",
+        fr: "Le job {} n'indique aucun dossier de sortie et tourne dans votre dossier personnel, qui contient bien plus que ses résultats : ajoutez son dossier de sortie au job (Sorties), ou rapatriez un dossier depuis l'écran Données.",
+        .0
+    ))]
+    NoOutputs(String),
+    #[error("{}", crate::tr!(
         en: "Usine's local database failed: {}",
         fr: "La base de données locale d'Usine a échoué : {}",
         .0

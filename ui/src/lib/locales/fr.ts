@@ -292,6 +292,7 @@ export const fr: Record<MessageKey, string> = {
   "jobs.errors": "Erreurs",
   "jobs.connect": "Se connecter à {cluster}",
   "jobs.refreshLogs": "Rafraîchir la sortie",
+  "jobs.bringBack": "Rapatrier ses résultats",
   "jobs.noLogs": "Pas encore de sortie.",
   "jobs.slurmId": "Calcul Slurm {id}",
   "jobs.used": "{hours} heures GPU utilisées",
