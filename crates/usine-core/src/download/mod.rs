@@ -193,6 +193,8 @@ pub async fn download(
     let (large, small): (Vec<&RemoteFile>, Vec<&RemoteFile>) =
         wanted.iter().partition(|f| f.size >= LARGE_FILE);
     let mut failed: HashSet<String> = HashSet::new();
+    // Small files' hashes, taken as they were written here.
+    let mut arrived: HashMap<String, String> = HashMap::new();
     // Large files checked part by part as they arrived: not hashed again.
     let mut by_parts: HashSet<String> = HashSet::new();
     for f in large {
@@ -242,7 +244,9 @@ pub async fn download(
         .collect();
     let mut batches = futures_util::stream::iter(batches).buffer_unordered(BATCH_LANES);
     while let Some((batch, fetched)) = batches.next().await {
-        let (bytes, refused) = fetched?;
+        let (bytes, unpacked) = fetched?;
+        let Unpacked { refused, written } = unpacked;
+        arrived.extend(written);
         report.bytes_sent += bytes;
         for (rel, why) in refused {
             failed.insert(rel.clone());
@@ -267,7 +271,11 @@ pub async fn download(
             continue;
         }
         let path = local_root.join(&f.rel);
-        match sha256_file(&path) {
+        let hashed = match arrived.remove(&f.rel) {
+            Some(h) => Ok(h),
+            None => sha256_file(&path),
+        };
+        match hashed {
             Ok(h) if Some(&h) == f.sha256.as_ref() => report.verified += 1,
             Ok(_) => problems.push(FileProblem {
                 path: f.rel.clone(),
@@ -313,9 +321,12 @@ async fn list(
         Some(name) => quote(&format!("./{name}")),
         None => ".".to_owned(),
     };
+    // One round trip: the files, an empty record, then the hashes of the small ones (a large
+    // one is checked part by part as it comes).
     let out = conn
         .exec(&format!(
-            "cd -- {root} && find {start} -type f -printf '%s %T@ %p\\0'"
+            "cd -- {root} && find {start} -type f -printf '%s %T@ %p\\0' && printf '\\0' && \
+             find {start} -type f -size -{LARGE_FILE}c -print0 | xargs -0 -r sha256sum --zero --"
         ))
         .await?;
     if !out.success() {
@@ -326,7 +337,12 @@ async fn list(
     }
     let mut problems = Vec::new();
     let mut entries: Vec<(String, u64, String)> = Vec::new();
-    for record in out.stdout.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+    let (listed, small_sums) = match out.stdout.windows(2).position(|w| w == b"\0\0") {
+        Some(i) => (&out.stdout[..=i], &out.stdout[i + 2..]),
+        // No file at all: only the separator came.
+        None => (&out.stdout[..0], &out.stdout[..0]),
+    };
+    for record in listed.split(|&b| b == 0).filter(|r| !r.is_empty()) {
         let Ok(text) = std::str::from_utf8(record) else {
             problems.push(FileProblem {
                 path: String::from_utf8_lossy(record).into_owned(),
@@ -367,21 +383,29 @@ async fn list(
         .filter(|(rel, size, _)| *size < LARGE_FILE || same_size_here(rel, *size))
         .map(|(rel, _, _)| rel.as_str())
         .collect();
-    let rx = nul_separated(hashed.iter().copied());
-    let sums = conn
-        .exec_with_input(
-            &format!("cd -- {root} && xargs -0 -r sha256sum --zero --"),
-            rx,
-        )
-        .await?;
-    let hashes: HashMap<String, String> = sums
-        .stdout
-        .split(|&b| b == 0)
-        .filter_map(|rec| {
-            let (h, n) = std::str::from_utf8(rec).ok()?.split_once("  ")?;
-            Some((n.to_owned(), h.to_owned()))
-        })
+    let mut hashes = sha256_records(small_sums);
+    let large_here: Vec<&str> = entries
+        .iter()
+        .filter(|(rel, size, _)| *size >= LARGE_FILE && hashed.contains(&rel.as_str()))
+        .map(|(rel, _, _)| rel.as_str())
         .collect();
+    if !large_here.is_empty() {
+        let rx = nul_separated(
+            large_here
+                .iter()
+                .map(|r| format!("./{r}"))
+                .collect::<Vec<_>>()
+                .iter()
+                .map(String::as_str),
+        );
+        let sums = conn
+            .exec_with_input(
+                &format!("cd -- {root} && xargs -0 -r sha256sum --zero --"),
+                rx,
+            )
+            .await?;
+        hashes.extend(sha256_records(&sums.stdout));
+    }
     let asked: HashSet<&str> = hashed.into_iter().collect();
     let files = entries
         .iter()
@@ -470,10 +494,7 @@ async fn fetch_batch_tagged<'a>(
     remote_root: &str,
     local_root: &Path,
     batch: &'a [&'a RemoteFile],
-) -> (
-    &'a [&'a RemoteFile],
-    Result<(u64, Vec<(String, String)>), TransferError>,
-) {
+) -> (&'a [&'a RemoteFile], Result<(u64, Unpacked), TransferError>) {
     (
         batch,
         fetch_batch(conn, remote_root, local_root, batch).await,
@@ -487,7 +508,7 @@ async fn fetch_batch(
     remote_root: &str,
     local_root: &Path,
     batch: &[&RemoteFile],
-) -> Result<(u64, Vec<(String, String)>), TransferError> {
+) -> Result<(u64, Unpacked), TransferError> {
     let rx = nul_separated(batch.iter().map(|f| f.rel.as_str()));
     // The unpacking runs on a blocking thread, fed through a bounded channel.
     let (chunks_tx, chunks_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
@@ -532,8 +553,9 @@ async fn fetch_batch(
 /// it lands in a new temporary file beside its place and is renamed over it (a rename replaces
 /// a file, it does not follow anything). A file that cannot be placed is skipped and named,
 /// with why; only an unreadable stream fails the whole batch.
-fn unpack(reader: impl Read, dest: &Path) -> std::io::Result<Vec<(String, String)>> {
+fn unpack(reader: impl Read, dest: &Path) -> std::io::Result<Unpacked> {
     let mut refused = Vec::new();
+    let mut written = HashMap::new();
     let mut archive = tar::Archive::new(reader);
     for entry in archive.entries()? {
         let mut entry = entry?;
@@ -541,19 +563,34 @@ fn unpack(reader: impl Read, dest: &Path) -> std::io::Result<Vec<(String, String
             continue;
         }
         let rel = entry.path()?.to_string_lossy().into_owned();
-        let written = local_place(dest, &rel).and_then(|target| {
+        let outcome = local_place(dest, &rel).and_then(|target| {
             let mtime = entry.header().mtime().ok();
             write_replacing(&mut entry, &target, mtime).map_err(|e| e.to_string())
         });
-        if let Err(why) = written {
+        match outcome {
+            Ok(hash) => {
+                written.insert(rel, hash);
+            }
             // The rest of this entry is skipped by the archive reader itself.
-            refused.push((rel, why));
+            Err(why) => refused.push((rel, why)),
         }
     }
-    Ok(refused)
+    Ok(Unpacked { refused, written })
 }
 
-fn write_replacing(data: &mut impl Read, target: &Path, mtime: Option<u64>) -> std::io::Result<()> {
+/// What a tar batch did here: the files that could not be written (with why), and the SHA-256
+/// of each file written, taken while writing it.
+struct Unpacked {
+    refused: Vec<(String, String)>,
+    written: HashMap<String, String>,
+}
+
+/// Returns the SHA-256 of what was written.
+fn write_replacing(
+    data: &mut impl Read,
+    target: &Path,
+    mtime: Option<u64>,
+) -> std::io::Result<String> {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -564,12 +601,22 @@ fn write_replacing(data: &mut impl Read, target: &Path, mtime: Option<u64>) -> s
             .write(true)
             .create_new(true)
             .open(&tmp)?;
-        std::io::copy(data, &mut file)?;
+        let mut hasher = Sha256::new();
+        let mut buf = [0u8; 64 * 1024];
+        loop {
+            let n = data.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            std::io::Write::write_all(&mut file, &buf[..n])?;
+        }
         if let Some(secs) = mtime {
             file.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))?;
         }
         drop(file);
-        std::fs::rename(&tmp, target)
+        std::fs::rename(&tmp, target)?;
+        Ok(hex(&hasher.finalize()))
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -661,6 +708,20 @@ impl Read for ChannelReader {
         self.pos += n;
         Ok(n)
     }
+}
+
+/// `sha256sum --zero`'s records (`HASH  ./path`), by path under the folder.
+fn sha256_records(out: &[u8]) -> HashMap<String, String> {
+    out.split(|&b| b == 0)
+        .filter_map(|rec| {
+            let (h, n) = std::str::from_utf8(rec).ok()?.split_once("  ")?;
+            Some((n.strip_prefix("./").unwrap_or(n).to_owned(), h.to_owned()))
+        })
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn sha256_file(path: &Path) -> std::io::Result<String> {
