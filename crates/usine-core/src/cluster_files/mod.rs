@@ -6,7 +6,8 @@
 //! Names are bytes ([`names`]), and they reach the cluster on the standard input of `xargs -0`,
 //! which hands them to a fixed script as `$1`, `$2`: no name is ever parsed by a shell, whatever
 //! it holds (quotes, newlines, a leading dash, bytes that are not text). The scripts run with
-//! `LC_ALL=C` so the cluster's messages can be recognised. Commands on an exec channel are used
+//! `LC_ALL=C` so the cluster's messages can be recognised; the command line holds no `!` and no
+//! `VAR=value` prefix, which a csh login shell would misread. Commands on an exec channel are used
 //! rather than SFTP: one round trip lists a folder of 100,000 entries (SFTP's READDIR answers
 //! about 100 at a time), and the SFTP library Usine uses cannot carry names that are not UTF-8.
 
@@ -173,7 +174,7 @@ async fn run(conn: &Connection, script: &str, args: &[&[u8]]) -> Result<CommandO
     // Capacity 1 and nothing sent yet: this cannot fail. Dropping `tx` ends stdin.
     let _ = tx.try_send(input);
     drop(tx);
-    let command = format!("LC_ALL=C xargs -0 sh -c {} sh", quote(script));
+    let command = format!("env LC_ALL=C xargs -0 sh -c {} sh", quote(script));
     conn.exec_with_input(&command, rx).await
 }
 
@@ -271,8 +272,8 @@ pub async fn list(on: &OnCluster<'_>, path: &str) -> Result<Listing, FilesError>
     list_at(&conn, path).await
 }
 
-const LIST: &str = "cd -- \"$1\" 2>/dev/null || { if [ ! -e \"$1\" ]; then echo 'No such file or directory'; \
-    elif [ -d \"$1\" ]; then echo 'Permission denied'; else echo 'Not a directory'; fi >&2; exit 1; }; printf '%s\\0' \"$(id -u)\"; \
+const LIST: &str = "cd -- \"$1\" 2>/dev/null || { if [ -d \"$1\" ]; then echo 'Permission denied'; \
+    elif [ -e \"$1\" ]; then echo 'Not a directory'; else echo 'No such file or directory'; fi >&2; exit 1; }; printf '%s\\0' \"$(id -u)\"; \
     exec find . -mindepth 1 -maxdepth 1 -printf \"$2\"";
 
 async fn list_at(conn: &Connection, path: Vec<u8>) -> Result<Listing, FilesError> {
@@ -357,8 +358,8 @@ pub struct Size {
 
 const MEASURE: &str = "[ -e \"$1\" ] || [ -L \"$1\" ] || { echo 'No such file or directory' >&2; exit 1; }; \
     u=$(id -u); find \"$1\" -printf '%y %U %s\\n' 2>/dev/null | awk -v u=\"$u\" \
-    '{ if ($1 == \"d\") d++; else { n++; s += $3 } if ($2 != u) o++ } \
-    END { printf \"%.0f %.0f %.0f %.0f\\n\", n, d, s, o }'";
+    '{ if ($1 == \"d\") d++; else { n++; s += $3 } if ($2 == u) m++ } \
+    END { printf \"%.0f %.0f %.0f %.0f\\n\", n, d, s, n + d - m }'";
 
 /// How much `path` holds (a folder's size on demand; what a delete would remove).
 pub async fn measure(on: &OnCluster<'_>, path: &str) -> Result<Size, FilesError> {
@@ -498,10 +499,10 @@ pub struct Deleted {
 /// follows a link: a link is removed, not what it points to.
 const DELETE: &str = "p=$1; [ -e \"$p\" ] || [ -L \"$p\" ] || { echo 'No such file or directory' >&2; exit 1; }; \
     for a in / \"$HOME\" \"${SCRATCH:-}\" \"${WORK:-}\" \"${PROJECT:-}\"; do \
-    [ -n \"$a\" ] && [ \"$p\" -ef \"$a\" ] && [ ! -L \"$p\" ] && { echo protected; exit 0; }; done; \
-    if [ -d \"$p\" ] && [ ! -L \"$p\" ]; then \
+    [ -n \"$a\" ] && [ \"$p\" -ef \"$a\" ] && { [ -L \"$p\" ] || { echo protected; exit 0; }; }; done; \
+    if [ -L \"$p\" ]; then :; elif [ -d \"$p\" ]; then \
     [ \"$2\" = folders ] || { echo folder; exit 0; }; \
-    o=$(find \"$p\" ! -user \"$(id -u)\" -print 2>/dev/null | head -n 1); \
+    o=$(find \"$p\" -not -user \"$(id -u)\" -print 2>/dev/null | head -n 1); \
     [ -z \"$o\" ] || { printf 'not-yours\\0%s' \"$o\"; exit 0; }; fi; \
     rm -rf -- \"$p\" && echo deleted";
 

@@ -295,7 +295,9 @@ async fn single_file(
 ) -> Result<Option<(String, String)>, TransferError> {
     let path = quote(remote);
     let out = conn
-        .exec(&format!("[ -f {path} ] && [ ! -L {path} ]"))
+        .exec(&format!(
+            "test -f {path} && test -L {path} && exit 1; test -f {path}"
+        ))
         .await?;
     let trimmed = remote.trim_end_matches('/');
     Ok(match (out.success(), trimmed.rsplit_once('/')) {
