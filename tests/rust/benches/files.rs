@@ -21,6 +21,7 @@ use usine_core::cluster_files::{self as files, Listings, OnCluster, View};
 use usine_core::ssh::{Connection, Endpoint, Hop};
 use usine_core::store::Store;
 use usine_lab_tests::Lab;
+use usine_lab_tests::bench::{median, run, ssh_opts, write_data};
 use usine_lab_tests::proxy::{DelayProxy, alice_cluster};
 use usine_lab_tests::ssh::{Answers, answering, scratch_file, spec};
 
@@ -28,66 +29,12 @@ const REMOTE: &str = "/dev/shm/usine-bench-files";
 const LOCAL: &str = "/dev/shm/usine-bench-files-here";
 const SAMPLE: usize = 1000;
 
-fn write_data(path: &Path, len: usize, seed: u32) {
-    let mut x = seed.wrapping_mul(2_654_435_761) | 1;
-    let bytes: Vec<u8> = (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect();
-    std::fs::write(path, bytes).unwrap();
-}
-
 fn chown_alice(path: &str) {
     let ok = Command::new("chown")
         .args(["-R", "alice:", path])
         .status()
         .unwrap();
     assert!(ok.success());
-}
-
-fn ssh_opts(lab: &Lab, port: u16) -> Vec<String> {
-    let mut opts: Vec<String> = [
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "LogLevel=ERROR",
-        "-c",
-        "aes256-gcm@openssh.com",
-        "-i",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    opts.extend([
-        lab.var("USINE_LAB_KEY").to_owned(),
-        "-o".into(),
-        format!("Port={port}"),
-    ]);
-    opts
-}
-
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
-}
-
-fn run(cmd: &mut Command) -> Duration {
-    let start = Instant::now();
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    start.elapsed()
 }
 
 async fn connect(lab: &Lab, port: u16) -> Connection {

@@ -18,6 +18,7 @@ use usine_core::ssh::{Connection, Endpoint, Hop};
 use usine_core::store::Store;
 use usine_core::transfer;
 use usine_lab_tests::Lab;
+use usine_lab_tests::bench::{median, run, ssh_opts, write_data};
 use usine_lab_tests::proxy::DelayProxy;
 use usine_lab_tests::ssh::{Answers, answering, scratch_file, spec};
 
@@ -35,19 +36,6 @@ struct Dataset {
 
 /// Small files scp -r and sftp are timed on through the 20 ms relay.
 const SAMPLE: usize = 1000;
-
-fn write_data(path: &Path, len: usize, seed: u32) {
-    let mut x = seed.wrapping_mul(2_654_435_761) | 1;
-    let bytes: Vec<u8> = (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect();
-    std::fs::write(path, bytes).unwrap();
-}
 
 /// The three data sets: one big file, `small_files` files of 4 KiB, and a mixed folder of
 /// 24 MiB shards plus `mixed_small` small files.
@@ -145,46 +133,6 @@ fn walk(p: &Path) -> Vec<PathBuf> {
         }
     }
     out
-}
-
-fn ssh_opts(lab: &Lab, port: u16) -> Vec<String> {
-    [
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "LogLevel=ERROR",
-        "-c",
-        "aes256-gcm@openssh.com",
-        "-i",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain([
-        lab.var("USINE_LAB_KEY").to_owned(),
-        "-o".into(),
-        format!("Port={port}"),
-    ])
-    .collect()
-}
-
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
-}
-
-fn run(cmd: &mut Command) -> Duration {
-    let start = Instant::now();
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    start.elapsed()
 }
 
 fn remote(lab: &Lab, script: &str) -> String {

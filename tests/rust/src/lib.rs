@@ -232,6 +232,7 @@ mod tests {
     }
 }
 
+pub mod bench;
 pub mod cli;
 pub mod proxy;
 pub mod ssh;
