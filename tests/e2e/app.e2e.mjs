@@ -481,7 +481,7 @@ async function dropOn(selector, paths) {
 
 test("files as people expect them: pick, drop, browse, preview, rename, delete, bring back, open", async () => {
   await (await browser.$('nav button[data-screen="data"]')).click();
-  const local = path.join(home, "to browse");
+  const local = path.join(home, "e2e 42");
   mkdirSync(local, { recursive: true });
   const csv = ["epoch,loss", ...Array.from({ length: 500 }, (_, i) => `${i},0.${i}`)].join("\n");
   writeFileSync(path.join(local, "loss.csv"), csv);
@@ -534,13 +534,10 @@ test("files as people expect them: pick, drop, browse, preview, rename, delete, 
   await (await entry(path.basename(into))).waitForExist({ timeout: 15_000 });
   await (await browser.$('[data-place="home"]')).waitForExist();
   await (await entry(path.basename(into))).$("button.name").click();
-  await (await entry("to browse")).waitForExist({ timeout: 10_000 });
-  await (await entry("to browse")).$("button.name").click();
+  await (await entry("e2e 42")).waitForExist({ timeout: 10_000 });
+  await (await entry("e2e 42")).$("button.name").click();
   await (await entry("loss.csv")).waitForExist({ timeout: 10_000 });
-  assert.equal(
-    await (await browser.$("[data-path]")).getAttribute("data-path"),
-    `${into}/to browse`,
-  );
+  assert.equal(await (await browser.$("[data-path]")).getAttribute("data-path"), `${into}/e2e 42`);
 
   // A CSV's head as a table, an image as itself.
   await (await entry("loss.csv")).$("button.name").click();
@@ -580,15 +577,15 @@ test("files as people expect them: pick, drop, browse, preview, rename, delete, 
   // Brought back in one click (into the folder chosen earlier), then opened.
   const up = await browser.$$(".crumbs button");
   await up[up.length - 2].click();
-  await (await entry("to browse")).waitForExist({ timeout: 10_000 });
-  await (await entry("to browse")).$('[data-action="download"]').click();
+  await (await entry("e2e 42")).waitForExist({ timeout: 10_000 });
+  await (await entry("e2e 42")).$('[data-action="download"]').click();
   const fetched = await browser.$("[data-fetched]");
-  await browser.waitUntil(async () => /to browse$/.test(await fetched.getText().catch(() => "")), {
+  await browser.waitUntil(async () => /e2e 42$/.test(await fetched.getText().catch(() => "")), {
     timeout: 30_000,
     timeoutMsg: "the folder did not come back",
   });
   assert.match(await fetched.getText(), /2 of 2 files verified/);
-  const back = path.join(home, "results", "to browse");
+  const back = path.join(home, "results", "e2e 42");
   assert.equal(readFileSync(path.join(back, "loss.csv"), "utf8"), csv);
   await tap("[data-open]");
   await browser.waitUntil(
