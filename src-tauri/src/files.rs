@@ -173,13 +173,7 @@ pub fn open_on_computer<R: Runtime>(
     reveal: bool,
 ) -> Result<(), UiError> {
     let path = std::path::PathBuf::from(path);
-    if !local_pick::is_within(&path, &state.landed.locked()) {
-        return Err(refused(tr!(
-            en: "Usine opens only what it brought back in this session; open {} from your file manager.",
-            fr: "Usine n'ouvre que ce qu'il a rapatrié pendant cette session ; ouvrez {} depuis votre gestionnaire de fichiers.",
-            path.display()
-        )));
-    }
+    local_pick::may_open(&path, &state.landed.locked())?;
     let opener = app.opener();
     let opened = match reveal {
         true => opener.reveal_item_in_dir(&path),

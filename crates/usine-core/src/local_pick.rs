@@ -85,6 +85,30 @@ pub fn dialog(kind: PickKind) -> Dialog {
     }
 }
 
+/// Usine opens only what a download of this session brought back.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", crate::tr!(
+    en: "Usine opens only what it brought back in this session; open {} from your file manager.",
+    fr: "Usine n'ouvre que ce qu'il a rapatrié pendant cette session ; ouvrez {} depuis votre gestionnaire de fichiers.",
+    .0.display()
+))]
+pub struct NotBroughtBack(pub PathBuf);
+
+impl crate::error_kind::HasKind for NotBroughtBack {
+    fn kind(&self) -> crate::error_kind::ErrorKind {
+        crate::error_kind::ErrorKind::Refused
+    }
+}
+
+/// Whether the window may open `path`: it lies in one of `landed`, the places downloads of
+/// this session filled.
+pub fn may_open(path: &Path, landed: &[PathBuf]) -> Result<(), NotBroughtBack> {
+    match is_within(path, landed) {
+        true => Ok(()),
+        false => Err(NotBroughtBack(path.to_owned())),
+    }
+}
+
 /// Whether `path` is one of `roots` or inside one, compared after resolving links and `..`, so
 /// that a path cannot climb out of a folder Usine filled.
 pub fn is_within(path: &Path, roots: &[PathBuf]) -> bool {

@@ -170,12 +170,9 @@ async fn run(conn: &Connection, script: &str, args: &[&[u8]]) -> Result<CommandO
         input.extend_from_slice(arg);
         input.push(0);
     }
-    let (tx, rx) = tokio::sync::mpsc::channel(1);
-    // Capacity 1 and nothing sent yet: this cannot fail. Dropping `tx` ends stdin.
-    let _ = tx.try_send(input);
-    drop(tx);
     let command = format!("env LC_ALL=C xargs -0 sh -c {} sh", quote(script));
-    conn.exec_with_input(&command, rx).await
+    conn.exec_with_input(&command, crate::transfer::stdin_of(input))
+        .await
 }
 
 /// The error the cluster's message for `path` means.

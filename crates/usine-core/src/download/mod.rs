@@ -19,7 +19,8 @@ use crate::ssh::{Connection, quote};
 
 mod parts;
 use crate::transfer::{
-    FileProblem, LARGE_FILE, PARTIAL_SUFFIX, Progress, Report, TransferError, nul_separated, place,
+    FileProblem, LARGE_FILE, PARTIAL_SUFFIX, Progress, Report, TransferError, hex, nul_separated,
+    place, sha256_of,
 };
 
 /// Tar streams of small files at once.
@@ -178,7 +179,7 @@ pub async fn download(
         let path = local_root.join(&f.rel);
         if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() == f.size)
             && f.sha256.is_some()
-            && sha256_file(&path).ok() == f.sha256
+            && sha256_of(&path).ok() == f.sha256
         {
             report.verified += 1;
             report.bytes_skipped += f.size;
@@ -273,7 +274,7 @@ pub async fn download(
         let path = local_root.join(&f.rel);
         let hashed = match arrived.remove(&f.rel) {
             Some(h) => Ok(h),
-            None => sha256_file(&path),
+            None => sha256_of(&path),
         };
         match hashed {
             Ok(h) if Some(&h) == f.sha256.as_ref() => report.verified += 1,
@@ -392,13 +393,11 @@ async fn list(
         .map(|(rel, _, _)| rel.as_str())
         .collect();
     if !large_here.is_empty() {
-        let rx = nul_separated(
+        let rx = crate::transfer::stdin_of(
             large_here
                 .iter()
-                .map(|r| format!("./{r}"))
-                .collect::<Vec<_>>()
-                .iter()
-                .map(String::as_str),
+                .flat_map(|r| format!("./{r}\0").into_bytes())
+                .collect(),
         );
         let sums = conn
             .exec_with_input(
@@ -722,31 +721,24 @@ fn sha256_records(out: &[u8]) -> HashMap<String, String> {
         .collect()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
-}
-
 #[cfg(test)]
 mod outputs_tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        /// Garbage before a record (a stray message, a cut record) costs that garbage only.
+        fn a_record_after_any_bytes_still_reads(
+            garbage in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            name in "[a-z -]{1,12}",
+        ) {
+            let hash = "ab".repeat(32);
+            let mut out = garbage;
+            out.extend_from_slice(format!("\0{hash}  ./{name}\0").as_bytes());
+            let records = sha256_records(&out);
+            proptest::prop_assert_eq!(records.get(&name), Some(&hash));
+        }
+    }
 
     #[test]
     fn outputs_are_the_specs_or_its_working_folder_but_never_the_whole_home() {

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::ssh::{Connection, quote};
 use crate::sync::Locked;
-use crate::transfer::{CHANNELS, PART, TransferError};
+use crate::transfer::{CHANNELS, PART, TransferError, hex};
 
 /// The cluster's side of a channel. `openssl` hashes about four times faster than coreutils'
 /// `sha256sum` where the CPU has SHA instructions; either gives the same SHA-256.
@@ -165,9 +165,7 @@ async fn lane_fetch(
         .iter()
         .map(|p| format!("{} {}\n", p.offset, p.len))
         .collect();
-    let (tx, rx) = tokio::sync::mpsc::channel(1);
-    let _ = tx.try_send(requests.into_bytes());
-    drop(tx);
+    let rx = crate::transfer::stdin_of(requests.into_bytes());
     let mut stream = PartStream::new(share);
     let mut sink = |data: &[u8]| {
         received.fetch_add(data.len() as u64, Ordering::Relaxed);
@@ -248,10 +246,6 @@ impl PartStream {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(unix)]
 fn write_all_at(file: &std::fs::File, buf: &[u8], offset: u64) -> std::io::Result<()> {
     std::os::unix::fs::FileExt::write_all_at(file, buf, offset)
@@ -325,6 +319,33 @@ mod tests {
             assert_eq!(written[0].0, 0);
             assert_eq!(written.last().map(|w| w.0 + w.1.len() as u64), Some(19));
             assert_eq!(verdicts, [(0, true), (16, false)], "cut {cut}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the cluster sends (a file that shrank, garbage), the stream never panics,
+        /// never writes outside its parts, and confirms only parts whose hash matched.
+        #[test]
+        fn any_bytes_on_a_channel_stay_inside_the_parts(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            lens in proptest::collection::vec(1u64..100, 1..5),
+            cut in 1usize..70,
+        ) {
+            let mut offset = 0;
+            let parts: Vec<Part> = lens.iter().map(|&len| {
+                let p = Part { offset, len };
+                offset += 128;
+                p
+            }).collect();
+            let mut s = PartStream::new(parts.clone());
+            for chunk in bytes.chunks(cut) {
+                for e in s.feed(chunk) {
+                    match e {
+                        Event::Data(o, d) => proptest::prop_assert!(parts.iter().any(|p| o >= p.offset && o + d.len() as u64 <= p.offset + p.len)),
+                        Event::Hashed(_, ok, _) => proptest::prop_assert!(!ok),
+                    }
+                }
+            }
         }
     }
 

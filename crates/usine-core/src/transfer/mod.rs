@@ -29,7 +29,8 @@ mod small;
 pub use large::{CHANNELS, PART};
 use manifest::FileNews;
 pub use manifest::{get, list, set_compare};
-use scan::{hex, mtime_of};
+use scan::mtime_of;
+pub(crate) use scan::{hex, sha256_of};
 
 /// Files at least this big travel on their own stream; smaller ones in tar batches.
 pub const LARGE_FILE: u64 = 16 << 20;
@@ -652,12 +653,18 @@ async fn remote_sha256(
 pub(crate) fn nul_separated<'a>(
     names: impl Iterator<Item = &'a str>,
 ) -> tokio::sync::mpsc::Receiver<Vec<u8>> {
-    let list: Vec<u8> = names
-        .flat_map(|n| n.bytes().chain(std::iter::once(0)))
-        .collect();
+    stdin_of(
+        names
+            .flat_map(|n| n.bytes().chain(std::iter::once(0)))
+            .collect(),
+    )
+}
+
+/// A command's whole standard input, given at once.
+pub(crate) fn stdin_of(bytes: Vec<u8>) -> tokio::sync::mpsc::Receiver<Vec<u8>> {
     let (tx, rx) = tokio::sync::mpsc::channel(1);
     // Capacity 1 and nothing sent yet: this cannot fail. Dropping `tx` ends stdin.
-    let _ = tx.try_send(list);
+    let _ = tx.try_send(bytes);
     rx
 }
 

@@ -105,7 +105,7 @@ pub(super) fn mtime_of(m: &std::fs::Metadata) -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-pub(super) fn sha256_of(path: &Path) -> std::io::Result<String> {
+pub(crate) fn sha256_of(path: &Path) -> std::io::Result<String> {
     let mut hasher = Sha256::new();
     std::io::copy(
         &mut std::fs::File::open(path)?,
@@ -127,6 +127,6 @@ impl std::io::Write for HashWriter<'_> {
     }
 }
 
-pub(super) fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
