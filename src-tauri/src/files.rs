@@ -6,7 +6,6 @@ use tauri_plugin_dialog::DialogExt;
 use tauri_plugin_opener::OpenerExt;
 use usine_core::app_events::{AppEvent, Dropped};
 use usine_core::cluster_files::{self as files, OnCluster};
-use usine_core::download;
 // Named as the UI names them (the command table reads these names).
 use usine_core::cluster_files::{
     ClusterPlace, Deleted, IfTaken, Moved, Page as FolderPage, Preview as FilePreview,
@@ -16,7 +15,7 @@ use usine_core::local_pick::{self, PickKind};
 use usine_core::sync::Locked;
 use usine_core::tr;
 
-use crate::commands::{download_done, download_progress, relay_questions};
+use crate::commands::relay_questions;
 use crate::error::UiError;
 use crate::events;
 use crate::state::AppState;
@@ -208,29 +207,4 @@ pub fn dropped<R: Runtime>(app: &AppHandle<R>, paths: &[std::path::PathBuf], x: 
     tracing::debug!(count = paths.len(), x, y, "files dropped on the window");
     let paths = paths.iter().map(|p| p.display().to_string()).collect();
     let _ = events::send(app, AppEvent::FilesDropped(Dropped { paths, x, y }));
-}
-
-/// Brings a finished job's outputs back into its results folder in Downloads, in one click;
-/// progress and the end come as download events, under the id returned.
-#[tauri::command]
-#[tracing::instrument(skip(app, state), err(Debug))]
-pub fn bring_back_job<R: Runtime>(
-    app: AppHandle<R>,
-    state: State<'_, AppState>,
-    id: String,
-) -> Result<String, UiError> {
-    let job = usine_core::jobs::history::get(&state.store(), &id)?;
-    usine_core::download::outputs_of(&job.spec)?; // a job without outputs is said at once
-    let download = usine_core::store::new_id();
-    tauri::async_runtime::spawn(job_outputs(app, job.target, id, download.clone()));
-    Ok(download)
-}
-
-async fn job_outputs<R: Runtime>(app: AppHandle<R>, cluster: String, job: String, id: String) {
-    let state = tauri::Manager::state::<AppState>(&app);
-    let questions = relay_questions(app.clone(), cluster);
-    let progress = download_progress(&app, &id);
-    let result =
-        download::bring_back_job(&state.store, &state.connections, &job, questions, progress);
-    download_done(&app, id.clone(), result.await);
 }

@@ -15,6 +15,7 @@ mod notifications;
 mod opened;
 mod page_recovery;
 mod state;
+mod transfers;
 mod updates;
 
 use tauri::{Builder, Manager, Runtime};
@@ -32,13 +33,16 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::import_cluster,
             commands::ssh_config_candidates,
             commands::generate_key,
-            commands::list_transfers,
-            commands::upload_place,
-            commands::download_place,
-            commands::start_upload,
-            commands::resume_upload,
-            commands::pause_upload,
-            commands::start_download,
+            transfers::list_transfers,
+            transfers::transfer_files,
+            transfers::upload_place,
+            transfers::download_place,
+            transfers::start_upload,
+            transfers::start_download,
+            transfers::bring_back_job,
+            transfers::resume_transfer,
+            transfers::pause_transfer,
+            transfers::cancel_transfer,
             files::cluster_places,
             files::browse_cluster,
             files::measure_cluster_path,
@@ -50,7 +54,6 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             files::pick_paths,
             files::open_on_computer,
             files::open_link,
-            files::bring_back_job,
             commands::forget_cluster,
             commands::connect_cluster,
             commands::answer_question,

@@ -19,9 +19,9 @@ pub struct AppState {
     watched: Mutex<HashSet<String>>,
     /// Wakes the job tracker (a job was queued or cancelled).
     pub jobs_changed: tokio::sync::Notify,
-    /// Uploads running now, by transfer id: pausing one aborts its task (its manifest keeps
-    /// everything confirmed, so Resume continues from there).
-    pub uploads: Mutex<HashMap<String, tauri::async_runtime::JoinHandle<()>>>,
+    /// Uploads and downloads running now, by transfer id: pausing one aborts its task (its
+    /// manifest keeps everything confirmed, so Resume continues from there).
+    pub transfers: Mutex<HashMap<String, tauri::async_runtime::JoinHandle<()>>>,
     /// The last cluster folders listed (scrolling and sorting do not list them again).
     pub listings: usine_core::cluster_files::Listings,
     /// Where downloads of this session landed: the only places Open may open.
@@ -37,7 +37,7 @@ impl AppState {
             next_question: AtomicU64::new(1),
             watched: Mutex::new(HashSet::new()),
             jobs_changed: tokio::sync::Notify::new(),
-            uploads: Mutex::new(HashMap::new()),
+            transfers: Mutex::new(HashMap::new()),
             listings: Default::default(),
             landed: Mutex::new(Vec::new()),
         }

@@ -39,8 +39,8 @@ enum Command {
     Upload(transfer_cmd::UploadArgs),
     /// Bring a folder (e.g. a job's results) back from a cluster, verified with checksums.
     Download(transfer_cmd::DownloadArgs),
-    /// List uploads, finished or not.
-    Transfers,
+    /// List uploads and downloads; show one file by file; cancel one.
+    Transfers(transfer_cmd::TransfersArgs),
     /// List a folder on a cluster: `usine ls lab:~/runs`.
     Ls(files_cmd::LsArgs),
     /// Make a folder on a cluster.
@@ -87,7 +87,7 @@ fn main() -> ExitCode {
         }
         Command::Upload(args) => block_on(transfer_cmd::upload(args, cli.json)),
         Command::Download(args) => block_on(transfer_cmd::download(args, cli.json)),
-        Command::Transfers => transfer_cmd::list(cli.json).map(|()| true),
+        Command::Transfers(args) => block_on(transfer_cmd::transfers(args, cli.json)),
         Command::Ls(args) => block_on(files_cmd::ls(args, cli.json)).map(|()| true),
         Command::Mkdir(args) => block_on(files_cmd::mkdir(args)).map(|()| true),
         Command::Mv(args) => block_on(files_cmd::mv(args)),

@@ -158,8 +158,49 @@ pub async fn download(args: DownloadArgs, json: bool) -> anyhow::Result<bool> {
     print_report(&report.map_err(again)?, "", "received", json)
 }
 
-pub fn list(json: bool) -> anyhow::Result<()> {
-    let transfers = transfer::list(&Mutex::new(Store::open_default()?))?;
+#[derive(Args)]
+pub struct TransfersArgs {
+    #[command(subcommand)]
+    command: Option<TransfersCommand>,
+}
+
+#[derive(clap::Subcommand)]
+enum TransfersCommand {
+    /// Every upload and download, newest first (the default).
+    List,
+    /// What became of each file of a transfer, problems first.
+    Show {
+        id: String,
+        /// Every file, not only the first 50.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Stop a transfer for good (it is no longer resumed).
+    Cancel {
+        id: String,
+        /// Also delete what it wrote: on the cluster for an upload, here for a download. Files
+        /// that were already there are never deleted.
+        #[arg(long)]
+        delete: bool,
+    },
+}
+
+pub async fn transfers(args: TransfersArgs, json: bool) -> anyhow::Result<bool> {
+    let store = Mutex::new(Store::open_default()?);
+    match args.command.unwrap_or(TransfersCommand::List) {
+        TransfersCommand::List => list(&store, json).map(|()| true),
+        TransfersCommand::Show { id, all } => show_files(&store, &id, all, json),
+        TransfersCommand::Cancel { id, delete } => {
+            let (cs, qs) = (Connections::default(), terminal::questions());
+            let cancelled = transfer::cancel(&cs, &store, &id, delete, qs).await?;
+            print_cancelled(&cancelled, delete, json);
+            Ok(cancelled.problems.is_empty())
+        }
+    }
+}
+
+fn list(store: &Mutex<Store>, json: bool) -> anyhow::Result<()> {
+    let transfers = transfer::list(store)?;
     if json {
         print_json(&transfers);
     } else if transfers.is_empty() {
@@ -172,16 +213,70 @@ pub fn list(json: bool) -> anyhow::Result<()> {
 }
 
 fn print_transfer(t: &transfer::Summary) {
+    let (from, to) = match t.direction {
+        transfer::Direction::Up => (
+            t.local_root.clone(),
+            format!("{}:{}", t.cluster, t.remote_root),
+        ),
+        transfer::Direction::Down => (
+            format!("{}:{}", t.cluster, t.remote_root),
+            t.local_root.clone(),
+        ),
+    };
     println!(
-        "{}  {:<7} {} → {}:{}  {}/{} files verified, {} of {} MiB on the cluster",
+        "{}  {:<11} {from} → {to}  {}/{} files verified, {} of {} MiB arrived",
         t.id,
-        t.state,
-        t.local_root,
-        t.cluster,
-        t.remote_root,
+        t.state.as_str(),
         t.verified,
         t.files,
         t.bytes_confirmed >> 20,
         t.bytes >> 20
     );
+}
+
+/// A transfer's files, problems first; `false` when some had one.
+fn show_files(store: &Mutex<Store>, id: &str, all: bool, json: bool) -> anyhow::Result<bool> {
+    let page = transfer::files(store, id, 0, if all { usize::MAX >> 1 } else { 50 })?;
+    if json {
+        print_json(&page);
+        return Ok(page.problems == 0);
+    }
+    print_transfer(&transfer::get(store, id)?);
+    for f in &page.files {
+        let state = match f.state {
+            transfer::FileState::Waiting => "waiting".to_owned(),
+            transfer::FileState::Partly => format!("{} of {} MiB", f.done >> 20, f.size >> 20),
+            transfer::FileState::Verified => "verified".to_owned(),
+            transfer::FileState::AlreadyThere => "already there".to_owned(),
+            transfer::FileState::Problem => f.problem.clone().unwrap_or_default(),
+        };
+        println!(
+            "  {:<40} {state}",
+            usine_core::cluster_files::names::shown(f.path.as_bytes())
+        );
+    }
+    if page.files.len() < page.total {
+        println!(
+            "  … and {} more (--all to see them)",
+            page.total - page.files.len()
+        );
+    }
+    Ok(page.problems == 0)
+}
+
+fn print_cancelled(c: &transfer::Cancelled, deleted: bool, json: bool) {
+    if json {
+        return print_json(c);
+    }
+    println!("Transfer {} cancelled.", c.id);
+    if deleted {
+        println!(
+            "Deleted {} files it had written ({} MiB).",
+            c.deleted,
+            c.bytes_deleted >> 20
+        );
+    }
+    for p in &c.problems {
+        println!("  kept {}: {}", p.path, p.problem);
+    }
 }

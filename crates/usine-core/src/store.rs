@@ -130,6 +130,12 @@ const MIGRATIONS: &[&str] = &[
     // 14: the job's node had no GPU tool to ask, so its GPU chart stays empty (said, not
     // "no samples yet" for the whole run).
     "ALTER TABLE jobs ADD COLUMN no_gpu_tool INTEGER NOT NULL DEFAULT 0;",
+    // 15: downloads in the same list as uploads; per file, whether this transfer wrote it (what
+    // "cancel and delete what was sent" may remove: never a file that was already there) and
+    // why it failed in the last run.
+    "ALTER TABLE transfers ADD COLUMN direction TEXT NOT NULL DEFAULT 'up';
+     ALTER TABLE transfer_files ADD COLUMN sent INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE transfer_files ADD COLUMN problem TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]

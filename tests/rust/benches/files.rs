@@ -193,9 +193,13 @@ async fn downloads(lab: &Lab, port: u16, network: &str, rtt: bool, rounds: usize
         };
         for _ in 0..rounds {
             let into = fresh_local("usine");
+            // The download is recorded file by file, as the app and the CLI record it.
+            let db = fresh_local("usine-store").join("usine.sqlite3");
+            let store = std::sync::Mutex::new(usine_core::store::Store::open(&db).unwrap());
             let start = Instant::now();
             let conn = connect(lab, port).await;
-            let report = usine_core::download::download(&conn, &d.path, &into, |_| {})
+            let id = usine_core::download::begin(&store, "lab", &d.path, &into).unwrap();
+            let report = usine_core::download::download(&conn, &store, &id, |_| {})
                 .await
                 .unwrap();
             usine.push(start.elapsed());

@@ -1,9 +1,12 @@
 //! Downloads of a job's output folder from the lab: odd names, links that point outside,
 //! skipping what is already here, and a link cut in the middle of a large file.
 
-use usine_core::download::download;
+use std::sync::Mutex;
+
+use usine_core::download;
 use usine_core::ssh::{Connection, quote};
-use usine_core::transfer::TransferError;
+use usine_core::store::Store;
+use usine_core::transfer::{self, Direction, FileState, Progress, Report, State, TransferError};
 use usine_lab_tests::Lab;
 use usine_lab_tests::proxy::relayed_alice;
 use usine_lab_tests::ssh::{Answers, answering, scratch_file, spec};
@@ -13,6 +16,23 @@ async fn alice(lab: &Lab) -> Connection {
     Connection::open(&spec(lab.key_hop()), lab.host_keys(), questions)
         .await
         .unwrap()
+}
+
+fn store() -> Mutex<Store> {
+    Mutex::new(Store::open(&scratch_file("store").join("usine.sqlite3")).unwrap())
+}
+
+/// One run of the download of `remote` into `into`, recorded in a store of its own (a second
+/// call with the same store continues the same download).
+async fn download(
+    conn: &Connection,
+    store: &Mutex<Store>,
+    remote: &str,
+    into: &std::path::Path,
+    on_progress: impl FnMut(&Progress) + Send,
+) -> Result<Report, TransferError> {
+    let id = download::begin(store, "lab", remote, into)?;
+    download::download(conn, store, &id, on_progress).await
 }
 
 /// A job-output-like folder on the cluster; returns its path.
@@ -38,10 +58,13 @@ fn landing(into: &std::path::Path, remote: &str) -> std::path::PathBuf {
 #[tokio::test]
 async fn results_arrive_verified_and_a_second_download_fetches_nothing() {
     let lab = Lab::get();
+    let store = store();
     let conn = alice(&lab).await;
     let remote = make_results(&conn, "results", 20).await;
     let into = scratch_file("results");
-    let report = download(&conn, &remote, &into, |_| {}).await.unwrap();
+    let report = download(&conn, &store, &remote, &into, |_| {})
+        .await
+        .unwrap();
     // The folder comes into the chosen one under its own name, as with `scp -r`.
     let local = landing(&into, &remote);
     assert_eq!(report.place, local.display().to_string());
@@ -64,7 +87,9 @@ async fn results_arrive_verified_and_a_second_download_fetches_nothing() {
         20 << 20
     );
 
-    let again = download(&conn, &remote, &into, |_| {}).await.unwrap();
+    let again = download(&conn, &store, &remote, &into, |_| {})
+        .await
+        .unwrap();
     assert_eq!((again.bytes_sent, again.verified), (0, 303));
     conn.exec(&format!("rm -rf {}", quote(&remote)))
         .await
@@ -74,6 +99,7 @@ async fn results_arrive_verified_and_a_second_download_fetches_nothing() {
 #[tokio::test]
 async fn a_cut_link_resumes_the_large_file_with_the_parts_it_lacks() {
     let lab = Lab::get();
+    let store = store();
     let setup = alice(&lab).await;
     // Big enough that the link is cut while the file still streams, even on a loaded machine
     // (progress is reported every 250 ms).
@@ -89,7 +115,7 @@ async fn a_cut_link_resumes_the_large_file_with_the_parts_it_lacks() {
     // Parts travel on several channels at once: those in flight when the link drops are lost.
     let in_flight = usine_core::transfer::CHANNELS as u64 * usine_core::transfer::PART;
     let mut cut = false;
-    let first = download(&conn, &remote, &into, |p| {
+    let first = download(&conn, &store, &remote, &into, |p| {
         if !cut && p.current.as_deref() == Some("ckpt/model.pt") && p.bytes_done > cut_after {
             cut = true;
             cutter.cut();
@@ -112,7 +138,9 @@ async fn a_cut_link_resumes_the_large_file_with_the_parts_it_lacks() {
     proxy.restore();
     let (questions, _) = answering(Answers::default());
     let conn = connections.get(&settings, questions).await.unwrap();
-    let second = download(&conn, &remote, &into, |_| {}).await.unwrap();
+    let second = download(&conn, &store, &remote, &into, |_| {})
+        .await
+        .unwrap();
     assert_eq!(second.verified, second.files, "{:?}", second.problems);
     assert!(
         second.bytes_skipped >= cut_after - in_flight,
@@ -137,6 +165,7 @@ async fn a_cut_link_resumes_the_large_file_with_the_parts_it_lacks() {
 #[tokio::test]
 async fn links_in_the_download_folder_are_not_followed_and_the_rest_arrives() {
     let lab = Lab::get();
+    let store = store();
     let conn = alice(&lab).await;
     let remote = make_results(&conn, "links-here", 20).await;
     let into = scratch_file("links-here");
@@ -148,7 +177,9 @@ async fn links_in_the_download_folder_are_not_followed_and_the_rest_arrives() {
     std::os::unix::fs::symlink(outside.join("precious.pt"), local.join("ckpt/model.pt")).unwrap();
     std::os::unix::fs::symlink(&outside, local.join("logs")).unwrap();
     let tilde = remote.replacen("/home/alice", "~", 1);
-    let report = download(&conn, &tilde, &into, |_| {}).await.unwrap();
+    let report = download(&conn, &store, &tilde, &into, |_| {})
+        .await
+        .unwrap();
     assert_eq!(
         std::fs::read_to_string(outside.join("precious.pt")).unwrap(),
         "mine"
@@ -177,12 +208,19 @@ async fn links_in_the_download_folder_are_not_followed_and_the_rest_arrives() {
 #[tokio::test]
 async fn a_single_file_lands_in_the_chosen_folder_itself() {
     let lab = Lab::get();
+    let store = store();
     let conn = alice(&lab).await;
     let remote = make_results(&conn, "one-file", 1).await;
     let into = scratch_file("one-file");
-    let report = download(&conn, &format!("{remote}/with space.txt"), &into, |_| {})
-        .await
-        .unwrap();
+    let report = download(
+        &conn,
+        &store,
+        &format!("{remote}/with space.txt"),
+        &into,
+        |_| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (report.files, report.verified),
         (1, 1),
@@ -201,12 +239,13 @@ async fn a_single_file_lands_in_the_chosen_folder_itself() {
 #[tokio::test]
 async fn a_large_file_that_changes_on_the_cluster_meanwhile_is_not_kept_as_done() {
     let lab = Lab::get();
+    let store = store();
     let conn = alice(&lab).await;
     let remote = make_results(&conn, "changing", 40).await;
     let into = scratch_file("changing");
     let model = format!("{remote}/ckpt/model.pt");
     let mut touched = false;
-    let report = download(&conn, &remote, &into, |p| {
+    let report = download(&conn, &store, &remote, &into, |p| {
         if !touched && p.current.as_deref() == Some("ckpt/model.pt") {
             touched = true;
             let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
@@ -225,6 +264,70 @@ async fn a_large_file_that_changes_on_the_cluster_meanwhile_is_not_kept_as_done(
     );
     assert_eq!(report.verified, report.files - 1);
     assert!(!landing(&into, &remote).join("ckpt/model.pt").exists());
+    conn.exec(&format!("rm -rf {}", quote(&remote)))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_report_names_each_file_and_cancel_with_delete_removes_only_what_came() {
+    let lab = Lab::get();
+    let store = store();
+    let conn = alice(&lab).await;
+    let remote = make_results(&conn, "cancel-down", 20).await;
+    let into = scratch_file("cancel-down");
+    let local = landing(&into, &remote);
+    let name = local.file_name().unwrap().to_string_lossy().into_owned();
+    // Already here and identical (not fetched), the person's own file, and a link where the
+    // cluster has a file (refused, named in the report).
+    std::fs::create_dir_all(local.join("logs")).unwrap();
+    std::fs::write(local.join("logs/step-1.txt"), "epoch 1 loss 0.1\n").unwrap();
+    std::fs::write(local.join("notes-of-mine.txt"), "mine").unwrap();
+    std::os::unix::fs::symlink("/tmp", local.join("with space.txt")).unwrap();
+
+    let id = download::begin(&store, "lab", &remote, &into).unwrap();
+    let report = download::download(&conn, &store, &id, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.transfer_id, id);
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+
+    let summary = transfer::get(&store, &id).unwrap();
+    assert_eq!(summary.direction, Direction::Down);
+    assert_eq!(summary.state, State::Failed, "a file had a problem");
+    let page = transfer::files(&store, &id, 0, 10).unwrap();
+    assert_eq!((page.total, page.problems), (303, 1));
+    assert_eq!(page.files[0].path, format!("{name}/with space.txt"));
+    assert_eq!(page.files[0].state, FileState::Problem);
+    let all = transfer::files(&store, &id, 0, 1000).unwrap().files;
+    let state_of = |rel: &str| {
+        let path = format!("{name}/{rel}");
+        all.iter().find(|f| f.path == path).map(|f| f.state)
+    };
+    assert_eq!(state_of("logs/step-1.txt"), Some(FileState::AlreadyThere));
+    assert_eq!(state_of("logs/step-2.txt"), Some(FileState::Verified));
+    assert_eq!(state_of("ckpt/model.pt"), Some(FileState::Verified));
+
+    let (questions, _) = answering(Answers::default());
+    let connections = usine_core::cluster::Connections::new(lab.host_keys());
+    let cancelled = transfer::cancel(&connections, &store, &id, true, questions)
+        .await
+        .unwrap();
+    assert_eq!(cancelled.deleted, 301, "{:?}", cancelled.problems);
+    let logs: u64 = (2..=300)
+        .map(|i| format!("epoch {i} loss 0.{i}\n").len() as u64)
+        .sum();
+    assert_eq!(cancelled.bytes_deleted, (20 << 20) + logs + 1);
+    assert!(
+        local.join("logs/step-1.txt").exists(),
+        "what was here stays"
+    );
+    assert!(local.join("notes-of-mine.txt").exists());
+    assert!(!local.join("logs/step-2.txt").exists());
+    assert!(!local.join("ckpt").exists(), "a folder it emptied goes");
+    assert_eq!(transfer::get(&store, &id).unwrap().state, State::Cancelled);
+    // A cancelled download is not continued: the same one again starts afresh.
+    assert_ne!(download::begin(&store, "lab", &remote, &into).unwrap(), id);
     conn.exec(&format!("rm -rf {}", quote(&remote)))
         .await
         .unwrap();

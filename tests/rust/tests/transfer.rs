@@ -244,7 +244,10 @@ async fn a_destination_that_is_too_small_is_refused_before_sending() {
     }
     assert!(err.to_string().contains("scratch"), "{err}");
     // Refused before anything was sent: the history says so, not "running".
-    assert_eq!(transfer::get(&store, &id).unwrap().state, "failed");
+    assert_eq!(
+        transfer::get(&store, &id).unwrap().state,
+        transfer::State::Failed
+    );
     let left = conn
         .exec(&format!("ls -A {}", quote(&remote)))
         .await
@@ -527,7 +530,7 @@ async fn a_disk_that_fills_up_midway_keeps_what_arrived_whole_and_marks_the_rest
         "what arrived whole is confirmed"
     );
     // Refused by the cluster's disk: it says so, instead of "running" for ever.
-    assert_eq!(summary.state, "failed");
+    assert_eq!(summary.state, transfer::State::Failed);
 }
 
 /// The upload a killed process was running: started by a child copy of this test, killed with
@@ -590,7 +593,11 @@ async fn the_same_upload_run_again_after_a_crash_continues_where_it_stopped() {
     child.kill().unwrap();
     child.wait().unwrap();
     let crashed = transfer::get(&store, &id).unwrap();
-    assert_eq!(crashed.state, "interrupted", "not running for ever");
+    assert_eq!(
+        crashed.state,
+        transfer::State::Interrupted,
+        "not running for ever"
+    );
     assert!(
         crashed.bytes_confirmed < crashed.bytes,
         "killed before the end"
@@ -615,7 +622,10 @@ async fn the_same_upload_run_again_after_a_crash_continues_where_it_stopped() {
         report.bytes_sent < 160 << 20,
         "not sent again whole: {report:?}"
     );
-    assert_eq!(transfer::get(&store, &id).unwrap().state, "done");
+    assert_eq!(
+        transfer::get(&store, &id).unwrap().state,
+        transfer::State::Done
+    );
     let there = lab.ssh_alice_ok(&format!(
         "sha256sum < ~/usine-it/{tag}/{name}/weights.bin; ls -a ~ | grep -cx '~' || true"
     ));
@@ -633,4 +643,73 @@ async fn the_same_upload_run_again_after_a_crash_continues_where_it_stopped() {
     // A finished upload is not continued: the same command later is a new transfer.
     let later = transfer::start(&store, "lab", &src, &dest).unwrap();
     assert!(later.continued.is_none() && later.id != id);
+}
+
+#[tokio::test]
+async fn cancel_with_delete_removes_what_the_upload_sent_and_never_what_was_there() {
+    let lab = Lab::get();
+    let store = store();
+    let conn = alice(&lab).await;
+    let port = lab.var("USINE_LAB_SSH_PORT").parse().unwrap();
+    usine_core::cluster::add(&store.lock().unwrap(), &alice_cluster(&lab, "lab", port)).unwrap();
+    let src = scratch_file("cancel-up").join("data");
+    for (rel, len) in [("a.txt", 10), ("sub/-rf", 20), ("big.bin", 20 << 20)] {
+        std::fs::create_dir_all(src.join(rel).parent().unwrap()).unwrap();
+        std::fs::write(src.join(rel), data(len, len as u8)).unwrap();
+    }
+    std::fs::write(src.join("kept.txt"), "kept\n".repeat(60)).unwrap();
+    // The cluster already holds kept.txt as it is here (same size and time), and a file of its
+    // own beside it.
+    let remote = remote_dir("cancel-up");
+    let mtime = std::fs::metadata(src.join("kept.txt"))
+        .unwrap()
+        .modified()
+        .unwrap()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let setup = format!(
+        "mkdir -p {r}/data && yes kept | head -n 60 > {r}/data/kept.txt && touch -d @{mtime} {r}/data/kept.txt && echo theirs > {r}/data/theirs.txt",
+        r = quote(&remote)
+    );
+    let out = conn.exec(&setup).await.unwrap();
+    assert!(out.success(), "{}", out.stderr_text());
+
+    let started = transfer::begin(&store, "lab", &src, &remote, transfer::Compare::Quick).unwrap();
+    let report = transfer::upload(&conn, &store, &started.id, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.verified, 4, "{:?}", report.problems);
+    let page = transfer::files(&store, &started.id, 0, 10).unwrap();
+    let state_of = |rel: &str| page.files.iter().find(|f| f.path == rel).map(|f| f.state);
+    assert_eq!(
+        state_of("kept.txt"),
+        Some(transfer::FileState::AlreadyThere)
+    );
+    assert_eq!(state_of("sub/-rf"), Some(transfer::FileState::Verified));
+    assert_eq!(state_of("big.bin"), Some(transfer::FileState::Verified));
+
+    let (questions, _) = answering(Answers::default());
+    let connections = usine_core::cluster::Connections::new(lab.host_keys());
+    let cancelled = transfer::cancel(&connections, &store, &started.id, true, questions)
+        .await
+        .unwrap();
+    assert_eq!(cancelled.deleted, 3, "{:?}", cancelled.problems);
+    assert_eq!(cancelled.bytes_deleted, 10 + 20 + (20 << 20));
+    let left = conn
+        .exec(&format!("cd {} && find . | sort", quote(&remote)))
+        .await
+        .unwrap();
+    assert_eq!(
+        left.stdout_text(),
+        ".\n./data\n./data/kept.txt\n./data/theirs.txt\n",
+        "only what the upload sent is gone"
+    );
+    assert_eq!(
+        transfer::get(&store, &started.id).unwrap().state,
+        transfer::State::Cancelled
+    );
+    conn.exec(&format!("rm -rf {}", quote(&remote)))
+        .await
+        .unwrap();
 }

@@ -429,12 +429,15 @@ export type Lang = "en" | "fr";
 
 export type Place = { "kind": "site", id: string, } | { "kind": "custom", name: string, host: string, port: number, };
 
-export type TransferSummary = { id: string, cluster: string, localRoot: string, remoteRoot: string, 
+export type TransferSummary = { id: string, cluster: string, direction: TransferDirection, 
 /**
- * `running`, `done`, `failed`, or `interrupted` (the link dropped, or the process that
- * ran it died); the last two can be resumed.
+ * This computer's side: the file or folder sent (up), the folder chosen to receive (down).
  */
-state: string, createdAt: string, files: number, verified: number, bytes: number, bytesConfirmed: number, };
+localRoot: string, 
+/**
+ * The cluster's side: the folder files go into (up), the file or folder brought back (down).
+ */
+remoteRoot: string, state: TransferState, createdAt: string, files: number, verified: number, bytes: number, bytesConfirmed: number, };
 
 export type TransferProgress = { bytesDone: number, bytesTotal: number, filesDone: number, filesTotal: number, current: string | null, };
 
@@ -466,6 +469,34 @@ problems: Array<FileProblem>,
  * the cluster had already confirmed of it.
  */
 continued: TransferSummary | null, };
+
+export type TransferDirection = "up" | "down";
+
+export type TransferState = "running" | "paused" | "interrupted" | "failed" | "done" | "cancelled";
+
+export type TransferFileState = "waiting" | "partly" | "verified" | "alreadyThere" | "problem";
+
+export type TransferFile = { path: string, size: number, 
+/**
+ * Bytes of it that arrived and were confirmed.
+ */
+done: number, state: TransferFileState, problem: string | null, };
+
+export type TransferFiles = { total: number, 
+/**
+ * How many files of the whole transfer had a problem in its last run.
+ */
+problems: number, files: Array<TransferFile>, };
+
+export type TransferCancelled = { id: string, 
+/**
+ * Files this transfer had written that were deleted (none when only cancelled).
+ */
+deleted: number, bytesDeleted: number, 
+/**
+ * What could not be deleted, and why.
+ */
+problems: Array<FileProblem>, };
 
 export type ExportFormat = "png" | "svg" | "csv";
 

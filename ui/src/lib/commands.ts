@@ -1,7 +1,7 @@
 // Generated from the #[tauri::command] signatures in src-tauri by `ipc_contract`.
 // Do not edit: run `UPDATE_BINDINGS=1 cargo test -p usine-app ipc_contract` instead.
 import type { Channel } from "@tauri-apps/api/core";
-import type { AvailableUpdate, Candidates, ClusterPlace, ClusterProfile, ClusterView, Deleted, Draft, DraftView, ExportFormat, FilePreview, FileTail, FolderPage, FolderView, GeneratedKey, GpuSummary, Guide, IfTaken, JobEntry, JobSpec, Lang, Login, Logs, Moved, NewCluster, PathSize, PickKind, Place, Settings, Site, Target, Template, TransferSummary, UploadStarted } from "./bindings";
+import type { AvailableUpdate, Candidates, ClusterPlace, ClusterProfile, ClusterView, Deleted, Draft, DraftView, ExportFormat, FilePreview, FileTail, FolderPage, FolderView, GeneratedKey, GpuSummary, Guide, IfTaken, JobEntry, JobSpec, Lang, Login, Logs, Moved, NewCluster, PathSize, PickKind, Place, Settings, Site, Target, Template, TransferCancelled, TransferFiles, TransferSummary, UploadStarted } from "./bindings";
 
 export type QuestionAnswer = { "kind": "trust" } | { "kind": "texts", texts: Array<string>, } | { "kind": "cancel" };
 
@@ -33,12 +33,15 @@ export type Commands = {
   ssh_config_candidates: { args: Record<string, never>; result: Candidates };
   generate_key: { args: { comment: string }; result: GeneratedKey };
   list_transfers: { args: Record<string, never>; result: Array<TransferSummary> };
+  transfer_files: { args: { id: string; offset: number; limit: number }; result: TransferFiles };
   upload_place: { args: { source: string; into: string }; result: string };
   download_place: { args: { remote: string; into: string }; result: string };
   start_upload: { args: { cluster: string; source: string; into: string; byChecksum: boolean }; result: UploadStarted };
-  resume_upload: { args: { id: string }; result: void };
-  pause_upload: { args: { id: string }; result: void };
   start_download: { args: { cluster: string; source: string; destination: string }; result: string };
+  bring_back_job: { args: { id: string }; result: Array<string> };
+  resume_transfer: { args: { id: string }; result: void };
+  pause_transfer: { args: { id: string }; result: void };
+  cancel_transfer: { args: { id: string; deleteSent: boolean }; result: TransferCancelled };
   cluster_places: { args: { cluster: string }; result: Array<ClusterPlace> };
   browse_cluster: { args: { cluster: string; path: string; view: FolderView; fresh: boolean }; result: FolderPage };
   measure_cluster_path: { args: { cluster: string; path: string }; result: PathSize };
@@ -50,7 +53,6 @@ export type Commands = {
   pick_paths: { args: { kind: PickKind }; result: Array<string> };
   open_on_computer: { args: { path: string; reveal: boolean }; result: void };
   open_link: { args: { url: string }; result: void };
-  bring_back_job: { args: { id: string }; result: string };
   forget_cluster: { args: { name: string }; result: void };
   connect_cluster: { args: { name: string }; result: ClusterProfile };
   answer_question: { args: { id: number; answer: QuestionAnswer }; result: void };

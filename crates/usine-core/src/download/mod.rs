@@ -9,18 +9,21 @@
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
 
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
 use crate::jobs::history::JobEntry;
 use crate::jobs::spec::JobSpec;
+use crate::owner::Owner;
 use crate::ssh::{Connection, quote};
+use crate::store::{Store, lock};
 
 mod parts;
 use crate::transfer::{
-    FileProblem, LARGE_FILE, PARTIAL_SUFFIX, Progress, Report, TransferError, hex, nul_separated,
-    place, sha256_of,
+    ClusterTransferError, Direction, FileProblem, LARGE_FILE, PARTIAL_SUFFIX, Progress, Report,
+    State, TransferError, hex, nul_separated, place, sha256_of,
 };
 
 /// Tar streams of small files at once.
@@ -37,20 +40,155 @@ struct RemoteFile {
 }
 
 /// Brings the folder `remote` of the cluster `cluster` into the folder `into` here, over the
-/// cluster's one connection (logging in first if needed): the app's Bring back and `usine
-/// download`.
+/// cluster's one connection (logging in first if needed): `usine download`. Running it again
+/// continues the unfinished download between the same two places.
 pub async fn bring_back(
-    store: &std::sync::Mutex<crate::store::Store>,
+    store: &Mutex<Store>,
     connections: &crate::cluster::Connections,
     cluster: &str,
     questions: crate::ssh::Questions,
     remote: &str,
     into: &Path,
     on_progress: impl FnMut(&Progress) + Send,
-) -> Result<Report, crate::transfer::ClusterTransferError> {
-    let settings = crate::cluster::get(&crate::store::lock(store), cluster)?;
-    let conn = connections.get(&settings, questions).await?;
-    Ok(download(&conn, remote, into, on_progress).await?)
+) -> Result<Report, ClusterTransferError> {
+    crate::cluster::get(&lock(store), cluster)?; // an unknown cluster is said before anything
+    let id = begin(store, cluster, remote, into)?;
+    run(connections, store, &id, questions, on_progress, |_| {}).await
+}
+
+/// Records a download of the cluster's `remote` (a file or a folder) into the folder `into`
+/// here, or finds the unfinished one between the same two places (it continues: what is here
+/// and identical is not fetched again, a large file's parts already here are kept). Its id.
+pub fn begin(
+    store: &Mutex<Store>,
+    cluster: &str,
+    remote: &str,
+    into: &Path,
+) -> Result<String, TransferError> {
+    let into = crate::local_paths::expand(into);
+    let into = std::path::absolute(&into).unwrap_or(into);
+    let remote = remote.trim();
+    match crate::transfer::unfinished(store, cluster, Direction::Down, &into, remote)? {
+        Some((id, State::Running, Some(owner)))
+            if !Owner::is_gone(&owner) && !Owner::is_this_process(&owner) =>
+        {
+            Err(TransferError::AlreadyRunning(id))
+        }
+        Some((id, _, _)) => Ok(id),
+        // Its files are listed when it runs: only the cluster knows them.
+        None => crate::transfer::insert(store, cluster, Direction::Down, &into, remote, &[]),
+    }
+}
+
+/// Runs the recorded download `id` over its cluster's shared connection, reconnecting by
+/// itself (never asking for a code) and continuing when the link drops.
+pub async fn run(
+    connections: &crate::cluster::Connections,
+    store: &Mutex<Store>,
+    id: &str,
+    questions: crate::ssh::Questions,
+    mut on_progress: impl FnMut(&Progress) + Send,
+    mut on_state: impl FnMut(crate::ssh::ConnectionState),
+) -> Result<Report, ClusterTransferError> {
+    let cluster = crate::transfer::get(store, id)?.cluster;
+    let settings = crate::cluster::get(&lock(store), &cluster)?;
+    let policy = crate::cluster::ReconnectPolicy::default();
+    let mut conn = connections.get(&settings, questions).await?;
+    loop {
+        match download(&conn, store, id, &mut on_progress).await {
+            Err(TransferError::Interrupted(e)) => {
+                tracing::info!(error = %e, "download interrupted; reconnecting");
+                conn = connections
+                    .reconnect_quietly(&settings, &policy, &mut on_state)
+                    .await?;
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
+/// One run of the recorded download `id` on `conn`; its state in the list follows.
+pub async fn download(
+    conn: &Connection,
+    store: &Mutex<Store>,
+    id: &str,
+    on_progress: impl FnMut(&Progress) + Send,
+) -> Result<Report, TransferError> {
+    let (into, remote, _) = crate::transfer::load(store, id)?;
+    crate::transfer::set_running(store, id, &Owner::this_process())?;
+    let ledger = Ledger {
+        store,
+        id,
+        prefix: String::new(),
+    };
+    let result = fetch(conn, &remote, &into, ledger, on_progress).await;
+    let state = State::after(&result, |r: &Report| r.problems.is_empty());
+    crate::transfer::set_ended(store, id, state)?;
+    result.map(|report| Report {
+        transfer_id: id.to_owned(),
+        ..report
+    })
+}
+
+/// Where a download records what it does, file by file: its files are named in the manifest
+/// relative to the folder chosen here (`42/a.txt` for `~/runs/42` into `~/results`), so that
+/// "cancel and delete" finds them without asking the cluster.
+struct Ledger<'a> {
+    store: &'a Mutex<Store>,
+    id: &'a str,
+    /// The folder the download makes under the chosen one (`42/`), or nothing for one file.
+    prefix: String,
+}
+
+impl Ledger<'_> {
+    fn key(&self, rel: &str) -> String {
+        format!("{}{rel}", self.prefix)
+    }
+
+    fn listed(&self, files: &[RemoteFile]) -> Result<(), TransferError> {
+        let entries: Vec<crate::transfer::Entry> = files
+            .iter()
+            .map(|f| crate::transfer::Entry {
+                rel: self.key(&f.rel),
+                size: f.size,
+                mtime: seconds(&f.modified),
+                confirmed: 0,
+                sha256: None,
+                verified: false,
+            })
+            .collect();
+        crate::transfer::refresh_files(self.store, self.id, &entries)
+    }
+
+    fn sent<'r>(&self, rels: impl Iterator<Item = &'r str>) -> Result<(), TransferError> {
+        let keys: Vec<String> = rels.map(|r| self.key(r)).collect();
+        crate::transfer::mark_sent(self.store, self.id, keys.iter().map(String::as_str))
+    }
+
+    fn verified<'r>(&self, rels: impl Iterator<Item = &'r str>) -> Result<(), TransferError> {
+        let keys: Vec<String> = rels.map(|r| self.key(r)).collect();
+        crate::transfer::mark_verified(self.store, self.id, keys.iter().map(String::as_str))
+    }
+
+    fn problems(&self, problems: &[FileProblem]) -> Result<(), TransferError> {
+        let keyed: Vec<FileProblem> = problems
+            .iter()
+            .map(|p| FileProblem {
+                path: self.key(&p.path),
+                problem: p.problem.clone(),
+            })
+            .collect();
+        crate::transfer::record_problems(self.store, self.id, &keyed)
+    }
+}
+
+/// `find`'s `%T@` (seconds, with a fraction) as whole seconds.
+fn seconds(modified: &str) -> i64 {
+    modified
+        .split('.')
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
 }
 
 /// What a job's "Bring back its outputs" fetches: the folders its spec names as outputs (under
@@ -90,47 +228,30 @@ pub fn results_folder(job: &JobEntry) -> PathBuf {
         .join(format!("{}-{short}", job.spec.name))
 }
 
-/// Brings a job's outputs back into [`results_folder`], each folder under its own name: the
-/// job page's one click.
-pub async fn bring_back_job(
-    store: &std::sync::Mutex<crate::store::Store>,
-    connections: &crate::cluster::Connections,
+/// Records the downloads of a job's outputs into [`results_folder`], each folder under its own
+/// name: the job page's one click. The job's cluster and the downloads' ids, to [`run`].
+pub fn begin_job(
+    store: &Mutex<Store>,
     job_id: &str,
-    questions: crate::ssh::Questions,
-    mut on_progress: impl FnMut(&Progress) + Send,
-) -> Result<Report, crate::transfer::ClusterTransferError> {
-    let job = crate::jobs::history::get(&crate::store::lock(store), job_id)
+) -> Result<(String, Vec<String>), ClusterTransferError> {
+    let job = crate::jobs::history::get(&lock(store), job_id)
         .map_err(crate::cluster::ClusterError::Store)?;
-    let outputs = outputs_of(&job.spec)?;
     let into = results_folder(&job);
-    let settings = crate::cluster::get(&crate::store::lock(store), &job.target)?;
-    let conn = connections.get(&settings, questions).await?;
-    let mut all = Report {
-        transfer_id: String::new(),
-        files: 0,
-        verified: 0,
-        bytes_sent: 0,
-        bytes_skipped: 0,
-        problems: Vec::new(),
-        place: into.display().to_string(),
-    };
-    for output in outputs {
-        let report = download(&conn, &output, &into, &mut on_progress).await?;
-        all.files += report.files;
-        all.verified += report.verified;
-        all.bytes_sent += report.bytes_sent;
-        all.bytes_skipped += report.bytes_skipped;
-        all.problems.extend(report.problems);
-    }
-    Ok(all)
+    let ids = outputs_of(&job.spec)?
+        .iter()
+        .map(|output| begin(store, &job.target, output, &into))
+        .collect::<Result<_, _>>()?;
+    Ok((job.target, ids))
 }
 
 /// Brings the cluster folder `remote_root` into the folder `into` here, where it keeps its
-/// name ([`place::here`]: `~/runs/42` into `~/results` is `~/results/42`).
-pub async fn download(
+/// name ([`place::here`]: `~/runs/42` into `~/results` is `~/results/42`), recording each
+/// file's fate in `ledger`.
+async fn fetch(
     conn: &Connection,
     remote_root: &str,
     into: &Path,
+    mut ledger: Ledger<'_>,
     mut on_progress: impl FnMut(&Progress) + Send,
 ) -> Result<Report, TransferError> {
     let remote = crate::ssh::expand_home(conn, remote_root).await?;
@@ -139,10 +260,16 @@ pub async fn download(
         Some((folder, name)) => (folder, Some(name), into.to_owned()),
         None => (remote.clone(), None, place::here(&remote, into)?),
     };
+    if only.is_none()
+        && let Some(name) = local_root.file_name()
+    {
+        ledger.prefix = format!("{}/", name.to_string_lossy());
+    }
     let (remote_root, local_root) = (&remote_root, &local_root);
     let local_err = |e: std::io::Error| TransferError::Source(local_root.to_owned(), e.to_string());
     std::fs::create_dir_all(local_root).map_err(local_err)?;
     let (files, mut problems) = list(conn, remote_root, only.as_deref(), local_root).await?;
+    ledger.listed(&files)?;
     let mut report = Report {
         transfer_id: String::new(),
         files: files.len(),
@@ -175,6 +302,7 @@ pub async fn download(
 
     // What is already here and identical is not fetched again.
     let mut wanted: Vec<&RemoteFile> = Vec::new();
+    let mut identical: Vec<&str> = Vec::new();
     for f in placed {
         let path = local_root.join(&f.rel);
         if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() == f.size)
@@ -185,10 +313,12 @@ pub async fn download(
             report.bytes_skipped += f.size;
             progress.bytes_done += f.size;
             progress.files_done += 1;
+            identical.push(&f.rel);
         } else {
             wanted.push(f);
         }
     }
+    ledger.verified(identical.into_iter())?;
     on_progress(&progress);
 
     let (large, small): (Vec<&RemoteFile>, Vec<&RemoteFile>) =
@@ -211,6 +341,7 @@ pub async fn download(
         .await
         {
             Ok(fetched) => {
+                ledger.sent(std::iter::once(f.rel.as_str()))?;
                 report.bytes_sent += fetched.received;
                 report.bytes_skipped += fetched.held;
                 if fetched.complete {
@@ -247,6 +378,7 @@ pub async fn download(
     while let Some((batch, fetched)) = batches.next().await {
         let (bytes, unpacked) = fetched?;
         let Unpacked { refused, written } = unpacked;
+        ledger.sent(written.keys().map(String::as_str))?;
         arrived.extend(written);
         report.bytes_sent += bytes;
         for (rel, why) in refused {
@@ -266,9 +398,11 @@ pub async fn download(
 
     // Every file fetched in this run is checked against the cluster's checksum (the skipped
     // ones were hashed above already).
+    let mut checked: Vec<&str> = Vec::new();
     for f in wanted.into_iter().filter(|f| !failed.contains(&f.rel)) {
         if by_parts.contains(&f.rel) {
             report.verified += 1;
+            checked.push(&f.rel);
             continue;
         }
         let path = local_root.join(&f.rel);
@@ -277,7 +411,10 @@ pub async fn download(
             None => sha256_of(&path),
         };
         match hashed {
-            Ok(h) if Some(&h) == f.sha256.as_ref() => report.verified += 1,
+            Ok(h) if Some(&h) == f.sha256.as_ref() => {
+                report.verified += 1;
+                checked.push(&f.rel);
+            }
             Ok(_) => problems.push(FileProblem {
                 path: f.rel.clone(),
                 problem: crate::tr!(en: "its checksum differs from the cluster's (did it change during the download?); download again", fr: "sa somme de contrôle diffère de celle du cluster (a-t-il changé pendant le téléchargement ?) ; téléchargez à nouveau"),
@@ -285,6 +422,8 @@ pub async fn download(
             Err(e) => problems.push(FileProblem { path: f.rel.clone(), problem: crate::tr!(en: "missing here after the download: {e}", fr: "absent ici après le téléchargement : {e}") }),
         }
     }
+    ledger.verified(checked.into_iter())?;
+    ledger.problems(&problems)?;
     report.problems = problems;
     Ok(report)
 }

@@ -10,7 +10,10 @@ use std::sync::Mutex;
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Compare, Entry, Summary, TransferError};
+use super::{
+    Compare, Direction, Entry, FileLine, FileProblem, FileState, FilesPage, State, Summary,
+    TransferError,
+};
 use crate::owner::Owner;
 use crate::store::{Store, lock};
 
@@ -51,11 +54,12 @@ fn execute(
     Ok(())
 }
 
-/// Records a new transfer of `source` to `remote_root` with its files; its id.
-pub(super) fn insert(
+/// Records a new transfer between `local_root` and `remote_root` with its files; its id.
+pub(crate) fn insert(
     store: &Mutex<Store>,
     cluster: &str,
-    source: &Path,
+    direction: Direction,
+    local_root: &Path,
     remote_root: &str,
     files: &[Entry],
 ) -> Result<String, TransferError> {
@@ -63,8 +67,8 @@ pub(super) fn insert(
     let mut guard = lock(store);
     let tx = guard.db.transaction()?;
     tx.execute(
-        "INSERT INTO transfers(id, cluster, local_root, remote_root, state, owner) VALUES (?1, ?2, ?3, ?4, 'running', ?5)",
-        params![id, cluster, source.to_string_lossy(), remote_root, Owner::this_process().as_str()],
+        "INSERT INTO transfers(id, cluster, local_root, remote_root, state, owner, direction) VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6)",
+        params![id, cluster, local_root.to_string_lossy(), remote_root, Owner::this_process().as_str(), direction.as_str()],
     )?;
     for f in files {
         tx.execute(
@@ -76,21 +80,29 @@ pub(super) fn insert(
     Ok(id)
 }
 
-/// The last unfinished transfer of the same source to the same place: its id, state and owner.
-pub(super) fn unfinished(
+/// The last unfinished transfer between the same two places, the same way: its id, state and
+/// owner. A cancelled one is not continued.
+pub(crate) fn unfinished(
     store: &Mutex<Store>,
     cluster: &str,
-    source: &Path,
+    direction: Direction,
+    local_root: &Path,
     remote_root: &str,
-) -> Result<Option<(String, String, Option<String>)>, TransferError> {
+) -> Result<Option<(String, State, Option<String>)>, TransferError> {
     Ok(lock(store)
         .db
         .query_row(
             "SELECT id, state, owner FROM transfers
-             WHERE cluster = ?1 AND local_root = ?2 AND remote_root = ?3 AND state != 'done'
+             WHERE cluster = ?1 AND local_root = ?2 AND remote_root = ?3 AND direction = ?4
+                 AND state NOT IN ('done', 'cancelled')
              ORDER BY id DESC LIMIT 1",
-            params![cluster, source.to_string_lossy(), remote_root],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            params![
+                cluster,
+                local_root.to_string_lossy(),
+                remote_root,
+                direction.as_str()
+            ],
+            |r| Ok((r.get(0)?, State::parse(&r.get::<_, String>(1)?), r.get(2)?)),
         )
         .optional()?)
 }
@@ -98,7 +110,7 @@ pub(super) fn unfinished(
 /// Brings a transfer's file list up to date with the folder as it is now: new files added,
 /// changed ones to be sent again, vanished ones dropped; what the cluster confirmed of
 /// unchanged files is kept.
-pub(super) fn refresh_files(
+pub(crate) fn refresh_files(
     store: &Mutex<Store>,
     id: &str,
     files: &[Entry],
@@ -136,7 +148,7 @@ pub(super) fn refresh_files(
 }
 
 /// The transfer runs, in `owner`'s process.
-pub(super) fn set_running(
+pub(crate) fn set_running(
     store: &Mutex<Store>,
     id: &str,
     owner: &Owner,
@@ -148,13 +160,171 @@ pub(super) fn set_running(
     )
 }
 
-/// The transfer stopped: `done`, `failed` or `interrupted`.
-pub(super) fn set_ended(store: &Mutex<Store>, id: &str, state: &str) -> Result<(), TransferError> {
+/// The transfer stopped, as `state` says.
+pub(crate) fn set_ended(store: &Mutex<Store>, id: &str, state: State) -> Result<(), TransferError> {
     execute(
         store,
         "UPDATE transfers SET state = ?2, owner = NULL WHERE id = ?1",
-        params![id, state],
+        params![id, state.as_str()],
     )
+}
+
+/// What went wrong file by file in the last run (the problems of earlier runs are forgotten:
+/// a file that came this time is no longer a problem).
+pub(crate) fn record_problems(
+    store: &Mutex<Store>,
+    id: &str,
+    problems: &[FileProblem],
+) -> Result<(), TransferError> {
+    let mut guard = lock(store);
+    let tx = guard.db.transaction()?;
+    tx.execute(
+        "UPDATE transfer_files SET problem = NULL WHERE transfer_id = ?1 AND problem IS NOT NULL",
+        [id],
+    )?;
+    {
+        let mut set = tx.prepare(
+            "UPDATE transfer_files SET problem = ?3 WHERE transfer_id = ?1 AND rel_path = ?2",
+        )?;
+        for p in problems {
+            set.execute(params![id, p.path, p.problem])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Files this transfer wrote on the other side (a download's, as they land here).
+pub(crate) fn mark_sent<'a>(
+    store: &Mutex<Store>,
+    id: &str,
+    rels: impl Iterator<Item = &'a str>,
+) -> Result<(), TransferError> {
+    let mut guard = lock(store);
+    let tx = guard.db.transaction()?;
+    {
+        let mut set = tx.prepare(
+            "UPDATE transfer_files SET sent = 1 WHERE transfer_id = ?1 AND rel_path = ?2",
+        )?;
+        for rel in rels {
+            set.execute(params![id, rel])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Files that arrived whole and checked (a download's, at the end of a run), in one transaction.
+pub(crate) fn mark_verified<'a>(
+    store: &Mutex<Store>,
+    id: &str,
+    rels: impl Iterator<Item = &'a str>,
+) -> Result<(), TransferError> {
+    let mut guard = lock(store);
+    let tx = guard.db.transaction()?;
+    {
+        let mut set = tx.prepare(
+            "UPDATE transfer_files SET verified = 1, confirmed = size WHERE transfer_id = ?1 AND rel_path = ?2",
+        )?;
+        for rel in rels {
+            set.execute(params![id, rel])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// What "cancel and delete" works from: the transfer's direction and two roots, the files it
+/// wrote on the other side, and every file it lists (their partial copies are Usine's own).
+pub(crate) struct Written {
+    pub direction: Direction,
+    pub local_root: PathBuf,
+    pub remote_root: String,
+    pub sent: Vec<(String, u64)>,
+    pub listed: Vec<String>,
+}
+
+pub(crate) fn written(store: &Mutex<Store>, id: &str) -> Result<Written, TransferError> {
+    let guard = lock(store);
+    let (local, remote, direction): (String, String, String) = guard
+        .db
+        .query_row(
+            "SELECT local_root, remote_root, direction FROM transfers WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?
+        .ok_or_else(|| TransferError::UnknownTransfer(id.to_owned()))?;
+    let mut stmt = guard.db.prepare(
+        "SELECT rel_path, size, sent FROM transfer_files WHERE transfer_id = ?1 ORDER BY rel_path",
+    )?;
+    let mut out = Written {
+        direction: Direction::parse(&direction),
+        local_root: PathBuf::from(local),
+        remote_root: remote,
+        sent: Vec::new(),
+        listed: Vec::new(),
+    };
+    for row in stmt.query_map([id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)? as u64,
+            r.get::<_, bool>(2)?,
+        ))
+    })? {
+        let (rel, size, sent) = row?;
+        if sent {
+            out.sent.push((rel.clone(), size));
+        }
+        out.listed.push(rel);
+    }
+    Ok(out)
+}
+
+/// A page of the transfer's files for its report: problems first, then by path.
+pub fn files(
+    store: &Mutex<Store>,
+    id: &str,
+    offset: usize,
+    limit: usize,
+) -> Result<FilesPage, TransferError> {
+    get(store, id)?; // an unknown transfer is said, not an empty page
+    let guard = lock(store);
+    let (total, problems): (i64, i64) = guard.db.query_row(
+        "SELECT COUNT(*), COUNT(problem) FROM transfer_files WHERE transfer_id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let mut stmt = guard.db.prepare(
+        "SELECT rel_path, size, confirmed, verified, sent, problem FROM transfer_files
+         WHERE transfer_id = ?1 ORDER BY problem IS NULL, rel_path LIMIT ?2 OFFSET ?3",
+    )?;
+    let files = stmt
+        .query_map(params![id, limit as i64, offset as i64], |r| {
+            let size = r.get::<_, i64>(1)? as u64;
+            let done = r.get::<_, i64>(2)? as u64;
+            let problem: Option<String> = r.get(5)?;
+            let state = match (r.get::<_, bool>(3)?, r.get::<_, bool>(4)?) {
+                _ if problem.is_some() => FileState::Problem,
+                (true, true) => FileState::Verified,
+                (true, false) => FileState::AlreadyThere,
+                _ if done > 0 => FileState::Partly,
+                _ => FileState::Waiting,
+            };
+            Ok(FileLine {
+                path: r.get(0)?,
+                size,
+                done: done.min(size),
+                state,
+                problem,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(FilesPage {
+        total: total as usize,
+        problems: problems as usize,
+        files,
+    })
 }
 
 /// What became of one file of a transfer.
@@ -178,7 +348,7 @@ pub(super) fn record(
     let change = match news {
         FileNews::Verified => "verified = 1",
         FileNews::Unconfirmed => "confirmed = 0, sha256 = NULL",
-        FileNews::Whole => "confirmed = size, verified = 1",
+        FileNews::Whole => "confirmed = size, verified = 1, sent = 1",
     };
     let sql =
         format!("UPDATE transfer_files SET {change} WHERE transfer_id = ?1 AND rel_path = ?2");
@@ -211,7 +381,16 @@ pub(super) fn confirm_landed(
     id: &str,
     landed: &[(&Entry, String)],
 ) -> Result<(), TransferError> {
-    confirm_same(store, id, landed, true)
+    let mut guard = lock(store);
+    let tx = guard.db.transaction()?;
+    for (e, digest) in landed {
+        tx.execute(
+            "UPDATE transfer_files SET confirmed = ?3, sha256 = ?4, verified = 1, sent = 1 WHERE transfer_id = ?1 AND rel_path = ?2",
+            params![id, e.rel, e.size as i64, digest],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 /// A part of a large file the cluster confirmed.
@@ -229,7 +408,7 @@ pub(super) fn confirm_part(
         params![id, rel, offset as i64, len as i64],
     )?;
     tx.execute(
-        "UPDATE transfer_files SET confirmed = confirmed + ?3 WHERE transfer_id = ?1 AND rel_path = ?2",
+        "UPDATE transfer_files SET confirmed = confirmed + ?3, sent = 1 WHERE transfer_id = ?1 AND rel_path = ?2",
         params![id, rel, len as i64],
     )?;
     tx.commit()?;
@@ -281,22 +460,23 @@ pub fn list(store: &Mutex<Store>) -> Result<Vec<Summary>, TransferError> {
     let mut stmt = guard.db.prepare(
         "SELECT t.id, t.cluster, t.local_root, t.remote_root, t.state, t.created_at,
                 COUNT(f.rel_path), COALESCE(SUM(f.verified), 0), COALESCE(SUM(f.size), 0), COALESCE(SUM(f.confirmed), 0),
-                t.owner
+                t.owner, t.direction
          FROM transfers t LEFT JOIN transfer_files f ON f.transfer_id = t.id
          GROUP BY t.id ORDER BY t.id DESC",
     )?;
     let rows = stmt.query_map([], |r| {
-        let state: String = r.get(4)?;
+        let state = State::parse(&r.get::<_, String>(4)?);
         let owner: Option<String> = r.get(10)?;
         // Still "running" in the store, but whoever ran it is gone (killed, crashed).
-        let state = if state == "running" && owner.as_deref().is_none_or(Owner::is_gone) {
-            "interrupted".to_owned()
+        let state = if state == State::Running && owner.as_deref().is_none_or(Owner::is_gone) {
+            State::Interrupted
         } else {
             state
         };
         Ok(Summary {
             id: r.get(0)?,
             cluster: r.get(1)?,
+            direction: Direction::parse(&r.get::<_, String>(11)?),
             local_root: r.get(2)?,
             remote_root: r.get(3)?,
             state,
@@ -318,7 +498,7 @@ pub fn get(store: &Mutex<Store>, id: &str) -> Result<Summary, TransferError> {
         .ok_or_else(|| TransferError::UnknownTransfer(id.to_owned()))
 }
 
-pub(super) fn load(
+pub(crate) fn load(
     store: &Mutex<Store>,
     id: &str,
 ) -> Result<(PathBuf, String, Vec<Entry>), TransferError> {
@@ -347,6 +527,17 @@ pub(super) fn load(
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok((PathBuf::from(local), remote, entries))
+}
+
+/// The process running the transfer, if any.
+pub(super) fn owner_of(store: &Mutex<Store>, id: &str) -> Result<Option<String>, TransferError> {
+    Ok(lock(store)
+        .db
+        .query_row("SELECT owner FROM transfers WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .flatten())
 }
 
 pub(super) fn cluster_of(store: &Mutex<Store>, id: &str) -> Result<String, TransferError> {

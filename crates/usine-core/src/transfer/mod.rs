@@ -25,12 +25,18 @@ pub mod place;
 pub(crate) mod room;
 mod scan;
 mod small;
+mod stop;
 
 pub use large::{CHANNELS, PART};
 use manifest::FileNews;
-pub use manifest::{get, list, set_compare};
+pub use manifest::{files, get, list, set_compare};
+pub(crate) use manifest::{
+    insert, load, mark_sent, mark_verified, record_problems, refresh_files, set_ended, set_running,
+    unfinished,
+};
 use scan::mtime_of;
 pub(crate) use scan::{hex, sha256_of};
+pub use stop::{Cancelled, cancel, pause};
 
 /// Files at least this big travel on their own stream; smaller ones in tar batches.
 pub const LARGE_FILE: u64 = 16 << 20;
@@ -160,13 +166,13 @@ pub struct Report {
 
 /// A file of the manifest.
 #[derive(Debug, Clone)]
-struct Entry {
-    rel: String,
-    size: u64,
-    mtime: i64,
-    confirmed: u64,
-    sha256: Option<String>,
-    verified: bool,
+pub(crate) struct Entry {
+    pub(crate) rel: String,
+    pub(crate) size: u64,
+    pub(crate) mtime: i64,
+    pub(crate) confirmed: u64,
+    pub(crate) sha256: Option<String>,
+    pub(crate) verified: bool,
 }
 
 /// How an upload decides that the cluster already holds a file.
@@ -188,7 +194,7 @@ pub fn create(
 ) -> Result<(String, Vec<FileProblem>), TransferError> {
     let source = &crate::local_paths::expand(source);
     let (files, problems) = scan::scan(source)?;
-    let id = manifest::insert(store, cluster, source, remote_root, &files)?;
+    let id = manifest::insert(store, cluster, Direction::Up, source, remote_root, &files)?;
     Ok((id, problems))
 }
 
@@ -233,7 +239,7 @@ pub fn start(
     } else {
         place.as_str()
     };
-    let earlier = manifest::unfinished(store, cluster, &source, remote_root)?;
+    let earlier = manifest::unfinished(store, cluster, Direction::Up, &source, remote_root)?;
     let Some((id, state, owner)) = earlier else {
         let (id, problems) = create(store, cluster, &source, remote_root)?;
         return Ok(Started {
@@ -245,7 +251,7 @@ pub fn start(
     };
     // Running in another live process: refused. This process's own (an app's paused upload)
     // is its to coordinate.
-    if state == "running"
+    if state == State::Running
         && owner
             .as_deref()
             .is_some_and(|o| !Owner::is_gone(o) && !Owner::is_this_process(o))
@@ -276,11 +282,10 @@ pub async fn upload(
     let result = upload_once(conn, store, transfer_id, on_progress).await;
     // Whatever happened, the transfer no longer says "running": a refusal (no room, a folder
     // that cannot be created) is failed, a dropped link interrupted, both resumable.
-    let state = match &result {
-        Ok(report) if report.problems.is_empty() => "done",
-        Err(TransferError::Interrupted(_)) => "interrupted",
-        _ => "failed",
-    };
+    let state = State::after(&result, |r: &Report| r.problems.is_empty());
+    if let Ok(report) = &result {
+        manifest::record_problems(store, transfer_id, &report.problems)?;
+    }
     manifest::set_ended(store, transfer_id, state)?;
     result
 }
@@ -522,6 +527,85 @@ pub enum ClusterTransferError {
     Cluster(#[from] crate::cluster::ClusterError),
 }
 
+/// Which way a transfer goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename = "TransferDirection")]
+pub enum Direction {
+    /// From this computer to the cluster.
+    Up,
+    /// From the cluster to this computer.
+    Down,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Up => "up",
+            Self::Down => "down",
+        }
+    }
+
+    fn parse(text: &str) -> Self {
+        if text == "down" { Self::Down } else { Self::Up }
+    }
+}
+
+/// Where a transfer stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename = "TransferState")]
+pub enum State {
+    Running,
+    /// Stopped by the user; resumes where it stopped.
+    Paused,
+    /// The link dropped, or the process that ran it died; resumes where it stopped.
+    Interrupted,
+    /// Refused (no room, a folder that cannot be made) or ended with problems; can be resumed.
+    Failed,
+    Done,
+    /// Stopped for good by the user (what was sent may have been deleted); not resumed.
+    Cancelled,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Paused => "paused",
+            Self::Interrupted => "interrupted",
+            Self::Failed => "failed",
+            Self::Done => "done",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    fn parse(text: &str) -> Self {
+        match text {
+            "running" => Self::Running,
+            "paused" => Self::Paused,
+            "interrupted" => Self::Interrupted,
+            "done" => Self::Done,
+            "cancelled" => Self::Cancelled,
+            _ => Self::Failed,
+        }
+    }
+
+    /// Whether running it again continues it.
+    pub fn resumable(self) -> bool {
+        matches!(self, Self::Paused | Self::Interrupted | Self::Failed)
+    }
+
+    /// How a run of a transfer left it.
+    pub(crate) fn after<T>(result: &Result<T, TransferError>, clean: impl Fn(&T) -> bool) -> Self {
+        match result {
+            Ok(report) if clean(report) => Self::Done,
+            Err(TransferError::Interrupted(_)) => Self::Interrupted,
+            _ => Self::Failed,
+        }
+    }
+}
+
 /// One line of the transfer history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -529,11 +613,12 @@ pub enum ClusterTransferError {
 pub struct Summary {
     pub id: String,
     pub cluster: String,
+    pub direction: Direction,
+    /// This computer's side: the file or folder sent (up), the folder chosen to receive (down).
     pub local_root: String,
+    /// The cluster's side: the folder files go into (up), the file or folder brought back (down).
     pub remote_root: String,
-    /// `running`, `done`, `failed`, or `interrupted` (the link dropped, or the process that
-    /// ran it died); the last two can be resumed.
-    pub state: String,
+    pub state: State,
     pub created_at: String,
     pub files: usize,
     pub verified: usize,
@@ -541,6 +626,50 @@ pub struct Summary {
     pub bytes: u64,
     #[ts(type = "number")]
     pub bytes_confirmed: u64,
+}
+
+/// What became of one file of a transfer, in its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename = "TransferFileState")]
+pub enum FileState {
+    /// Nothing of it has arrived yet.
+    Waiting,
+    /// Part of it arrived; the rest comes when the transfer resumes.
+    Partly,
+    /// Arrived, and its checksum matches on both sides.
+    Verified,
+    /// The other side already had it, identical: not sent again.
+    AlreadyThere,
+    /// It could not be sent in the last run: `problem` says why.
+    Problem,
+}
+
+/// One file of a transfer, in its report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename = "TransferFile")]
+pub struct FileLine {
+    pub path: String,
+    #[ts(type = "number")]
+    pub size: u64,
+    /// Bytes of it that arrived and were confirmed.
+    #[ts(type = "number")]
+    pub done: u64,
+    pub state: FileState,
+    pub problem: Option<String>,
+}
+
+/// A page of a transfer's report, files with problems first: a transfer may list 100,000
+/// files, the window shows a page at a time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename = "TransferFiles")]
+pub struct FilesPage {
+    pub total: usize,
+    /// How many files of the whole transfer had a problem in its last run.
+    pub problems: usize,
+    pub files: Vec<FileLine>,
 }
 
 /// Like rsync's quick check: a file the cluster already has with the same size and modification
