@@ -7,6 +7,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import {
   chmodSync,
+  existsSync,
   mkdirSync,
   readdirSync,
   mkdtempSync,
@@ -598,6 +599,25 @@ test("files as people expect them: pick, drop, browse, preview, rename, delete, 
     },
     { timeout: 10_000, timeoutMsg: "Open did not ask the desktop to open the folder" },
   );
+
+  // The download is in the transfers list with its files.
+  let row;
+  await browser.waitUntil(
+    async () => {
+      for (const r of await browser.$$('[data-transfer][data-direction="down"]'))
+        if ((await r.getText()).includes("e2e 42")) row = r;
+      return row !== undefined;
+    },
+    { timeout: 10_000, timeoutMsg: "the download is not in the transfers list" },
+  );
+  await browser.waitUntil(async () => (await row.getAttribute("data-state")) === "done", {
+    timeout: 10_000,
+    timeoutMsg: "the download is not listed as verified",
+  });
+  await row.$('[data-action="files"]').click();
+  const files = await row.$("[data-files]");
+  await files.waitForExist({ timeout: 10_000 });
+  assert.match(await files.getText(), /e2e 42\/loss\.csv[\s\S]*Verified/);
 });
 
 /** CPU seconds used so far by the app and its WebKit helper processes (Linux /proc), in total
@@ -655,7 +675,7 @@ test("a large upload shows its rate, pauses, and resumes to verified", async () 
   assert.match(await (await (await row()).$("[data-rate]")).getText(), /\/s · about .+ left/);
   await (await (await row()).$("button=Pause")).click();
   await browser.waitUntil(
-    async () => (await (await row()).getAttribute("data-state")) === "running",
+    async () => (await (await row()).getAttribute("data-state")) === "paused",
     {
       timeout: 5_000,
       timeoutMsg: "the upload did not pause",
@@ -671,6 +691,58 @@ test("a large upload shows its rate, pauses, and resumes to verified", async () 
   assert.match(await (await row()).getText(), /1 of 1 files verified/);
   rmSync(dest, { recursive: true, force: true });
   rmSync(src, { recursive: true, force: true });
+});
+
+test("a large download pauses, and cancelling it deletes what arrived and nothing else", async () => {
+  // Sparse on the cluster (the lab runs on this machine): big enough to be caught midway.
+  const there = mkdtempSync("/dev/shm/usine-e2e-down-");
+  chmodSync(there, 0o755);
+  execFileSync("truncate", ["-s", "2G", path.join(there, "weights.bin")]);
+  const into = mkdtempSync(path.join(os.tmpdir(), "usine-e2e-into-"));
+  writeFileSync(path.join(into, "mine.txt"), "kept");
+  await (await browser.$('nav button[data-screen="data"]')).click();
+  await fill('form.download input[name="remote"]', there);
+  await fill('form.download input[name="local"]', into);
+  await (await browser.$("form.download button[type=submit]")).click();
+  const row = async () => {
+    for (const r of await browser.$$('[data-transfer][data-direction="down"]'))
+      if ((await r.getText()).includes(there)) return r;
+    return null;
+  };
+  await browser.waitUntil(
+    async () => (await (await row())?.getAttribute("data-state")) === "sending",
+    {
+      timeout: 20_000,
+      timeoutMsg: "the download shows no progress in the list",
+    },
+  );
+  await (await (await row()).$("button=Pause")).click();
+  await browser.waitUntil(
+    async () => (await (await row()).getAttribute("data-state")) === "paused",
+    {
+      timeout: 5_000,
+      timeoutMsg: "the download did not pause",
+    },
+  );
+  const landed = path.join(into, path.basename(there));
+  assert.ok(
+    existsSync(path.join(landed, "weights.bin.usine-part")),
+    "what arrived is kept as a part",
+  );
+  await (await (await row()).$('[data-action="cancel"]')).click();
+  await (await (await row()).$('[data-action="cancel-delete"]')).click();
+  await browser.waitUntil(
+    async () => (await (await row()).getAttribute("data-state")) === "cancelled",
+    {
+      timeout: 10_000,
+      timeoutMsg: "the download was not cancelled",
+    },
+  );
+  assert.ok(!existsSync(landed), "the folder the download made is gone");
+  assert.equal(readFileSync(path.join(into, "mine.txt"), "utf8"), "kept");
+  assert.equal(await (await (await row()).$("button=Resume")).isExisting(), false);
+  rmSync(there, { recursive: true, force: true });
+  rmSync(into, { recursive: true, force: true });
 });
 
 /** The open draft, filled in as a short CPU job of the lab's project. */

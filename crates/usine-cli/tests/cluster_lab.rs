@@ -339,6 +339,29 @@ fn upload_a_folder_then_see_it_in_the_history() {
         "sample 7\n"
     );
 
+    // The download is in the same list, file by file, and can be undone.
+    let history = sb.run(&["transfers", "--json"], "");
+    let list: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    assert_eq!(
+        (list[0]["direction"].as_str(), list[0]["state"].as_str()),
+        (Some("down"), Some("done"))
+    );
+    let down_id = list[0]["id"].as_str().unwrap().to_owned();
+    let shown = sb.run(&["transfers", "show", &down_id], "");
+    assert!(shown.status.success(), "{}", text(&shown.stderr));
+    let shown = text(&shown.stdout);
+    let line = shown.lines().find(|l| l.contains("dataset/train/7.txt"));
+    assert!(line.is_some_and(|l| l.ends_with("verified")), "{shown}");
+    let cancel = sb.run(&["transfers", "cancel", &down_id, "--delete"], "");
+    assert!(cancel.status.success(), "{}", text(&cancel.stderr));
+    assert!(
+        text(&cancel.stdout).contains("Deleted 50 files it had written"),
+        "{}",
+        text(&cancel.stdout)
+    );
+    assert!(!back.join("dataset").exists(), "the folder it made goes too");
+    assert!(back.exists(), "the folder chosen to receive stays");
+
     // Resuming a finished upload sends nothing and verifies again.
     let again = sb.run(&["upload", "--resume", &id, "--json"], "");
     assert!(again.status.success(), "{}", text(&again.stderr));

@@ -10,6 +10,8 @@ import type {
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AskedQuestion,
+  TransferCancelled,
+  TransferFiles,
   Candidates,
   ClusterProfile,
   NewCluster,
@@ -130,8 +132,15 @@ export const uploadPlace = (source: string, into: string): Promise<string> =>
 /** Where the cluster folder `remote` will land here when brought back into `into`. */
 export const downloadPlace = (remote: string, into: string): Promise<string> =>
   call("download_place", { remote, into });
-export const resumeUpload = (id: string): Promise<void> => call("resume_upload", { id });
-export const pauseUpload = (id: string): Promise<void> => call("pause_upload", { id });
+/** Continues a paused, interrupted or failed upload or download. */
+export const resumeTransfer = (id: string): Promise<void> => call("resume_transfer", { id });
+export const pauseTransfer = (id: string): Promise<void> => call("pause_transfer", { id });
+/** Stops a transfer for good; with `deleteSent`, deletes what it wrote (never what was there). */
+export const cancelTransfer = (id: string, deleteSent: boolean): Promise<TransferCancelled> =>
+  call("cancel_transfer", { id, deleteSent });
+/** A page of a transfer's files with what became of each, problems first. */
+export const transferFiles = (id: string, offset: number, limit: number): Promise<TransferFiles> =>
+  call("transfer_files", { id, offset, limit });
 export const forgetCluster = (name: string): Promise<void> => call("forget_cluster", { name });
 export const connectCluster = (name: string): Promise<ClusterProfile> =>
   call("connect_cluster", { name });
@@ -278,4 +287,5 @@ export function droppedOn(element: Element | undefined, d: Dropped): boolean {
 }
 /** Brings a job's outputs back into its folder in Downloads; progress and the end come as
  *  download events under the id returned. */
-export const bringBackJob = (id: string): Promise<string> => call("bring_back_job", { id });
+/** One download per output folder of the job; their ids. */
+export const bringBackJob = (id: string): Promise<string[]> => call("bring_back_job", { id });

@@ -15,6 +15,7 @@ afterEach(async () => {
 const summary: TransferSummary = {
   id: "t1",
   cluster: "lab",
+  direction: "up",
   localRoot: "/data/set",
   remoteRoot: "/scratch/set",
   state: "failed",
@@ -59,7 +60,7 @@ describe("Data", () => {
       (cmd, args) => {
         if (cmd === "list_clusters") return [];
         if (cmd === "list_transfers") return [{ ...summary, state: "interrupted" }];
-        if (cmd === "resume_upload") {
+        if (cmd === "resume_transfer") {
           resumed.push((args as { id: string }).id);
           return null;
         }
