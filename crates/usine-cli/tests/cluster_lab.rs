@@ -359,7 +359,10 @@ fn upload_a_folder_then_see_it_in_the_history() {
         "{}",
         text(&cancel.stdout)
     );
-    assert!(!back.join("dataset").exists(), "the folder it made goes too");
+    assert!(
+        !back.join("dataset").exists(),
+        "the folder it made goes too"
+    );
     assert!(back.exists(), "the folder chosen to receive stays");
 
     // Resuming a finished upload sends nothing and verifies again.

@@ -8,7 +8,7 @@
 //! Same cipher (aes256-gcm), data in RAM on both ends, medians of `USINE_BENCH_ROUNDS` (3).
 //! Run: `cargo bench -p usine-lab-tests --bench files` (the lab must be up, as root: the data is
 //! made in alice's /dev/shm directly). `USINE_BENCH_QUICK=1`: 256 MiB, 2,000 small files, 20,000
-//! entries. `USINE_BENCH_NET=loopback,rtt` picks networks. Through the relay, scp -r pays round
+//! entries. `USINE_BENCH_NET=loopback,rtt` picks networks, `USINE_BENCH_ONLY=list,big,small` what is timed, `USINE_BENCH_NO_SCP=1` leaves scp out. Through the relay, scp -r pays round
 //! trips per file: it is timed on 1,000 files and scaled (said in the table).
 
 use std::path::{Path, PathBuf};
@@ -143,7 +143,7 @@ struct Remote {
 }
 
 fn remote_sets(quick: bool) -> Vec<Remote> {
-    let only = std::env::var("USINE_BENCH_ONLY").unwrap_or_else(|_| "big,small".into());
+    let only = std::env::var("USINE_BENCH_ONLY").unwrap_or_else(|_| "list,big,small".into());
     let mut sets = Vec::new();
     if only.contains("big") {
         let len = if quick { 256usize << 20 } else { 1 << 30 };
@@ -182,6 +182,8 @@ fn remote_sets(quick: bool) -> Vec<Remote> {
 }
 
 async fn downloads(lab: &Lab, port: u16, network: &str, rtt: bool, rounds: usize, sets: &[Remote]) {
+    // scp -r through the relay takes minutes: left out while trying things.
+    let no_scp = std::env::var_os("USINE_BENCH_NO_SCP").is_some();
     for d in sets {
         let mb = |t: Duration| d.bytes as f64 / 1e6 / t.as_secs_f64();
         let (mut usine, mut scp, mut rsync) = (Vec::new(), Vec::new(), Vec::new());
@@ -212,15 +214,19 @@ async fn downloads(lab: &Lab, port: u16, network: &str, rtt: bool, rounds: usize
             conn.close().await;
             assert_eq!(measure(&into), (d.files, d.bytes));
 
-            let from = sampled.unwrap_or(&d.path);
-            let into = fresh_local("scp");
-            let mut cmd = Command::new("scp");
-            cmd.arg("-q").args(ssh_opts(lab, port));
-            if d.files > 1 {
-                cmd.arg("-r");
+            if no_scp {
+                scp.push(Duration::ZERO);
+            } else {
+                let from = sampled.unwrap_or(&d.path);
+                let into = fresh_local("scp");
+                let mut cmd = Command::new("scp");
+                cmd.arg("-q").args(ssh_opts(lab, port));
+                if d.files > 1 {
+                    cmd.arg("-r");
+                }
+                let t = run(cmd.arg(format!("alice@127.0.0.1:{from}")).arg(&into));
+                scp.push(t.mul_f64(scale));
             }
-            let t = run(cmd.arg(format!("alice@127.0.0.1:{from}")).arg(&into));
-            scp.push(t.mul_f64(scale));
 
             let into = fresh_local("rsync");
             let mut cmd = Command::new("rsync");
@@ -249,7 +255,10 @@ async fn downloads(lab: &Lab, port: u16, network: &str, rtt: bool, rounds: usize
                 scp,
             ),
             ("rsync -e ssh".to_owned(), rsync),
-        ] {
+        ]
+        .into_iter()
+        .filter(|(_, t)| !t.is_zero())
+        {
             println!(
                 "| {network} | {} | {tool} | {:.2} | {:.0} | {:.2}× |",
                 d.name,
@@ -289,7 +298,8 @@ async fn main() {
     );
     println!("| network | folder | tool | seconds | ssh ls slower by |");
     println!("|---|---|---|---:|---:|");
-    for (_, network, port, _) in &networks {
+    let only = std::env::var("USINE_BENCH_ONLY").unwrap_or_else(|_| "list".into());
+    for (_, network, port, _) in networks.iter().filter(|_| only.contains("list")) {
         listing(&lab, *port, network, rounds, entries).await;
     }
 

@@ -113,7 +113,7 @@ async fn a_cut_link_resumes_the_large_file_with_the_parts_it_lacks() {
     let size = 160u64 << 20;
     let cut_after = size / 2;
     // Parts travel on several channels at once: those in flight when the link drops are lost.
-    let in_flight = usine_core::transfer::CHANNELS as u64 * usine_core::transfer::PART;
+    let in_flight = download::CHANNELS as u64 * usine_core::transfer::PART;
     let mut cut = false;
     let first = download(&conn, &store, &remote, &into, |p| {
         if !cut && p.current.as_deref() == Some("ckpt/model.pt") && p.bytes_done > cut_after {
@@ -328,6 +328,40 @@ async fn the_report_names_each_file_and_cancel_with_delete_removes_only_what_cam
     assert_eq!(transfer::get(&store, &id).unwrap().state, State::Cancelled);
     // A cancelled download is not continued: the same one again starts afresh.
     assert_ne!(download::begin(&store, "lab", &remote, &into).unwrap(), id);
+    conn.exec(&format!("rm -rf {}", quote(&remote)))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_file_the_cluster_cannot_read_is_named_and_the_others_arrive() {
+    let lab = Lab::get();
+    let store = store();
+    let conn = alice(&lab).await;
+    let remote = make_results(&conn, "unreadable", 1).await;
+    let out = conn
+        .exec(&format!("chmod 000 {}/logs/step-5.txt", quote(&remote)))
+        .await
+        .unwrap();
+    assert!(out.success());
+    let into = scratch_file("unreadable");
+    let report = download(&conn, &store, &remote, &into, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert_eq!(report.problems[0].path, "logs/step-5.txt");
+    assert!(
+        report.problems[0].problem.contains("could not read"),
+        "{}",
+        report.problems[0].problem
+    );
+    assert_eq!(report.verified, 302);
+    let local = landing(&into, &remote);
+    assert!(!local.join("logs/step-5.txt").exists());
+    assert_eq!(
+        std::fs::read_to_string(local.join("logs/step-6.txt")).unwrap(),
+        "epoch 6 loss 0.6\n"
+    );
     conn.exec(&format!("rm -rf {}", quote(&remote)))
         .await
         .unwrap();

@@ -14,7 +14,11 @@ use sha2::{Digest, Sha256};
 
 use crate::ssh::{Connection, quote};
 use crate::sync::Locked;
-use crate::transfer::{CHANNELS, PART, TransferError, hex};
+use crate::transfer::{PART, TransferError, hex};
+
+/// Channels a large file comes on at once. Each waits on its part's hash between parts; at
+/// 20 ms of round trip, 1 GiB came in 6.95 s on 4 channels and 4.97 s on 8 (rsync: 13 s).
+pub const CHANNELS: usize = 8;
 
 /// The cluster's side of a channel. `openssl` hashes about four times faster than coreutils'
 /// `sha256sum` where the CPU has SHA instructions; either gives the same SHA-256.
