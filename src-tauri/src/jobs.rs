@@ -10,6 +10,7 @@ use usine_core::gpu::export::Format as ExportFormat;
 use usine_core::gpu::series::Summary as GpuSummary;
 use usine_core::jobs::drafts::{self, Draft};
 use usine_core::jobs::history::{self, JobEntry};
+use usine_core::jobs::inputs::{self, Attached as InputsAttached};
 use usine_core::jobs::scheduler::Logs;
 use usine_core::jobs::spec::JobSpec;
 use usine_core::jobs::targets::{self, DraftView, Opening};
@@ -80,6 +81,25 @@ pub fn save_draft(
     spec: JobSpec,
 ) -> Result<DraftView, UiError> {
     Ok(targets::save_draft(&state.store, &id, &target, &spec)?)
+}
+
+/// Files or folders dropped on a draft (or picked for it) become its input datasets; on a
+/// cluster they are sent there at once, in the transfers list like any upload.
+#[tauri::command]
+#[tracing::instrument(skip(app, state), err(Debug))]
+pub fn attach_inputs<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    id: String,
+    paths: Vec<String>,
+) -> Result<InputsAttached, UiError> {
+    let paths: Vec<std::path::PathBuf> = paths.into_iter().map(Into::into).collect();
+    let attached = inputs::attach(&state.store, &id, &paths)?;
+    let cluster = &attached.view.draft.target;
+    for upload in &attached.uploads {
+        crate::transfers::run_upload(app.clone(), cluster.clone(), upload.id.clone());
+    }
+    Ok(attached)
 }
 
 /// The expert's raw-script view: the edited script replaces the draft's fields.

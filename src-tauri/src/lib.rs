@@ -63,6 +63,7 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             jobs::create_draft,
             jobs::open_draft,
             jobs::save_draft,
+            jobs::attach_inputs,
             jobs::import_script,
             jobs::delete_draft,
             jobs::submit_draft,

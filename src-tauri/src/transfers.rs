@@ -177,6 +177,11 @@ fn done_event(direction: Direction, ended: Ended) -> AppEvent {
     }
 }
 
+/// Runs the recorded upload `id` in the background (a draft's dropped inputs).
+pub(crate) fn run_upload<R: Runtime>(app: AppHandle<R>, cluster: String, id: String) {
+    run(app, cluster, id, Direction::Up);
+}
+
 /// Runs the transfer `id` in the background, one task per transfer, reporting progress and its
 /// end as events; a download's place may then be opened.
 fn run<R: Runtime>(app: AppHandle<R>, cluster: String, id: String, direction: Direction) {

@@ -771,6 +771,16 @@ test("template → draft → submit to the lab → it runs, finishes, and a noti
   await fillCpuDraft(lab, name, "echo hello from the app; sleep 3");
   const status = await browser.$(".status");
   await browser.waitUntil(async () => (await status.getText()) === "Saved", { timeout: 5_000 });
+  // A folder dropped on the draft becomes its input data, sent to the cluster first; the job
+  // (whose submission checks that its inputs are there) can go once it has arrived.
+  const dataset = mkdtempSync(path.join(os.tmpdir(), "usine-e2e-input-"));
+  writeFileSync(path.join(dataset, "rows.csv"), "a,b\n1,2\n");
+  await dropOn("section.editor", [dataset]);
+  const inputs = await browser.$("[data-inputs]");
+  await browser.waitUntil(
+    async () => (await inputs.getText()).includes(`datasets/${path.basename(dataset)}`),
+    { timeout: 10_000, timeoutMsg: "the dropped folder is not among the input data" },
+  );
   const summary = await browser.$("aside.summary");
   await browser.waitUntil(async () => (await summary.getText()).includes("Ready to send."), {
     timeout: 5_000,

@@ -97,6 +97,7 @@ impl HasKind for JobError {
             JobError::Ssh(e) => e.kind(),
             JobError::Store(e) => e.kind(),
             JobError::Cluster(e) => e.kind(),
+            JobError::Transfer(e) => e.kind(),
             JobError::Rejected(_) => Refused,
             JobError::Scheduler(_) | JobError::Offline(_) => Offline,
             JobError::Local(_) => Local,

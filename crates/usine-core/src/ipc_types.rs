@@ -44,6 +44,7 @@ pub fn typescript_module() -> String {
         checks::CostEstimate::decl(&cfg),
         drafts::Draft::decl(&cfg),
         targets::DraftView::decl(&cfg),
+        crate::jobs::inputs::Attached::decl(&cfg),
         history::JobEntry::decl(&cfg),
         slurm::JobRecord::decl(&cfg),
         slurm::JobState::decl(&cfg),

@@ -322,6 +322,12 @@ script: string | null,
  */
 scriptError: string | null, };
 
+export type InputsAttached = { view: DraftView, 
+/**
+ * Started (or continued) uploads, to run; none on this computer.
+ */
+uploads: Array<UploadStarted>, };
+
 export type JobEntry = { 
 /**
  * Usine's id for the job; it also tags the submission on the cluster.

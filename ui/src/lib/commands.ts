@@ -1,7 +1,7 @@
 // Generated from the #[tauri::command] signatures in src-tauri by `ipc_contract`.
 // Do not edit: run `UPDATE_BINDINGS=1 cargo test -p usine-app ipc_contract` instead.
 import type { Channel } from "@tauri-apps/api/core";
-import type { AvailableUpdate, Candidates, ClusterPlace, ClusterProfile, ClusterView, Deleted, Draft, DraftView, ExportFormat, FilePreview, FileTail, FolderPage, FolderView, GeneratedKey, GpuSummary, Guide, IfTaken, JobEntry, JobSpec, Lang, Login, Logs, Moved, NewCluster, PathSize, PickKind, Place, Settings, Site, Target, Template, TransferCancelled, TransferFiles, TransferSummary, UploadStarted } from "./bindings";
+import type { AvailableUpdate, Candidates, ClusterPlace, ClusterProfile, ClusterView, Deleted, Draft, DraftView, ExportFormat, FilePreview, FileTail, FolderPage, FolderView, GeneratedKey, GpuSummary, Guide, IfTaken, InputsAttached, JobEntry, JobSpec, Lang, Login, Logs, Moved, NewCluster, PathSize, PickKind, Place, Settings, Site, Target, Template, TransferCancelled, TransferFiles, TransferSummary, UploadStarted } from "./bindings";
 
 export type QuestionAnswer = { "kind": "trust" } | { "kind": "texts", texts: Array<string>, } | { "kind": "cancel" };
 
@@ -62,6 +62,7 @@ export type Commands = {
   create_draft: { args: { target: string; template: string | null; script: string | null }; result: DraftView };
   open_draft: { args: { id: string }; result: DraftView };
   save_draft: { args: { id: string; target: string; spec: JobSpec }; result: DraftView };
+  attach_inputs: { args: { id: string; paths: Array<string> }; result: InputsAttached };
   import_script: { args: { id: string; target: string; script: string }; result: DraftView };
   delete_draft: { args: { id: string }; result: void };
   submit_draft: { args: { id: string }; result: JobEntry };

@@ -267,6 +267,13 @@ const en = {
   "time.unit": "Unit",
   "time.minutes": "minutes",
   "time.hours": "hours",
+  "draft.inputs": "Input data",
+  "draft.inputsHint":
+    "Drop files or folders on this page, or choose them: they are sent to the cluster's data folder and the job reads them there. A job whose data is missing is not sent.",
+  "draft.inputsHereHint":
+    "Drop files or folders on this page, or choose them: the job reads them where they are.",
+  "draft.inputSending": "being sent (see Data)",
+  "draft.inputRemove": "Remove {input} from the input data",
   "draft.workdir": "Working folder on the cluster",
   "draft.modules": "Modules to load (comma-separated)",
   "draft.container": "Container image (.sif or docker://…, optional)",

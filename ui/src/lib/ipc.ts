@@ -10,6 +10,7 @@ import type {
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AskedQuestion,
+  InputsAttached,
   TransferCancelled,
   TransferFiles,
   Candidates,
@@ -285,7 +286,9 @@ export function droppedOn(element: Element | undefined, d: Dropped): boolean {
   const hit = document.elementFromPoint(d.x, d.y);
   return !!element && !!hit && element.contains(hit);
 }
-/** Brings a job's outputs back into its folder in Downloads; progress and the end come as
- *  download events under the id returned. */
-/** One download per output folder of the job; their ids. */
+/** Files or folders become the draft's input datasets (sent to its cluster first). */
+export const attachInputs = (id: string, paths: string[]): Promise<InputsAttached> =>
+  call("attach_inputs", { id, paths });
+/** Brings a job's outputs back into its folder in Downloads, one download per output folder;
+ *  progress and the ends come as download events under the ids returned. */
 export const bringBackJob = (id: string): Promise<string[]> => call("bring_back_job", { id });

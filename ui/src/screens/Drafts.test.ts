@@ -238,4 +238,52 @@ describe("Drafts", () => {
     clustersReady([]);
     await vi.waitFor(() => expect(imported).toEqual(["first"]));
   });
+  it("turns chosen folders into input data sent to the cluster, and lets one be removed", async () => {
+    const calls: { cmd: string; args: unknown }[] = [];
+    let current = spec;
+    mockIPC((cmd, args) => {
+      calls.push({ cmd, args });
+      switch (cmd) {
+        case "list_templates":
+        case "list_clusters":
+          return [];
+        case "list_drafts":
+          return [view(spec).draft];
+        case "open_draft":
+          return view(spec);
+        case "save_draft":
+          current = (args as { spec: JobSpec }).spec;
+          return view(current);
+        case "pick_paths":
+          return ["/home/ada/cats"];
+        case "attach_inputs":
+          current = { ...current, inputs: ["/scratch/p1/datasets/cats"] };
+          return {
+            view: view(current),
+            uploads: [
+              { id: "u1", place: "/scratch/p1/datasets/cats", problems: [], continued: null },
+            ],
+          };
+        default:
+          throw new Error(`unexpected command ${cmd}`);
+      }
+    });
+    render(Drafts, { onsubmitted: () => {} });
+    await fireEvent.click(await screen.findByRole("button", { name: "Open" }));
+    await fireEvent.click(await screen.findByRole("button", { name: "Choose a folder…" }));
+    expect(await screen.findByText("/scratch/p1/datasets/cats")).toBeTruthy();
+    expect(screen.getByText("being sent (see Data)")).toBeTruthy();
+    const order = calls
+      .map((c) => c.cmd)
+      .filter((c) => c === "save_draft" || c === "attach_inputs");
+    expect(order.slice(-2)).toEqual(["save_draft", "attach_inputs"]);
+    expect(calls.find((c) => c.cmd === "attach_inputs")?.args).toEqual({
+      id: "d1",
+      paths: ["/home/ada/cats"],
+    });
+    await fireEvent.click(
+      screen.getByRole("button", { name: "Remove /scratch/p1/datasets/cats from the input data" }),
+    );
+    await vi.waitFor(() => expect(current.inputs).toEqual([]));
+  });
 });

@@ -4,6 +4,7 @@
 pub mod checks;
 pub mod drafts;
 pub mod history;
+pub mod inputs;
 pub mod local;
 pub mod local_usage;
 pub mod notices;

@@ -19,6 +19,8 @@ pub enum JobError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Cluster(#[from] crate::cluster::ClusterError),
+    #[error(transparent)]
+    Transfer(#[from] crate::transfer::TransferError),
     /// The scheduler refused the job; the message says why in plain words and what to do.
     #[error("{0}")]
     Rejected(String),

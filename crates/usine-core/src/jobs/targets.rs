@@ -418,6 +418,8 @@ pub fn check(
         .filter(|p| p.field != "nodes")
         .collect(),
     };
+    drop(guard);
+    problems.extend(super::inputs::still_sending(store, target, &spec.inputs)?);
     let not_carried = super::rest_options::never_carried(&spec.extra_directives);
     if settings.rest_url.is_some() && !not_carried.is_empty() {
         problems.push(Problem {

@@ -270,6 +270,13 @@ export const fr: Record<MessageKey, string> = {
   "time.unit": "Unité",
   "time.minutes": "minutes",
   "time.hours": "heures",
+  "draft.inputs": "Données d'entrée",
+  "draft.inputsHint":
+    "Déposez des fichiers ou des dossiers sur cette page, ou choisissez-les : ils sont envoyés dans le dossier de données du cluster et le job les lit là-bas. Un job dont les données manquent n'est pas envoyé.",
+  "draft.inputsHereHint":
+    "Déposez des fichiers ou des dossiers sur cette page, ou choisissez-les : le job les lit là où ils sont.",
+  "draft.inputSending": "en cours d'envoi (voir Données)",
+  "draft.inputRemove": "Retirer {input} des données d'entrée",
   "draft.workdir": "Dossier de travail sur le supercalculateur",
   "draft.modules": "Modules à charger (séparés par des virgules)",
   "draft.container": "Image de conteneur (.sif ou docker://…, facultatif)",
