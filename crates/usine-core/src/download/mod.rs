@@ -70,9 +70,7 @@ pub fn begin(
     let into = std::path::absolute(&into).unwrap_or(into);
     let remote = remote.trim();
     match crate::transfer::unfinished(store, cluster, Direction::Down, &into, remote)? {
-        Some((id, State::Running, Some(owner)))
-            if !Owner::is_gone(&owner) && !Owner::is_this_process(&owner) =>
-        {
+        Some((id, state, owner)) if crate::transfer::running_elsewhere(state, owner.as_deref()) => {
             Err(TransferError::AlreadyRunning(id))
         }
         Some((id, _, _)) => Ok(id),

@@ -200,32 +200,31 @@ pub(crate) fn mark_sent<'a>(
     id: &str,
     rels: impl Iterator<Item = &'a str>,
 ) -> Result<(), TransferError> {
-    let mut guard = lock(store);
-    let tx = guard.db.transaction()?;
-    {
-        let mut set = tx.prepare(
-            "UPDATE transfer_files SET sent = 1 WHERE transfer_id = ?1 AND rel_path = ?2",
-        )?;
-        for rel in rels {
-            set.execute(params![id, rel])?;
-        }
-    }
-    tx.commit()?;
-    Ok(())
+    set_each(store, id, "sent = 1", rels)
 }
 
-/// Files that arrived whole and checked (a download's, at the end of a run), in one transaction.
+/// Files that arrived whole and checked (a download's, at the end of a run).
 pub(crate) fn mark_verified<'a>(
     store: &Mutex<Store>,
     id: &str,
     rels: impl Iterator<Item = &'a str>,
 ) -> Result<(), TransferError> {
+    set_each(store, id, "verified = 1, confirmed = size", rels)
+}
+
+/// `SET change` on each of the files `rels` of transfer `id`, in one transaction.
+fn set_each<'a>(
+    store: &Mutex<Store>,
+    id: &str,
+    change: &str,
+    rels: impl Iterator<Item = &'a str>,
+) -> Result<(), TransferError> {
     let mut guard = lock(store);
     let tx = guard.db.transaction()?;
     {
-        let mut set = tx.prepare(
-            "UPDATE transfer_files SET verified = 1, confirmed = size WHERE transfer_id = ?1 AND rel_path = ?2",
-        )?;
+        let mut set = tx.prepare(&format!(
+            "UPDATE transfer_files SET {change} WHERE transfer_id = ?1 AND rel_path = ?2"
+        ))?;
         for rel in rels {
             set.execute(params![id, rel])?;
         }

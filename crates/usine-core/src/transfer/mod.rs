@@ -249,13 +249,7 @@ pub fn start(
             continued: None,
         });
     };
-    // Running in another live process: refused. This process's own (an app's paused upload)
-    // is its to coordinate.
-    if state == State::Running
-        && owner
-            .as_deref()
-            .is_some_and(|o| !Owner::is_gone(o) && !Owner::is_this_process(o))
-    {
+    if running_elsewhere(state, owner.as_deref()) {
         return Err(TransferError::AlreadyRunning(id));
     }
     let (files, problems) = scan::scan(&source)?;
@@ -604,6 +598,13 @@ impl State {
             _ => Self::Failed,
         }
     }
+}
+
+/// Whether a transfer in `state` run by `owner` is running in another live process: that
+/// process's to continue or stop. This process's own (an app's task) it coordinates itself.
+pub(crate) fn running_elsewhere(state: State, owner: Option<&str>) -> bool {
+    state == State::Running
+        && owner.is_some_and(|o| !Owner::is_gone(o) && !Owner::is_this_process(o))
 }
 
 /// One line of the transfer history.

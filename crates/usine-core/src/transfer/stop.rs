@@ -15,7 +15,6 @@ use super::{
     ClusterTransferError, Direction, FileProblem, PARTIAL_SUFFIX, State, TransferError,
     nul_separated,
 };
-use crate::owner::Owner;
 use crate::ssh::{Connection, quote};
 use crate::store::Store;
 
@@ -35,13 +34,9 @@ pub struct Cancelled {
 
 /// A transfer running in another live process is that process's to stop.
 fn not_elsewhere(store: &Mutex<Store>, id: &str) -> Result<(), TransferError> {
-    let summary = super::get(store, id)?;
+    let state = super::get(store, id)?.state;
     let owner = manifest::owner_of(store, id)?;
-    if summary.state == State::Running
-        && owner
-            .as_deref()
-            .is_some_and(|o| !Owner::is_gone(o) && !Owner::is_this_process(o))
-    {
+    if super::running_elsewhere(state, owner.as_deref()) {
         return Err(TransferError::AlreadyRunning(id.to_owned()));
     }
     Ok(())
