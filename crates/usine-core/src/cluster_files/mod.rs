@@ -293,9 +293,17 @@ async fn list_at(conn: &Connection, path: Vec<u8>) -> Result<Listing, FilesError
     })
 }
 
-/// The last folders listed, so that scrolling or sorting a large folder does not list it again.
+/// The last folders listed, so that scrolling or sorting a large folder does not list it again,
+/// each with the order it was last shown in, so that the next page is not sorted again.
 #[derive(Default)]
-pub struct Listings(Mutex<VecDeque<(String, Arc<Listing>)>>);
+pub struct Listings(Mutex<VecDeque<Kept>>);
+
+struct Kept {
+    cluster: String,
+    listing: Arc<Listing>,
+    /// The order of the last view: its sort, direction and hidden files, and the entries.
+    order: Option<((SortBy, bool, bool), Arc<Vec<usize>>)>,
+}
 
 const LISTINGS_KEPT: usize = 4;
 
@@ -304,15 +312,40 @@ impl Listings {
         self.0
             .locked()
             .iter()
-            .find(|(c, l)| c == cluster && l.path == path)
-            .map(|(_, l)| l.clone())
+            .find(|k| k.cluster == cluster && k.listing.path == path)
+            .map(|k| k.listing.clone())
     }
 
     fn keep(&self, cluster: &str, listing: Arc<Listing>) {
         let mut kept = self.0.locked();
-        kept.retain(|(c, l)| !(c == cluster && l.path == listing.path));
-        kept.push_front((cluster.to_owned(), listing));
+        kept.retain(|k| !(k.cluster == cluster && k.listing.path == listing.path));
+        kept.push_front(Kept {
+            cluster: cluster.to_owned(),
+            listing,
+            order: None,
+        });
         kept.truncate(LISTINGS_KEPT);
+    }
+
+    /// `view`'s page of a kept listing, sorting it only when the view's order changed.
+    fn page(&self, cluster: &str, listing: &Listing, view: &View) -> Page {
+        let key = (view.sort, view.descending, view.show_hidden);
+        let same = |k: &Kept| k.cluster == cluster && k.listing.path == listing.path;
+        let known = self.0.locked().iter().find(|k| same(k)).and_then(|k| {
+            k.order
+                .as_ref()
+                .filter(|(of, _)| *of == key)
+                .map(|(_, order)| order.clone())
+        });
+        let order = known.unwrap_or_else(|| {
+            // Sorted without the lock: another folder's page need not wait for this one.
+            let order = Arc::new(listing.order(view));
+            if let Some(k) = self.0.locked().iter_mut().find(|k| same(k)) {
+                k.order = Some((key, order.clone()));
+            }
+            order
+        });
+        listing.page_in(&order, view)
     }
 }
 
@@ -330,11 +363,11 @@ pub async fn browse(
         && known.starts_with(b"/")
         && let Some(listing) = listings.find(on.cluster, &known)
     {
-        return Ok(listing.page(view));
+        return Ok(listings.page(on.cluster, &listing, view));
     }
     let listing = Arc::new(list(on, path).await?);
     listings.keep(on.cluster, listing.clone());
-    Ok(listing.page(view))
+    Ok(listings.page(on.cluster, &listing, view))
 }
 
 /// What a file or folder holds, counted without following links.
@@ -611,6 +644,40 @@ pub async fn tail(on: &OnCluster<'_>, path: &str, from: Option<u64>) -> Result<T
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kept_pages_follow_the_views_order_and_never_an_older_one() {
+        let records: String = (0..1000)
+            .map(|i| {
+                format!(
+                    "f/f/{}/17647560{:02}.0/1000/run{i}\0",
+                    (i * 7919) % 1000,
+                    i % 100
+                )
+            })
+            .collect();
+        let (entries, skipped) = listing::parse(records.as_bytes(), "1000");
+        let listing = Arc::new(Listing {
+            path: b"/scratch/runs".to_vec(),
+            entries,
+            skipped,
+        });
+        let listings = Listings::default();
+        listings.keep("lab", listing.clone());
+        for sort in [SortBy::Name, SortBy::Size, SortBy::Name, SortBy::Modified] {
+            for offset in [0, 200, 400, 999] {
+                let view = View {
+                    sort,
+                    offset,
+                    ..View::default()
+                };
+                // The kept order and a fresh sort give the same page, whichever came before.
+                assert_eq!(listings.page("lab", &listing, &view), listing.page(&view));
+            }
+        }
+        let first = listings.page("lab", &listing, &View::default());
+        assert_eq!(first.entries[2].shown_name(), "run2", "natural order");
+    }
 
     #[test]
     fn targets_split_at_the_first_colon_as_scp_does() {

@@ -267,8 +267,11 @@ async fn fetch(
     }
     let (remote_root, local_root) = (&remote_root, &local_root);
     let local_err = |e: std::io::Error| TransferError::Source(local_root.to_owned(), e.to_string());
+    // A folder that is not here yet holds nothing: 10,000 files need not be looked for.
+    let fresh = std::fs::symlink_metadata(local_root).is_err();
     std::fs::create_dir_all(local_root).map_err(local_err)?;
-    let (files, mut problems) = hash_held(conn, remote_root, found, local_root).await?;
+    let here = (!fresh).then_some(local_root.as_path());
+    let (files, mut problems) = hash_held(conn, remote_root, found, here).await?;
     ledger.listed(&files)?;
     let mut report = Report {
         transfer_id: String::new(),
@@ -545,21 +548,24 @@ async fn find(conn: &Connection, remote: &str) -> Result<Found, TransferError> {
     Ok(found)
 }
 
-/// The files found, with the cluster's SHA-256 of those already here at the same size (they
-/// may need no fetching at all); the others are hashed while they come.
+/// The files found, with the cluster's SHA-256 of those already in `local_root` at the same
+/// size (they may need no fetching at all; `None`: the folder is new here); the others are
+/// hashed while they come.
 async fn hash_held(
     conn: &Connection,
     remote_root: &str,
     found: Found,
-    local_root: &Path,
+    local_root: Option<&Path>,
 ) -> Result<(Vec<RemoteFile>, Vec<FileProblem>), TransferError> {
     let mut problems = found.problems;
     let held: Vec<&str> = found
         .entries
         .iter()
         .filter(|(rel, size, _)| {
-            std::fs::symlink_metadata(local_root.join(rel))
-                .is_ok_and(|m| m.is_file() && m.len() == *size)
+            local_root.is_some_and(|root| {
+                std::fs::symlink_metadata(root.join(rel))
+                    .is_ok_and(|m| m.is_file() && m.len() == *size)
+            })
         })
         .map(|(rel, _, _)| rel.as_str())
         .collect();
