@@ -301,9 +301,12 @@ pub struct Listings(Mutex<VecDeque<Kept>>);
 struct Kept {
     cluster: String,
     listing: Arc<Listing>,
-    /// The order of the last view: its sort, direction and hidden files, and the entries.
-    order: Option<((SortBy, bool, bool), Arc<Vec<usize>>)>,
+    /// The order of the last view, and the entries in it.
+    order: Option<(OrderOf, Arc<Vec<usize>>)>,
 }
+
+/// What a view's order depends on: its sort, its direction, and whether hidden files count.
+type OrderOf = (SortBy, bool, bool);
 
 const LISTINGS_KEPT: usize = 4;
 
