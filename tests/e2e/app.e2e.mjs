@@ -695,10 +695,10 @@ test("a large upload shows its rate, pauses, and resumes to verified", async () 
 
 test("a large download pauses, and cancelling it deletes what arrived and nothing else", async () => {
   // Sparse on the cluster (the lab runs on this machine): big enough to be caught midway.
-  const there = mkdtempSync("/dev/shm/usine-e2e-down-");
+  const there = mkdtempSync("/dev/shm/usine-e2e-dl-");
   chmodSync(there, 0o755);
   execFileSync("truncate", ["-s", "2G", path.join(there, "weights.bin")]);
-  const into = mkdtempSync(path.join(os.tmpdir(), "usine-e2e-into-"));
+  const into = mkdtempSync(path.join(os.tmpdir(), "usine-e2e-recu-"));
   writeFileSync(path.join(into, "mine.txt"), "kept");
   await (await browser.$('nav button[data-screen="data"]')).click();
   await fill('form.download input[name="remote"]', there);
@@ -773,7 +773,7 @@ test("template → draft → submit to the lab → it runs, finishes, and a noti
   await browser.waitUntil(async () => (await status.getText()) === "Saved", { timeout: 5_000 });
   // A folder dropped on the draft becomes its input data, sent to the cluster first; the job
   // (whose submission checks that its inputs are there) can go once it has arrived.
-  const dataset = mkdtempSync(path.join(os.tmpdir(), "usine-e2e-input-"));
+  const dataset = mkdtempSync(path.join(os.tmpdir(), "usine-e2e-donnees-"));
   writeFileSync(path.join(dataset, "rows.csv"), "a,b\n1,2\n");
   await dropOn("section.editor", [dataset]);
   const inputs = await browser.$("[data-inputs]");

@@ -70,22 +70,25 @@ afterEach(async () => {
 
 describe("Drafts", () => {
   it("opens the job just sent, by its id, not an older one with the same name", async () => {
-    mockIPC((cmd) => {
-      switch (cmd) {
-        case "list_templates":
-        case "list_clusters":
-          return [];
-        case "list_drafts":
-          return [view(spec).draft];
-        case "open_draft":
-        case "save_draft":
-          return view(spec);
-        case "submit_draft":
-          return { id: "job-just-sent" };
-        default:
-          throw new Error(`unexpected command ${cmd}`);
-      }
-    });
+    mockIPC(
+      (cmd) => {
+        switch (cmd) {
+          case "list_templates":
+          case "list_clusters":
+            return [];
+          case "list_drafts":
+            return [view(spec).draft];
+          case "open_draft":
+          case "save_draft":
+            return view(spec);
+          case "submit_draft":
+            return { id: "job-just-sent" };
+          default:
+            throw new Error(`unexpected command ${cmd}`);
+        }
+      },
+      { shouldMockEvents: true },
+    );
     const opened: string[] = [];
     render(Drafts, { onsubmitted: (id: string) => opened.push(id) });
     await fireEvent.click(await screen.findByRole("button", { name: "Open" }));
@@ -95,19 +98,22 @@ describe("Drafts", () => {
 
   it("says why the cluster refused the draft's last job when it is opened again", async () => {
     const refusal = "Slurm refused the job. (Slurm said: Invalid feature specification)";
-    mockIPC((cmd) => {
-      switch (cmd) {
-        case "list_templates":
-        case "list_clusters":
-          return [];
-        case "list_drafts":
-          return [view(spec, [], refusal).draft];
-        case "open_draft":
-          return view(spec, [], refusal);
-        default:
-          throw new Error(`unexpected command ${cmd}`);
-      }
-    });
+    mockIPC(
+      (cmd) => {
+        switch (cmd) {
+          case "list_templates":
+          case "list_clusters":
+            return [];
+          case "list_drafts":
+            return [view(spec, [], refusal).draft];
+          case "open_draft":
+            return view(spec, [], refusal);
+          default:
+            throw new Error(`unexpected command ${cmd}`);
+        }
+      },
+      { shouldMockEvents: true },
+    );
     render(Drafts, { onsubmitted: () => {} });
     await fireEvent.click(await screen.findByRole("button", { name: "Open" }));
     expect(
@@ -117,37 +123,40 @@ describe("Drafts", () => {
 
   it("opens a template as a draft, saves every edit and shows the checks from Rust", async () => {
     const saved: JobSpec[] = [];
-    mockIPC((cmd, args) => {
-      const a = args as Record<string, unknown>;
-      switch (cmd) {
-        case "list_templates":
-          return [template];
-        case "list_clusters":
-          return [];
-        case "list_drafts":
-          return [];
-        case "create_draft":
-          return view(spec);
-        case "save_draft": {
-          const s = a.spec as JobSpec;
-          saved.push(s);
-          return view(
-            s,
-            s.gpusPerNode > 4
-              ? [
-                  {
-                    field: "gpusPerNode",
-                    severity: "blocker",
-                    message: "A node of `gpu` has 4 GPUs.",
-                  },
-                ]
-              : [],
-          );
+    mockIPC(
+      (cmd, args) => {
+        const a = args as Record<string, unknown>;
+        switch (cmd) {
+          case "list_templates":
+            return [template];
+          case "list_clusters":
+            return [];
+          case "list_drafts":
+            return [];
+          case "create_draft":
+            return view(spec);
+          case "save_draft": {
+            const s = a.spec as JobSpec;
+            saved.push(s);
+            return view(
+              s,
+              s.gpusPerNode > 4
+                ? [
+                    {
+                      field: "gpusPerNode",
+                      severity: "blocker",
+                      message: "A node of `gpu` has 4 GPUs.",
+                    },
+                  ]
+                : [],
+            );
+          }
+          default:
+            throw new Error(`unexpected command ${cmd}`);
         }
-        default:
-          throw new Error(`unexpected command ${cmd}`);
-      }
-    });
+      },
+      { shouldMockEvents: true },
+    );
     render(Drafts, { onsubmitted: () => {} });
     await fireEvent.click(await screen.findByRole("button", { name: "Use this" }));
     expect(await screen.findByRole("heading", { name: "preprocess" })).toBeTruthy();
@@ -178,24 +187,27 @@ describe("Drafts", () => {
 
   it("imports every script opened with Usine as a draft, keeps the last open, says which failed", async () => {
     const imported: string[] = [];
-    mockIPC((cmd, args) => {
-      const a = args as Record<string, unknown>;
-      switch (cmd) {
-        case "list_templates":
-        case "list_clusters":
-        case "list_drafts":
-          return [];
-        case "create_draft": {
-          const text = a.script as string;
-          imported.push(text);
-          const name = text.match(/job-name=(\S+)/)?.[1] ?? "?";
-          const v = view({ ...spec, name });
-          return { ...v, draft: { ...v.draft, id: name } };
+    mockIPC(
+      (cmd, args) => {
+        const a = args as Record<string, unknown>;
+        switch (cmd) {
+          case "list_templates":
+          case "list_clusters":
+          case "list_drafts":
+            return [];
+          case "create_draft": {
+            const text = a.script as string;
+            imported.push(text);
+            const name = text.match(/job-name=(\S+)/)?.[1] ?? "?";
+            const v = view({ ...spec, name });
+            return { ...v, draft: { ...v.draft, id: name } };
+          }
+          default:
+            throw new Error(`unexpected command ${cmd}`);
         }
-        default:
-          throw new Error(`unexpected command ${cmd}`);
-      }
-    });
+      },
+      { shouldMockEvents: true },
+    );
     const script = (name: string) => `#!/bin/bash\n#SBATCH --job-name=${name}\n`;
     render(Drafts, {
       onsubmitted: () => {},
@@ -216,22 +228,25 @@ describe("Drafts", () => {
     const imported: string[] = [];
     let clustersReady: (v: unknown[]) => void = () => {};
     const clusters = new Promise<unknown[]>((resolve) => (clustersReady = resolve));
-    mockIPC(async (cmd, args) => {
-      const a = args as Record<string, unknown>;
-      switch (cmd) {
-        case "list_templates":
-        case "list_drafts":
-          return [];
-        case "list_clusters":
-          return clusters;
-        case "create_draft": {
-          imported.push(a.script as string);
-          return view(spec);
+    mockIPC(
+      async (cmd, args) => {
+        const a = args as Record<string, unknown>;
+        switch (cmd) {
+          case "list_templates":
+          case "list_drafts":
+            return [];
+          case "list_clusters":
+            return clusters;
+          case "create_draft": {
+            imported.push(a.script as string);
+            return view(spec);
+          }
+          default:
+            throw new Error(`unexpected command ${cmd}`);
         }
-        default:
-          throw new Error(`unexpected command ${cmd}`);
-      }
-    });
+      },
+      { shouldMockEvents: true },
+    );
     const opened = (name: string) => ({ path: `/home/a/${name}.sbatch`, text: name, error: null });
     const { rerender } = render(Drafts, { onsubmitted: () => {}, incoming: [opened("first")] });
     await rerender({ onsubmitted: () => {}, incoming: [opened("second")] });
@@ -241,33 +256,36 @@ describe("Drafts", () => {
   it("turns chosen folders into input data sent to the cluster, and lets one be removed", async () => {
     const calls: { cmd: string; args: unknown }[] = [];
     let current = spec;
-    mockIPC((cmd, args) => {
-      calls.push({ cmd, args });
-      switch (cmd) {
-        case "list_templates":
-        case "list_clusters":
-          return [];
-        case "list_drafts":
-          return [view(spec).draft];
-        case "open_draft":
-          return view(spec);
-        case "save_draft":
-          current = (args as { spec: JobSpec }).spec;
-          return view(current);
-        case "pick_paths":
-          return ["/home/ada/cats"];
-        case "attach_inputs":
-          current = { ...current, inputs: ["/scratch/p1/datasets/cats"] };
-          return {
-            view: view(current),
-            uploads: [
-              { id: "u1", place: "/scratch/p1/datasets/cats", problems: [], continued: null },
-            ],
-          };
-        default:
-          throw new Error(`unexpected command ${cmd}`);
-      }
-    });
+    mockIPC(
+      (cmd, args) => {
+        calls.push({ cmd, args });
+        switch (cmd) {
+          case "list_templates":
+          case "list_clusters":
+            return [];
+          case "list_drafts":
+            return [view(spec).draft];
+          case "open_draft":
+            return view(spec);
+          case "save_draft":
+            current = (args as { spec: JobSpec }).spec;
+            return view(current);
+          case "pick_paths":
+            return ["/home/ada/cats"];
+          case "attach_inputs":
+            current = { ...current, inputs: ["/scratch/p1/datasets/cats"] };
+            return {
+              view: view(current),
+              uploads: [
+                { id: "u1", place: "/scratch/p1/datasets/cats", problems: [], continued: null },
+              ],
+            };
+          default:
+            throw new Error(`unexpected command ${cmd}`);
+        }
+      },
+      { shouldMockEvents: true },
+    );
     render(Drafts, { onsubmitted: () => {} });
     await fireEvent.click(await screen.findByRole("button", { name: "Open" }));
     await fireEvent.click(await screen.findByRole("button", { name: "Choose a folder…" }));
