@@ -63,10 +63,7 @@ pub fn start_upload<R: Runtime>(
     into: String,
     by_checksum: bool,
 ) -> Result<UploadStarted, UiError> {
-    let compare = match by_checksum {
-        true => transfer::Compare::Checksum,
-        false => transfer::Compare::Quick,
-    };
+    let compare = transfer::Compare::by_checksum(by_checksum);
     let started = transfer::begin(&state.store, &cluster, Path::new(&source), &into, compare)?;
     run(app, cluster, started.id.clone(), Direction::Up);
     Ok(started)
@@ -127,7 +124,7 @@ pub fn pause_transfer<R: Runtime>(
     state: State<'_, AppState>,
     id: String,
 ) -> Result<(), UiError> {
-    let direction = stop_task(&state, &id)?;
+    let direction = stop_task(&state, &id)?.direction;
     transfer::pause(&state.store, &id)?;
     let paused = Ended {
         id,
@@ -148,19 +145,18 @@ pub async fn cancel_transfer<R: Runtime>(
     id: String,
     delete_sent: bool,
 ) -> Result<TransferCancelled, UiError> {
-    stop_task(&state, &id)?;
-    let cluster = transfer::get(&state.store, &id)?.cluster;
+    let cluster = stop_task(&state, &id)?.cluster;
     let questions = relay_questions(app, cluster);
     let cs = &state.connections;
     Ok(transfer::cancel(cs, &state.store, &id, delete_sent, questions).await?)
 }
 
-/// Aborts the transfer's task if it runs here; its direction.
-fn stop_task(state: &AppState, id: &str) -> Result<Direction, UiError> {
+/// Aborts the transfer's task if it runs here; the transfer.
+fn stop_task(state: &AppState, id: &str) -> Result<TransferSummary, UiError> {
     if let Some(task) = state.transfers.locked().remove(id) {
         task.abort();
     }
-    Ok(transfer::get(&state.store, id)?.direction)
+    Ok(transfer::get(&state.store, id)?)
 }
 
 fn progress_event(direction: Direction, progressed: Progressed) -> AppEvent {

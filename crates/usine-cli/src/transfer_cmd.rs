@@ -68,10 +68,7 @@ fn begin(store: &Mutex<Store>, args: UploadArgs) -> anyhow::Result<String> {
     else {
         anyhow::bail!("say what to send: usine upload CLUSTER SOURCE DESTINATION (or --resume ID)")
     };
-    let compare = match args.checksum {
-        true => transfer::Compare::Checksum,
-        false => transfer::Compare::Quick,
-    };
+    let compare = transfer::Compare::by_checksum(args.checksum);
     let started = transfer::begin(store, &cluster, &source, &into, compare)?;
     if let Some(earlier) = &started.continued {
         eprintln!(

@@ -142,8 +142,13 @@ struct Remote {
     sample: Option<String>,
 }
 
+/// What is timed: `USINE_BENCH_ONLY`, everything by default.
+fn only() -> String {
+    std::env::var("USINE_BENCH_ONLY").unwrap_or_else(|_| "list,big,small".into())
+}
+
 fn remote_sets(quick: bool) -> Vec<Remote> {
-    let only = std::env::var("USINE_BENCH_ONLY").unwrap_or_else(|_| "list,big,small".into());
+    let only = only();
     let mut sets = Vec::new();
     if only.contains("big") {
         let len = if quick { 256usize << 20 } else { 1 << 30 };
@@ -298,8 +303,7 @@ async fn main() {
     );
     println!("| network | folder | tool | seconds | ssh ls slower by |");
     println!("|---|---|---|---:|---:|");
-    let only = std::env::var("USINE_BENCH_ONLY").unwrap_or_else(|_| "list".into());
-    for (_, network, port, _) in networks.iter().filter(|_| only.contains("list")) {
+    for (_, network, port, _) in networks.iter().filter(|_| only().contains("list")) {
         listing(&lab, *port, network, rounds, entries).await;
     }
 

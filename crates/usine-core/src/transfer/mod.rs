@@ -185,6 +185,17 @@ pub enum Compare {
     Checksum,
 }
 
+impl Compare {
+    /// The person's choice: "compare contents" (checksums) or the quick size-and-time check.
+    pub fn by_checksum(checksum: bool) -> Self {
+        if checksum {
+            Self::Checksum
+        } else {
+            Self::Quick
+        }
+    }
+}
+
 /// Lists `source` (a file or a folder) and records a new transfer to `remote_root`.
 pub fn create(
     store: &Mutex<Store>,
