@@ -19,6 +19,7 @@ use crate::owner::Owner;
 use crate::ssh::{Connection, SshError, quote};
 use crate::store::{Store, lock};
 
+pub(crate) mod checksums;
 mod large;
 mod manifest;
 pub mod place;
@@ -411,7 +412,7 @@ async fn upload_once(
     progress.current = None;
     let (_, _, entries) = manifest::load(store, transfer_id)?;
     let unverified: Vec<&Entry> = entries.iter().filter(|e| !e.verified).collect();
-    let remote = remote_sha256(
+    let remote = checksums::of_files(
         conn,
         &remote_root,
         &unverified
@@ -732,7 +733,7 @@ async fn skip_unchanged(
             .into_iter()
             .filter(|e| remote.get(e.rel.as_str()).is_some_and(|r| r.0 == e.size))
             .collect();
-        let theirs = remote_sha256(
+        let theirs = checksums::of_files(
             conn,
             remote_root,
             &sized.iter().map(|e| e.rel.as_str()).collect::<Vec<_>>(),
@@ -760,33 +761,6 @@ async fn skip_unchanged(
     // Compared by checksum: already verified against the cluster's own sha256sum.
     manifest::confirm_same(store, id, &same, by_checksum)?;
     Ok(true)
-}
-
-/// `sha256sum` of every file, computed by the cluster. Names go on stdin, NUL-separated.
-async fn remote_sha256(
-    conn: &Connection,
-    remote_root: &str,
-    rels: &[&str],
-) -> Result<HashMap<String, String>, TransferError> {
-    if rels.is_empty() {
-        return Ok(HashMap::new()); // nothing to ask: spare the round trip
-    }
-    let rx = nul_separated(rels.iter().copied());
-    let command = format!(
-        "cd -- {} && xargs -0 -r sha256sum --zero --",
-        quote(remote_root)
-    );
-    let out = conn.exec_with_input(&command, rx).await?;
-    // Records are "HASH  NAME\0" (no escaping with --zero).
-    Ok(out
-        .stdout
-        .split(|&b| b == 0)
-        .filter_map(|rec| {
-            let text = std::str::from_utf8(rec).ok()?;
-            let (hash, name) = text.split_once("  ")?;
-            Some((name.to_owned(), hash.to_owned()))
-        })
-        .collect())
 }
 
 /// A stdin for `xargs -0` or `tar --null -T -`: the names, each NUL-terminated, so that no name

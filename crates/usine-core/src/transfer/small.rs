@@ -3,7 +3,7 @@
 //! answers with the SHA-256 of every file in it (the batch carries its own list of names), so a
 //! batch is verified as it lands, while the next ones are still on their way.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -12,6 +12,7 @@ use std::time::UNIX_EPOCH;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
+use super::checksums::{self, HASH_NAMES};
 use super::{CHUNK, Entry, FileProblem, PARTIAL_SUFFIX, Progress, TransferError, hex, manifest};
 use crate::ssh::{Connection, quote};
 use crate::store::Store;
@@ -159,25 +160,24 @@ async fn send_batch(
     let builder = tokio::task::spawn_blocking(move || build_tar(files, &member, tx));
     // The files are hashed whatever tar's outcome: what arrived whole is kept even when the
     // disk filled up halfway.
+    // Through `sh`, whatever the login shell (csh has no if/then).
+    let script = format!(
+        "mkdir -p -- \"$1\" && cd -- \"$1\" && {{ tar -xf -; t=$?; \
+         if [ -f \"$2\" ]; then {{ {HASH_NAMES}; }} < \"$2\" 2>/dev/null; \
+         rm -f -- \"$2\"; fi; exit $t; }}"
+    );
     let command = format!(
-        "mkdir -p -- {root} && cd -- {root} && {{ tar -xf -; t=$?; \
-         if [ -f {names} ]; then xargs -0 -r sha256sum --zero -- < {names} 2>/dev/null; \
-         rm -f -- {names}; fi; exit $t; }}",
-        root = quote(remote_root),
-        names = quote(&names_member),
+        "sh -c {} sh {} {}",
+        quote(&script),
+        quote(remote_root),
+        quote(&names_member)
     );
     let out = conn.exec_with_input(&command, rx).await;
     let built = builder
         .await
         .map_err(|e| TransferError::Source(source.root.to_owned(), e.to_string()))?;
     let out = out?;
-    // Records are "HASH  NAME\0" (no escaping with --zero).
-    let theirs: HashMap<&str, &str> = out
-        .stdout
-        .split(|&b| b == 0)
-        .filter_map(|rec| std::str::from_utf8(rec).ok()?.split_once("  "))
-        .map(|(hash, name)| (name, hash))
-        .collect();
+    let theirs = checksums::records(&out.stdout, &batch.iter().map(|e| e.rel.as_str()).collect());
     let message = out.stderr_text();
     let full = !out.success()
         && (message.contains("No space left") || message.contains("Disk quota exceeded"));
@@ -199,7 +199,7 @@ async fn send_batch(
     {
         for (entry, result) in batch.iter().zip(built) {
             match result {
-                Ok(digest) if theirs.get(entry.rel.as_str()) == Some(&digest.as_str()) => {
+                Ok(digest) if theirs.get(entry.rel.as_str()) == Some(&digest) => {
                     landed.bytes += entry.size;
                     landed.files += 1;
                     whole.push((entry, digest));
@@ -312,7 +312,7 @@ fn build_tar(
     });
     let names: Vec<u8> = files
         .iter()
-        .flat_map(|(rel, _)| rel.bytes().chain([0]))
+        .flat_map(|(rel, _)| checksums::asked(rel).into_bytes().into_iter().chain([0]))
         .collect();
     let mut header = tar::Header::new_gnu();
     header.set_size(names.len() as u64);
@@ -439,7 +439,10 @@ mod tests {
         }
         // The batch lists its own files first, for the cluster to hash them once unpacked.
         let listed = std::fs::read(out.join(".names")).unwrap();
-        let expected: Vec<u8> = names.iter().flat_map(|n| n.bytes().chain([0])).collect();
+        let expected: Vec<u8> = names
+            .iter()
+            .flat_map(|n| format!("./{n}").into_bytes().into_iter().chain([0]))
+            .collect();
         assert_eq!(listed, expected);
         std::fs::remove_dir_all(dir).unwrap();
     }
