@@ -349,7 +349,7 @@ impl Connection {
             host: self.endpoint.host.clone(),
             reason: e.to_string(),
         };
-        let channel = self.handle.channel_open_session().await.map_err(broken)?;
+        let channel = self.session_channel().await.map_err(broken)?;
         channel.exec(true, command).await.map_err(broken)?;
         // Input and output flow at the same time: a command may answer while it still reads
         // (an upload worker confirms each part as it lands), and a full stdout never stalls stdin.
@@ -403,6 +403,25 @@ impl Connection {
         Ok(out)
     }
 
+    /// A new session channel. OpenSSH allows ten per connection (`MaxSessions`) and counts a
+    /// closed one until its next turn of work: channels opened right after others closed were
+    /// refused at 20 ms of round trip ("no more sessions" in its log). A refusal is asked again
+    /// a few times, a little later each time (2.5 s in all), before it is an error.
+    async fn session_channel(&self) -> Result<russh::Channel<client::Msg>, russh::Error> {
+        let mut wait = std::time::Duration::from_millis(20);
+        for _ in 0..7 {
+            match self.handle.channel_open_session().await {
+                Err(russh::Error::ChannelOpenFailure(reason)) => {
+                    tracing::debug!(?reason, "the server refused a channel; asking again");
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+                other => return other,
+            }
+        }
+        self.handle.channel_open_session().await
+    }
+
     /// An SFTP session on a new channel of this connection (no new login).
     pub async fn sftp(&self) -> Result<russh_sftp::client::SftpSession, SshError> {
         let broken = |reason: String| SshError::Disconnected {
@@ -410,8 +429,7 @@ impl Connection {
             reason,
         };
         let channel = self
-            .handle
-            .channel_open_session()
+            .session_channel()
             .await
             .map_err(|e| broken(e.to_string()))?;
         channel
