@@ -1,7 +1,7 @@
 //! Transfer commands: uploads and downloads in one list, each run as a background task that can
 //! be paused (aborted: its manifest keeps what was confirmed), resumed, or cancelled.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tauri::{AppHandle, Runtime, State};
 use usine_core::app_events::{AppEvent, Ended, Progressed};
@@ -51,21 +51,25 @@ pub fn download_place(remote: String, into: String) -> Result<String, UiError> {
         .to_string())
 }
 
-/// Records an upload of `source` into the cluster folder `into` and starts it in the
-/// background; progress and the end come as events.
+/// Records uploads of the files and folders picked or dropped together (`sources`) into the
+/// cluster folder `into`, one per folder they come from, and starts them in the background;
+/// progress and the end come as events.
 #[tauri::command]
-#[tracing::instrument(skip(app, state), err(Debug))]
+#[tracing::instrument(skip(app, state, sources), fields(sources = sources.len()), err(Debug))]
 pub fn start_upload<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
     cluster: String,
-    source: String,
+    sources: Vec<String>,
     into: String,
     by_checksum: bool,
-) -> Result<UploadStarted, UiError> {
+) -> Result<Vec<UploadStarted>, UiError> {
     let compare = transfer::Compare::by_checksum(by_checksum);
-    let started = transfer::begin(&state.store, &cluster, Path::new(&source), &into, compare)?;
-    run(app, cluster, started.id.clone(), Direction::Up);
+    let sources: Vec<PathBuf> = sources.iter().map(PathBuf::from).collect();
+    let started = transfer::begin_many(&state.store, &cluster, &sources, &into, compare)?;
+    for s in &started {
+        run(app.clone(), cluster.clone(), s.id.clone(), Direction::Up);
+    }
     Ok(started)
 }
 

@@ -98,7 +98,7 @@ impl HasKind for JobError {
             JobError::Store(e) => e.kind(),
             JobError::Cluster(e) => e.kind(),
             JobError::Transfer(e) => e.kind(),
-            JobError::Rejected(_) => Refused,
+            JobError::Rejected(_) | JobError::TooManyInputs(_) => Refused,
             JobError::Scheduler(_) | JobError::Offline(_) => Offline,
             JobError::Local(_) => Local,
             JobError::BeingSent => Busy,

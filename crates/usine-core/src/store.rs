@@ -136,6 +136,10 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE transfers ADD COLUMN direction TEXT NOT NULL DEFAULT 'up';
      ALTER TABLE transfer_files ADD COLUMN sent INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE transfer_files ADD COLUMN problem TEXT;",
+    // 16: an upload of items picked or dropped together from one folder (their names, a JSON
+    // array; NULL: the whole file or folder `local_root`): 100,000 dropped files are one
+    // transfer, not 100,000.
+    "ALTER TABLE transfers ADD COLUMN picked TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -713,3 +713,43 @@ async fn cancel_with_delete_removes_what_the_upload_sent_and_never_what_was_ther
         .await
         .unwrap();
 }
+
+/// Files picked together in a folder (a drop of a selection): one upload that sends those
+/// and nothing of their neighbours, each landing under its own name in the chosen folder.
+#[tokio::test]
+async fn items_picked_together_land_side_by_side_and_their_neighbours_stay_home() {
+    let lab = Lab::get();
+    let src = scratch_file("picked");
+    std::fs::create_dir_all(src.join("run 1")).unwrap();
+    for (i, name) in ["a.csv", "-b.csv", "left here.csv", "run 1/log.txt"]
+        .iter()
+        .enumerate()
+    {
+        std::fs::write(src.join(name), data(500 + i, i as u8)).unwrap();
+    }
+    let store = store();
+    let remote = remote_dir("picked");
+    let chosen = [src.join("a.csv"), src.join("-b.csv"), src.join("run 1")];
+    let started =
+        transfer::begin_many(&store, "lab", &chosen, &remote, transfer::Compare::Quick).unwrap();
+    assert_eq!(started.len(), 1, "one folder, one upload");
+    let conn = alice(&lab).await;
+    let report = transfer::upload(&conn, &store, &started[0].id, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.files, report.verified),
+        (3, 3),
+        "{:?}",
+        report.problems
+    );
+    let listing = conn
+        .exec(&format!("cd {} && find . -type f | sort", quote(&remote)))
+        .await
+        .unwrap()
+        .stdout_text();
+    assert_eq!(listing, "./-b.csv\n./a.csv\n./run 1/log.txt\n");
+    conn.exec(&format!("rm -rf {}", quote(&remote)))
+        .await
+        .unwrap();
+}

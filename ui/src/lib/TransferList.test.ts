@@ -16,6 +16,7 @@ const download: TransferSummary = {
   cluster: "lumi",
   direction: "down",
   localRoot: "/home/ada/results",
+  picked: 0,
   remoteRoot: "~/runs/42",
   state: "running",
   files: 3,
@@ -34,6 +35,21 @@ const file = (path: string, state: TransferFile["state"], problem: string | null
 });
 
 describe("TransferList", () => {
+  it("says how many items of a folder an upload of picked or dropped items holds", async () => {
+    mockIPC(
+      (cmd) => {
+        if (cmd === "list_transfers")
+          return [{ ...download, direction: "up", localRoot: "/home/ada/photos", picked: 100000 }];
+        throw new Error(`unexpected command ${cmd}`);
+      },
+      { shouldMockEvents: true },
+    );
+    const { container } = render(TransferList);
+    expect(await screen.findByText("/home/ada/photos")).toBeTruthy();
+    const row = container.querySelector('[data-transfer="d1"]') as HTMLElement;
+    expect(row.textContent).toMatch(/100000 items chosen in it\)\s*→ lumi:~\/runs\/42/);
+  });
+
   it("shows a download running with its progress, and pauses it", async () => {
     const calls: string[] = [];
     let state: TransferSummary["state"] = "running";

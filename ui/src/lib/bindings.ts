@@ -437,9 +437,14 @@ export type Place = { "kind": "site", id: string, } | { "kind": "custom", name: 
 
 export type TransferSummary = { id: string, cluster: string, direction: TransferDirection, 
 /**
- * This computer's side: the file or folder sent (up), the folder chosen to receive (down).
+ * This computer's side: the file or folder sent (up), the folder chosen to receive (down),
+ * or the folder whose items were picked together (up, `picked` > 0).
  */
 localRoot: string, 
+/**
+ * How many items of `local_root` were picked or dropped together; 0: all of it.
+ */
+picked: number, 
 /**
  * The cluster's side: the folder files go into (up), the file or folder brought back (down).
  */

@@ -36,7 +36,7 @@ export type Commands = {
   transfer_files: { args: { id: string; offset: number; limit: number }; result: TransferFiles };
   upload_place: { args: { source: string; into: string }; result: string };
   download_place: { args: { remote: string; into: string }; result: string };
-  start_upload: { args: { cluster: string; source: string; into: string; byChecksum: boolean }; result: UploadStarted };
+  start_upload: { args: { cluster: string; sources: Array<string>; into: string; byChecksum: boolean }; result: Array<UploadStarted> };
   start_download: { args: { cluster: string; source: string; destination: string }; result: string };
   bring_back_job: { args: { id: string }; result: Array<string> };
   resume_transfer: { args: { id: string }; result: void };

@@ -103,6 +103,7 @@ const en = {
   "data.state.paused": "Paused",
   "data.state.cancelled": "Cancelled",
   "data.way.up": "Upload",
+  "data.picked": "{count} items chosen in it",
   "data.way.down": "Download",
   "data.cancel": "Cancel…",
   "data.cancelAsk": "Stop this transfer for good?",

@@ -120,13 +120,16 @@ export const sshConfigCandidates = (): Promise<Candidates> => call("ssh_config_c
 export const generateKey = (comment: string): Promise<GeneratedKey> =>
   call("generate_key", { comment });
 export const listTransfers = (): Promise<TransferSummary[]> => call("list_transfers");
-/** Sends `source` into the cluster folder `into`, where it keeps its name. */
+/**
+ * Sends the files and folders `sources`, picked or dropped together, into the cluster folder
+ * `into`, where each keeps its name: one upload per folder they come from.
+ */
 export const startUpload = (
   cluster: string,
-  source: string,
+  sources: string[],
   into: string,
   byChecksum = false,
-): Promise<UploadStarted> => call("start_upload", { cluster, source, into, byChecksum });
+): Promise<UploadStarted[]> => call("start_upload", { cluster, sources, into, byChecksum });
 /** Where `source` will land on the cluster when sent into `into`: shown before sending. */
 export const uploadPlace = (source: string, into: string): Promise<string> =>
   call("upload_place", { source, into });

@@ -17,6 +17,7 @@ const summary: TransferSummary = {
   cluster: "lab",
   direction: "up",
   localRoot: "/data/set",
+  picked: 0,
   remoteRoot: "/scratch/set",
   state: "failed",
   files: 3,
@@ -114,7 +115,8 @@ describe("Data", () => {
           const { source, into } = args as { source: string; into: string };
           return `${into}/${source.split("/").pop()} (from the core)`;
         }
-        if (cmd === "start_upload") return { id: "t9", place: "x", problems: [], continued: null };
+        if (cmd === "start_upload")
+          return [{ id: "t9", place: "x", problems: [], continued: null }];
         throw new Error(`unexpected command ${cmd}`);
       },
       { shouldMockEvents: true },
@@ -136,6 +138,6 @@ describe("Data", () => {
     (container.querySelector("form.upload button[type=submit]") as HTMLButtonElement).click();
     await expect
       .poll(() => calls.find((c) => c.cmd === "start_upload")?.args)
-      .toMatchObject({ cluster: "lumi", source: "~/datasets/cats", into: "~/datasets" });
+      .toMatchObject({ cluster: "lumi", sources: ["~/datasets/cats"], into: "~/datasets" });
   });
 });

@@ -49,7 +49,9 @@ describe("the first-job guide", () => {
             return `${a.into}/${a.source.split("/").pop()}`;
           case "start_upload":
             uploads.push(args);
-            return { id: "t1", place: "/scratch/ann/datasets/cats", problems: [], continued: null };
+            return [
+              { id: "t1", place: "/scratch/ann/datasets/cats", problems: [], continued: null },
+            ];
           case "list_templates":
             return [{ id: "first-gpu-job", title: "My first job", summary: "GPUs", help: {} }];
           case "first_job_template":
@@ -83,7 +85,7 @@ describe("the first-job guide", () => {
     await fireEvent.click(screen.getByRole("button", { name: "Send it" }));
     await vi.waitFor(() =>
       expect(uploads).toEqual([
-        { cluster: "lab", source: "~/cats", into: "/scratch/ann/datasets", byChecksum: false },
+        { cluster: "lab", sources: ["~/cats"], into: "/scratch/ann/datasets", byChecksum: false },
       ]),
     );
   });

@@ -65,13 +65,13 @@ pub fn begin(
     let into = crate::local_paths::expand(into);
     let into = std::path::absolute(&into).unwrap_or(into);
     let remote = remote.trim();
-    match crate::transfer::unfinished(store, cluster, Direction::Down, &into, remote)? {
+    match crate::transfer::unfinished(store, cluster, Direction::Down, &into, None, remote)? {
         Some((id, state, owner)) if crate::transfer::running_elsewhere(state, owner.as_deref()) => {
             Err(TransferError::AlreadyRunning(id))
         }
         Some((id, _, _)) => Ok(id),
         // Its files are listed when it runs: only the cluster knows them.
-        None => crate::transfer::insert(store, cluster, Direction::Down, &into, remote, &[]),
+        None => crate::transfer::insert(store, cluster, Direction::Down, &into, None, remote, &[]),
     }
 }
 

@@ -25,12 +25,19 @@ pub struct Attached {
     pub uploads: Vec<transfer::Started>,
 }
 
+/// More items than this dropped on a draft at once are refused (each becomes an input the job
+/// is checked against); the Data screen takes any number, as one upload per folder.
+const MAX_DROPPED_INPUTS: usize = 50;
+
 /// Adds `paths` (files or folders on this computer) to the draft `draft_id`'s input datasets.
 pub fn attach(
     store: &Mutex<Store>,
     draft_id: &str,
     paths: &[PathBuf],
 ) -> Result<Attached, JobError> {
+    if paths.len() > MAX_DROPPED_INPUTS {
+        return Err(JobError::TooManyInputs(paths.len()));
+    }
     let draft = super::drafts::get(&lock(store), draft_id)?;
     let mut spec = draft.spec.clone();
     let mut uploads = Vec::new();
@@ -177,6 +184,13 @@ mod tests {
             attached.uploads.is_empty(),
             "nothing to send on this computer"
         );
+
+        // Thousands of files dropped on a job: refused, saying what to do, and nothing changed.
+        let many: Vec<PathBuf> = (0..5000).map(|i| dir.join(format!("{i}.jpg"))).collect();
+        let refused = attach(&store, &here.id, &many).unwrap_err();
+        assert!(refused.to_string().contains("5000 items"), "{refused}");
+        let kept = super::super::drafts::get(&lock(&store), &here.id).unwrap();
+        assert_eq!(kept.spec.inputs, [cats.display().to_string()]);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

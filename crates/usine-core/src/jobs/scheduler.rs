@@ -24,6 +24,13 @@ pub enum JobError {
     /// The scheduler refused the job; the message says why in plain words and what to do.
     #[error("{0}")]
     Rejected(String),
+    /// Thousands of files dropped on a draft: its inputs are a few datasets.
+    #[error("{}", crate::tr!(
+        en: "{} items were dropped on the job: its input data should be a few files or folders. Put them in one folder and drop that folder, or send them from the Data screen.",
+        fr: "{} éléments ont été déposés sur le job : ses données d'entrée devraient tenir en quelques fichiers ou dossiers. Rangez-les dans un dossier et déposez ce dossier, ou envoyez-les depuis l'écran Données.",
+        .0
+    ))]
+    TooManyInputs(usize),
     #[error("{}", crate::tr!(
         en: "Slurm could not be asked ({}). Check that the cluster is reachable, then try again.",
         fr: "Impossible d'interroger Slurm ({}). Vérifiez que le cluster est joignable, puis réessayez.",

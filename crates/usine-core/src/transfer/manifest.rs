@@ -60,6 +60,7 @@ pub(crate) fn insert(
     cluster: &str,
     direction: Direction,
     local_root: &Path,
+    picked: Option<&[String]>,
     remote_root: &str,
     files: &[Entry],
 ) -> Result<String, TransferError> {
@@ -67,8 +68,8 @@ pub(crate) fn insert(
     let mut guard = lock(store);
     let tx = guard.db.transaction()?;
     tx.execute(
-        "INSERT INTO transfers(id, cluster, local_root, remote_root, state, owner, direction) VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6)",
-        params![id, cluster, local_root.to_string_lossy(), remote_root, Owner::this_process().as_str(), direction.as_str()],
+        "INSERT INTO transfers(id, cluster, local_root, remote_root, state, owner, direction, picked) VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6, ?7)",
+        params![id, cluster, local_root.to_string_lossy(), remote_root, Owner::this_process().as_str(), direction.as_str(), picked_json(picked)],
     )?;
     for f in files {
         tx.execute(
@@ -80,13 +81,19 @@ pub(crate) fn insert(
     Ok(id)
 }
 
-/// The last unfinished transfer between the same two places, the same way: its id, state and
-/// owner. A cancelled one is not continued.
+/// `picked` as stored: a JSON array, or NULL for the whole of `local_root`.
+fn picked_json(picked: Option<&[String]>) -> Option<String> {
+    picked.map(|names| serde_json::Value::from(names).to_string())
+}
+
+/// The last unfinished transfer between the same two places (and of the same picked items),
+/// the same way: its id, state and owner. A cancelled one is not continued.
 pub(crate) fn unfinished(
     store: &Mutex<Store>,
     cluster: &str,
     direction: Direction,
     local_root: &Path,
+    picked: Option<&[String]>,
     remote_root: &str,
 ) -> Result<Option<(String, State, Option<String>)>, TransferError> {
     Ok(lock(store)
@@ -94,13 +101,14 @@ pub(crate) fn unfinished(
         .query_row(
             "SELECT id, state, owner FROM transfers
              WHERE cluster = ?1 AND local_root = ?2 AND remote_root = ?3 AND direction = ?4
-                 AND state NOT IN ('done', 'cancelled')
+                 AND picked IS ?5 AND state NOT IN ('done', 'cancelled')
              ORDER BY id DESC LIMIT 1",
             params![
                 cluster,
                 local_root.to_string_lossy(),
                 remote_root,
-                direction.as_str()
+                direction.as_str(),
+                picked_json(picked)
             ],
             |r| Ok((r.get(0)?, State::parse(&r.get::<_, String>(1)?), r.get(2)?)),
         )
@@ -459,7 +467,7 @@ pub fn list(store: &Mutex<Store>) -> Result<Vec<Summary>, TransferError> {
     let mut stmt = guard.db.prepare(
         "SELECT t.id, t.cluster, t.local_root, t.remote_root, t.state, t.created_at,
                 COUNT(f.rel_path), COALESCE(SUM(f.verified), 0), COALESCE(SUM(f.size), 0), COALESCE(SUM(f.confirmed), 0),
-                t.owner, t.direction
+                t.owner, t.direction, COALESCE(json_array_length(t.picked), 0)
          FROM transfers t LEFT JOIN transfer_files f ON f.transfer_id = t.id
          GROUP BY t.id ORDER BY t.id DESC",
     )?;
@@ -484,6 +492,7 @@ pub fn list(store: &Mutex<Store>) -> Result<Vec<Summary>, TransferError> {
             verified: r.get::<_, i64>(7)? as usize,
             bytes: r.get::<_, i64>(8)? as u64,
             bytes_confirmed: r.get::<_, i64>(9)? as u64,
+            picked: r.get::<_, i64>(12)? as usize,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

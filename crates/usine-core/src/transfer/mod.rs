@@ -206,7 +206,15 @@ pub fn create(
 ) -> Result<(String, Vec<FileProblem>), TransferError> {
     let source = &crate::local_paths::expand(source);
     let (files, problems) = scan::scan(source)?;
-    let id = manifest::insert(store, cluster, Direction::Up, source, remote_root, &files)?;
+    let id = manifest::insert(
+        store,
+        cluster,
+        Direction::Up,
+        source,
+        None,
+        remote_root,
+        &files,
+    )?;
     Ok((id, problems))
 }
 
@@ -251,9 +259,41 @@ pub fn start(
     } else {
         place.as_str()
     };
-    let earlier = manifest::unfinished(store, cluster, Direction::Up, &source, remote_root)?;
+    resume_or_create(store, cluster, &source, None, remote_root, place.clone())
+}
+
+/// The unfinished upload of the same items to the same place, brought up to date, or a new one.
+fn resume_or_create(
+    store: &Mutex<Store>,
+    cluster: &str,
+    local_root: &Path,
+    picked: Option<&[String]>,
+    remote_root: &str,
+    place: String,
+) -> Result<Started, TransferError> {
+    let list = || match picked {
+        Some(names) => scan::picked(local_root, names),
+        None => scan::scan(local_root),
+    };
+    let earlier = manifest::unfinished(
+        store,
+        cluster,
+        Direction::Up,
+        local_root,
+        picked,
+        remote_root,
+    )?;
     let Some((id, state, owner)) = earlier else {
-        let (id, problems) = create(store, cluster, &source, remote_root)?;
+        let (files, problems) = list()?;
+        let id = manifest::insert(
+            store,
+            cluster,
+            Direction::Up,
+            local_root,
+            picked,
+            remote_root,
+            &files,
+        )?;
         return Ok(Started {
             id,
             place,
@@ -264,7 +304,7 @@ pub fn start(
     if running_elsewhere(state, owner.as_deref()) {
         return Err(TransferError::AlreadyRunning(id));
     }
-    let (files, problems) = scan::scan(&source)?;
+    let (files, problems) = list()?;
     manifest::refresh_files(store, &id, &files)?;
     let continued = get(store, &id)?;
     Ok(Started {
@@ -273,6 +313,53 @@ pub fn start(
         problems,
         continued: Some(continued),
     })
+}
+
+/// Starts uploads of files and folders picked or dropped together into the cluster folder
+/// `into`, each keeping its name there. Those of one folder here travel as one transfer (a drop
+/// of 100,000 files is one transfer, listed once, not 100,000); a lone one is [`begin`]'s.
+pub fn begin_many(
+    store: &Mutex<Store>,
+    cluster: &str,
+    sources: &[PathBuf],
+    into: &str,
+    compare: Compare,
+) -> Result<Vec<Started>, TransferError> {
+    let mut by_folder: std::collections::BTreeMap<PathBuf, std::collections::BTreeSet<String>> =
+        std::collections::BTreeMap::new();
+    for source in sources {
+        let (folder, name) = place::folder_and_name(source)?;
+        by_folder.entry(folder).or_default().insert(name);
+    }
+    let mut started = Vec::new();
+    for (folder, names) in by_folder {
+        let names: Vec<String> = names.into_iter().collect();
+        let one = match names.as_slice() {
+            [name] => begin(store, cluster, &folder.join(name), into, compare)?,
+            _ => {
+                // Where each lands is the one rule's; they share its folder.
+                let place = place::on_cluster(&folder.join(&names[0]), into)?;
+                let remote_root = match place.rsplit_once('/') {
+                    Some(("", _)) | None => "/".to_owned(),
+                    Some((kept, _)) => kept.to_owned(),
+                };
+                let started = resume_or_create(
+                    store,
+                    cluster,
+                    &folder,
+                    Some(&names),
+                    &remote_root,
+                    remote_root.clone(),
+                )?;
+                if compare == Compare::Checksum {
+                    set_compare(store, &started.id, compare)?;
+                }
+                started
+            }
+        };
+        started.push(one);
+    }
+    Ok(started)
 }
 
 /// Sends what the cluster does not hold yet, each file verified against the cluster's own
@@ -627,8 +714,11 @@ pub struct Summary {
     pub id: String,
     pub cluster: String,
     pub direction: Direction,
-    /// This computer's side: the file or folder sent (up), the folder chosen to receive (down).
+    /// This computer's side: the file or folder sent (up), the folder chosen to receive (down),
+    /// or the folder whose items were picked together (up, `picked` > 0).
     pub local_root: String,
+    /// How many items of `local_root` were picked or dropped together; 0: all of it.
+    pub picked: usize,
     /// The cluster's side: the folder files go into (up), the file or folder brought back (down).
     pub remote_root: String,
     pub state: State,
@@ -805,6 +895,53 @@ mod tests {
             problems
                 .iter()
                 .any(|p| p.path == "loop" && p.problem.contains("symbolic link"))
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A drop of many items: one transfer per folder they come from, holding only them (not
+    /// their neighbours), each under its own name; dropping the same items again continues it.
+    #[test]
+    fn items_dropped_together_are_one_transfer_per_folder() {
+        let dir = std::env::temp_dir().join(format!("usine-picked-{}", crate::store::new_id()));
+        let photos = dir.join("photos");
+        std::fs::create_dir_all(photos.join("album")).unwrap();
+        std::fs::create_dir_all(dir.join("other")).unwrap();
+        for name in ["a.jpg", "b.jpg", "not picked.jpg", "album/c.jpg"] {
+            std::fs::write(photos.join(name), name).unwrap();
+        }
+        std::fs::write(dir.join("other").join("notes.txt"), "n").unwrap();
+        let store = Mutex::new(Store::open(&dir.join("usine.sqlite3")).unwrap());
+        let dropped = [
+            photos.join("a.jpg"),
+            photos.join("b.jpg"),
+            photos.join("album"),
+            dir.join("other").join("notes.txt"),
+            photos.join("gone.jpg"),
+        ];
+        let started = begin_many(&store, "lab", &dropped, "~/in", Compare::Quick).unwrap();
+        assert_eq!(started.len(), 2);
+        let group = started.iter().find(|s| s.place == "~/in").unwrap();
+        let (root, remote, entries) = manifest::load(&store, &group.id).unwrap();
+        assert_eq!((root, remote.as_str()), (photos.clone(), "~/in"));
+        let rels: Vec<&str> = entries.iter().map(|e| e.rel.as_str()).collect();
+        assert_eq!(rels, ["a.jpg", "album/c.jpg", "b.jpg"]);
+        assert_eq!(group.problems.len(), 1, "{:?}", group.problems);
+        assert_eq!(get(&store, &group.id).unwrap().picked, 4);
+        let lone = started.iter().find(|s| s.id != group.id).unwrap();
+        assert_eq!(lone.place, "~/in/notes.txt");
+        assert_eq!(get(&store, &lone.id).unwrap().picked, 0);
+
+        set_ended(&store, &group.id, State::Interrupted).unwrap();
+        let again = begin_many(&store, "lab", &dropped[..3], "~/in", Compare::Quick).unwrap();
+        assert_ne!(
+            again[0].id, group.id,
+            "another choice of items is another transfer"
+        );
+        let same = begin_many(&store, "lab", &dropped, "~/in", Compare::Quick).unwrap();
+        assert!(
+            same.iter()
+                .any(|s| s.id == group.id && s.continued.is_some())
         );
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -47,9 +47,14 @@ pub fn here(remote: &str, into: &Path) -> Result<PathBuf, TransferError> {
 
 /// The name a local file or folder keeps: `.` and `~` are named by the folder they stand for.
 fn local_name(source: &Path) -> Result<String, TransferError> {
+    Ok(folder_and_name(source)?.1)
+}
+
+/// The folder holding a local file or folder, and its name, with `~`, `.` and `..` resolved
+/// (by hand: the folder need not exist yet to be named).
+pub(super) fn folder_and_name(source: &Path) -> Result<(PathBuf, String), TransferError> {
     let expanded = crate::local_paths::expand(source);
     let absolute = std::path::absolute(&expanded).unwrap_or(expanded);
-    // `a/b/..` is `a`: resolved by hand, since the folder need not exist yet to be named.
     let mut parts: Vec<Component> = Vec::new();
     for part in absolute.components() {
         match part {
@@ -62,8 +67,10 @@ fn local_name(source: &Path) -> Result<String, TransferError> {
             other => parts.push(other),
         }
     }
-    match parts.last() {
-        Some(Component::Normal(name)) => Ok(name.to_string_lossy().into_owned()),
+    match parts.pop() {
+        Some(Component::Normal(name)) => {
+            Ok((parts.iter().collect(), name.to_string_lossy().into_owned()))
+        }
         _ => Err(TransferError::NoName(source.display().to_string())),
     }
 }

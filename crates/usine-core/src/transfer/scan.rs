@@ -17,22 +17,56 @@ pub(super) fn scan(source: &Path) -> Result<(Vec<Entry>, Vec<FileProblem>), Tran
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        return Ok((
-            vec![Entry {
-                rel: name,
-                size: meta.len(),
-                mtime: mtime_of(&meta),
-                confirmed: 0,
-                sha256: None,
-                verified: false,
-            }],
-            vec![],
-        ));
+        return Ok((vec![entry(name, &meta)], vec![]));
     }
-    let mut files = Vec::new();
-    let mut problems = Vec::new();
+    let mut found = (Vec::new(), Vec::new());
+    walk(source, source, &mut found);
+    Ok(found)
+}
+
+/// The files of the items `names` of `folder`, picked or dropped together, named relative to
+/// `folder` (`cats/1.jpg`, `notes.txt`). Only when none of them can be read is it an error.
+pub(super) fn picked(
+    folder: &Path,
+    names: &[String],
+) -> Result<(Vec<Entry>, Vec<FileProblem>), TransferError> {
+    let mut found = (Vec::new(), Vec::new());
+    let mut unreadable = None;
+    for name in names {
+        let path = folder.join(name);
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() => found.0.push(entry(name.clone(), &m)),
+            Ok(_) => walk(folder, &path, &mut found),
+            Err(e) => {
+                found.1.push(FileProblem {
+                    path: name.clone(),
+                    problem: crate::tr!(en: "cannot be read: {e}", fr: "illisible : {e}"),
+                });
+                unreadable.get_or_insert((path, e.to_string()));
+            }
+        }
+    }
+    match unreadable {
+        Some((path, why)) if found.1.len() == names.len() => Err(TransferError::Source(path, why)),
+        _ => Ok(found),
+    }
+}
+
+fn entry(rel: String, meta: &std::fs::Metadata) -> Entry {
+    Entry {
+        rel,
+        size: meta.len(),
+        mtime: mtime_of(meta),
+        confirmed: 0,
+        sha256: None,
+        verified: false,
+    }
+}
+
+/// Lists the files under `start` (a folder of or below `root`), named relative to `root`.
+fn walk(root: &Path, start: &Path, (files, problems): &mut (Vec<Entry>, Vec<FileProblem>)) {
     // Symbolic links are not followed: a loop or a link out of the folder cannot drag in more.
-    for item in walkdir::WalkDir::new(source)
+    for item in walkdir::WalkDir::new(start)
         .follow_links(false)
         .sort_by_file_name()
     {
@@ -50,7 +84,7 @@ pub(super) fn scan(source: &Path) -> Result<(Vec<Entry>, Vec<FileProblem>), Tran
                 continue;
             }
         };
-        let rel_path = item.path().strip_prefix(source).unwrap_or(item.path());
+        let rel_path = item.path().strip_prefix(root).unwrap_or(item.path());
         let Some(rel) = rel_path.to_str().map(str::to_owned) else {
             problems.push(FileProblem {
                 path: rel_path.to_string_lossy().into_owned(),
@@ -80,21 +114,13 @@ pub(super) fn scan(source: &Path) -> Result<(Vec<Entry>, Vec<FileProblem>), Tran
             continue;
         }
         match item.metadata() {
-            Ok(m) => files.push(Entry {
-                rel,
-                size: m.len(),
-                mtime: mtime_of(&m),
-                confirmed: 0,
-                sha256: None,
-                verified: false,
-            }),
+            Ok(m) => files.push(entry(rel, &m)),
             Err(e) => problems.push(FileProblem {
                 path: rel,
                 problem: crate::tr!(en: "cannot be read: {e}", fr: "illisible : {e}"),
             }),
         }
     }
-    Ok((files, problems))
 }
 
 /// Modification time in whole seconds since the epoch (0 when the system cannot tell).

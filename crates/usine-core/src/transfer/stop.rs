@@ -240,8 +240,16 @@ mod tests {
     fn pausing_keeps_a_transfer_resumable_and_leaves_another_process_alone() {
         let dir = std::env::temp_dir().join(format!("usine-pause-{}", crate::store::new_id()));
         let store = Mutex::new(Store::open(&dir.join("usine.sqlite3")).unwrap());
-        let id =
-            manifest::insert(&store, "lab", Direction::Up, Path::new("/d"), "~/d", &[]).unwrap();
+        let id = manifest::insert(
+            &store,
+            "lab",
+            Direction::Up,
+            Path::new("/d"),
+            None,
+            "~/d",
+            &[],
+        )
+        .unwrap();
         pause(&store, &id).unwrap();
         let state = super::super::get(&store, &id).unwrap().state;
         assert_eq!(state, State::Paused);

@@ -104,6 +104,7 @@ export const fr: Record<MessageKey, string> = {
   "data.state.paused": "En pause",
   "data.state.cancelled": "Annulé",
   "data.way.up": "Envoi",
+  "data.picked": "{count} éléments choisis dedans",
   "data.way.down": "Rapatriement",
   "data.cancel": "Annuler…",
   "data.cancelAsk": "Arrêter ce transfert pour de bon ?",
