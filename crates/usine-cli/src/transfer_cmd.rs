@@ -15,13 +15,13 @@ use crate::{print_json, terminal};
 pub struct UploadArgs {
     /// The cluster (see `usine cluster list`).
     cluster: Option<String>,
-    /// A file or folder on this computer.
-    source: Option<PathBuf>,
-    /// The folder on the cluster to put it in (created if needed); it keeps its name there:
-    /// `usine upload lab ./cats '~/datasets'` makes `~/datasets/cats`.
-    destination: Option<String>,
+    /// Files or folders on this computer, then the folder on the cluster to put them in
+    /// (created if needed), as with scp; each keeps its name there: `usine upload lab ./cats
+    /// '~/datasets'` makes `~/datasets/cats`. Items of one folder here travel as one upload.
+    #[arg(value_name = "SOURCE... DESTINATION")]
+    paths: Vec<String>,
     /// Continue an earlier upload instead (its id is in `usine transfers`).
-    #[arg(long, conflicts_with_all = ["cluster", "source", "destination"])]
+    #[arg(long, conflicts_with_all = ["cluster", "paths"])]
     resume: Option<String>,
     /// Skip files the cluster has with the same contents (SHA-256), whatever their dates say;
     /// slower than the default size-and-time check, for copies whose dates changed.
@@ -31,25 +31,24 @@ pub struct UploadArgs {
 
 pub async fn upload(args: UploadArgs, json: bool) -> anyhow::Result<bool> {
     let store = Mutex::new(Store::open_default()?);
-    let (id, cluster) = transfer_of(&store, args)?;
-    eprintln!("Upload {id} to {cluster} (resume it with: usine upload --resume {id})");
-    let (bar, cs, qs) = (
-        progress_bar(),
-        Connections::default(),
-        terminal::questions(),
-    );
-    let report = transfer::run(&cs, &store, &id, qs, progress(&bar), link(&bar)).await;
-    bar.finish_and_clear();
-    print_report(&report?, &format!("{cluster}:"), "sent", json)
+    let (cs, mut all_sent) = (Connections::default(), true);
+    for id in transfers_of(&store, args)? {
+        let cluster = transfer::get(&store, &id)?.cluster;
+        eprintln!("Upload {id} to {cluster} (resume it with: usine upload --resume {id})");
+        let (bar, qs) = (progress_bar(), terminal::questions());
+        let report = transfer::run(&cs, &store, &id, qs, progress(&bar), link(&bar)).await;
+        bar.finish_and_clear();
+        all_sent &= print_report(&report?, &format!("{cluster}:"), "sent", json)?;
+    }
+    Ok(all_sent)
 }
 
-/// The upload to run (with its cluster): the one to resume, or a new one.
-fn transfer_of(store: &Mutex<Store>, args: UploadArgs) -> anyhow::Result<(String, String)> {
-    let id = match args.resume {
-        Some(id) => id,
-        None => begin(store, args)?,
-    };
-    Ok((id.clone(), transfer::get(store, &id)?.cluster))
+/// The uploads to run: the one to resume, or new ones (one per folder the sources are in).
+fn transfers_of(store: &Mutex<Store>, args: UploadArgs) -> anyhow::Result<Vec<String>> {
+    match args.resume {
+        Some(id) => Ok(vec![id]),
+        None => begin(store, args),
+    }
 }
 
 /// Shows a transfer's progress on `bar`.
@@ -62,27 +61,34 @@ fn link(bar: &ProgressBar) -> impl FnMut(usine_core::ssh::ConnectionState) + '_ 
     |state| bar.println(format!("connection: {state:?}"))
 }
 
-/// Records a new upload (or finds the unfinished one it continues) and says where it goes.
-fn begin(store: &Mutex<Store>, args: UploadArgs) -> anyhow::Result<String> {
-    let (Some(cluster), Some(source), Some(into)) = (args.cluster, args.source, args.destination)
-    else {
-        anyhow::bail!("say what to send: usine upload CLUSTER SOURCE DESTINATION (or --resume ID)")
+/// Records new uploads (or finds the unfinished ones they continue) and says where they go.
+fn begin(store: &Mutex<Store>, args: UploadArgs) -> anyhow::Result<Vec<String>> {
+    let usage = "say what to send: usine upload CLUSTER SOURCE... DESTINATION (or --resume ID)";
+    let Some(cluster) = args.cluster else {
+        anyhow::bail!(usage)
+    };
+    let Some((into, sources)) = args.paths.split_last().filter(|(_, s)| !s.is_empty()) else {
+        anyhow::bail!(usage)
     };
     let compare = transfer::Compare::by_checksum(args.checksum);
-    let started = transfer::begin(store, &cluster, &source, &into, compare)?;
-    if let Some(earlier) = &started.continued {
-        eprintln!(
-            "Continuing the unfinished upload {} of the same folder ({} of {} MiB already on {cluster} and confirmed).",
-            earlier.id,
-            earlier.bytes_confirmed >> 20,
-            earlier.bytes >> 20
-        );
+    let sources: Vec<PathBuf> = sources.iter().map(PathBuf::from).collect();
+    let mut ids = Vec::new();
+    for started in transfer::begin_many(store, &cluster, &sources, into, compare)? {
+        if let Some(earlier) = &started.continued {
+            eprintln!(
+                "Continuing the unfinished upload {} of the same items ({} of {} MiB already on {cluster} and confirmed).",
+                earlier.id,
+                earlier.bytes_confirmed >> 20,
+                earlier.bytes >> 20
+            );
+        }
+        eprintln!("It goes to {} on {cluster}.", started.place);
+        for p in started.problems {
+            eprintln!("skipped {}: {}", p.path, p.problem);
+        }
+        ids.push(started.id);
     }
-    eprintln!("It goes to {} on {cluster}.", started.place);
-    for p in started.problems {
-        eprintln!("skipped {}: {}", p.path, p.problem);
-    }
-    Ok(started.id)
+    Ok(ids)
 }
 
 /// What a finished transfer did; `false` when some files had problems.

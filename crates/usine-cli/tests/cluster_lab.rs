@@ -373,6 +373,29 @@ fn upload_a_folder_then_see_it_in_the_history() {
         (report["bytesSent"].as_u64(), report["verified"].as_u64()),
         (Some(0), Some(50))
     );
+
+    // Several sources, as with scp: those of one folder are one upload, side by side there.
+    let train = src.join("train");
+    let (a, b) = (train.join("1.txt"), train.join("2.txt"));
+    let picked = format!("{remote}/picked");
+    let args = [
+        "upload",
+        "lab",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        &picked,
+    ];
+    let out = sb.run(&args, "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&format!("2 of 2 files verified in lab:{picked}")),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        lab.ssh_alice_ok(&format!("cat {picked}/2.txt")),
+        "sample 2\n"
+    );
 }
 
 /// A config that includes itself twice (a common slip: `Include ~/.ssh/config` pasted into
