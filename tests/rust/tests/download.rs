@@ -366,3 +366,51 @@ async fn a_file_the_cluster_cannot_read_is_named_and_the_others_arrive() {
         .await
         .unwrap();
 }
+
+/// Names that are not UTF-8 (a Latin-1 `café` folder and files, small and large): they come
+/// under their exact bytes, verified, and "cancel and delete" finds them again.
+#[tokio::test]
+async fn names_that_are_not_text_come_byte_for_byte() {
+    use std::os::unix::ffi::OsStrExt;
+    let lab = Lab::get();
+    let store = store();
+    let conn = alice(&lab).await;
+    let remote = format!("/home/alice/usine-it/latin1-{}", std::process::id());
+    let script = format!(
+        "rm -rf {d} && mkdir -p {d} && cd {d} && mkdir \"$(printf 'r\\351sultats')\" && \
+         printf 'petit' > \"$(printf 'r\\351sultats/caf\\351.csv')\" && \
+         head -c 17M /dev/urandom > \"$(printf 'gros\\377.bin')\"",
+        d = quote(&remote)
+    );
+    let out = conn.exec(&script).await.unwrap();
+    assert!(out.success(), "{}", out.stderr_text());
+    let into = scratch_file("latin1");
+    let id = download::begin(&store, "lab", &remote, &into).unwrap();
+    let report = download::download(&conn, &store, &id, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.files, report.verified),
+        (2, 2),
+        "{:?}",
+        report.problems
+    );
+    let local = landing(&into, &remote);
+    let small = local
+        .join(std::ffi::OsStr::from_bytes(b"r\xe9sultats"))
+        .join(std::ffi::OsStr::from_bytes(b"caf\xe9.csv"));
+    assert_eq!(std::fs::read(&small).unwrap(), b"petit");
+    let large = local.join(std::ffi::OsStr::from_bytes(b"gros\xff.bin"));
+    assert_eq!(std::fs::metadata(&large).unwrap().len(), 17 << 20);
+
+    let (questions, _) = answering(Answers::default());
+    let connections = usine_core::cluster::Connections::new(lab.host_keys());
+    let cancelled = transfer::cancel(&connections, &store, &id, true, questions)
+        .await
+        .unwrap();
+    assert_eq!(cancelled.deleted, 2, "{:?}", cancelled.problems);
+    assert!(!small.exists() && !large.exists());
+    conn.exec(&format!("rm -rf {}", quote(&remote)))
+        .await
+        .unwrap();
+}

@@ -74,6 +74,28 @@ pub fn shown(bytes: &[u8]) -> String {
     out
 }
 
+/// The name on this computer of a cluster name carried as text ([`encode`]): its exact bytes
+/// where names are bytes (Linux), else the text itself (macOS and Windows take only text).
+pub fn here(text: &str) -> std::ffi::OsString {
+    #[cfg(all(unix, not(target_os = "macos")))]
+    {
+        use std::os::unix::ffi::OsStringExt;
+        std::ffi::OsString::from_vec(decode(text))
+    }
+    #[cfg(not(all(unix, not(target_os = "macos"))))]
+    {
+        text.into()
+    }
+}
+
+/// Where the cluster path `rel` (relative, carried as text) is under the folder `root` here:
+/// each part as [`here`] names it.
+pub fn under(root: &std::path::Path, rel: &str) -> std::path::PathBuf {
+    rel.split('/')
+        .filter(|p| !p.is_empty())
+        .fold(root.to_owned(), |path, part| path.join(here(part)))
+}
+
 /// `folder/name`, byte for byte.
 pub fn join(folder: &[u8], name: &[u8]) -> Vec<u8> {
     let mut path = folder.to_vec();

@@ -16,7 +16,8 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use sha2::{Digest, Sha256};
 
-use super::{RemoteFile, local_place_among};
+use super::{RemoteFile, local_place_among, name_line};
+use crate::cluster_files::names;
 use crate::ssh::{CommandOutput, Connection, SshError, quote};
 use crate::transfer::{Progress, TransferError, hex};
 
@@ -28,23 +29,12 @@ pub(super) const BATCH_LANES: usize = 4;
 const BATCH_FILES: usize = 5000;
 const BATCH_BYTES: u64 = 256 << 20;
 
-/// The cluster's side of a lane: the folder on the first line, written for `printf %b` so that
-/// any name fits on a line; then the names for tar. No line (nothing to do): it ends at once.
-const LANE: &str = "IFS= read -r line || exit 0; root=$(printf '%bx' \"$line\"); root=${root%x}; \
-    cd -- \"$root\" || exit 1; exec tar --null -T - -cf -";
-
-/// `folder` as [`LANE`] reads it: a backslash or a newline as an octal escape.
-fn first_line(folder: &str) -> Vec<u8> {
-    let mut line = Vec::with_capacity(folder.len() + 1);
-    for b in folder.bytes() {
-        match b {
-            b'\\' | b'\n' => line.extend_from_slice(format!("\\0{b:03o}").as_bytes()),
-            _ => line.push(b),
-        }
-    }
-    line.push(b'\n');
-    line
-}
+/// The cluster's side of a lane: the folder on the first line ([`name_line`]), then the names
+/// for tar. No line (nothing to do): it ends at once.
+const LANE: &str = concat!(
+    "IFS= read -r line || exit 0; f=$(printf '%bx' \"$line\"); f=${f%x}; ",
+    "cd -- \"$f\" || exit 1; exec tar --null -T - -cf -"
+);
 
 /// A lane's command on the cluster, and the unpacking here, still without a batch.
 struct Waiting {
@@ -139,9 +129,9 @@ impl<'c, 'b> Lanes<'c, 'b> {
     fn send(&mut self, slot: usize, lane: Waiting, batch: &'b [&'b RemoteFile]) {
         // The unpacking learns where before any byte can come: the cluster waits for stdin.
         let _ = lane.dest.send(self.dest.clone());
-        let mut input = first_line(&self.root);
+        let mut input = name_line(self.root.as_bytes());
         for f in batch {
-            input.extend_from_slice(f.rel.as_bytes());
+            input.extend_from_slice(&names::decode(&f.rel));
             input.push(0);
         }
         // A new channel of capacity 1: this cannot fail. Dropping the lane ends stdin.
@@ -286,7 +276,7 @@ fn unpack(reader: impl Read, dest: &Path, arrived: &Arrived) -> std::io::Result<
         if !entry.header().entry_type().is_file() {
             continue;
         }
-        let rel = entry.path()?.to_string_lossy().into_owned();
+        let rel = names::encode(&entry.path_bytes());
         let size = entry.size();
         let outcome = local_place_among(dest, &rel, &mut folders).and_then(|target| {
             let mtime = entry.header().mtime().ok();
@@ -406,13 +396,15 @@ mod tests {
         let base = std::env::temp_dir().join(format!("usine-lane-{}", std::process::id()));
         let folder = base.join("it's a \\ \n $(folder) -x %b");
         std::fs::create_dir_all(folder.join("sub")).unwrap();
-        let names = ["a.txt", "sub/-leading dash", "ünï \\n"];
+        // Names as the cluster gives them: bytes, one of them Latin-1, carried as text.
+        let latin1 = names::encode(b"sub/caf\xe9.csv");
+        let names = ["a.txt", "sub/-leading dash", "ünï \\n", &latin1];
         for (i, n) in names.iter().enumerate() {
-            std::fs::write(folder.join(n), format!("content {i}")).unwrap();
+            std::fs::write(names::under(&folder, n), format!("content {i}")).unwrap();
         }
-        let mut input = first_line(folder.to_str().unwrap());
+        let mut input = name_line(folder.to_str().unwrap().as_bytes());
         for n in names {
-            input.extend_from_slice(n.as_bytes());
+            input.extend_from_slice(&names::decode(n));
             input.push(0);
         }
         let mut child = std::process::Command::new("sh")
@@ -432,7 +424,8 @@ mod tests {
         assert!(unpacked.refused.is_empty(), "{:?}", unpacked.refused);
         for (i, n) in names.iter().enumerate() {
             let content = format!("content {i}");
-            assert_eq!(std::fs::read_to_string(dest.join(n)).unwrap(), content);
+            let here = names::under(&dest, n);
+            assert_eq!(std::fs::read_to_string(here).unwrap(), content);
             assert_eq!(unpacked.written[*n], hex(&Sha256::digest(content)));
         }
         assert_eq!(arrived.files.load(Ordering::Relaxed), names.len());

@@ -1,16 +1,17 @@
 //! Downloads of results (job output folders) with the same guarantees as uploads: every file
 //! is checked against the cluster's SHA-256 of it (small files, in tar streams ([`lanes`]),
 //! hashed there while they come), files already here and identical are skipped, and a large
-//! file comes in parts on
-//! several channels at once ([`parts`]), each checked against the cluster's hash of it, so an
-//! interrupted one continues with the parts its `.usine-part` lacks. Names travel NUL-separated
-//! on stdin and in tar headers, never through a shell, and nothing is written outside the chosen
-//! local folder.
+//! file comes in parts on several channels at once ([`parts`]), each checked against the
+//! cluster's hash of it, so an interrupted one continues with the parts its `.usine-part`
+//! lacks. Names travel NUL-separated on stdin and in tar headers, never through a shell; a name
+//! that is not UTF-8 is carried as `names::encode`d text and written here under its exact bytes
+//! (Linux); nothing is written outside the chosen local folder.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 
+use crate::cluster_files::names;
 use crate::jobs::history::JobEntry;
 use crate::jobs::spec::JobSpec;
 use crate::owner::Owner;
@@ -399,7 +400,7 @@ async fn fetch(
         }
         Ok::<(), TransferError>(())
     };
-    let hashing = crate::transfer::checksums::of_files(conn, remote_root, &unhashed);
+    let hashing = crate::transfer::checksums::of_files(conn, remote_root, &unhashed, names::decode);
     let (fetched, hashed) = tokio::join!(fetching, hashing);
     fetched?;
     let hashed = hashed?;
@@ -452,7 +453,7 @@ async fn fetch(
             checked.push(&f.rel);
             continue;
         }
-        let path = local_root.join(&f.rel);
+        let path = names::under(local_root, &f.rel);
         let ours = match hashed_here.remove(&f.rel) {
             Some(h) => Ok(h),
             None => sha256_of(&path),
@@ -526,19 +527,20 @@ async fn find(conn: &Connection, remote: &str) -> Result<Found, TransferError> {
         problems: Vec::new(),
     };
     for record in records.filter(|r| !r.is_empty()) {
-        let Ok(text) = std::str::from_utf8(record) else {
-            found.problems.push(FileProblem {
-                path: String::from_utf8_lossy(record).into_owned(),
-                problem: crate::tr!(en: "its name is not valid text (UTF-8); not downloaded", fr: "son nom n'est pas du texte valide (UTF-8) ; non téléchargé"),
-            });
-            continue;
-        };
-        let mut fields = text.splitn(3, ' ');
-        let (Some(size), Some(modified), Some(rel)) = (fields.next(), fields.next(), fields.next())
+        // Size and time are ASCII; a name is bytes, carried as text that maps back to them
+        // (`names::encode`), so a name that is not UTF-8 comes too, under its own bytes.
+        let mut fields = record.splitn(3, |&b| b == b' ');
+        let (Some(size), Some(modified), Some(name)) =
+            (fields.next(), fields.next(), fields.next())
         else {
             continue;
         };
-        let rel = rel.strip_prefix("./").unwrap_or(rel);
+        let (Ok(size), Ok(modified)) = (std::str::from_utf8(size), std::str::from_utf8(modified))
+        else {
+            continue;
+        };
+        let rel = names::encode(name.strip_prefix(b"./").unwrap_or(name));
+        let rel = rel.as_str();
         if !Path::new(rel)
             .components()
             .all(|c| matches!(c, Component::Normal(_)))
@@ -573,13 +575,14 @@ async fn hash_held(
         .iter()
         .filter(|(rel, size, _)| {
             local_root.is_some_and(|root| {
-                std::fs::symlink_metadata(root.join(rel))
+                std::fs::symlink_metadata(names::under(root, rel))
                     .is_ok_and(|m| m.is_file() && m.len() == *size)
             })
         })
         .map(|(rel, _, _)| rel.as_str())
         .collect();
-    let hashes = crate::transfer::checksums::of_files(conn, remote_root, &held).await?;
+    let hashes =
+        crate::transfer::checksums::of_files(conn, remote_root, &held, names::decode).await?;
     let asked: HashSet<&str> = held.into_iter().collect();
     let files = found
         .entries
@@ -654,11 +657,13 @@ async fn fetch_large(
 
 /// Whether `path` on the cluster still has the size and modification time it was listed with.
 async fn unchanged(conn: &Connection, path: &str, f: &RemoteFile) -> Result<bool, TransferError> {
+    let script = "IFS= read -r line || exit 1; f=$(printf '%bx' \"$line\"); f=${f%x}; \
+        find \"$f\" -maxdepth 0 -printf '%s %T@'";
     let out = conn
-        .exec(&format!(
-            "find {} -maxdepth 0 -printf '%s %T@'",
-            quote(path)
-        ))
+        .exec_with_input(
+            &format!("sh -c {} sh", quote(script)),
+            crate::transfer::stdin_of(name_line(&names::decode(path))),
+        )
         .await?;
     Ok(out.stdout_text() == format!("{} {}", f.size, f.modified))
 }
@@ -686,7 +691,7 @@ fn local_place_among(
                 crate::tr!(en: "its path would leave the folder; not downloaded", fr: "son chemin sortirait du dossier ; non téléchargé"),
             );
         }
-        path.push(part);
+        path.push(names::here(part));
         let last = i + 1 == parts.len();
         if !last && folders.contains(&path) {
             continue;
@@ -728,6 +733,22 @@ fn local_place_among(
         }
     }
     Ok(path)
+}
+
+/// `bytes` as the first line of a cluster-side script's stdin, which reads it back with
+/// `IFS= read -r line; f=$(printf '%bx' "$line"); f=${f%x}`: a backslash or a newline as an
+/// octal escape, every other byte as it is. Any name, even one that is not UTF-8, so reaches
+/// the cluster without a shell reading it.
+fn name_line(bytes: &[u8]) -> Vec<u8> {
+    let mut line = Vec::with_capacity(bytes.len() + 1);
+    for &b in bytes {
+        match b {
+            b'\\' | b'\n' => line.extend_from_slice(format!("\\0{b:03o}").as_bytes()),
+            _ => line.push(b),
+        }
+    }
+    line.push(b'\n');
+    line
 }
 
 /// Opens (creating) a file to write into, refusing to follow a link put in its place meanwhile.

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 
+use crate::cluster_files::names;
 use crate::ssh::{Connection, quote};
 use crate::sync::Locked;
 use crate::transfer::{PART, TransferError, hex};
@@ -22,7 +23,9 @@ pub const CHANNELS: usize = 8;
 
 /// The cluster's side of a channel. `openssl` hashes about four times faster than coreutils'
 /// `sha256sum` where the CPU has SHA instructions; either gives the same SHA-256.
-const READER: &str = "f=$1; \
+/// The file comes on the first line of stdin ([`super::name_line`]: any name, even one that is
+/// not UTF-8), then the parts wanted, one per line.
+const READER: &str = "IFS= read -r line || exit 1; f=$(printf '%bx' \"$line\"); f=${f%x}; \
     h() { if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r; else sha256sum; fi; }; \
     while read -r off len; do \
     dd if=\"$f\" bs=1M skip=\"$off\" count=\"$len\" iflag=skip_bytes,count_bytes,fullblock status=none || exit 1; \
@@ -165,11 +168,11 @@ async fn lane_fetch(
     if share.is_empty() {
         return Ok(());
     }
-    let requests: String = share
-        .iter()
-        .map(|p| format!("{} {}\n", p.offset, p.len))
-        .collect();
-    let rx = crate::transfer::stdin_of(requests.into_bytes());
+    let mut requests = super::name_line(&names::decode(remote));
+    for p in &share {
+        requests.extend_from_slice(format!("{} {}\n", p.offset, p.len).as_bytes());
+    }
+    let rx = crate::transfer::stdin_of(requests);
     let mut stream = PartStream::new(share);
     let mut sink = |data: &[u8]| {
         received.fetch_add(data.len() as u64, Ordering::Relaxed);
@@ -184,7 +187,7 @@ async fn lane_fetch(
             }
         }
     };
-    let command = format!("sh -c {} sh {}", quote(READER), quote(remote));
+    let command = format!("sh -c {} sh", quote(READER));
     let out = conn.exec_streaming(&command, Some(rx), &mut sink).await?;
     if !out.success() {
         return Err(TransferError::Remote {

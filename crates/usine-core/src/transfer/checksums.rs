@@ -8,7 +8,7 @@
 //! are known, so each line is read back against them and a line that is none of them (a
 //! message, a cut record) is skipped.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::ssh::{Connection, quote};
 use crate::transfer::TransferError;
@@ -18,8 +18,22 @@ pub(crate) const HASH_NAMES: &str = "if command -v openssl >/dev/null 2>&1; \
     then xargs -0 -r openssl dgst -sha256 -r; else xargs -0 -r sha256sum; fi";
 
 /// How a name is written for [`HASH_NAMES`]: relative to the folder, never read as an option.
-pub(crate) fn asked(rel: &str) -> String {
-    format!("./{rel}")
+pub(crate) fn asked(name: &[u8]) -> Vec<u8> {
+    [b"./", name].concat()
+}
+
+/// An upload's name on the cluster: its text, as sent in the tar stream.
+pub(crate) fn text(rel: &str) -> Vec<u8> {
+    rel.as_bytes().to_vec()
+}
+
+/// What each of `rels` is called on the cluster, byte for byte (`as_sent`: the text itself for
+/// an upload, `names::decode` for a download's names), to read the answers back by.
+pub(crate) fn by_name<'r>(
+    rels: impl Iterator<Item = &'r str>,
+    as_sent: fn(&str) -> Vec<u8>,
+) -> HashMap<Vec<u8>, &'r str> {
+    rels.map(|r| (as_sent(r), r)).collect()
 }
 
 /// The cluster's SHA-256 of each of `rels` under `root`, by name; one it cannot read is left out.
@@ -28,13 +42,15 @@ pub(crate) async fn of_files(
     conn: &Connection,
     root: &str,
     rels: &[&str],
+    as_sent: fn(&str) -> Vec<u8>,
 ) -> Result<HashMap<String, String>, TransferError> {
     if rels.is_empty() {
         return Ok(HashMap::new()); // nothing to ask: spare the round trip
     }
-    let input = rels
-        .iter()
-        .flat_map(|r| asked(r).into_bytes().into_iter().chain([0]))
+    let names = by_name(rels.iter().copied(), as_sent);
+    let input = names
+        .keys()
+        .flat_map(|name| asked(name).into_iter().chain([0]))
         .collect();
     // Through `sh`, whatever the login shell (csh has no if/then).
     let script = format!("cd -- \"$1\" && {{ {HASH_NAMES}; }}");
@@ -44,14 +60,14 @@ pub(crate) async fn of_files(
             crate::transfer::stdin_of(input),
         )
         .await?;
-    Ok(records(&out.stdout, &rels.iter().copied().collect()))
+    Ok(records(&out.stdout, &names))
 }
 
 /// A name of an OpenSSL 1.1 line (which does not escape) may hold this many newlines.
 const MAX_LINES_IN_NAME: usize = 8;
 
-/// Each line's hash, by the name (of `rels`) it is for.
-pub(crate) fn records(out: &[u8], rels: &HashSet<&str>) -> HashMap<String, String> {
+/// Each line's hash, by the name (of `names`, the cluster's bytes of each) it is for.
+pub(crate) fn records(out: &[u8], names: &HashMap<Vec<u8>, &str>) -> HashMap<String, String> {
     let lines: Vec<&[u8]> = out.split(|&b| b == b'\n').collect();
     let mut found = HashMap::new();
     let mut next = 0;
@@ -61,13 +77,13 @@ pub(crate) fn records(out: &[u8], rels: &HashSet<&str>) -> HashMap<String, Strin
         let Some((escaped, hash, name)) = split_line(line) else {
             continue;
         };
-        let mut rel = decodings(escaped, name).find_map(|n| known(&n, rels));
+        let mut rel = decodings(escaped, name).find_map(|n| known(&n, names));
         if rel.is_none() && !escaped {
             let mut joined = name.to_vec();
             for (k, more) in lines[next..].iter().take(MAX_LINES_IN_NAME).enumerate() {
                 joined.push(b'\n');
                 joined.extend_from_slice(more);
-                if let Some(r) = known(&joined, rels) {
+                if let Some(r) = known(&joined, names) {
                     rel = Some(r);
                     next += k + 1;
                     break;
@@ -129,9 +145,8 @@ fn unescape(name: &[u8], backslashes: bool) -> Vec<u8> {
     out
 }
 
-fn known<'r>(name: &[u8], rels: &HashSet<&'r str>) -> Option<&'r str> {
-    let rel = std::str::from_utf8(name.strip_prefix(b"./")?).ok()?;
-    rels.get(rel).copied()
+fn known<'r>(name: &[u8], names: &HashMap<Vec<u8>, &'r str>) -> Option<&'r str> {
+    names.get(name.strip_prefix(b"./")?).copied()
 }
 
 #[cfg(test)]
@@ -141,7 +156,7 @@ mod tests {
     const A: &str = "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881";
 
     fn read(out: &str, rels: &[&str]) -> HashMap<String, String> {
-        records(out.as_bytes(), &rels.iter().copied().collect())
+        records(out.as_bytes(), &by_name(rels.iter().copied(), text))
     }
 
     #[test]
@@ -167,21 +182,33 @@ mod tests {
     }
 
     /// The real `openssl` and `sha256sum` of this machine, on names that need escaping, a name
-    /// that looks like an option, and one file that cannot be read.
+    /// that looks like an option, one that is not UTF-8 (carried as `names::encode`d text), and
+    /// one file that cannot be read.
     #[test]
     fn the_real_tools_output_reads_back() {
+        use crate::cluster_files::names;
         use sha2::{Digest, Sha256};
         let dir = std::env::temp_dir().join(format!("usine-sums-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("d")).unwrap();
-        let names = ["a\nb", "c\\d", "e\r\\\nf", "-n", "d/it's $(x) ✓", "plain"];
+        let latin1 = names::encode(b"caf\xe9.csv");
+        let names = [
+            "a\nb",
+            "c\\d",
+            "e\r\\\nf",
+            "-n",
+            "d/it's $(x) ✓",
+            "plain",
+            &latin1,
+        ];
         for (i, n) in names.iter().enumerate() {
-            std::fs::write(dir.join(n), format!("{i}")).unwrap();
+            std::fs::write(dir.join(names::here(n)), format!("{i}")).unwrap();
         }
         let mut asked_for: Vec<&str> = names.to_vec();
         asked_for.push("gone");
-        let input: Vec<u8> = asked_for
-            .iter()
-            .flat_map(|r| asked(r).into_bytes().into_iter().chain([0]))
+        let sent = by_name(asked_for.iter().copied(), names::decode);
+        let input: Vec<u8> = sent
+            .keys()
+            .flat_map(|name| asked(name).into_iter().chain([0]))
             .collect();
         for tool in [
             "xargs -0 -r openssl dgst -sha256 -r",
@@ -200,7 +227,7 @@ mod tests {
             std::io::Write::write_all(child.stdin.as_mut().unwrap(), &input).unwrap();
             drop(child.stdin.take());
             let out = child.wait_with_output().unwrap();
-            let got = records(&out.stdout, &asked_for.iter().copied().collect());
+            let got = records(&out.stdout, &sent);
             for (i, n) in names.iter().enumerate() {
                 let want = crate::transfer::hex(&Sha256::digest(format!("{i}")));
                 assert_eq!(got.get(*n), Some(&want), "{tool}: {n:?}");
@@ -227,13 +254,13 @@ mod tests {
                 format!("{}{A}  ./{coreutils_name}\n", if escaped { "\\" } else { "" })
                     .as_bytes(),
             );
-            let got = records(&out, &[name.as_str()].into_iter().collect());
+            let got = records(&out, &by_name(std::iter::once(name.as_str()), text));
             proptest::prop_assert_eq!(got.get(&name).map(String::as_str), Some(A));
         }
 
         #[test]
         fn arbitrary_bytes_never_panic(out in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
-            let _ = records(&out, &["a", "b\nc"].into_iter().collect());
+            let _ = records(&out, &by_name(["a", "b\nc"].into_iter(), text));
         }
     }
 }

@@ -506,6 +506,7 @@ async fn upload_once(
             .iter()
             .map(|e| e.rel.as_str())
             .collect::<Vec<_>>(),
+        checksums::text,
     )
     .await?;
     let problem_paths: Vec<String> = report.problems.iter().map(|p| p.path.clone()).collect();
@@ -827,6 +828,7 @@ async fn skip_unchanged(
             conn,
             remote_root,
             &sized.iter().map(|e| e.rel.as_str()).collect::<Vec<_>>(),
+            checksums::text,
         )
         .await?;
         for e in sized {

@@ -177,7 +177,8 @@ async fn send_batch(
         .await
         .map_err(|e| TransferError::Source(source.root.to_owned(), e.to_string()))?;
     let out = out?;
-    let theirs = checksums::records(&out.stdout, &batch.iter().map(|e| e.rel.as_str()).collect());
+    let sent = checksums::by_name(batch.iter().map(|e| e.rel.as_str()), checksums::text);
+    let theirs = checksums::records(&out.stdout, &sent);
     let message = out.stderr_text();
     let full = !out.success()
         && (message.contains("No space left") || message.contains("Disk quota exceeded"));
@@ -312,7 +313,7 @@ fn build_tar(
     });
     let names: Vec<u8> = files
         .iter()
-        .flat_map(|(rel, _)| checksums::asked(rel).into_bytes().into_iter().chain([0]))
+        .flat_map(|(rel, _)| checksums::asked(rel.as_bytes()).into_iter().chain([0]))
         .collect();
     let mut header = tar::Header::new_gnu();
     header.set_size(names.len() as u64);

@@ -203,17 +203,17 @@ fn delete_here(written: &Written, cancelled: &mut Cancelled) {
     }
     for folder in folders_of(removed.into_iter()) {
         // Fails, as it should, on a folder that still holds anything.
-        let _ = std::fs::remove_dir(root.join(&folder));
+        let _ = std::fs::remove_dir(crate::cluster_files::names::under(root, &folder));
     }
 }
 
-/// Removes the regular file `rel` under `root`, refusing any link on the way; `false` when it
-/// is not there.
+/// Removes the regular file `rel` under `root` (a download's name: each part as its exact
+/// bytes, as the download wrote it), refusing any link on the way; `false` when it is not there.
 fn remove_file_under(root: &Path, rel: &str) -> Result<bool, String> {
     let mut path = root.to_owned();
     let parts: Vec<&str> = rel.split('/').collect();
     for (i, part) in parts.iter().enumerate() {
-        path.push(part);
+        path.push(crate::cluster_files::names::here(part));
         match std::fs::symlink_metadata(&path) {
             Err(_) => return Ok(false),
             Ok(m) if m.file_type().is_symlink() => {
