@@ -528,6 +528,20 @@ test("files as people expect them: pick, drop, browse, preview, rename, delete, 
     },
     { timeout: 30_000, timeoutMsg: "the dropped folder was not sent" },
   );
+  // Two of its files dropped together: one upload of their folder holding only those two,
+  // each landing under its own name.
+  await dropOn("form.upload", [path.join(local, "loss.csv"), path.join(local, "notes.txt")]);
+  await (await browser.$("p*=Dropped: 2 to send")).waitForExist({ timeout: 10_000 });
+  await (await browser.$("form.upload button[type=submit]")).click();
+  await browser.waitUntil(
+    async () => {
+      for (const r of await browser.$$("[data-transfer]"))
+        if ((await r.getText()).includes("2 items chosen in it"))
+          return (await r.getAttribute("data-state")) === "done";
+      return false;
+    },
+    { timeout: 30_000, timeoutMsg: "the two dropped files were not sent as one upload" },
+  );
 
   // Browsed on the cluster: from the home place into the folder just sent.
   await tap("button=Browse lab");
