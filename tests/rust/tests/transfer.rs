@@ -753,3 +753,53 @@ async fn items_picked_together_land_side_by_side_and_their_neighbours_stay_home(
         .await
         .unwrap();
 }
+
+/// Names that are not UTF-8 (a Latin-1 folder, a small and a large file in it) go under their
+/// exact bytes, are verified, are found unchanged by the next run, and "cancel and delete"
+/// finds them on the cluster.
+#[tokio::test]
+async fn names_that_are_not_text_go_byte_for_byte() {
+    use std::os::unix::ffi::OsStrExt;
+    let lab = Lab::get();
+    let src = scratch_file("latin1-up");
+    let folder = src.join(std::ffi::OsStr::from_bytes(b"r\xe9sultats"));
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join(std::ffi::OsStr::from_bytes(b"caf\xe9.csv")), b"petit").unwrap();
+    std::fs::write(
+        folder.join(std::ffi::OsStr::from_bytes(b"gros\xff.bin")),
+        data(17 << 20, 5),
+    )
+    .unwrap();
+    let store = store();
+    let port = lab.var("USINE_LAB_SSH_PORT").parse().unwrap();
+    usine_core::cluster::add(&store.lock().unwrap(), &alice_cluster(&lab, "lab", port)).unwrap();
+    let remote = remote_dir("latin1-up");
+    let (id, problems) = transfer::create(&store, "lab", &src, &remote).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    let conn = alice(&lab).await;
+    let report = transfer::upload(&conn, &store, &id, |_| {}).await.unwrap();
+    assert_eq!((report.files, report.verified), (2, 2), "{:?}", report.problems);
+    let listing = conn
+        .exec(&format!("cd {} && find . -type f | sort | od -c", quote(&remote)))
+        .await
+        .unwrap()
+        .stdout_text();
+    // 351 is é in Latin-1, 377 the byte 0xFF: the names' own bytes, not replacements.
+    assert!(listing.contains("r 351   s   u   l"), "{listing}");
+    assert!(listing.contains("g   r   o   s 377"), "{listing}");
+
+    let again = transfer::upload(&conn, &store, &id, |_| {}).await.unwrap();
+    assert_eq!((again.bytes_sent, again.verified), (0, 2));
+
+    let (questions, _) = answering(Answers::default());
+    let connections = usine_core::cluster::Connections::new(lab.host_keys());
+    let cancelled = transfer::cancel(&connections, &store, &id, true, questions)
+        .await
+        .unwrap();
+    assert_eq!(cancelled.deleted, 2, "{:?}", cancelled.problems);
+    let left = conn
+        .exec(&format!("find {} -type f | wc -l", quote(&remote)))
+        .await
+        .unwrap();
+    assert_eq!(left.stdout_text().trim(), "0");
+}

@@ -74,8 +74,9 @@ pub fn shown(bytes: &[u8]) -> String {
     out
 }
 
-/// The name on this computer of a cluster name carried as text ([`encode`]): its exact bytes
-/// where names are bytes (Linux), else the text itself (macOS and Windows take only text).
+/// The name on this computer of a name carried as text ([`encode`]): its exact bytes where
+/// names are bytes (Linux); elsewhere (macOS and Windows take only text) the text it stands
+/// for, or the carrying text itself when those bytes are not text.
 pub fn here(text: &str) -> std::ffi::OsString {
     #[cfg(all(unix, not(target_os = "macos")))]
     {
@@ -84,7 +85,21 @@ pub fn here(text: &str) -> std::ffi::OsString {
     }
     #[cfg(not(all(unix, not(target_os = "macos"))))]
     {
-        text.into()
+        String::from_utf8(decode(text)).map_or_else(|_| text.into(), Into::into)
+    }
+}
+
+/// How a name of this computer is carried as text (the inverse of [`here`]): its bytes
+/// [`encode`]d where names are bytes (Unix), else its text.
+pub fn of_here(name: &std::ffi::OsStr) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        Some(encode(name.as_bytes()))
+    }
+    #[cfg(not(unix))]
+    {
+        name.to_str().map(|n| encode(n.as_bytes()))
     }
 }
 

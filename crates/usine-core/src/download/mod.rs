@@ -400,7 +400,7 @@ async fn fetch(
         }
         Ok::<(), TransferError>(())
     };
-    let hashing = crate::transfer::checksums::of_files(conn, remote_root, &unhashed, names::decode);
+    let hashing = crate::transfer::checksums::of_files(conn, remote_root, &unhashed);
     let (fetched, hashed) = tokio::join!(fetching, hashing);
     fetched?;
     let hashed = hashed?;
@@ -581,8 +581,7 @@ async fn hash_held(
         })
         .map(|(rel, _, _)| rel.as_str())
         .collect();
-    let hashes =
-        crate::transfer::checksums::of_files(conn, remote_root, &held, names::decode).await?;
+    let hashes = crate::transfer::checksums::of_files(conn, remote_root, &held).await?;
     let asked: HashSet<&str> = held.into_iter().collect();
     let files = found
         .entries

@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 
+use crate::cluster_files::names;
 use crate::ssh::{Connection, quote};
 use crate::transfer::TransferError;
 
@@ -22,18 +23,10 @@ pub(crate) fn asked(name: &[u8]) -> Vec<u8> {
     [b"./", name].concat()
 }
 
-/// An upload's name on the cluster: its text, as sent in the tar stream.
-pub(crate) fn text(rel: &str) -> Vec<u8> {
-    rel.as_bytes().to_vec()
-}
-
-/// What each of `rels` is called on the cluster, byte for byte (`as_sent`: the text itself for
-/// an upload, `names::decode` for a download's names), to read the answers back by.
-pub(crate) fn by_name<'r>(
-    rels: impl Iterator<Item = &'r str>,
-    as_sent: fn(&str) -> Vec<u8>,
-) -> HashMap<Vec<u8>, &'r str> {
-    rels.map(|r| (as_sent(r), r)).collect()
+/// What each of `rels` (carried as text, [`names::encode`]) is called on the cluster, byte for
+/// byte, to read the answers back by.
+pub(crate) fn by_name<'r>(rels: impl Iterator<Item = &'r str>) -> HashMap<Vec<u8>, &'r str> {
+    rels.map(|r| (names::decode(r), r)).collect()
 }
 
 /// The cluster's SHA-256 of each of `rels` under `root`, by name; one it cannot read is left out.
@@ -42,13 +35,12 @@ pub(crate) async fn of_files(
     conn: &Connection,
     root: &str,
     rels: &[&str],
-    as_sent: fn(&str) -> Vec<u8>,
 ) -> Result<HashMap<String, String>, TransferError> {
     if rels.is_empty() {
         return Ok(HashMap::new()); // nothing to ask: spare the round trip
     }
-    let names = by_name(rels.iter().copied(), as_sent);
-    let input = names
+    let sent = by_name(rels.iter().copied());
+    let input = sent
         .keys()
         .flat_map(|name| asked(name).into_iter().chain([0]))
         .collect();
@@ -60,7 +52,7 @@ pub(crate) async fn of_files(
             crate::transfer::stdin_of(input),
         )
         .await?;
-    Ok(records(&out.stdout, &names))
+    Ok(records(&out.stdout, &sent))
 }
 
 /// A name of an OpenSSL 1.1 line (which does not escape) may hold this many newlines.
@@ -156,7 +148,7 @@ mod tests {
     const A: &str = "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881";
 
     fn read(out: &str, rels: &[&str]) -> HashMap<String, String> {
-        records(out.as_bytes(), &by_name(rels.iter().copied(), text))
+        records(out.as_bytes(), &by_name(rels.iter().copied()))
     }
 
     #[test]
@@ -186,7 +178,6 @@ mod tests {
     /// one file that cannot be read.
     #[test]
     fn the_real_tools_output_reads_back() {
-        use crate::cluster_files::names;
         use sha2::{Digest, Sha256};
         let dir = std::env::temp_dir().join(format!("usine-sums-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("d")).unwrap();
@@ -205,7 +196,7 @@ mod tests {
         }
         let mut asked_for: Vec<&str> = names.to_vec();
         asked_for.push("gone");
-        let sent = by_name(asked_for.iter().copied(), names::decode);
+        let sent = by_name(asked_for.iter().copied());
         let input: Vec<u8> = sent
             .keys()
             .flat_map(|name| asked(name).into_iter().chain([0]))
@@ -254,13 +245,13 @@ mod tests {
                 format!("{}{A}  ./{coreutils_name}\n", if escaped { "\\" } else { "" })
                     .as_bytes(),
             );
-            let got = records(&out, &by_name(std::iter::once(name.as_str()), text));
+            let got = records(&out, &by_name(std::iter::once(name.as_str())));
             proptest::prop_assert_eq!(got.get(&name).map(String::as_str), Some(A));
         }
 
         #[test]
         fn arbitrary_bytes_never_panic(out in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
-            let _ = records(&out, &by_name(["a", "b\nc"].into_iter(), text));
+            let _ = records(&out, &by_name(["a", "b\nc"].into_iter()));
         }
     }
 }

@@ -416,8 +416,9 @@ fn read_part(
     if let Err(e) = file.seek(SeekFrom::Start(part.offset)) {
         return PartRead::Unopened(e.to_string());
     }
-    let mut header = format!("{} {} {}\n", part.offset, part.len, rel.len()).into_bytes();
-    header.extend_from_slice(rel.as_bytes());
+    let name = crate::cluster_files::names::decode(rel);
+    let mut header = format!("{} {} {}\n", part.offset, part.len, name.len()).into_bytes();
+    header.extend_from_slice(&name);
     if tx.blocking_send(header).is_err() {
         return PartRead::Closed;
     }

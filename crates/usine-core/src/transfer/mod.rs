@@ -15,6 +15,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 use ts_rs::TS;
 
+use crate::cluster_files::names;
 use crate::owner::Owner;
 use crate::ssh::{Connection, SshError, quote};
 use crate::store::{Store, lock};
@@ -335,10 +336,16 @@ pub fn begin_many(
     for (folder, names) in by_folder {
         let names: Vec<String> = names.into_iter().collect();
         let one = match names.as_slice() {
-            [name] => begin(store, cluster, &folder.join(name), into, compare)?,
+            [name] => begin(
+                store,
+                cluster,
+                &folder.join(names::here(name)),
+                into,
+                compare,
+            )?,
             _ => {
                 // Where each lands is the one rule's; they share its folder.
-                let place = place::on_cluster(&folder.join(&names[0]), into)?;
+                let place = place::on_cluster(&folder.join(names::here(&names[0])), into)?;
                 let remote_root = match place.rsplit_once('/') {
                     Some(("", _)) | None => "/".to_owned(),
                     Some((kept, _)) => kept.to_owned(),
@@ -445,7 +452,7 @@ async fn upload_once(
         if single_file {
             local_root.clone()
         } else {
-            local_root.join(rel)
+            names::under(&local_root, rel)
         }
     };
 
@@ -506,7 +513,6 @@ async fn upload_once(
             .iter()
             .map(|e| e.rel.as_str())
             .collect::<Vec<_>>(),
-        checksums::text,
     )
     .await?;
     let problem_paths: Vec<String> = report.problems.iter().map(|p| p.path.clone()).collect();
@@ -797,15 +803,14 @@ async fn skip_unchanged(
         quote(remote_root)
     );
     let out = conn.exec_with_input(&script, rx).await?;
-    let remote: HashMap<&str, (u64, i64)> = out
+    let remote: HashMap<String, (u64, i64)> = out
         .stdout
         .split(|&b| b == 0)
         .filter_map(|rec| {
-            let text = std::str::from_utf8(rec).ok()?;
-            let mut parts = text.splitn(3, ' ');
-            let size = parts.next()?.parse().ok()?;
-            let mtime = parts.next()?.parse().ok()?;
-            Some((parts.next()?, (size, mtime)))
+            let mut parts = rec.splitn(3, |&b| b == b' ');
+            let size = std::str::from_utf8(parts.next()?).ok()?.parse().ok()?;
+            let mtime = std::str::from_utf8(parts.next()?).ok()?.parse().ok()?;
+            Some((names::encode(parts.next()?), (size, mtime)))
         })
         .collect();
     let single_file = local_root.is_file();
@@ -813,7 +818,7 @@ async fn skip_unchanged(
         if single_file {
             local_root.to_owned()
         } else {
-            local_root.join(&e.rel)
+            names::under(local_root, &e.rel)
         }
     };
     let by_checksum = manifest::compare_of(store, id)? == Compare::Checksum;
@@ -828,7 +833,6 @@ async fn skip_unchanged(
             conn,
             remote_root,
             &sized.iter().map(|e| e.rel.as_str()).collect::<Vec<_>>(),
-            checksums::text,
         )
         .await?;
         for e in sized {
@@ -856,13 +860,20 @@ async fn skip_unchanged(
 }
 
 /// A stdin for `xargs -0` or `tar --null -T -`: the names, each NUL-terminated, so that no name
-/// is ever split, quoted or interpreted.
+/// is ever split, quoted or interpreted. Names are carried as text ([`names::encode`], also
+/// what a transfer's manifest holds) and go as their exact bytes.
+///
+/// [`names::encode`]: crate::cluster_files::names::encode
 pub(crate) fn nul_separated<'a>(
     names: impl Iterator<Item = &'a str>,
 ) -> tokio::sync::mpsc::Receiver<Vec<u8>> {
     stdin_of(
         names
-            .flat_map(|n| n.bytes().chain(std::iter::once(0)))
+            .flat_map(|n| {
+                crate::cluster_files::names::decode(n)
+                    .into_iter()
+                    .chain([0])
+            })
             .collect(),
     )
 }

@@ -69,7 +69,9 @@ pub(super) fn folder_and_name(source: &Path) -> Result<(PathBuf, String), Transf
     }
     match parts.pop() {
         Some(Component::Normal(name)) => {
-            Ok((parts.iter().collect(), name.to_string_lossy().into_owned()))
+            let carried = crate::cluster_files::names::of_here(name);
+            let name = carried.unwrap_or_else(|| name.to_string_lossy().into_owned());
+            Ok((parts.iter().collect(), name))
         }
         _ => Err(TransferError::NoName(source.display().to_string())),
     }

@@ -7,6 +7,7 @@ use std::time::UNIX_EPOCH;
 use sha2::{Digest, Sha256};
 
 use super::{Entry, FileProblem, TransferError};
+use crate::cluster_files::names;
 
 /// The files under `source` (or `source` itself), with what cannot be sent reported.
 pub(super) fn scan(source: &Path) -> Result<(Vec<Entry>, Vec<FileProblem>), TransferError> {
@@ -15,7 +16,7 @@ pub(super) fn scan(source: &Path) -> Result<(Vec<Entry>, Vec<FileProblem>), Tran
     if meta.is_file() {
         let name = source
             .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
+            .and_then(names::of_here)
             .unwrap_or_default();
         return Ok((vec![entry(name, &meta)], vec![]));
     }
@@ -33,7 +34,7 @@ pub(super) fn picked(
     let mut found = (Vec::new(), Vec::new());
     let mut unreadable = None;
     for name in names {
-        let path = folder.join(name);
+        let path = folder.join(names::here(name));
         match std::fs::metadata(&path) {
             Ok(m) if m.is_file() => found.0.push(entry(name.clone(), &m)),
             Ok(_) => walk(folder, &path, &mut found),
@@ -85,7 +86,9 @@ fn walk(root: &Path, start: &Path, (files, problems): &mut (Vec<Entry>, Vec<File
             }
         };
         let rel_path = item.path().strip_prefix(root).unwrap_or(item.path());
-        let Some(rel) = rel_path.to_str().map(str::to_owned) else {
+        // A name that is not UTF-8 goes as its bytes (carried as text, `names::encode`); only
+        // Windows can have a name that is neither.
+        let Some(rel) = names::of_here(rel_path.as_os_str()) else {
             problems.push(FileProblem {
                 path: rel_path.to_string_lossy().into_owned(),
                 problem: crate::tr!(en: "its name is not valid text (UTF-8); rename it to send it", fr: "son nom n'est pas du texte valide (UTF-8) ; renommez-le pour l'envoyer"),

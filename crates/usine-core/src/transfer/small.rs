@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 
 use super::checksums::{self, HASH_NAMES};
 use super::{CHUNK, Entry, FileProblem, PARTIAL_SUFFIX, Progress, TransferError, hex, manifest};
+use crate::cluster_files::names;
 use crate::ssh::{Connection, quote};
 use crate::store::Store;
 use crate::sync::Locked;
@@ -45,7 +46,7 @@ impl Source<'_> {
         if self.single_file {
             self.root.to_owned()
         } else {
-            self.root.join(rel)
+            names::under(self.root, rel)
         }
     }
 }
@@ -177,7 +178,7 @@ async fn send_batch(
         .await
         .map_err(|e| TransferError::Source(source.root.to_owned(), e.to_string()))?;
     let out = out?;
-    let sent = checksums::by_name(batch.iter().map(|e| e.rel.as_str()), checksums::text);
+    let sent = checksums::by_name(batch.iter().map(|e| e.rel.as_str()));
     let theirs = checksums::records(&out.stdout, &sent);
     let message = out.stderr_text();
     let full = !out.success()
@@ -313,7 +314,7 @@ fn build_tar(
     });
     let names: Vec<u8> = files
         .iter()
-        .flat_map(|(rel, _)| checksums::asked(rel.as_bytes()).into_iter().chain([0]))
+        .flat_map(|(rel, _)| checksums::asked(&names::decode(rel)).into_iter().chain([0]))
         .collect();
     let mut header = tar::Header::new_gnu();
     header.set_size(names.len() as u64);
@@ -342,8 +343,10 @@ fn build_tar(
                 inner: file.take(meta.len()),
                 hasher: Sha256::new(),
             };
-            // append_data writes GNU long-name records for long or unusual names.
-            tar.append_data(&mut header, &rel, &mut reader)
+            // append_data writes GNU long-name records for long or unusual names; the name in
+            // the stream is the file's exact bytes.
+            let name = std::path::PathBuf::from(names::here(&rel));
+            tar.append_data(&mut header, &name, &mut reader)
                 .map_err(|e| {
                     // The cluster stopped reading (its tar ended): part of the file may be there.
                     if tar.get_ref().out.is_closed() {

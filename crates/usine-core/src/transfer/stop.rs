@@ -130,7 +130,7 @@ async fn delete_on_cluster(
         .filter_map(|p| p.strip_prefix(b"./"))
         .collect();
     let (sent, partials) = candidates(written);
-    let here = |rel: &str| present.contains(rel.as_bytes());
+    let here = |rel: &str| present.contains(crate::cluster_files::names::decode(rel).as_slice());
     let sent: Vec<&(String, u64)> = sent.iter().filter(|(rel, _)| here(rel)).collect();
     let partials: Vec<&String> = partials.iter().filter(|rel| here(rel)).collect();
     let doomed: Vec<&str> = sent
