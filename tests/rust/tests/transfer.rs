@@ -764,7 +764,11 @@ async fn names_that_are_not_text_go_byte_for_byte() {
     let src = scratch_file("latin1-up");
     let folder = src.join(std::ffi::OsStr::from_bytes(b"r\xe9sultats"));
     std::fs::create_dir_all(&folder).unwrap();
-    std::fs::write(folder.join(std::ffi::OsStr::from_bytes(b"caf\xe9.csv")), b"petit").unwrap();
+    std::fs::write(
+        folder.join(std::ffi::OsStr::from_bytes(b"caf\xe9.csv")),
+        b"petit",
+    )
+    .unwrap();
     std::fs::write(
         folder.join(std::ffi::OsStr::from_bytes(b"gros\xff.bin")),
         data(17 << 20, 5),
@@ -778,9 +782,17 @@ async fn names_that_are_not_text_go_byte_for_byte() {
     assert!(problems.is_empty(), "{problems:?}");
     let conn = alice(&lab).await;
     let report = transfer::upload(&conn, &store, &id, |_| {}).await.unwrap();
-    assert_eq!((report.files, report.verified), (2, 2), "{:?}", report.problems);
+    assert_eq!(
+        (report.files, report.verified),
+        (2, 2),
+        "{:?}",
+        report.problems
+    );
     let listing = conn
-        .exec(&format!("cd {} && find . -type f | sort | od -c", quote(&remote)))
+        .exec(&format!(
+            "cd {} && find . -type f | sort | od -c",
+            quote(&remote)
+        ))
         .await
         .unwrap()
         .stdout_text();
@@ -790,6 +802,13 @@ async fn names_that_are_not_text_go_byte_for_byte() {
 
     let again = transfer::upload(&conn, &store, &id, |_| {}).await.unwrap();
     assert_eq!((again.bytes_sent, again.verified), (0, 2));
+    let shown: Vec<String> = transfer::files(&store, &id, 0, 10)
+        .unwrap()
+        .files
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    assert_eq!(shown, ["r\\xe9sultats/caf\\xe9.csv", "r\\xe9sultats/gros\\xff.bin"]);
 
     let (questions, _) = answering(Answers::default());
     let connections = usine_core::cluster::Connections::new(lab.host_keys());

@@ -487,7 +487,11 @@ export type TransferState = "running" | "paused" | "interrupted" | "failed" | "d
 
 export type TransferFileState = "waiting" | "partly" | "verified" | "alreadyThere" | "problem";
 
-export type TransferFile = { path: string, size: number, 
+export type TransferFile = { 
+/**
+ * As a person reads it (`names::shown`): a name that is not text shows its bytes as `\xNN`.
+ */
+path: string, size: number, 
 /**
  * Bytes of it that arrived and were confirmed.
  */

@@ -318,8 +318,12 @@ pub fn files(
                 _ if done > 0 => FileState::Partly,
                 _ => FileState::Waiting,
             };
+            // As a person reads it: bytes that are not text as \xNN, a newline as \n.
+            let carried: String = r.get(0)?;
             Ok(FileLine {
-                path: r.get(0)?,
+                path: crate::cluster_files::names::shown(&crate::cluster_files::names::decode(
+                    &carried,
+                )),
                 size,
                 done: done.min(size),
                 state,

@@ -760,6 +760,7 @@ pub enum FileState {
 #[serde(rename_all = "camelCase")]
 #[ts(rename = "TransferFile")]
 pub struct FileLine {
+    /// As a person reads it (`names::shown`): a name that is not text shows its bytes as `\xNN`.
     pub path: String,
     #[ts(type = "number")]
     pub size: u64,
