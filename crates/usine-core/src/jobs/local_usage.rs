@@ -69,11 +69,13 @@ mod tests {
 
     #[test]
     fn a_tree_counts_the_cpu_and_memory_of_its_children() {
-        // A shell whose child spins for a moment and then holds 64 MiB.
+        // A shell whose child spins for half a second of its own CPU time (not of the clock: on
+        // a loaded machine it got less than 0.4 s of CPU in 0.6 s and the test failed), then
+        // holds 64 MiB.
         let mut root = std::process::Command::new("bash")
             .args([
                 "-c",
-                "python3 -c 'import time\nt=time.time()\nwhile time.time()-t<0.6: pass\nb=bytearray(64<<20)\ntime.sleep(30)' & wait",
+                "python3 -c 'import time\nwhile time.process_time()<0.5: pass\nb=bytearray(64<<20)\ntime.sleep(30)' & wait",
             ])
             .spawn()
             .unwrap();
