@@ -509,3 +509,24 @@ async fn an_encrypted_key_opens_with_the_passphrase_kept_in_the_keychain() {
     assert!(asked.lock().unwrap().is_empty());
     secrets::delete(SecretKind::KeyPassphrase, key_id).await;
 }
+
+/// More commands at once than sshd allows on one connection (MaxSessions, 10): the extra ones
+/// wait for a turn instead of failing ("no more sessions"), as when an upload, a download and
+/// the GPU chart share the connection. Each holds its channel longer than the refusals are
+/// asked again for.
+#[tokio::test]
+async fn more_commands_at_once_than_the_server_allows_wait_their_turn() {
+    let lab = Lab::get();
+    let (questions, _) = answering(Answers::default());
+    let conn = Connection::open(&spec(lab.key_hop()), lab.host_keys(), questions)
+        .await
+        .unwrap();
+    let scripts: Vec<String> = (0..13).map(|i| format!("sleep 3; echo {i}")).collect();
+    let commands = scripts.iter().map(|s| conn.exec(s));
+    let outs = futures_util::future::join_all(commands).await;
+    for (i, out) in outs.into_iter().enumerate() {
+        let out = out.unwrap_or_else(|e| panic!("command {i}: {e}"));
+        assert_eq!(out.stdout_text(), format!("{i}\n"));
+    }
+    conn.close().await;
+}

@@ -808,7 +808,10 @@ async fn names_that_are_not_text_go_byte_for_byte() {
         .into_iter()
         .map(|f| f.path)
         .collect();
-    assert_eq!(shown, ["r\\xe9sultats/caf\\xe9.csv", "r\\xe9sultats/gros\\xff.bin"]);
+    assert_eq!(
+        shown,
+        ["r\\xe9sultats/caf\\xe9.csv", "r\\xe9sultats/gros\\xff.bin"]
+    );
 
     let (questions, _) = answering(Answers::default());
     let connections = usine_core::cluster::Connections::new(lab.host_keys());

@@ -66,7 +66,9 @@ pub(super) struct Lanes<'c, 'b> {
 }
 
 impl<'c, 'b> Lanes<'c, 'b> {
-    /// Starts [`BATCH_LANES`] lanes on the cluster, waiting for work.
+    /// Starts up to [`BATCH_LANES`] lanes on the cluster, waiting for work: as many as leave
+    /// two commands free on the connection (the listing must not wait for lanes that wait for
+    /// it); the others start when given their batch.
     pub(super) fn start(conn: &'c Connection) -> Self {
         let mut lanes = Self {
             conn,
@@ -79,7 +81,7 @@ impl<'c, 'b> Lanes<'c, 'b> {
             root: String::new(),
             dest: PathBuf::new(),
         };
-        for _ in 0..BATCH_LANES {
+        for _ in 0..conn.free_sessions().saturating_sub(2).min(BATCH_LANES) {
             lanes.open();
         }
         lanes

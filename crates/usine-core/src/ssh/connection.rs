@@ -192,7 +192,14 @@ pub struct Connection {
     _jumps: Vec<Handle<ClientHandler>>,
     endpoint: Endpoint,
     state: watch::Receiver<ConnectionState>,
+    /// Commands running at once on this connection: one permit each, [`SESSIONS`] in all.
+    sessions: tokio::sync::Semaphore,
 }
+
+/// Commands a connection runs at once: OpenSSH's default `MaxSessions`. One more waits for one
+/// to end instead of being refused: an upload (4 channels), a download (8) and the GPU chart
+/// on one connection asked for 13.
+const SESSIONS: usize = 10;
 
 impl Connection {
     /// Connects (crossing the bastions in order), checks every host key, and logs in.
@@ -296,6 +303,7 @@ impl Connection {
             _jumps: jumps,
             endpoint: spec.target.endpoint.clone(),
             state,
+            sessions: tokio::sync::Semaphore::new(SESSIONS),
         })
     }
 
@@ -349,6 +357,8 @@ impl Connection {
             host: self.endpoint.host.clone(),
             reason: e.to_string(),
         };
+        // Held until the command ends; the semaphore is never closed.
+        let _session = self.sessions.acquire().await.ok();
         let channel = self.session_channel().await.map_err(broken)?;
         channel.exec(true, command).await.map_err(broken)?;
         // Input and output flow at the same time: a command may answer while it still reads
@@ -403,10 +413,11 @@ impl Connection {
         Ok(out)
     }
 
-    /// A new session channel. OpenSSH allows ten per connection (`MaxSessions`) and counts a
-    /// closed one until its next turn of work: channels opened right after others closed were
-    /// refused at 20 ms of round trip ("no more sessions" in its log). A refusal is asked again
-    /// a few times, a little later each time (2.5 s in all), before it is an error.
+    /// A new session channel. OpenSSH allows ten per connection (`MaxSessions`, which
+    /// [`SESSIONS`] keeps to) and counts a closed one until its next turn of work: channels
+    /// opened right after others closed were refused at 20 ms of round trip ("no more
+    /// sessions" in its log). A refusal is asked again a few times, a little later each time
+    /// (2.5 s in all), before it is an error.
     async fn session_channel(&self) -> Result<russh::Channel<client::Msg>, russh::Error> {
         let mut wait = std::time::Duration::from_millis(20);
         for _ in 0..7 {
@@ -422,7 +433,13 @@ impl Connection {
         self.handle.channel_open_session().await
     }
 
-    /// An SFTP session on a new channel of this connection (no new login).
+    /// How many more commands could start now without waiting for others to end.
+    pub fn free_sessions(&self) -> usize {
+        self.sessions.available_permits()
+    }
+
+    /// An SFTP session on a new channel of this connection (no new login). It is not counted
+    /// among the commands running at once (nothing in the app keeps one).
     pub async fn sftp(&self) -> Result<russh_sftp::client::SftpSession, SshError> {
         let broken = |reason: String| SshError::Disconnected {
             host: self.endpoint.host.clone(),
