@@ -95,10 +95,7 @@ pub fn attach_inputs<R: Runtime>(
 ) -> Result<InputsAttached, UiError> {
     let paths: Vec<std::path::PathBuf> = paths.into_iter().map(Into::into).collect();
     let attached = inputs::attach(&state.store, &id, &paths)?;
-    let cluster = &attached.view.draft.target;
-    for upload in &attached.uploads {
-        crate::transfers::run_upload(app.clone(), cluster.clone(), upload.id.clone());
-    }
+    crate::transfers::run_uploads(&app, &attached.view.draft.target, &attached.uploads);
     Ok(attached)
 }
 

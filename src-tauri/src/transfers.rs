@@ -67,9 +67,7 @@ pub fn start_upload<R: Runtime>(
     let compare = transfer::Compare::by_checksum(by_checksum);
     let sources: Vec<PathBuf> = sources.iter().map(PathBuf::from).collect();
     let started = transfer::begin_many(&state.store, &cluster, &sources, &into, compare)?;
-    for s in &started {
-        run(app.clone(), cluster.clone(), s.id.clone(), Direction::Up);
-    }
+    run_uploads(&app, &cluster, &started);
     Ok(started)
 }
 
@@ -177,9 +175,20 @@ fn done_event(direction: Direction, ended: Ended) -> AppEvent {
     }
 }
 
-/// Runs the recorded upload `id` in the background (a draft's dropped inputs).
-pub(crate) fn run_upload<R: Runtime>(app: AppHandle<R>, cluster: String, id: String) {
-    run(app, cluster, id, Direction::Up);
+/// Runs the recorded uploads in the background (the Data screen's, a draft's dropped inputs).
+pub(crate) fn run_uploads<R: Runtime>(
+    app: &AppHandle<R>,
+    cluster: &str,
+    started: &[UploadStarted],
+) {
+    for upload in started {
+        run(
+            app.clone(),
+            cluster.to_owned(),
+            upload.id.clone(),
+            Direction::Up,
+        );
+    }
 }
 
 /// Runs the transfer `id` in the background, one task per transfer, reporting progress and its

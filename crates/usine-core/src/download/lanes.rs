@@ -32,7 +32,7 @@ const BATCH_BYTES: u64 = 256 << 20;
 /// The cluster's side of a lane: the folder on the first line ([`name_line`]), then the names
 /// for tar. No line (nothing to do): it ends at once.
 const LANE: &str = concat!(
-    "IFS= read -r line || exit 0; f=$(printf '%bx' \"$line\"); f=${f%x}; ",
+    super::sh_read_name!("exit 0"),
     "cd -- \"$f\" || exit 1; exec tar --null -T - -cf -"
 );
 

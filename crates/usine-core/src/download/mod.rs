@@ -18,6 +18,19 @@ use crate::owner::Owner;
 use crate::ssh::{Connection, quote};
 use crate::store::{Store, lock};
 
+/// `sh` that reads the first line of stdin, written by [`name_line`], back into `$f` (any
+/// bytes); without a line it runs `$on_none`. For `concat!`.
+macro_rules! sh_read_name {
+    ($on_none:literal) => {
+        concat!(
+            "IFS= read -r line || ",
+            $on_none,
+            "; f=$(printf '%bx' \"$line\"); f=${f%x}; "
+        )
+    };
+}
+pub(crate) use sh_read_name;
+
 mod lanes;
 use lanes::{Lanes, Unpacked};
 mod parts;
@@ -656,8 +669,10 @@ async fn fetch_large(
 
 /// Whether `path` on the cluster still has the size and modification time it was listed with.
 async fn unchanged(conn: &Connection, path: &str, f: &RemoteFile) -> Result<bool, TransferError> {
-    let script = "IFS= read -r line || exit 1; f=$(printf '%bx' \"$line\"); f=${f%x}; \
-        find \"$f\" -maxdepth 0 -printf '%s %T@'";
+    let script = concat!(
+        sh_read_name!("exit 1"),
+        "find \"$f\" -maxdepth 0 -printf '%s %T@'"
+    );
     let out = conn
         .exec_with_input(
             &format!("sh -c {} sh", quote(script)),
@@ -734,10 +749,9 @@ fn local_place_among(
     Ok(path)
 }
 
-/// `bytes` as the first line of a cluster-side script's stdin, which reads it back with
-/// `IFS= read -r line; f=$(printf '%bx' "$line"); f=${f%x}`: a backslash or a newline as an
-/// octal escape, every other byte as it is. Any name, even one that is not UTF-8, so reaches
-/// the cluster without a shell reading it.
+/// `bytes` as the first line of a cluster-side script's stdin, which reads it back into `$f`
+/// with [`sh_read_name`]: a backslash or a newline as an octal escape, every other byte as it
+/// is. Any name, even one that is not UTF-8, so reaches the cluster without a shell reading it.
 fn name_line(bytes: &[u8]) -> Vec<u8> {
     let mut line = Vec::with_capacity(bytes.len() + 1);
     for &b in bytes {

@@ -25,12 +25,14 @@ pub const CHANNELS: usize = 8;
 /// `sha256sum` where the CPU has SHA instructions; either gives the same SHA-256.
 /// The file comes on the first line of stdin ([`super::name_line`]: any name, even one that is
 /// not UTF-8), then the parts wanted, one per line.
-const READER: &str = "IFS= read -r line || exit 1; f=$(printf '%bx' \"$line\"); f=${f%x}; \
-    h() { if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r; else sha256sum; fi; }; \
-    while read -r off len; do \
+const READER: &str = concat!(
+    super::sh_read_name!("exit 1"),
+    crate::transfer::checksums::sh_hash_stdin!(),
+    "while read -r off len; do \
     dd if=\"$f\" bs=1M skip=\"$off\" count=\"$len\" iflag=skip_bytes,count_bytes,fullblock status=none || exit 1; \
     r=$(dd if=\"$f\" bs=1M skip=\"$off\" count=\"$len\" iflag=skip_bytes,count_bytes status=none | h) || exit 1; \
-    printf '%s\\n' \"${r%% *}\"; done";
+    printf '%s\\n' \"${r%% *}\"; done"
+);
 
 /// What a part's hash line holds: 64 hex digits and a newline.
 const HASH_LINE: usize = 65;

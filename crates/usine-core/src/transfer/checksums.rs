@@ -14,6 +14,15 @@ use crate::cluster_files::names;
 use crate::ssh::{Connection, quote};
 use crate::transfer::TransferError;
 
+/// `sh` that defines `h`, the SHA-256 of its stdin, by the same rule as [`HASH_NAMES`]
+/// (`openssl` where the cluster has it, else coreutils): a part of a large file, either way.
+macro_rules! sh_hash_stdin {
+    () => {
+        "h() { if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r; else sha256sum; fi; }; "
+    };
+}
+pub(crate) use sh_hash_stdin;
+
 /// `sh` words that read NUL-separated names on stdin and print a line per readable file.
 pub(crate) const HASH_NAMES: &str = "if command -v openssl >/dev/null 2>&1; \
     then xargs -0 -r openssl dgst -sha256 -r; else xargs -0 -r sha256sum; fi";

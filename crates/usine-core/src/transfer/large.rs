@@ -38,14 +38,16 @@ pub const CHANNELS: usize = 4;
 /// by the shell) and `dd` reads exactly the part's length from the pipe. `openssl` hashes about
 /// four times faster than coreutils' `sha256sum` where the CPU has SHA instructions; either
 /// gives the same SHA-256. One line, no `!`: csh login shells pass it through unchanged.
-const WORKER: &str = "cd -- \"$1\" || exit 1; \
-    h() { if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r; else sha256sum; fi; }; \
-    while read -r off len n; do \
+const WORKER: &str = concat!(
+    "cd -- \"$1\" || exit 1; ",
+    super::checksums::sh_hash_stdin!(),
+    "while read -r off len n; do \
     p=$(dd bs=\"$n\" count=1 iflag=fullblock status=none; echo x); p=\"${p%x}.usine-part\"; \
     dd of=\"$p\" bs=1M seek=\"$off\" oflag=seek_bytes conv=notrunc iflag=count_bytes,fullblock count=\"$len\" status=none || exit 1; \
     r=$(dd if=\"$p\" bs=1M skip=\"$off\" count=\"$len\" iflag=skip_bytes,count_bytes status=none | h) || exit 1; \
     echo \"$off ${r%% *}\"; \
-    done";
+    done"
+);
 
 /// One part of one file.
 #[derive(Debug, Clone, Copy)]

@@ -252,11 +252,7 @@ pub fn start(
     let source = std::path::absolute(&source).unwrap_or(source);
     // A folder's files are listed relative to itself; a single file's by its own name.
     let remote_root = if source.is_file() {
-        match place.rsplit_once('/') {
-            Some(("", _)) => "/",
-            Some((folder, _)) => folder,
-            None => "",
-        }
+        place::folder_of(&place)
     } else {
         place.as_str()
     };
@@ -346,10 +342,7 @@ pub fn begin_many(
             _ => {
                 // Where each lands is the one rule's; they share its folder.
                 let place = place::on_cluster(&folder.join(names::here(&names[0])), into)?;
-                let remote_root = match place.rsplit_once('/') {
-                    Some(("", _)) | None => "/".to_owned(),
-                    Some((kept, _)) => kept.to_owned(),
-                };
+                let remote_root = place::folder_of(&place).to_owned();
                 let started = resume_or_create(
                     store,
                     cluster,

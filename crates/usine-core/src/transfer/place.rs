@@ -34,6 +34,15 @@ pub fn on_cluster(source: &Path, into: &str) -> Result<String, TransferError> {
     Ok(format!("{into}/{name}"))
 }
 
+/// The cluster folder holding a place [`on_cluster`] gave (`~/datasets` for `~/datasets/cats`).
+pub(super) fn folder_of(place: &str) -> &str {
+    match place.rsplit_once('/') {
+        Some(("", _)) => "/",
+        Some((folder, _)) => folder,
+        None => "",
+    }
+}
+
 /// Where the cluster file or folder `remote` lands when brought back into `into` here.
 pub fn here(remote: &str, into: &Path) -> Result<PathBuf, TransferError> {
     let last = remote.trim().trim_end_matches('/').rsplit('/').next();
