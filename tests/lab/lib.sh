@@ -21,6 +21,16 @@ LAB24_SSH_PORT=2224
 LAB24_REST_PORT=7820
 # lab24's second slurmrestd, serving slurmctld's endpoints only, as some sites run it.
 LAB24_REST_CTLD_PORT=7821
+# Browser login: the identity provider (oidc-provider) and the certificate authority stand-ins
+# (idp/). Lab-only throwaway secrets.
+LAB_IDP_PORT=9480
+LAB_IDP_PASSWORD="alice idp password"
+LAB_IDP_CA_SECRET=lab-ca-introspection-secret
+LAB_STEPCA_PORT=9443
+LAB_STEPCA_LISTEN_PORT=9490
+LAB_SSHCA_PORT=9481
+LAB_SIGNER_PORT=9482
+LAB_CERT_SECONDS=60
 
 # name -> the executable that a recorded PID must belong to, so that a reused PID is never killed.
 declare -A LAB_EXE=(
@@ -38,9 +48,11 @@ declare -A LAB_EXE=(
   [slurmrestd24]=$LAB_SLURM2_PREFIX/sbin/slurmrestd
   [slurmrestd24ctld]=$LAB_SLURM2_PREFIX/sbin/slurmrestd
   [sshd-lab24]=/usr/sbin/sshd
+  [idp]=/usr/bin/node
+  [ca]=/usr/bin/node
 )
 # Stop order: the reverse of the start order.
-LAB_DAEMONS=(sshd-lab24 slurmrestd24ctld slurmrestd24 slurmd24 slurmctld24 slurmdbd24
+LAB_DAEMONS=(ca idp sshd-lab24 slurmrestd24ctld slurmrestd24 slurmd24 slurmctld24 slurmdbd24
   sshd-jump sshd-lab slurmrestd slurmd slurmctld slurmdbd mariadbd munged)
 
 log() { printf '[lab %s] %s\n' "$(date +%T)" "$*"; }

@@ -16,7 +16,7 @@ t0=$(date +%s.%N)
 
 PACKAGES=(munge slurm-wlm slurmctld slurmd slurm-client slurmdbd slurmrestd slurm-wlm-jwt-plugin
   mariadb-server openssh-server openssh-client libpam-google-authenticator oathtool curl jq
-  python3 procps)
+  python3 procps openssl)
 
 install_packages() {
   local missing=()
@@ -367,7 +367,12 @@ ssh_material() {
   [ -s "$LAB_STATE/hostkeys/jump_ed25519" ] ||
     ssh-keygen -q -t ed25519 -N '' -C usine-lab-jump -f "$LAB_STATE/hostkeys/jump_ed25519"
   [ -s "$ca/user_ca" ] || ssh-keygen -q -t ed25519 -N '' -C usine-lab-user-ca -f "$ca/user_ca"
-  install -m 0644 "$ca/user_ca.pub" /etc/ssh/usine_lab_user_ca.pub
+  # The federation's CA (the sshca stand-in) signs with its own key: its certificates must
+  # also carry a domain grant for the login node (AuthorizedPrincipalsCommand, `principals`).
+  [ -s "$ca/efp_ca" ] || ssh-keygen -q -t ed25519 -N '' -C usine-lab-efp-ca -f "$ca/efp_ca"
+  cat "$ca/user_ca.pub" "$ca/efp_ca.pub" >/etc/ssh/usine_lab_user_ca.pub
+  install -m 0644 "$ca/efp_ca.pub" /etc/ssh/usine_lab_efp_ca.pub
+  install -m 0755 "$HERE/principals" /usr/local/sbin/usine-lab-principals
 
   # Client keys are lab-only test material, never real secrets.
   local k
@@ -472,6 +477,8 @@ PasswordAuthentication no
 KbdInteractiveAuthentication yes
 AuthenticationMethods publickey
 TrustedUserCAKeys /etc/ssh/usine_lab_user_ca.pub
+AuthorizedPrincipalsCommand /usr/local/sbin/usine-lab-principals lab %u %K %k
+AuthorizedPrincipalsCommandUser nobody
 Subsystem sftp internal-sftp
 LogLevel VERBOSE
 Match User bob
@@ -505,7 +512,8 @@ EOF
   ln -sfn /etc/pam.d/sshd-lab /etc/pam.d/sshd-lab24
   sed -e "s|^Port .*|Port $LAB24_SSH_PORT|" -e 's|^PidFile .*|PidFile /run/sshd-usine-lab24.pid|' \
     -e 's|^# Usine lab login node.*|# Usine lab login node of cluster lab24 (Slurm 24.11). Written by tests/lab/up.sh.|' \
-    -e "s|SetEnv PATH=|SetEnv PATH=$LAB_SLURM2_PREFIX/bin:|" /etc/ssh/sshd_usine_lab_config |
+    -e "s|SetEnv PATH=|SetEnv PATH=$LAB_SLURM2_PREFIX/bin:|" -e 's|principals lab %u|principals lab24 %u|' \
+    /etc/ssh/sshd_usine_lab_config |
     { cat; printf 'Match all\n    SetEnv PATH=%s/bin:/usr/local/bin:/usr/bin:/bin\n' "$LAB_SLURM2_PREFIX"; } |
     write_if_changed /etc/ssh/sshd_usine_lab24_config && mark_changed sshd-lab24 || true
   /usr/sbin/sshd -t -f /etc/ssh/sshd_usine_lab_config
@@ -550,6 +558,47 @@ gpu_standin() {
   install -D -m 0755 "$HERE/nvidia-smi" "$LAB_BIN/nvidia-smi"
 }
 
+# Browser login: the identity provider and the CA stand-ins (idp/), on Node, restarted when
+# their code changes. The step-ca stand-in speaks HTTPS under a lab root trusted by fingerprint.
+identity_up() {
+  local ca=$LAB_STATE/ca idp=$HERE/idp
+  if [ ! -s "$ca/stepca_tls.pem" ]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+      -keyout "$ca/stepca_root.key" -out "$ca/stepca_root.pem" -subj "/CN=Usine lab step-ca root" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 \
+      -keyout "$ca/stepca_tls.key" -out "$ca/stepca_tls.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$ca/stepca_tls.ext"
+    openssl x509 -req -in "$ca/stepca_tls.csr" -CA "$ca/stepca_root.pem" -CAkey "$ca/stepca_root.key" \
+      -CAcreateserial -days 3650 -extfile "$ca/stepca_tls.ext" -out "$ca/stepca_tls.pem" 2>/dev/null
+  fi
+  STEPCA_FINGERPRINT=$(openssl x509 -in "$ca/stepca_root.pem" -outform DER | sha256sum | cut -d' ' -f1)
+  if [ ! -f "$idp/node_modules/.package-lock.json" ] || ! cmp -s "$idp/package-lock.json" "$idp/node_modules/.usine-lock"; then
+    (cd "$idp" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$idp/package-lock.json" "$idp/node_modules/.usine-lock"
+  fi
+  export LAB_IDP_PORT LAB_IDP_PASSWORD LAB_IDP_CA_SECRET LAB_STEPCA_PORT LAB_STEPCA_LISTEN_PORT \
+    LAB_SSHCA_PORT LAB_SIGNER_PORT LAB_CERT_SECONDS
+  export LAB_USER_CA_KEY=$ca/user_ca LAB_EFP_CA_KEY=$ca/efp_ca LAB_STEPCA_ROOT=$ca/stepca_root.pem \
+    LAB_STEPCA_TLS_CERT=$ca/stepca_tls.pem LAB_STEPCA_TLS_KEY=$ca/stepca_tls.key
+  local name version
+  for name in idp ca; do
+    version=$(cat "$idp/$name.mjs" "$idp/package-lock.json" | sha256sum | cut -d' ' -f1)
+    if lab_alive "$name" && [ "$(cat "$LAB_STATE/$name.version" 2>/dev/null)" != "$version" ]; then
+      restart_needed "$name"
+    fi
+    if ! lab_alive "$name"; then
+      start-stop-daemon --start --background --make-pidfile --pidfile "$LAB_PIDS/$name.pid" \
+        --chdir "$idp" --output "$LAB_STATE/$name.log" --exec /usr/bin/node -- "$idp/$name.mjs"
+      echo "$version" >"$LAB_STATE/$name.version"
+    fi
+    [ "$name" = ca ] || wait_for "the lab identity provider" 100 \
+      curl -sf -o /dev/null "http://127.0.0.1:$LAB_IDP_PORT/.well-known/openid-configuration"
+  done
+  wait_for "the lab step-ca" 100 curl -sf -o /dev/null --cacert "$ca/stepca_root.pem" \
+    "https://127.0.0.1:$LAB_STEPCA_PORT/health"
+}
+
 write_env() {
   write_if_changed "$LAB_ENV_FILE" <<EOF || true
 # Written by tests/lab/up.sh: what tests need to reach the lab. Lab-only, throwaway credentials.
@@ -583,6 +632,17 @@ USINE_LAB24_SLURM_BIN=$LAB_SLURM2_PREFIX/bin
 USINE_LAB24_SSH_PORT=$LAB24_SSH_PORT
 USINE_LAB24_REST_URL=http://127.0.0.1:$LAB24_REST_PORT
 USINE_LAB24_REST_CTLD_ONLY_URL=http://127.0.0.1:$LAB24_REST_CTLD_PORT
+USINE_LAB_IDP_URL=http://127.0.0.1:$LAB_IDP_PORT
+USINE_LAB_IDP_USER=alice
+USINE_LAB_IDP_PASSWORD=$LAB_IDP_PASSWORD
+USINE_LAB_IDP_CLIENT=usine
+USINE_LAB_BROWSER=$HERE/idp/browser.mjs
+USINE_LAB_STEPCA_URL=https://127.0.0.1:$LAB_STEPCA_PORT
+USINE_LAB_STEPCA_FINGERPRINT=$STEPCA_FINGERPRINT
+USINE_LAB_STEPCA_LISTEN_PORT=$LAB_STEPCA_LISTEN_PORT
+USINE_LAB_SSHCA_URL=http://127.0.0.1:$LAB_SSHCA_PORT/lab-efp
+USINE_LAB_SIGNER_URL=http://127.0.0.1:$LAB_SIGNER_PORT/api/v1/ssh-keys/sign
+USINE_LAB_CERT_SECONDS=$LAB_CERT_SECONDS
 EOF
 }
 
@@ -601,6 +661,7 @@ sshd_up
 small_disk
 lustre_standin
 gpu_standin
+identity_up
 write_env
 t1=$(date +%s.%N)
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
