@@ -40,7 +40,11 @@ pub fn list_sites() -> Vec<Site> {
 #[tracing::instrument(skip(state), err(Debug))]
 pub async fn list_clusters(state: State<'_, AppState>) -> Result<Vec<ClusterView>, UiError> {
     let connected = state.connections.connected().await;
-    Ok(cluster::views(&state.store(), &connected)?)
+    Ok(cluster::views(
+        &state.store(),
+        &connected,
+        &state.connections.wallet,
+    )?)
 }
 
 /// A new ed25519 key at the default place (or the next free name), its passphrase generated

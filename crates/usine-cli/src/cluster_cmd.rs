@@ -112,7 +112,11 @@ pub fn import(store: &Store, aliases: &[String], config: &Path) -> anyhow::Resul
 pub fn list(store: &Store, json: bool) -> anyhow::Result<()> {
     let clusters = cluster::list(store)?;
     if json {
-        print_json(&cluster::views(store, &Default::default())?);
+        print_json(&cluster::views(
+            store,
+            &Default::default(),
+            &Default::default(),
+        )?);
     } else if clusters.is_empty() {
         println!(
             "No cluster yet. Add one with: usine cluster add NAME --site lumi --user YOU --key ~/.ssh/id_ed25519"

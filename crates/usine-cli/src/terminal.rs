@@ -62,6 +62,39 @@ fn ask(kind: &QuestionKind) -> Answer {
         }
         QuestionKind::KeyPassphrase { key_path } => secret(&format!("Passphrase for {key_path}: ")),
         QuestionKind::Password { destination } => secret(&format!("Password for {destination}: ")),
+        QuestionKind::BrowserLogin {
+            destination,
+            url,
+            code,
+        } => {
+            match code {
+                Some(code) => eprintln!(
+                    "To log in to {destination}, open {url} in a browser (on any device) and enter the code {code}"
+                ),
+                None => eprintln!(
+                    "To log in to {destination}, open this address in your browser:\n    {url}"
+                ),
+            }
+            eprintln!("Usine waits here until the login is finished (Ctrl-C stops it).");
+            open_browser(url);
+            Answer::Trust
+        }
+    }
+}
+
+/// Opens `url` with the program `$BROWSER` names, as many terminal tools do; without it the
+/// person opens the printed address themselves (a terminal may be on a machine without one).
+fn open_browser(url: &str) {
+    let Some(browser) = std::env::var_os("BROWSER").filter(|b| !b.is_empty()) else {
+        return;
+    };
+    if let Err(e) = std::process::Command::new(&browser)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+    {
+        eprintln!("Could not start {}: {e}", browser.to_string_lossy());
     }
 }
 

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 use ts_rs::TS;
 
+use crate::browser_login::{CertificateAuthority, Issued, LoginError, LoginRequest, Wallet, Way};
 use crate::discovery::{self, ClusterProfile};
 use crate::ssh::certificate::{self, CertificateStatus};
 use crate::ssh::{
@@ -40,6 +41,9 @@ pub enum Login {
         #[ts(type = "string")]
         key: PathBuf,
     },
+    /// A login in the browser at the site's identity provider; a certificate authority then
+    /// signs a key made for the session (both kept in memory only).
+    Browser { authority: CertificateAuthority },
 }
 
 impl Login {
@@ -49,7 +53,7 @@ impl Login {
         matches!(self, Self::PasswordAndCode | Self::KeyThenCode { .. })
     }
 
-    fn credentials(&self) -> Vec<Credential> {
+    fn credentials(&self, issued: Option<&Issued>) -> Vec<Credential> {
         // Paths as the user wrote them (`~/.ssh/id_ed25519`), read on this computer.
         let key = |path: &PathBuf, certificate: Option<PathBuf>| Credential::KeyFile {
             path: crate::local_paths::expand(path),
@@ -63,6 +67,13 @@ impl Login {
             Self::Agent => vec![Credential::Agent],
             Self::PasswordAndCode => vec![Credential::KeyboardInteractive],
             Self::KeyThenCode { key: k } => vec![key(k, None), Credential::KeyboardInteractive],
+            Self::Browser { .. } => issued
+                .map(|i| Credential::Issued {
+                    key: i.key.clone(),
+                    certificate: i.certificate.clone(),
+                })
+                .into_iter()
+                .collect(),
         }
     }
 }
@@ -114,13 +125,18 @@ impl ClusterSettings {
     }
 
     pub fn connect_spec(&self) -> ConnectSpec {
+        self.connect_spec_with(None)
+    }
+
+    /// The connection's hops; a browser login's hops use `issued`.
+    pub fn connect_spec_with(&self, issued: Option<&Issued>) -> ConnectSpec {
         let hop = |host: &str, port: u16, user: &str, login: &Login| Hop {
             endpoint: Endpoint {
                 host: host.to_owned(),
                 port,
                 user: user.to_owned(),
             },
-            credentials: login.credentials(),
+            credentials: login.credentials(issued),
         };
         let mut spec = ConnectSpec::direct(hop(&self.host, self.port, &self.user, &self.login));
         for j in &self.jumps {
@@ -187,6 +203,8 @@ pub enum ClusterError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Ssh(#[from] SshError),
+    #[error(transparent)]
+    Login(#[from] LoginError),
 }
 
 impl ClusterError {
@@ -199,6 +217,7 @@ impl ClusterError {
                 | SshError::UnknownHost { .. }
                 | SshError::TimedOut { .. },
             ) => OfflineWhy::Unreachable,
+            Self::Login(LoginError::Unreachable { .. }) => OfflineWhy::Unreachable,
             Self::ReconnectFailed { .. } | Self::NeedsUser(_) => OfflineWhy::Dropped,
             _ => OfflineWhy::LoginRefused,
         }
@@ -362,6 +381,12 @@ impl Default for ReconnectPolicy {
 pub struct Connections {
     open: Arc<Mutex<HashMap<String, Arc<Connection>>>>,
     host_keys: Arc<HostKeyStore>,
+    /// Browser logins' certificates.
+    pub wallet: Wallet,
+    /// How a browser login is done here (the CLI can use a device code).
+    pub login_way: Way,
+    /// How long a browser login waits for the person.
+    pub browser_wait: Duration,
 }
 
 impl Default for Connections {
@@ -375,6 +400,9 @@ impl Connections {
         Self {
             open: Arc::default(),
             host_keys,
+            wallet: Wallet::default(),
+            login_way: Way::default(),
+            browser_wait: Duration::from_secs(300),
         }
     }
 
@@ -389,7 +417,20 @@ impl Connections {
         if let Some(conn) = open.get(&settings.name).filter(|c| !c.is_closed()) {
             return Ok(conn.clone());
         }
-        let spec = settings.connect_spec();
+        let issued = match &settings.login {
+            Login::Browser { authority } => {
+                let request = LoginRequest {
+                    cluster: settings.name.clone(),
+                    authority: authority.clone(),
+                    user: settings.user.clone(),
+                    way: self.login_way,
+                    wait: self.browser_wait,
+                };
+                Some(self.wallet.issued(&request, &questions).await?)
+            }
+            _ => None,
+        };
+        let spec = settings.connect_spec_with(issued.as_ref());
         let conn = Arc::new(Connection::open(&spec, self.host_keys.clone(), questions).await?);
         open.insert(settings.name.clone(), conn.clone());
         Ok(conn)
@@ -422,8 +463,12 @@ impl Connections {
                     on_state(ConnectionState::Connected);
                     return Ok(conn);
                 }
-                // A question came up (e.g. the keychain lost the passphrase): a person is needed.
-                Err(ClusterError::Ssh(SshError::Cancelled)) => {
+                // A question came up (e.g. the keychain lost the passphrase, a browser login has
+                // no refresh token): a person is needed.
+                Err(
+                    ClusterError::Ssh(SshError::Cancelled)
+                    | ClusterError::Login(LoginError::Cancelled | LoginError::NeedsYou),
+                ) => {
                     last = Some(ClusterError::NeedsUser(settings.name.clone()));
                     break;
                 }
@@ -541,7 +586,11 @@ pub struct ClusterView {
 }
 
 /// Every cluster with its state, for a UI; `connected` comes from [`Connections::connected`].
-pub fn views(store: &Store, connected: &HashSet<String>) -> Result<Vec<ClusterView>, ClusterError> {
+pub fn views(
+    store: &Store,
+    connected: &HashSet<String>,
+    wallet: &Wallet,
+) -> Result<Vec<ClusterView>, ClusterError> {
     list(store)?
         .into_iter()
         .map(|settings| {
@@ -552,7 +601,10 @@ pub fn views(store: &Store, connected: &HashSet<String>) -> Result<Vec<ClusterVi
                     profile.as_ref().map_or(&[][..], |p| &p.storage),
                 ),
                 profile,
-                certificate: settings.certificate_status(),
+                certificate: match settings.login {
+                    Login::Browser { .. } => wallet.status(&settings.name),
+                    _ => settings.certificate_status(),
+                },
                 settings,
             })
         })

@@ -6,6 +6,7 @@
 use serde::Serialize;
 use ts_rs::TS;
 
+use crate::browser_login::LoginError;
 use crate::cluster::ClusterError;
 use crate::gpu::chart::ChartError;
 use crate::gpu::export::ExportError;
@@ -59,12 +60,37 @@ impl HasKind for SshError {
             | SshError::CodeRejected { .. }
             | SshError::AuthRejected { .. }
             | SshError::CertificateExpired { .. }
-            | SshError::CertificateNotYetValid { .. } => Refused,
+            | SshError::CertificateNotYetValid { .. }
+            | SshError::BadCertificate { .. } => Refused,
             SshError::WrongPassphrase { .. }
             | SshError::KeyMissing { .. }
             | SshError::PublicHalf { .. }
             | SshError::KeyUnreadable { .. } => Invalid,
             SshError::NoAgent { .. } => Local,
+        }
+    }
+}
+
+impl HasKind for LoginError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            LoginError::Unreachable { .. } | LoginError::Unexpected { .. } => Offline,
+            LoginError::NeedsYou | LoginError::Cancelled | LoginError::BrowserTimedOut { .. } => {
+                NeedsYou
+            }
+            LoginError::NoProvisioner { .. }
+            | LoginError::Provider { .. }
+            | LoginError::NoDeviceFlow { .. }
+            | LoginError::WrongPrincipal { .. } => Invalid,
+            LoginError::PortTaken { .. } | LoginError::Local { .. } => Local,
+            LoginError::FingerprintChanged { .. }
+            | LoginError::CodeExpired
+            | LoginError::Denied { .. }
+            | LoginError::StateMismatch
+            | LoginError::TokenRejected { .. }
+            | LoginError::CaRefused { .. }
+            | LoginError::NoEntitlement { .. }
+            | LoginError::Certificate(_) => Refused,
         }
     }
 }
@@ -87,6 +113,7 @@ impl HasKind for ClusterError {
             ClusterError::ReconnectFailed { .. } => Offline,
             ClusterError::Store(e) => e.kind(),
             ClusterError::Ssh(e) => e.kind(),
+            ClusterError::Login(e) => e.kind(),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! (`crates/usine-cli`) are thin adapters over the functions and types exported here.
 
 pub mod app_events;
+pub mod browser_login;
 pub mod cluster;
 pub mod cluster_files;
 pub mod discovery;

@@ -11,12 +11,15 @@ const SERVICE: &str = "usine";
 pub enum SecretKind {
     /// The passphrase of a private key file (id: the key's path).
     KeyPassphrase,
+    /// A browser login's refresh token (id: the cluster's name).
+    RefreshToken,
 }
 
 impl SecretKind {
     fn prefix(self) -> &'static str {
         match self {
             Self::KeyPassphrase => "key-passphrase",
+            Self::RefreshToken => "refresh-token",
         }
     }
 }

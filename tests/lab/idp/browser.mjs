@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // The lab's test browser: plays the user at the lab IdP. Given the URL the app would open, it
 // follows redirects, fills the sign-in form (and the device flow's code and confirmation forms)
 // with LAB_BROWSER_USER / LAB_BROWSER_PASSWORD, and finally delivers the redirect to the app's

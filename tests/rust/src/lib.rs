@@ -233,6 +233,7 @@ mod tests {
 }
 
 pub mod bench;
+pub mod browser;
 pub mod cli;
 pub mod proxy;
 pub mod ssh;

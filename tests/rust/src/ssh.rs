@@ -155,6 +155,8 @@ pub struct Answers {
     pub password: Option<String>,
     pub code: Option<String>,
     pub passphrase: Option<String>,
+    /// The password the test browser types at the lab's identity provider, if it should log in.
+    pub browser_password: Option<String>,
 }
 
 /// Spawns a task that answers questions as `answers` says, and records every question asked.
@@ -196,5 +198,12 @@ fn answer(answers: &Answers, q: &Question) -> Answer {
             }
             Answer::Texts(out)
         }
+        QuestionKind::BrowserLogin { url, code, .. } => match &answers.browser_password {
+            Some(password) => {
+                crate::browser::open(url, code.as_deref(), password);
+                Answer::Trust
+            }
+            None => Answer::Cancel,
+        },
     }
 }

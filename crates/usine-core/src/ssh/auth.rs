@@ -58,6 +58,10 @@ pub(super) async fn authenticate(
                 tried.push("password");
                 login.password().await?
             }
+            Credential::Issued { key, certificate } => {
+                tried.push("certificate from the browser login");
+                login.issued(key, certificate).await?
+            }
         };
         match step {
             Step::Done => {
@@ -130,6 +134,18 @@ impl Login<'_> {
             }
         };
         result.map(step).map_err(|e| self.protocol(e))
+    }
+
+    async fn issued(
+        &mut self,
+        key: &super::SessionKey,
+        certificate: &super::IssuedCertificate,
+    ) -> Result<Step, SshError> {
+        self.handle
+            .authenticate_openssh_cert(self.user, key.0.clone(), (*certificate.0).clone())
+            .await
+            .map(step)
+            .map_err(|e| self.protocol(e))
     }
 
     async fn agent(&mut self) -> Result<Step, SshError> {

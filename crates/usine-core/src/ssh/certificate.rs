@@ -37,7 +37,7 @@ pub(super) fn load(path: &Path) -> Result<Certificate, SshError> {
     })
 }
 
-pub(super) fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -48,6 +48,11 @@ pub(super) fn now() -> u64 {
 pub fn status(path: &Path) -> Result<CertificateStatus, SshError> {
     let cert = load(path)?;
     Ok(status_at(cert.valid_after(), cert.valid_before(), now()))
+}
+
+/// Where a certificate valid from `valid_after` to `valid_before` stands now.
+pub fn status_of(valid_after: u64, valid_before: u64) -> CertificateStatus {
+    status_at(valid_after, valid_before, now())
 }
 
 fn status_at(valid_after: u64, valid_before: u64, now: u64) -> CertificateStatus {

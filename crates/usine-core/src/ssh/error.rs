@@ -96,6 +96,13 @@ pub enum SshError {
     CertificateNotYetValid { path: PathBuf, valid_from: String },
 
     #[error("{}", crate::tr!(
+        en: "The certificate authority answered with something that is not an SSH certificate ({}). Try again later; if it persists, tell the site's support.",
+        fr: "L'autorité de certification a répondu par autre chose qu'un certificat SSH ({}). Réessayez plus tard ; si cela persiste, prévenez le support du site.",
+        .reason
+    ))]
+    BadCertificate { reason: String },
+
+    #[error("{}", crate::tr!(
         en: "The passphrase for {} is not right. Try again.",
         fr: "La phrase secrète de {} n'est pas la bonne. Réessayez.",
         .path.display()

@@ -13,6 +13,7 @@ pub mod certificate;
 mod connection;
 mod error;
 mod host_keys;
+mod issued;
 pub mod keygen;
 mod questions;
 
@@ -21,6 +22,7 @@ pub use connection::{CommandOutput, Connection, ConnectionState, OfflineWhy};
 pub use error::SshError;
 pub(crate) use host_keys::glob as host_pattern_matches;
 pub use host_keys::{HostKeyStore, fingerprint_sha256};
+pub use issued::{IssuedCertificate, SessionKey};
 pub use questions::{Answer, Prompt, Question, QuestionKind, Questions};
 pub use russh::keys::PublicKey;
 
@@ -61,6 +63,11 @@ pub enum Credential {
     KeyboardInteractive,
     /// A plain password, asked for when needed.
     Password,
+    /// A key made for this session and the certificate a CA issued for it, both in memory.
+    Issued {
+        key: SessionKey,
+        certificate: IssuedCertificate,
+    },
 }
 
 /// One hop: where to log in and how.

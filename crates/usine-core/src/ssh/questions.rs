@@ -40,6 +40,15 @@ pub enum QuestionKind {
     /// A password for `destination`.
     #[serde(rename_all = "camelCase")]
     Password { destination: String },
+    /// Log in at the identity provider: open `url` in a browser (the app opens it), and with a
+    /// device code, type `code` there. Answered with anything but Cancel once shown; the login
+    /// itself ends when the browser comes back.
+    #[serde(rename_all = "camelCase")]
+    BrowserLogin {
+        destination: String,
+        url: String,
+        code: Option<String>,
+    },
 }
 
 /// The user's reply.
