@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use clap::{Args, Subcommand};
+use usine_core::browser_login::{CertificateAuthority, Way};
 use usine_core::cluster::{self, ClusterSettings, Connections, Login, NewCluster};
 use usine_core::discovery::ClusterProfile;
 use usine_core::ssh::certificate::CertificateState;
@@ -27,7 +28,13 @@ pub enum ClusterCommand {
     /// List the clusters you added.
     List,
     /// Log in (asking for codes as needed) and show what the cluster offers you.
-    Connect { name: String },
+    Connect {
+        name: String,
+        /// A browser login with a code typed in a browser on any device (for machines
+        /// without one).
+        #[arg(long)]
+        device: bool,
+    },
     /// Forget a cluster (keys and keychain entries stay).
     Forget { name: String },
 }
@@ -65,6 +72,49 @@ pub struct AddArgs {
     /// fetched over SSH with `scontrol token`).
     #[arg(long)]
     rest: Option<String>,
+    /// `browser`: log in through the browser; a certificate authority signs a key made for
+    /// each session (the site's, from --site, or the one the flags below describe).
+    #[arg(long, value_enum, conflicts_with_all = ["key", "agent", "code"])]
+    login: Option<LoginFlag>,
+    #[command(flatten)]
+    authority: AuthorityArgs,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum LoginFlag {
+    Browser,
+}
+
+/// A certificate authority given by hand (a site the catalogue does not know).
+#[derive(Args)]
+pub struct AuthorityArgs {
+    /// A step-ca's address (with --fingerprint and --provisioner, as `step ca bootstrap`).
+    #[arg(long, requires_all = ["fingerprint", "provisioner"])]
+    ca_url: Option<String>,
+    /// The SHA-256 fingerprint of the step-ca's root certificate.
+    #[arg(long)]
+    fingerprint: Option<String>,
+    /// The step-ca provisioner's name.
+    #[arg(long)]
+    provisioner: Option<String>,
+    /// The federation's sshca address with its CA name (with --issuer, --client-id, --resource).
+    #[arg(long, requires_all = ["issuer", "client_id", "resource"])]
+    sshca: Option<String>,
+    /// The site name the federation's certificate is for.
+    #[arg(long)]
+    resource: Option<String>,
+    /// A signing service taking a bearer token (with --issuer and --client-id).
+    #[arg(long, requires_all = ["issuer", "client_id"])]
+    signer: Option<String>,
+    /// How long the signing service's certificates last, in its words.
+    #[arg(long, default_value = "1d")]
+    duration: String,
+    /// The identity provider (OpenID Connect issuer).
+    #[arg(long)]
+    issuer: Option<String>,
+    /// Usine's client id at that identity provider.
+    #[arg(long)]
+    client_id: Option<String>,
 }
 
 pub async fn run(command: ClusterCommand, json: bool) -> anyhow::Result<()> {
@@ -73,7 +123,7 @@ pub async fn run(command: ClusterCommand, json: bool) -> anyhow::Result<()> {
         ClusterCommand::Add(args) => add(&store, args),
         ClusterCommand::Import { aliases, config } => import(&store, &aliases, &config),
         ClusterCommand::List => list(&store, json),
-        ClusterCommand::Connect { name } => connect(store, &name, json).await,
+        ClusterCommand::Connect { name, device } => connect(store, &name, device, json).await,
         ClusterCommand::Forget { name } => {
             cluster::forget(&store, &name)?;
             println!("Forgot {name}.");
@@ -136,9 +186,12 @@ fn print_cluster(c: &ClusterSettings) {
     println!("{:<16} {}@{}:{}{cert}", c.name, c.user, c.host, c.port);
 }
 
-pub async fn connect(store: Store, name: &str, json: bool) -> anyhow::Result<()> {
+pub async fn connect(store: Store, name: &str, device: bool, json: bool) -> anyhow::Result<()> {
     eprintln!("Connecting to {name}…");
-    let (store, connections) = (std::sync::Mutex::new(store), Connections::default());
+    let (store, mut connections) = (std::sync::Mutex::new(store), Connections::default());
+    if device {
+        connections.login_way = Way::DeviceCode;
+    }
     let profile = cluster::connect(&store, &connections, name, terminal::questions(), |_| {});
     let profile = profile.await?;
     if json {
@@ -151,15 +204,11 @@ pub async fn connect(store: Store, name: &str, json: bool) -> anyhow::Result<()>
 
 /// The cluster the flags describe; how it logs in follows from --key, --agent and --code.
 fn new_cluster(a: AddArgs) -> anyhow::Result<NewCluster> {
-    let login = match (a.key, a.agent, a.code) {
-        (Some(key), _, false) => Login::Key {
-            key,
-            certificate: a.certificate,
+    let login = match (a.login, a.key, a.agent, a.code) {
+        (Some(LoginFlag::Browser), ..) => Login::Browser {
+            authority: authority(&a.authority, a.site.as_deref())?,
         },
-        (Some(key), _, true) => Login::KeyThenCode { key },
-        (None, true, _) => Login::Agent,
-        (None, false, true) => Login::PasswordAndCode,
-        (None, false, false) => bail!("say how you log in: --key FILE, --agent, or --code"),
+        (None, key, agent, code) => key_login(key, agent, code, a.certificate)?,
     };
     if a.site.is_none() && a.host.is_none() {
         bail!("say where the cluster is: --site SITE or --host HOST");
@@ -173,6 +222,56 @@ fn new_cluster(a: AddArgs) -> anyhow::Result<NewCluster> {
         login,
         jumps: a.jumps,
         rest_url: a.rest,
+    })
+}
+
+fn key_login(
+    key: Option<PathBuf>,
+    agent: bool,
+    code: bool,
+    certificate: Option<PathBuf>,
+) -> anyhow::Result<Login> {
+    Ok(match (key, agent, code) {
+        (Some(key), _, false) => Login::Key { key, certificate },
+        (Some(key), _, true) => Login::KeyThenCode { key },
+        (None, true, _) => Login::Agent,
+        (None, false, true) => Login::PasswordAndCode,
+        (None, false, false) => {
+            bail!("say how you log in: --key FILE, --agent, --code, or --login browser")
+        }
+    })
+}
+
+/// The certificate authority the flags name, else the site's.
+fn authority(a: &AuthorityArgs, site: Option<&str>) -> anyhow::Result<CertificateAuthority> {
+    let need = |v: &Option<String>| v.clone().unwrap_or_default();
+    Ok(match (&a.ca_url, &a.sshca, &a.signer) {
+        (Some(ca_url), ..) => CertificateAuthority::StepCa {
+            ca_url: ca_url.clone(),
+            fingerprint: need(&a.fingerprint),
+            provisioner: need(&a.provisioner),
+        },
+        (None, Some(ca_url), _) => CertificateAuthority::Sshca {
+            ca_url: ca_url.clone(),
+            issuer: need(&a.issuer),
+            client_id: need(&a.client_id),
+            resource: need(&a.resource),
+        },
+        (None, None, Some(sign_url)) => CertificateAuthority::SigningService {
+            sign_url: sign_url.clone(),
+            issuer: need(&a.issuer),
+            client_id: need(&a.client_id),
+            duration: a.duration.clone(),
+        },
+        (None, None, None) => match site.and_then(usine_core::sites::find) {
+            Some(site) => site.certificate_authority.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{} has no browser login in Usine's catalogue: name its certificate authority (--ca-url, --sshca or --signer)",
+                    site.name
+                )
+            })?,
+            None => bail!("say which certificate authority signs: --site, --ca-url, --sshca or --signer"),
+        },
     })
 }
 

@@ -348,6 +348,17 @@ fn lfs_quota() {
 }
 
 #[test]
+fn ssh_certificates() {
+    let line = sample!("ssh-user-cert-efp.pub");
+    let wire = line.split(|b| *b == b' ').nth(1).unwrap_or_default();
+    fuzz("ssh-certificate", &[line, wire], |b| {
+        if let Ok(cert) = crate::ssh::IssuedCertificate::parse(&text(b)) {
+            cert.extension("ssh-domain-grant@core.aai.geant.org");
+        }
+    });
+}
+
+#[test]
 fn df() {
     fuzz("df", &[LFS_AND_DF], |b| {
         crate::transfer::room::parse_df(&text(b));

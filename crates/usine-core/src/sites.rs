@@ -76,6 +76,9 @@ pub struct Site {
     #[serde(default)]
     pub storage: Vec<StorageArea>,
     pub docs: String,
+    /// The certificate authority of the site's browser login, where it has one.
+    #[serde(default)]
+    pub certificate_authority: Option<crate::browser_login::CertificateAuthority>,
     /// Field names whose value no source confirmed.
     pub unconfirmed: Vec<String>,
     /// The words shown to people, in French; [`all`] puts them in place in French.

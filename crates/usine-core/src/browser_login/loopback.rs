@@ -137,3 +137,67 @@ async fn respond(stream: &mut TcpStream, status: &str, text: &str) {
     let _ = stream.write_all(response.as_bytes()).await;
     let _ = stream.shutdown().await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn visit(port: u16, target: &str) -> String {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let request = format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut page = String::new();
+        stream.read_to_string(&mut page).await.unwrap();
+        page
+    }
+
+    async fn outcome(targets: &[&str]) -> (Result<Zeroizing<String>, LoginError>, Vec<String>) {
+        let redirect = bind(None).await.unwrap();
+        let port = redirect.port;
+        assert!(redirect.uri().starts_with("http://127.0.0.1:"));
+        let waiting = tokio::spawn(redirect.wait("the-state"));
+        let mut pages = Vec::new();
+        for target in targets {
+            pages.push(visit(port, target).await);
+        }
+        (waiting.await.unwrap(), pages)
+    }
+
+    #[tokio::test]
+    async fn the_code_of_this_login_is_taken_and_stray_requests_ignored() {
+        let (code, pages) =
+            outcome(&["/favicon.ico", "/callback?code=abc%2F1&state=the-state"]).await;
+        assert_eq!(code.unwrap().as_str(), "abc/1");
+        assert!(pages[0].starts_with("HTTP/1.1 404"));
+        assert!(pages[1].contains("You are logged in"), "{}", pages[1]);
+    }
+
+    #[tokio::test]
+    async fn an_answer_for_another_login_is_refused() {
+        let (code, pages) = outcome(&["/callback?code=stolen&state=other"]).await;
+        assert!(matches!(code, Err(LoginError::StateMismatch)));
+        assert!(pages[0].contains("another login"), "{}", pages[0]);
+    }
+
+    #[tokio::test]
+    async fn the_providers_refusal_is_said() {
+        let (code, _) = outcome(&[
+            "/callback?error=access_denied&error_description=The+user+cancelled&state=the-state",
+        ])
+        .await;
+        match code {
+            Err(LoginError::Denied { reason }) => assert_eq!(reason, "The user cancelled"),
+            other => panic!("{:?}", other.map(|c| c.to_string())),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_taken_fixed_port_is_named() {
+        let taken = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let port = taken.local_addr().unwrap().port();
+        assert!(matches!(
+            bind(Some(port)).await,
+            Err(LoginError::PortTaken { port: p }) if p == port
+        ));
+    }
+}

@@ -130,3 +130,36 @@ impl fmt::Debug for IssuedCertificate {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_fresh_and_print_as_authorized_keys_lines() {
+        let (a, b) = (SessionKey::generate(), SessionKey::generate());
+        assert_ne!(a, b);
+        assert!(a.public_line().starts_with("ssh-ed25519 AAAA"));
+        assert!(a.public_line().ends_with(" usine"));
+        assert!(a.public_line().contains(&a.public_wire_base64()));
+        assert!(!format!("{a:?}").contains("PRIVATE"));
+    }
+
+    #[test]
+    fn what_is_not_a_certificate_is_refused_plainly() {
+        for bad in [
+            "",
+            "AAAA",
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA",
+            "not base64 !",
+        ] {
+            assert!(
+                matches!(
+                    IssuedCertificate::parse(bad),
+                    Err(SshError::BadCertificate { .. })
+                ),
+                "{bad:?}"
+            );
+        }
+    }
+}
