@@ -5,7 +5,8 @@ use tauri::{AppHandle, Runtime, State};
 use usine_core::cluster::{self, AskedQuestion, ClusterView, NewCluster};
 use usine_core::discovery::ClusterProfile;
 use usine_core::sites::{self, Site};
-use usine_core::ssh::{Answer, ConnectionState, Questions, keygen};
+use usine_core::ssh::certificate::CertificateStatus;
+use usine_core::ssh::{Answer, ConnectionState, QuestionKind, Questions, keygen};
 use usine_core::target::Target;
 use zeroize::Zeroizing;
 
@@ -101,6 +102,18 @@ pub async fn connect_cluster<R: Runtime>(
     Ok(profile)
 }
 
+/// A new certificate through the browser login, the connection kept.
+#[tauri::command]
+#[tracing::instrument(skip(app, state), err(Debug))]
+pub async fn log_in_again<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    name: String,
+) -> Result<Option<CertificateStatus>, UiError> {
+    let questions = relay_questions(app, name.clone());
+    Ok(cluster::log_in_again(&state.store, &state.connections, &name, questions).await?)
+}
+
 /// The UI's reply to a question. Secrets arrive here once and are never sent back.
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -146,6 +159,9 @@ pub(crate) fn relay_questions<R: Runtime>(app: AppHandle<R>, cluster: String) ->
     tauri::async_runtime::spawn(async move {
         while let Some(question) = rx.recv().await {
             let kind = question.kind.clone();
+            if let QuestionKind::BrowserLogin { url, .. } = &kind {
+                crate::files::open_login_page(&app, url);
+            }
             let state = tauri::Manager::state::<AppState>(&app);
             let id = state.park(&cluster, question);
             cluster_state(&app, &cluster, ConnectionState::WaitingForUser);

@@ -195,6 +195,18 @@ pub fn open_link<R: Runtime>(app: AppHandle<R>, url: String) -> Result<(), UiErr
         .map_err(|e| refused(e.to_string()))
 }
 
+/// Opens a browser login's page (the address the core built for the identity provider) in the
+/// system browser, or in the program `USINE_BROWSER` names (a browser other than the default
+/// one, or the lab's test browser).
+pub(crate) fn open_login_page<R: Runtime>(app: &AppHandle<R>, url: &str) {
+    let with = std::env::var("USINE_BROWSER")
+        .ok()
+        .filter(|b| !b.is_empty());
+    if let Err(error) = app.opener().open_url(url, with) {
+        tracing::warn!(%error, "could not open the login page; the dialog shows its address");
+    }
+}
+
 fn refused(message: String) -> UiError {
     UiError {
         kind: usine_core::error_kind::ErrorKind::Refused,

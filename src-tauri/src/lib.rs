@@ -56,6 +56,7 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             files::open_link,
             commands::forget_cluster,
             commands::connect_cluster,
+            commands::log_in_again,
             commands::answer_question,
             jobs::list_templates,
             jobs::first_job_template,
@@ -117,6 +118,7 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             app.manage(state::AppState::new(Store::open_default()?));
             updates::init(app.handle())?;
             live::start_host_metrics(app.handle().clone());
+            live::watch_certificates(app.handle().clone());
             jobs::start_tracker(app.handle().clone());
             Ok(())
         })

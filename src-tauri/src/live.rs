@@ -62,3 +62,33 @@ pub fn watch_connection<R: Runtime>(app: AppHandle<R>, name: String) {
         state.stop_watching(&name);
     });
 }
+
+/// Follows the browser logins' certificates: a renewal updates the cluster cards; when no
+/// silent renewal is possible, a notification ten minutes before the end asks to log in again.
+pub fn watch_certificates<R: Runtime>(app: AppHandle<R>) {
+    use tauri::Manager;
+    use tokio::sync::broadcast::error::RecvError;
+
+    let mut events = app
+        .state::<crate::state::AppState>()
+        .connections
+        .wallet
+        .subscribe();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    if let Some((title, body)) = event.notice() {
+                        crate::notifications::show(&app, &title, &body);
+                    }
+                    if let Err(error) = crate::events::send(&app, AppEvent::Certificate(event)) {
+                        tracing::debug!(%error, "stopping certificate events");
+                        break;
+                    }
+                }
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
+}

@@ -16,7 +16,7 @@ use crate::{print_json, terminal};
 #[derive(Subcommand)]
 pub enum ClusterCommand {
     /// Remember a cluster: from the site catalogue (--site) or by hand (--host).
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// Add hosts from your OpenSSH config (all of them, or the ones named).
     Import {
         /// Host aliases to import; none means every concrete `Host` entry.
@@ -120,7 +120,7 @@ pub struct AuthorityArgs {
 pub async fn run(command: ClusterCommand, json: bool) -> anyhow::Result<()> {
     let store = Store::open_default()?;
     match command {
-        ClusterCommand::Add(args) => add(&store, args),
+        ClusterCommand::Add(args) => add(&store, *args),
         ClusterCommand::Import { aliases, config } => import(&store, &aliases, &config),
         ClusterCommand::List => list(&store, json),
         ClusterCommand::Connect { name, device } => connect(store, &name, device, json).await,

@@ -39,6 +39,8 @@ pub enum AppEvent {
     UpdateAvailable(AvailableUpdate),
     /// Files or folders of this computer were dropped on the window.
     FilesDropped(Dropped),
+    /// A browser login's certificate was renewed, or the person must log in again.
+    Certificate(crate::browser_login::WalletEvent),
 }
 
 /// What was dropped on the window, and where (CSS pixels from the window's top left), so the

@@ -417,23 +417,27 @@ impl Connections {
         if let Some(conn) = open.get(&settings.name).filter(|c| !c.is_closed()) {
             return Ok(conn.clone());
         }
-        let issued = match &settings.login {
-            Login::Browser { authority } => {
-                let request = LoginRequest {
-                    cluster: settings.name.clone(),
-                    authority: authority.clone(),
-                    user: settings.user.clone(),
-                    way: self.login_way,
-                    wait: self.browser_wait,
-                };
-                Some(self.wallet.issued(&request, &questions).await?)
-            }
-            _ => None,
+        let issued = match self.login_request(settings) {
+            Some(request) => Some(self.wallet.issued(&request, &questions).await?),
+            None => None,
         };
         let spec = settings.connect_spec_with(issued.as_ref());
         let conn = Arc::new(Connection::open(&spec, self.host_keys.clone(), questions).await?);
         open.insert(settings.name.clone(), conn.clone());
         Ok(conn)
+    }
+
+    fn login_request(&self, settings: &ClusterSettings) -> Option<LoginRequest> {
+        let Login::Browser { authority } = &settings.login else {
+            return None;
+        };
+        Some(LoginRequest {
+            cluster: settings.name.clone(),
+            authority: authority.clone(),
+            user: settings.user.clone(),
+            way: self.login_way,
+            wait: self.browser_wait,
+        })
     }
 
     /// Brings a dropped connection back without asking anyone anything: bounded attempts,
@@ -559,6 +563,22 @@ pub async fn connect(
         },
     });
     found
+}
+
+/// Logs in again through the browser for a new certificate, keeping the open connection (the
+/// app's Log in again, when a certificate could not be renewed by itself). Returns its end.
+pub async fn log_in_again(
+    store: &std::sync::Mutex<Store>,
+    connections: &Connections,
+    name: &str,
+    questions: Questions,
+) -> Result<Option<CertificateStatus>, ClusterError> {
+    let settings = get(&crate::store::lock(store), name)?;
+    let Some(request) = connections.login_request(&settings) else {
+        return Ok(None);
+    };
+    connections.wallet.renew(&request, &questions).await?;
+    Ok(connections.wallet.status(name))
 }
 
 /// Caches a discovered profile for offline use.

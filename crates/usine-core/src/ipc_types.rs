@@ -77,6 +77,8 @@ pub fn typescript_module() -> String {
         ssh::QuestionKind::decl(&cfg),
         ssh::Prompt::decl(&cfg),
         ssh::certificate::CertificateStatus::decl(&cfg),
+        crate::browser_login::CertificateAuthority::decl(&cfg),
+        crate::browser_login::WalletEvent::decl(&cfg),
         ssh::keygen::GeneratedKey::decl(&cfg),
         ssh::certificate::CertificateState::decl(&cfg),
         ssh::ConnectionState::decl(&cfg),

@@ -137,6 +137,7 @@ mod tests {
         "billing",
         "storage",
         "docs",
+        "certificate_authority",
     ];
 
     #[test]

@@ -124,7 +124,7 @@ async fn the_device_flow_logs_in_without_a_browser_here() {
         .await
         .expect("device flow");
     assert_eq!(conn.exec("id -un").await.unwrap().stdout_text(), "alice\n");
-    let asked = asked.lock().unwrap();
+    let asked = asked.lock().unwrap().clone();
     assert!(
         matches!(&asked[..], [QuestionKind::BrowserLogin { code: Some(code), .. }] if !code.is_empty()),
         "the person is shown a code to type: {asked:?}"

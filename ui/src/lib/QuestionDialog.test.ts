@@ -24,6 +24,33 @@ function recordAnswers() {
 }
 
 describe("QuestionDialog", () => {
+  it("waits for a browser login with its address and code, and goes away once connected", async () => {
+    const answers = recordAnswers();
+    render(QuestionDialog);
+    await emit(QUESTION_EVENT, {
+      id: 3,
+      cluster: "leonardo",
+      question: {
+        kind: "browserLogin",
+        destination: "leonardo",
+        url: "https://idp.example/device?user_code=ABCD-EFGH",
+        code: "ABCD-EFGH",
+      },
+    } satisfies AskedQuestion);
+    const dialog = await screen.findByRole("dialog", {
+      name: "Log in to leonardo in your browser",
+    });
+    expect(dialog.querySelector("[data-code]")?.textContent).toBe("ABCD-EFGH");
+    expect(dialog.querySelector("[data-login-url]")?.textContent).toContain("idp.example");
+    // Nothing to type or confirm here: the login happens in the browser.
+    expect(screen.queryByRole("button", { name: "Continue" })).toBeNull();
+    await emit("cluster-state", { cluster: "other", state: { state: "connected" } });
+    expect(screen.queryByRole("dialog")).not.toBeNull();
+    await emit("cluster-state", { cluster: "leonardo", state: { state: "connected" } });
+    await expect.poll(() => screen.queryByRole("dialog")).toBeNull();
+    expect(answers).toEqual([]);
+  });
+
   it("shows a one-time-code round as the server sent it and hides what is typed", async () => {
     const answers = recordAnswers();
     render(QuestionDialog);

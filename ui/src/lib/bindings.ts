@@ -57,6 +57,10 @@ billingPerGpuHour: number | null,
  */
 storage: Array<SiteStorageArea>, docs: string, 
 /**
+ * The certificate authority of the site's browser login, where it has one.
+ */
+certificateAuthority: CertificateAuthority | null, 
+/**
  * Field names whose value no source confirmed.
  */
 unconfirmed: Array<string>, };
@@ -99,7 +103,7 @@ restUrl: string | null, };
 
 export type NewCluster = { name: string, site: string | null, host: string | null, port: number | null, user: string, login: Login, jumps: Array<string>, restUrl: string | null, };
 
-export type Login = { "method": "key", key: string, certificate: string | null, } | { "method": "agent" } | { "method": "passwordAndCode" } | { "method": "keyThenCode", key: string, };
+export type Login = { "method": "key", key: string, certificate: string | null, } | { "method": "agent" } | { "method": "passwordAndCode" } | { "method": "keyThenCode", key: string, } | { "method": "browser", authority: CertificateAuthority, };
 
 export type Jump = { host: string, port: number, user: string, login: Login, };
 
@@ -517,7 +521,7 @@ export type ExportFormat = "png" | "svg" | "csv";
 
 export type ErrorKind = "offline" | "refused" | "needsYou" | "notFound" | "invalid" | "busy" | "local";
 
-export type AppEvent = { "name": "host-metrics", "payload": HostMetrics } | { "name": "ssh-question", "payload": AskedQuestion } | { "name": "cluster-state", "payload": ClusterStateEvent } | { "name": "transfer-progress", "payload": Progressed } | { "name": "transfer-done", "payload": TransferDone } | { "name": "download-progress", "payload": Progressed } | { "name": "download-done", "payload": TransferDone } | { "name": "job-changed", "payload": JobEntry } | { "name": "gpu-samples", "payload": JobRef } | { "name": "job-idle", "payload": IdleJob } | { "name": "open-job", "payload": string } | { "name": "open-script" } | { "name": "update-available", "payload": AvailableUpdate } | { "name": "files-dropped", "payload": Dropped };
+export type AppEvent = { "name": "host-metrics", "payload": HostMetrics } | { "name": "ssh-question", "payload": AskedQuestion } | { "name": "cluster-state", "payload": ClusterStateEvent } | { "name": "transfer-progress", "payload": Progressed } | { "name": "transfer-done", "payload": TransferDone } | { "name": "download-progress", "payload": Progressed } | { "name": "download-done", "payload": TransferDone } | { "name": "job-changed", "payload": JobEntry } | { "name": "gpu-samples", "payload": JobRef } | { "name": "job-idle", "payload": IdleJob } | { "name": "open-job", "payload": string } | { "name": "open-script" } | { "name": "update-available", "payload": AvailableUpdate } | { "name": "files-dropped", "payload": Dropped } | { "name": "certificate", "payload": WalletEvent };
 
 export type ClusterStateEvent = { cluster: string, state: ConnectionState, };
 
@@ -545,7 +549,7 @@ export type AvailableUpdate = { version: string, notes: string | null, };
 
 export type FileProblem = { path: string, problem: string, };
 
-export type QuestionKind = { "kind": "unknownHostKey", host: string, port: number, algorithm: string, fingerprint: string, } | { "kind": "keyboardInteractive", destination: string, name: string, instructions: string, prompts: Array<Prompt>, } | { "kind": "keyPassphrase", keyPath: string, } | { "kind": "password", destination: string, };
+export type QuestionKind = { "kind": "unknownHostKey", host: string, port: number, algorithm: string, fingerprint: string, } | { "kind": "keyboardInteractive", destination: string, name: string, instructions: string, prompts: Array<Prompt>, } | { "kind": "keyPassphrase", keyPath: string, } | { "kind": "password", destination: string, } | { "kind": "browserLogin", destination: string, url: string, code: string | null, };
 
 export type Prompt = { text: string, 
 /**
@@ -558,6 +562,22 @@ export type CertificateStatus = { state: CertificateState,
  * End of validity, seconds since the Unix epoch (UTC).
  */
 validBefore: number, };
+
+export type CertificateAuthority = { "protocol": "stepCa", caUrl: string, 
+/**
+ * SHA-256 of the CA's root certificate, as the site publishes it.
+ */
+fingerprint: string, provisioner: string, } | { "protocol": "sshca", 
+/**
+ * The CA's address, with its name (`https://…/{ca}`).
+ */
+caUrl: string, issuer: string, clientId: string, resource: string, } | { "protocol": "signingService", signUrl: string, issuer: string, clientId: string, 
+/**
+ * As the service names its durations (`1d`, `1min`).
+ */
+duration: string, };
+
+export type WalletEvent = { "kind": "renewed", cluster: string, validBefore: number, } | { "kind": "loginNeeded", cluster: string, validBefore: number, };
 
 export type GeneratedKey = { privatePath: string, publicPath: string, 
 /**

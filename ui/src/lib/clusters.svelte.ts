@@ -2,12 +2,14 @@
 // events tell it. One subscription for the whole app (there were three, each forgetting what
 // happened while its screen was closed).
 import type { ClusterView, ConnectionState } from "./bindings";
-import { listClusters, onClusterState } from "./ipc";
+import { listClusters, onCertificate, onClusterState } from "./ipc";
 
 class Clusters {
   list: ClusterView[] = $state([]);
   /** The last state each cluster's connection reported, by cluster name. */
   states: Record<string, ConnectionState> = $state({});
+  /** Clusters whose browser login could not renew itself: the person must log in again. */
+  loginNeeded: Record<string, boolean> = $state({});
   #following: Promise<void> | null = null;
 
   /** Follows connection states from now on (one subscription for the whole app) and reads the
@@ -15,10 +17,17 @@ class Clusters {
    *  re-reads it too (a first login adds what the cluster offers). */
   follow(): Promise<void> {
     if (this.#following) return this.#following.then(() => this.refresh());
-    this.#following = onClusterState((e) => {
-      this.states = { ...this.states, [e.cluster]: e.state };
-      void this.refresh();
-    }).then(() => this.refresh());
+    this.#following = Promise.all([
+      onClusterState((e) => {
+        this.states = { ...this.states, [e.cluster]: e.state };
+        void this.refresh();
+      }),
+      // A renewed certificate moves the card's end date; one that cannot renew asks for a login.
+      onCertificate((e) => {
+        this.loginNeeded = { ...this.loginNeeded, [e.cluster]: e.kind === "loginNeeded" };
+        void this.refresh();
+      }),
+    ]).then(() => this.refresh());
     return this.#following;
   }
 
@@ -37,6 +46,7 @@ class Clusters {
     this.#following = null;
     this.list = [];
     this.states = {};
+    this.loginNeeded = {};
   }
 }
 

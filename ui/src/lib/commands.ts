@@ -1,7 +1,7 @@
 // Generated from the #[tauri::command] signatures in src-tauri by `ipc_contract`.
 // Do not edit: run `UPDATE_BINDINGS=1 cargo test -p usine-app ipc_contract` instead.
 import type { Channel } from "@tauri-apps/api/core";
-import type { AvailableUpdate, Candidates, ClusterPlace, ClusterProfile, ClusterView, Deleted, Draft, DraftView, ExportFormat, FilePreview, FileTail, FolderPage, FolderView, GeneratedKey, GpuSummary, Guide, IfTaken, InputsAttached, JobEntry, JobSpec, Lang, Login, Logs, Moved, NewCluster, PathSize, PickKind, Place, Settings, Site, Target, Template, TransferCancelled, TransferFiles, TransferSummary, UploadStarted } from "./bindings";
+import type { AvailableUpdate, Candidates, CertificateStatus, ClusterPlace, ClusterProfile, ClusterView, Deleted, Draft, DraftView, ExportFormat, FilePreview, FileTail, FolderPage, FolderView, GeneratedKey, GpuSummary, Guide, IfTaken, InputsAttached, JobEntry, JobSpec, Lang, Login, Logs, Moved, NewCluster, PathSize, PickKind, Place, Settings, Site, Target, Template, TransferCancelled, TransferFiles, TransferSummary, UploadStarted } from "./bindings";
 
 export type QuestionAnswer = { "kind": "trust" } | { "kind": "texts", texts: Array<string>, } | { "kind": "cancel" };
 
@@ -55,6 +55,7 @@ export type Commands = {
   open_link: { args: { url: string }; result: void };
   forget_cluster: { args: { name: string }; result: void };
   connect_cluster: { args: { name: string }; result: ClusterProfile };
+  log_in_again: { args: { name: string }; result: CertificateStatus | null };
   answer_question: { args: { id: number; answer: QuestionAnswer }; result: void };
   list_templates: { args: Record<string, never>; result: Array<Template> };
   first_job_template: { args: { target: string }; result: string };

@@ -82,6 +82,15 @@ const en = {
   "cert.expired":
     "Your login certificate expired at {time}: get a new one from the site, then connect.",
   "cert.notYetValid": "Your login certificate is not valid yet: check your computer's clock.",
+  "cert.browser.valid":
+    "Logged in with your browser: certificate valid until {time}, renewed by itself.",
+  "cert.browser.expiresSoon":
+    "Your login certificate ends at {time} and could not be renewed by itself: log in again to keep working.",
+  "cert.browser.expired":
+    "Your login certificate ended at {time}: log in again (open connections keep working).",
+  "cert.browser.notYetValid":
+    "Your login certificate is not valid yet: check your computer's clock.",
+  "clusters.loginAgain": "Log in again",
   "data.title": "Data",
   "data.intro":
     "Send datasets to a cluster. Uploads continue where they stopped after a network drop or a restart, and every file is checked against the cluster's own checksum.",
@@ -210,6 +219,20 @@ const en = {
   "add.login.keyThenCode": "SSH key, then a one-time code",
   "add.login.passwordAndCode": "Password and one-time code",
   "add.login.agent": "Keys in my SSH agent",
+  "add.login.browser": "Log in with my browser (the site gives a certificate)",
+  "ca.title": "The site's certificate authority (from its guide)",
+  "ca.kind": "Kind",
+  "ca.kind.stepCa": "smallstep step-ca (`step ssh login`)",
+  "ca.kind.sshca": "EuroHPC Federation Platform (MyAccessID)",
+  "ca.kind.signingService": "A signing service with a web login",
+  "ca.url": "Address of the certificate authority",
+  "ca.fingerprint": "Fingerprint of its root certificate (SHA-256)",
+  "ca.provisioner": "Name of its browser login (provisioner)",
+  "ca.issuer": "Address of the identity provider",
+  "ca.clientId": "Usine's client id there",
+  "ca.resource": "The site's name at the federation",
+  "ca.signUrl": "Address that signs keys",
+  "ca.duration": "How long a certificate lasts (as the site writes it, e.g. 1d)",
   "add.key": "Private key file",
   "key.make": "I have no key: make one for me",
   "key.made":
@@ -234,6 +257,11 @@ const en = {
   "question.answer": "Your answer",
   "question.submit": "Continue",
   "question.cancel": "Cancel",
+  "question.browser.title": "Log in to {destination} in your browser",
+  "question.browser.body":
+    "Usine opened the site's login page in your browser. Log in there as usual (password, one-time code); this window closes by itself when it is done.",
+  "question.browser.code": "When the page asks for a code, type this one:",
+  "question.browser.address": "No browser page? Open this address yourself:",
   "drafts.title": "Drafts",
   "drafts.intro":
     "Prepare a job, even on a train: it is saved as you type and checked against the cluster's partitions and your project's GPU hours before it costs anything.",
@@ -416,6 +444,9 @@ const en = {
   "guide.login.certificate": "Use my key and the certificate the site gave me",
   "guide.login.code": "A password and a one-time code",
   "guide.login.agent": "The keys my ssh-agent already holds",
+  "guide.login.browser": "Log in with my browser (the site gives a certificate)",
+  "guide.login.browser.explain":
+    "You log in on the site's own page in your browser. The site then gives Usine a certificate: a pass that lets this computer in for a limited time (from one hour to a day, depending on the site). Usine keeps it in memory only, renews it before it ends, and asks you to log in again only when it cannot.",
   "guide.register.title": "Give your public key to {place}",
   "guide.register.why":
     "The cluster lets in only keys it knows. This is the public half: safe to share. The private half never leaves this computer.",

@@ -55,6 +55,8 @@ import type {
   Deleted,
   PathSize,
   PickKind,
+  CertificateStatus,
+  WalletEvent,
 } from "./bindings";
 
 /** The name of an event the app sends (generated from the core's `AppEvent`). */
@@ -148,6 +150,8 @@ export const transferFiles = (id: string, offset: number, limit: number): Promis
 export const forgetCluster = (name: string): Promise<void> => call("forget_cluster", { name });
 export const connectCluster = (name: string): Promise<ClusterProfile> =>
   call("connect_cluster", { name });
+export const logInAgain = (name: string): Promise<CertificateStatus | null> =>
+  call("log_in_again", { name });
 export const answerQuestion = (id: number, answer: QuestionAnswer): Promise<void> =>
   call("answer_question", { id, answer });
 
@@ -156,6 +160,7 @@ export const onHostMetrics = (handler: (metrics: HostMetrics) => void) =>
 export const onQuestion = (handler: (q: AskedQuestion) => void) => on("ssh-question", handler);
 export const onClusterState = (handler: (e: ClusterStateEvent) => void) =>
   on("cluster-state", handler);
+export const onCertificate = (handler: (e: WalletEvent) => void) => on("certificate", handler);
 export const onTransferProgress = (handler: (e: Progressed) => void) =>
   on("transfer-progress", handler);
 export const onTransferDone = (handler: (e: TransferDone) => void) => on("transfer-done", handler);

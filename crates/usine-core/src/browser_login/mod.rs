@@ -229,6 +229,32 @@ pub enum WalletEvent {
     },
 }
 
+impl WalletEvent {
+    pub fn cluster(&self) -> &str {
+        match self {
+            Self::Renewed { cluster, .. } | Self::LoginNeeded { cluster, .. } => cluster,
+        }
+    }
+
+    /// The desktop notification's title and text, when the person must act.
+    pub fn notice(&self) -> Option<(String, String)> {
+        let Self::LoginNeeded { cluster, .. } = self else {
+            return None;
+        };
+        Some((
+            crate::tr!(
+                en: "{}: log in again to keep your session",
+                fr: "{} : reconnectez-vous pour garder votre session",
+                cluster
+            ),
+            crate::tr!(
+                en: "Your login certificate ends in a few minutes and could not be renewed by itself. Open Usine and press Log in again: work under way is not interrupted.",
+                fr: "Votre certificat de connexion expire dans quelques minutes et n'a pas pu être renouvelé tout seul. Ouvrez Usine et appuyez sur Se reconnecter : le travail en cours n'est pas interrompu.",
+            ),
+        ))
+    }
+}
+
 /// Certificates less than this far from their end are not used for a new login.
 const MARGIN: u64 = 30;
 /// The warning before the end, when no silent renewal is possible.
@@ -278,6 +304,17 @@ impl Wallet {
             cert.valid_after(),
             cert.valid_before(),
         ))
+    }
+
+    /// A new certificate from a login now, whatever is held (the person pressed Log in again).
+    pub async fn renew(
+        &self,
+        request: &LoginRequest,
+        questions: &Questions,
+    ) -> Result<Issued, LoginError> {
+        let issued = obtain(request, Some(questions)).await?;
+        self.keep(request.clone(), issued.clone());
+        Ok(issued)
     }
 
     /// Drops the cluster's certificate and stops its renewal (logging out, forgetting it).
@@ -392,7 +429,7 @@ async fn obtain(
     }
     let principals = certificate.principals();
     let named = signed.user.as_deref() == Some(request.user.as_str());
-    if !named && !principals.iter().any(|p| *p == request.user) {
+    if !named && !principals.contains(&request.user) {
         return Err(LoginError::WrongPrincipal {
             user: request.user.clone(),
             principals: principals.join(", "),

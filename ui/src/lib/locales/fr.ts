@@ -82,6 +82,15 @@ export const fr: Record<MessageKey, string> = {
     "Votre certificat de connexion a expiré le {time} : demandez-en un nouveau au site, puis connectez-vous.",
   "cert.notYetValid":
     "Votre certificat de connexion n'est pas encore valable : vérifiez l'horloge de votre ordinateur.",
+  "cert.browser.valid":
+    "Connecté avec votre navigateur : certificat valable jusqu'à {time}, renouvelé tout seul.",
+  "cert.browser.expiresSoon":
+    "Votre certificat de connexion se termine à {time} et n'a pas pu être renouvelé tout seul : reconnectez-vous pour continuer.",
+  "cert.browser.expired":
+    "Votre certificat de connexion s'est terminé à {time} : reconnectez-vous (les connexions ouvertes continuent).",
+  "cert.browser.notYetValid":
+    "Votre certificat de connexion n'est pas encore valable : vérifiez l'horloge de votre ordinateur.",
+  "clusters.loginAgain": "Se reconnecter",
   "data.title": "Données",
   "data.intro":
     "Envoyez vos jeux de données sur un supercalculateur. Un envoi reprend là où il s'était arrêté après une coupure réseau ou un redémarrage, et chaque fichier est vérifié par la somme de contrôle du supercalculateur lui-même.",
@@ -213,6 +222,20 @@ export const fr: Record<MessageKey, string> = {
   "add.login.keyThenCode": "Clé SSH, puis un code à usage unique",
   "add.login.passwordAndCode": "Mot de passe et code à usage unique",
   "add.login.agent": "Clés de mon agent SSH",
+  "add.login.browser": "Me connecter avec mon navigateur (le site donne un certificat)",
+  "ca.title": "L'autorité de certification du site (d'après son guide)",
+  "ca.kind": "Type",
+  "ca.kind.stepCa": "step-ca de smallstep (`step ssh login`)",
+  "ca.kind.sshca": "Plateforme de fédération EuroHPC (MyAccessID)",
+  "ca.kind.signingService": "Un service de signature avec connexion web",
+  "ca.url": "Adresse de l'autorité de certification",
+  "ca.fingerprint": "Empreinte de son certificat racine (SHA-256)",
+  "ca.provisioner": "Nom de sa connexion par navigateur (provisioner)",
+  "ca.issuer": "Adresse du fournisseur d'identité",
+  "ca.clientId": "Identifiant client d'Usine chez lui",
+  "ca.resource": "Le nom du site dans la fédération",
+  "ca.signUrl": "Adresse qui signe les clés",
+  "ca.duration": "Durée d'un certificat (comme le site l'écrit, p. ex. 1d)",
   "add.key": "Fichier de clé privée",
   "key.make": "Je n'ai pas de clé : créez-en une pour moi",
   "key.made":
@@ -237,6 +260,11 @@ export const fr: Record<MessageKey, string> = {
   "question.answer": "Votre réponse",
   "question.submit": "Continuer",
   "question.cancel": "Annuler",
+  "question.browser.title": "Connectez-vous à {destination} dans votre navigateur",
+  "question.browser.body":
+    "Usine a ouvert la page de connexion du site dans votre navigateur. Connectez-vous-y comme d'habitude (mot de passe, code à usage unique) ; cette fenêtre se ferme d'elle-même une fois terminé.",
+  "question.browser.code": "Quand la page demande un code, saisissez celui-ci :",
+  "question.browser.address": "Pas de page dans le navigateur ? Ouvrez vous-même cette adresse :",
   "drafts.title": "Brouillons",
   "drafts.intro":
     "Préparez un calcul, même dans le train : il est enregistré pendant que vous tapez et vérifié par rapport aux partitions du supercalculateur et aux heures GPU de votre projet avant de coûter quoi que ce soit.",
@@ -420,6 +448,9 @@ export const fr: Record<MessageKey, string> = {
   "guide.login.certificate": "Utiliser ma clé et le certificat fourni par le site",
   "guide.login.code": "Un mot de passe et un code à usage unique",
   "guide.login.agent": "Les clés de mon ssh-agent",
+  "guide.login.browser": "Me connecter avec mon navigateur (le site donne un certificat)",
+  "guide.login.browser.explain":
+    "Vous vous connectez sur la page du site, dans votre navigateur. Le site donne alors à Usine un certificat : un laissez-passer qui ouvre l'accès à cet ordinateur pour un temps limité (d'une heure à une journée selon le site). Usine le garde en mémoire seulement, le renouvelle avant la fin, et ne vous demande de vous reconnecter que s'il ne le peut pas.",
   "guide.register.title": "Donnez votre clé publique à {place}",
   "guide.register.why":
     "Le cluster n'accepte que les clés qu'il connaît. Voici la moitié publique : elle peut être partagée. La moitié privée ne quitte jamais cet ordinateur.",
