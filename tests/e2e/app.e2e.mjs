@@ -1350,6 +1350,105 @@ async function type(text) {
   for (const key of text) await browser.keys(key);
 }
 
+// Browser login, as a site with a certificate authority offers it: the guide, the site's login
+// page in the browser (the lab's identity provider, the test playing the person), a job, and the
+// one-minute lab certificate renewed while connected, with no question and no connection lost.
+test("a browser login from the guide: connected, a job runs, the certificate renews by itself", async () => {
+  const lab = labSettings();
+  const opened = path.join(home, "browser-opened.txt");
+  mkdirSync(path.join(home, "bin"), { recursive: true });
+  const testBrowser = path.join(home, "bin", "test-browser");
+  writeFileSync(
+    testBrowser,
+    `#!/bin/sh\necho "$1" >> '${opened}'\n` +
+      `LAB_BROWSER_USER='${lab.USINE_LAB_IDP_USER}' LAB_BROWSER_PASSWORD='${lab.USINE_LAB_IDP_PASSWORD}' ` +
+      `exec node '${lab.USINE_LAB_BROWSER}' "$@" > '${opened}.page'\n`,
+  );
+  chmodSync(testBrowser, 0o755);
+  await (await browser.$('nav button[data-screen="clusters"]')).click();
+  await (await browser.$('main [data-action="guide"]')).click();
+  const guide = await browser.$("[data-guide-step]");
+  await guide.waitForExist({ timeout: 5_000 });
+  const step = async (name, timeout = 10_000) =>
+    browser.waitUntil(async () => (await guide.getAttribute("data-guide-step")) === name, {
+      timeout,
+      timeoutMsg: `the guide did not reach "${name}": ${await guide.getText()}`,
+    });
+  await tap('input[name="factory"][value="custom"]');
+  await fill('input[name="name"]', "lab-browser");
+  await fill('input[name="host"]', lab.USINE_LAB_HOST);
+  await fill('input[name="port"]', lab.USINE_LAB_SSH_PORT);
+  await tap('[data-action="next"]');
+  await step("user");
+  await fill('input[name="user"]', lab.USINE_LAB_KEY_USER);
+  await tap('[data-action="next"]');
+  await step("login");
+  await tap('input[name="keyChoice"][value="browser"]');
+  assert.match(await (await browser.$('[data-explains="certificate"]')).getText(), /certificate/);
+  await fill('input[name="caUrl"]', lab.USINE_LAB_STEPCA_URL);
+  await fill('input[name="fingerprint"]', lab.USINE_LAB_STEPCA_FINGERPRINT);
+  await fill('input[name="provisioner"]', "lab-oidc");
+  await browser.saveScreenshot(path.join(out, "guide-browser-login.png"));
+  await tap('[data-action="next"]');
+  await step("register");
+  await tap('[data-action="next"]');
+  await step("connect");
+  const clicked = Date.now();
+  await tap('[data-action="login"]');
+  // The certificate comes first; then, on a port this home never saw, the host's identity.
+  const hostKey = await browser.$('[data-question="unknownHostKey"]');
+  await browser.waitUntil(
+    async () =>
+      (await hostKey.isExisting()) ||
+      (await guide.getAttribute("data-guide-step")) === "discovered",
+    { timeout: 30_000, timeoutMsg: `not connected: ${await guide.getText()}` },
+  );
+  if (await hostKey.isExisting()) await tap(hostKey.$("button[type=submit]"));
+  await step("discovered", 30_000);
+  console.log(`  browser login: Log in → connected in ${Date.now() - clicked} ms`);
+  assert.equal(await (await browser.$('[data-question="browserLogin"]')).isExisting(), false);
+  const pages = readFileSync(opened, "utf8").trim().split("\n");
+  assert.equal(pages.length, 1, "the login page was opened once");
+  assert.ok(pages[0].startsWith(lab.USINE_LAB_IDP_URL), pages[0]);
+  assert.match(readFileSync(`${opened}.page`, "utf8"), /You are logged in/);
+  await tap('[data-action="later"]');
+
+  // A job through the browser login's connection.
+  const name = `e2e-cert-${process.pid}`;
+  await (await browser.$('nav button[data-screen="drafts"]')).click();
+  await (await browser.$('[data-template="cpu-preprocessing"] button')).click();
+  await (await browser.$("#draft-title")).waitForExist({ timeout: 5_000 });
+  await (await browser.$('select[name="target"]')).selectByAttribute("value", "lab-browser");
+  await fillCpuDraft(lab, name, "echo hello through a certificate");
+  const summary = await browser.$("aside.summary");
+  await browser.waitUntil(async () => (await summary.getText()).includes("Ready to send."), {
+    timeout: 10_000,
+    timeoutMsg: `the checks did not pass: ${await summary.getText()}`,
+  });
+  await (await browser.$('[data-action="submit"]')).click();
+  const card = await jobCard(name);
+  await browser.waitUntil(async () => (await card.getAttribute("data-state")) === "completed", {
+    timeout: 60_000,
+    timeoutMsg: "the job on the browser-login cluster did not finish",
+  });
+
+  // The lab's certificates last a minute: renewed at 80 %, with nothing asked.
+  await (await browser.$('nav button[data-screen="clusters"]')).click();
+  const cert = await browser.$('[data-cluster="lab-browser"] [data-certificate]');
+  await cert.waitForExist({ timeout: 5_000 });
+  const first = Number(await cert.getAttribute("data-valid-before"));
+  await browser.waitUntil(
+    async () => Number(await cert.getAttribute("data-valid-before")) > first,
+    { timeout: 90_000, timeoutMsg: `no renewal: ${await cert.getText()}` },
+  );
+  assert.equal(await cert.getAttribute("data-certificate"), "valid");
+  assert.equal(readFileSync(opened, "utf8").trim().split("\n").length, 1, "no second login");
+  assert.equal(await (await browser.$("[data-question]")).isExisting(), false);
+  const badge = await browser.$('[data-cluster="lab-browser"] .badge');
+  assert.equal(await badge.getAttribute("data-state"), "connected");
+  await browser.saveScreenshot(path.join(out, "clusters-certificate.png"));
+});
+
 test("the app's log is in the platform's log folder and holds no secret", () => {
   const lab = labSettings();
   const dir = path.join(home, ".local", "share", "eu.usine.desktop", "logs");
@@ -1363,6 +1462,42 @@ test("the app's log is in the platform's log folder and holds no secret", () => 
   for (const secret of [lab.USINE_LAB_OTP_PASSWORD, lab.USINE_LAB_TOTP_SECRET]) {
     assert.ok(!log.includes(secret), "a secret reached the log");
   }
+  // The browser login's refresh token is in the keychain only; its key, certificate and ID
+  // tokens only in memory: nothing of them in the data folder, the logs or WebView's storage.
+  const refreshToken = execFileSync("secret-tool", [
+    "lookup",
+    "service",
+    "usine",
+    "username",
+    "refresh-token:lab-browser",
+  ])
+    .toString()
+    .trim();
+  assert.ok(refreshToken.length > 20, "the browser login's refresh token is in the keychain");
+  const needles = [refreshToken, "-cert-v01@openssh.com", "OPENSSH PRIVATE KEY", "eyJhbGciOi"];
+  const allFiles = (dir) =>
+    existsSync(dir)
+      ? readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+          e.isDirectory()
+            ? allFiles(path.join(dir, e.name))
+            : e.isFile()
+              ? [path.join(dir, e.name)]
+              : [],
+        )
+      : [];
+  let searched = 0;
+  for (const file of [
+    ...allFiles(path.join(home, "data")),
+    ...allFiles(path.join(home, ".local", "share")),
+    ...allFiles(path.join(home, ".cache")),
+  ]) {
+    const bytes = readFileSync(file);
+    searched++;
+    for (const needle of needles) {
+      assert.ok(!bytes.includes(needle), `${file} holds ${needle.slice(0, 12)}…`);
+    }
+  }
+  console.log(`  no key, certificate or token in ${searched} files of the data folder and WebView`);
 });
 
 // Near the end: it restarts the app, which ends the one-time-code login the tests above share.

@@ -53,6 +53,8 @@ export function appEnv(home) {
     // The desktop's opener (xdg-open) as the test's stand-in, where the test puts one: it
     // records what the app asked to open instead of starting a file manager on the display.
     PATH: `${path.join(home, "bin")}:${process.env.PATH}`,
+    // The browser that login pages open in, where the test puts one (the lab's test browser).
+    USINE_BROWSER: path.join(home, "bin", "test-browser"),
   };
 }
 

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use usine_core::browser_login::{CertificateAuthority, LoginError, WalletEvent, Way};
 use usine_core::cluster::{ClusterError, ClusterSettings, Connections, Login};
+use usine_core::jobs::scheduler::Scheduler;
+use usine_core::jobs::slurm_ssh::SlurmOverSsh;
 use usine_core::secrets::{self, SecretKind};
 use usine_core::ssh::{QuestionKind, SshError};
 use usine_lab_tests::Lab;
@@ -373,10 +375,63 @@ async fn certificates_renew_without_asking_and_connections_stay() {
     assert_eq!(renewed, valid_before);
     let conn = again.get(&cluster, questions).await.expect("relogin");
     assert_eq!(conn.exec("id -un").await.unwrap().stdout_text(), "alice\n");
+    // And jobs go out through it.
+    let slurm = SlurmOverSsh::new(conn);
+    let job = lab.unique("cert-job");
+    let spec = lab.cpu_job(&job, "echo done\n");
+    let script = usine_core::jobs::sbatch::render(&spec).unwrap();
+    let id = slurm.submit(&job, &spec, &script).await.expect("submitted");
+    assert!(
+        id.chars().all(|c| c.is_ascii_digit()) && !id.is_empty(),
+        "{id}"
+    );
     assert_eq!(
         browser_logins(&asked.lock().unwrap()),
         1,
         "asked once, at the start"
     );
+    forget_token(&name).await;
+}
+
+/// When the provider no longer renews (the refresh token revoked, here deleted), the wallet
+/// says so before the end, the card says the certificate ends soon, and Log in again gets a new
+/// one through the browser, the connection kept.
+#[tokio::test]
+async fn when_renewal_is_impossible_the_person_is_asked_in_time() {
+    let lab = Lab::get();
+    let name = fresh_name(&lab, "stuck").await;
+    let cluster = settings(&lab, &name, "USINE_LAB_SSH_PORT", step_ca(&lab, "lab-oidc"));
+    let db = usine_lab_tests::ssh::scratch_file("stuck").join("db.sqlite3");
+    let store = std::sync::Mutex::new(usine_core::store::Store::open(&db).unwrap());
+    usine_core::cluster::add(&store.lock().unwrap(), &cluster).unwrap();
+    let (questions, asked) = answering(alice_logs_in(&lab));
+    let conns = connections(&lab);
+    let mut events = conns.wallet.subscribe();
+    let conn = conns.get(&cluster, questions.clone()).await.expect("login");
+    forget_token(&name).await;
+    let event = tokio::time::timeout(Duration::from_secs(90), events.recv())
+        .await
+        .expect("told before the end")
+        .unwrap();
+    assert!(
+        matches!(&event, WalletEvent::LoginNeeded { cluster, .. } if *cluster == name),
+        "{event:?}"
+    );
+    let notice = event.notice().expect("a notification").0;
+    assert!(notice.contains(&name), "{notice}");
+    assert_eq!(
+        conns.wallet.status(&name).unwrap().state,
+        usine_core::ssh::certificate::CertificateState::ExpiresSoon
+    );
+    let renewed = usine_core::cluster::log_in_again(&store, &conns, &name, questions)
+        .await
+        .expect("logged in again")
+        .expect("a certificate");
+    assert_eq!(
+        renewed.state,
+        usine_core::ssh::certificate::CertificateState::Valid
+    );
+    assert_eq!(browser_logins(&asked.lock().unwrap()), 2);
+    assert_eq!(conn.exec("id -un").await.unwrap().stdout_text(), "alice\n");
     forget_token(&name).await;
 }

@@ -46,6 +46,23 @@ describe("QuestionDialog", () => {
     expect(screen.queryByRole("button", { name: "Continue" })).toBeNull();
     await emit("cluster-state", { cluster: "other", state: { state: "connected" } });
     expect(screen.queryByRole("dialog")).not.toBeNull();
+    // The next question of the same login (the host's identity) replaces the browser step.
+    await emit(QUESTION_EVENT, {
+      id: 4,
+      cluster: "leonardo",
+      question: { kind: "password", destination: "leonardo" },
+    } satisfies AskedQuestion);
+    await screen.findByRole("dialog", { name: "Password for leonardo" });
+    await fireEvent.click(screen.getByRole("button", { name: "Cancel" }));
+    await expect.poll(() => answers).toEqual([{ id: 4, answer: { kind: "cancel" } }]);
+    answers.length = 0;
+    await emit(QUESTION_EVENT, {
+      id: 5,
+      cluster: "leonardo",
+      question: { kind: "browserLogin", destination: "leonardo", url: "https://idp/x", code: null },
+    } satisfies AskedQuestion);
+    await screen.findByRole("dialog", { name: "Log in to leonardo in your browser" });
+    expect(screen.queryByRole("dialog")).not.toBeNull();
     await emit("cluster-state", { cluster: "leonardo", state: { state: "connected" } });
     await expect.poll(() => screen.queryByRole("dialog")).toBeNull();
     expect(answers).toEqual([]);

@@ -24,7 +24,7 @@ use tokio::sync::broadcast;
 use ts_rs::TS;
 
 use crate::secrets::{self, SecretKind};
-use crate::ssh::certificate::{self, CertificateStatus};
+use crate::ssh::certificate::{self, CertificateState, CertificateStatus};
 use crate::ssh::{IssuedCertificate, Questions, SessionKey, SshError};
 use crate::sync::Locked;
 use authorities::{Authority, dispatch};
@@ -263,6 +263,8 @@ const WARN_BEFORE: u64 = 600;
 struct Held {
     issued: Issued,
     renewal: tokio::task::AbortHandle,
+    /// No silent renewal was possible: the person was asked to log in again.
+    stuck: bool,
 }
 
 /// The certificates issued in this process, per cluster, and their renewals.
@@ -296,14 +298,17 @@ impl Wallet {
             .filter(|i| i.certificate.valid_before() > now + MARGIN)
     }
 
-    /// Where the cluster's certificate stands, for the cluster card.
+    /// Where the cluster's certificate stands, for the cluster card: it "expires soon" only
+    /// once it could not renew by itself (renewals are silent, whatever the lifetime).
     pub fn status(&self, cluster: &str) -> Option<CertificateStatus> {
         let held = self.held.locked();
-        let cert = &held.get(cluster)?.issued.certificate;
-        Some(certificate::status_of(
-            cert.valid_after(),
-            cert.valid_before(),
-        ))
+        let held = held.get(cluster)?;
+        let cert = &held.issued.certificate;
+        let mut status = certificate::status_of(cert.valid_after(), cert.valid_before());
+        if status.state == CertificateState::ExpiresSoon && !held.stuck {
+            status.state = CertificateState::Valid;
+        }
+        Some(status)
     }
 
     /// A new certificate from a login now, whatever is held (the person pressed Log in again).
@@ -363,6 +368,9 @@ impl Wallet {
                     let warn_at = valid_before.saturating_sub(WARN_BEFORE);
                     let wait = warn_at.saturating_sub(certificate::now());
                     tokio::time::sleep(Duration::from_secs(wait)).await;
+                    if let Some(held) = wallet.held.locked().get_mut(&request.cluster) {
+                        held.stuck = held.issued.certificate.valid_before() == valid_before;
+                    }
                     let _ = wallet.events.send(WalletEvent::LoginNeeded {
                         cluster: request.cluster,
                         valid_before,
@@ -373,6 +381,7 @@ impl Wallet {
         let held = Held {
             issued,
             renewal: task.abort_handle(),
+            stuck: false,
         };
         if let Some(old) = self.held.locked().insert(cluster, held) {
             old.renewal.abort();
