@@ -115,6 +115,10 @@ pub struct AuthorityArgs {
     /// Usine's client id at that identity provider.
     #[arg(long)]
     client_id: Option<String>,
+    /// Also put each certificate in your ssh-agent until it ends, so that your own ssh, VS
+    /// Code or rsync log in with it too.
+    #[arg(long)]
+    lend_to_agent: bool,
 }
 
 pub async fn run(command: ClusterCommand, json: bool) -> anyhow::Result<()> {
@@ -207,6 +211,7 @@ fn new_cluster(a: AddArgs) -> anyhow::Result<NewCluster> {
     let login = match (a.login, a.key, a.agent, a.code) {
         (Some(LoginFlag::Browser), ..) => Login::Browser {
             authority: authority(&a.authority, a.site.as_deref())?,
+            share_with_agent: a.authority.lend_to_agent,
         },
         (None, key, agent, code) => key_login(key, agent, code, a.certificate)?,
     };

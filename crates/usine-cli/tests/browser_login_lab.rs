@@ -3,6 +3,8 @@
 //! it; then what is left on disk is searched for anything secret.
 
 use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use usine_core::secrets::{self, SecretKind};
 use usine_lab_tests::Lab;
@@ -55,12 +57,27 @@ fn add_and_connect_with_a_device_code_then_again_without_asking() {
             lab.var("USINE_LAB_STEPCA_FINGERPRINT"),
             "--provisioner",
             "lab-oidc",
+            "--lend-to-agent",
         ],
     );
     assert!(add.status.success(), "{}", text(&add.stderr));
 
+    // The person's own ssh-agent (a real OpenSSH one), to which the certificate is lent.
+    let agent_dir = usine_lab_tests::ssh::scratch_file("agent");
+    std::fs::create_dir_all(&agent_dir).unwrap();
+    let socket = agent_dir.join("agent.sock");
+    let mut agent = Command::new("ssh-agent")
+        .args(["-D", "-a"])
+        .arg(&socket)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("ssh-agent starts");
+    usine_lab_tests::wait_for("the agent's socket", Duration::from_secs(5), || {
+        socket.exists().then_some(())
+    });
     // $BROWSER is the test browser: it opens the address printed and logs in as alice.
     let browser = [
+        ("SSH_AUTH_SOCK", socket.as_os_str()),
         ("BROWSER", lab.var("USINE_LAB_BROWSER").as_ref()),
         ("LAB_BROWSER_USER", lab.var("USINE_LAB_IDP_USER").as_ref()),
         (
@@ -77,6 +94,45 @@ fn add_and_connect_with_a_device_code_then_again_without_asking() {
         "{}",
         text(&out.stdout)
     );
+
+    // The person's own OpenSSH client logs in with what was lent to their agent.
+    let own = Command::new("ssh")
+        .args([
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=no",
+            "-F",
+            "/dev/null",
+        ])
+        .arg("-o")
+        .arg(format!("IdentityAgent={}", socket.display()))
+        .arg("-o")
+        .arg(format!(
+            "UserKnownHostsFile={}",
+            lab.var("USINE_LAB_KNOWN_HOSTS")
+        ))
+        .args([
+            "-p",
+            lab.var("USINE_LAB_SSH_PORT"),
+            "alice@127.0.0.1",
+            "id -un",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(text(&own.stdout), "alice\n", "{}", text(&own.stderr));
+    let listed = Command::new("ssh-add")
+        .arg("-l")
+        .env("SSH_AUTH_SOCK", &socket)
+        .output()
+        .unwrap();
+    assert!(
+        text(&listed.stdout).contains("ED25519-CERT"),
+        "{}",
+        text(&listed.stdout)
+    );
+    agent.kill().unwrap();
+    let _ = agent.wait();
 
     // A second command: the keychain's refresh token renews the certificate, no browser.
     let again = sb.run(&["cluster", "connect", &name], "");

@@ -43,7 +43,14 @@ pub enum Login {
     },
     /// A login in the browser at the site's identity provider; a certificate authority then
     /// signs a key made for the session (both kept in memory only).
-    Browser { authority: CertificateAuthority },
+    #[serde(rename_all = "camelCase")]
+    Browser {
+        authority: CertificateAuthority,
+        /// Also lend the key and certificate to the person's ssh-agent until the certificate
+        /// ends, for their own terminal and tools.
+        #[serde(default)]
+        share_with_agent: bool,
+    },
 }
 
 impl Login {
@@ -428,12 +435,17 @@ impl Connections {
     }
 
     fn login_request(&self, settings: &ClusterSettings) -> Option<LoginRequest> {
-        let Login::Browser { authority } = &settings.login else {
+        let Login::Browser {
+            authority,
+            share_with_agent,
+        } = &settings.login
+        else {
             return None;
         };
         Some(LoginRequest {
             cluster: settings.name.clone(),
             authority: authority.clone(),
+            share_with_agent: *share_with_agent,
             user: settings.user.clone(),
             way: self.login_way,
             wait: self.browser_wait,

@@ -39,7 +39,10 @@ fn settings(lab: &Lab, name: &str, port: &str, authority: CertificateAuthority) 
         host: "127.0.0.1".into(),
         port: lab.var(port).parse().unwrap(),
         user: "alice".into(),
-        login: Login::Browser { authority },
+        login: Login::Browser {
+            authority,
+            share_with_agent: false,
+        },
         jumps: vec![],
         rest_url: None,
     }

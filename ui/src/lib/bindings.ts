@@ -103,7 +103,12 @@ restUrl: string | null, };
 
 export type NewCluster = { name: string, site: string | null, host: string | null, port: number | null, user: string, login: Login, jumps: Array<string>, restUrl: string | null, };
 
-export type Login = { "method": "key", key: string, certificate: string | null, } | { "method": "agent" } | { "method": "passwordAndCode" } | { "method": "keyThenCode", key: string, } | { "method": "browser", authority: CertificateAuthority, };
+export type Login = { "method": "key", key: string, certificate: string | null, } | { "method": "agent" } | { "method": "passwordAndCode" } | { "method": "keyThenCode", key: string, } | { "method": "browser", authority: CertificateAuthority, 
+/**
+ * Also lend the key and certificate to the person's ssh-agent until the certificate
+ * ends, for their own terminal and tools.
+ */
+shareWithAgent: boolean, };
 
 export type Jump = { host: string, port: number, user: string, login: Login, };
 

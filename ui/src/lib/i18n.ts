@@ -220,6 +220,8 @@ const en = {
   "add.login.passwordAndCode": "Password and one-time code",
   "add.login.agent": "Keys in my SSH agent",
   "add.login.browser": "Log in with my browser (the site gives a certificate)",
+  "login.shareWithAgent":
+    "Also let my own terminal and tools (ssh, VS Code, rsync) use this login: Usine puts the certificate in my ssh-agent until it ends",
   "ca.title": "The site's certificate authority (from its guide)",
   "ca.kind": "Kind",
   "ca.kind.stepCa": "smallstep step-ca (`step ssh login`)",

@@ -25,7 +25,7 @@ use ts_rs::TS;
 
 use crate::secrets::{self, SecretKind};
 use crate::ssh::certificate::{self, CertificateState, CertificateStatus};
-use crate::ssh::{IssuedCertificate, Questions, SessionKey, SshError};
+use crate::ssh::{IssuedCertificate, Questions, SessionKey, SshError, agent_share};
 use crate::sync::Locked;
 use authorities::{Authority, dispatch};
 pub use oidc::Way;
@@ -208,6 +208,8 @@ pub struct LoginRequest {
     pub way: Way,
     /// How long to wait for the person in the browser.
     pub wait: Duration,
+    /// Lend each certificate to the person's ssh-agent for its lifetime.
+    pub share_with_agent: bool,
 }
 
 /// Said when a certificate was renewed or when the person must log in again.
@@ -455,5 +457,18 @@ async fn obtain(
         valid_before = certificate.valid_before(),
         "certificate issued"
     );
+    if request.share_with_agent {
+        let lifetime = certificate
+            .valid_before()
+            .saturating_sub(certificate::now());
+        let lent = agent_share::lend(&key, &certificate, Duration::from_secs(lifetime)).await;
+        match lent {
+            Ok(()) => tracing::info!(cluster = %request.cluster, lifetime, "lent to the ssh-agent"),
+            // The login itself worked: the person's own tools just cannot use it.
+            Err(error) => {
+                tracing::warn!(cluster = %request.cluster, %error, "not lent to the ssh-agent")
+            }
+        }
+    }
     Ok(Issued { key, certificate })
 }

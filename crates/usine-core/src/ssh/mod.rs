@@ -8,6 +8,7 @@
 //! Questions for the user (an unknown host key, a one-time code, a key passphrase) travel as
 //! [`Question`]s on a channel: the app shows a dialog, the CLI a prompt, tests answer them.
 
+pub mod agent_share;
 mod auth;
 pub mod certificate;
 mod connection;

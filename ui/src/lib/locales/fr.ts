@@ -223,6 +223,8 @@ export const fr: Record<MessageKey, string> = {
   "add.login.passwordAndCode": "Mot de passe et code à usage unique",
   "add.login.agent": "Clés de mon agent SSH",
   "add.login.browser": "Me connecter avec mon navigateur (le site donne un certificat)",
+  "login.shareWithAgent":
+    "Laisser aussi mon terminal et mes outils (ssh, VS Code, rsync) utiliser cette connexion : Usine met le certificat dans mon ssh-agent jusqu'à sa fin",
   "ca.title": "L'autorité de certification du site (d'après son guide)",
   "ca.kind": "Type",
   "ca.kind.stepCa": "step-ca de smallstep (`step ssh login`)",
