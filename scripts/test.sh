@@ -75,7 +75,7 @@ if [ "${results[0]}" != pass ]; then
   exit 1
 fi
 
-step format none -- bash -c 'cargo fmt --all --check && (cd ui && npx prettier --check . ../tests/e2e/*.mjs)'
+step format none -- bash -c 'cargo fmt --all --check && (cd ui && npx prettier --check . ../tests/e2e/*.mjs ../tests/lab/idp/*.mjs)'
 step lint-rust none -- cargo clippy --workspace --all-targets --locked -- -D warnings
 step lint-ui none -- bash -c 'cd ui && npx eslint . && npx svelte-check --tsconfig ./tsconfig.json --fail-on-warnings && npx tsc --noEmit -p tsconfig.json && node scripts/lint-workflows.mjs ../.github/workflows/*.yml && node ../scripts/adapter-lengths.mjs'
 step lab-up lab_versions -- tests/lab/up.sh

@@ -220,6 +220,17 @@ check "lab24's second slurmrestd serves slurmctld only" ctld_only_serves_slurmct
 check "lab24 REST accounting knows the two-type job" rest24 "/slurmdb/v0.0.42/job/$job24" \
   '[.jobs[0].tres.allocated[] | select(.type=="gres" and .name=="gpu") | .count] == [2]'
 
+echo "- Browser login: identity provider $USINE_LAB_IDP_URL, CA stand-ins"
+check "the identity provider publishes PKCE, the device flow and offline access" sh -c \
+  "curl -sf '$USINE_LAB_IDP_URL/.well-known/openid-configuration' | jq -e '(.code_challenge_methods_supported | index(\"S256\")) and .device_authorization_endpoint and (.scopes_supported | index(\"offline_access\"))'"
+check "step-ca serves its root by fingerprint, over TLS under that root" sh -c \
+  "curl -sf --cacert '$LAB_STATE/ca/stepca_root.pem' '$USINE_LAB_STEPCA_URL/root/$USINE_LAB_STEPCA_FINGERPRINT' | jq -e '.ca | startswith(\"-----BEGIN CERTIFICATE\")'"
+check "step-ca lists its OIDC provisioners" sh -c \
+  "curl -sf --cacert '$LAB_STATE/ca/stepca_root.pem' '$USINE_LAB_STEPCA_URL/provisioners' | jq -e '[.provisioners[].name] == [\"lab-oidc\", \"lab-oidc-fixed-port\"]'"
+check "the federation CA publishes its key" sh -c "curl -sf '$USINE_LAB_SSHCA_URL/config' | jq -e '.PublicKey | startswith(\"ssh-ed25519 \")'"
+check "the signing service refuses a request without a token (401)" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{}' "$USINE_LAB_SIGNER_URL")" = 401
+check "sshd asks the principals command (domain grant)" grep -q '^AuthorizedPrincipalsCommand /usr/local/sbin/usine-lab-principals lab ' /etc/ssh/sshd_usine_lab_config
+
 echo
 echo "lab smoke check: $pass passed, $fail failed"
 if [ "$fail" -gt 0 ]; then

@@ -3,57 +3,62 @@
 // port (RFC 8252), the device flow (RFC 8628), refresh tokens and introspection (for the CAs).
 // One user, alice, whose password is checked: a wrong one gets the form again with an error, as
 // a real IdP answers. Lab-only throwaway secrets come from the environment (tests/lab/lib.sh).
-import http from 'node:http';
-import { generateKeyPair, exportJWK } from 'jose';
-import Provider from 'oidc-provider';
+import http from "node:http";
+import { generateKeyPair, exportJWK } from "jose";
+import Provider from "oidc-provider";
 
 const env = (name) => {
   const value = process.env[name];
   if (!value) throw new Error(`${name} is not set`);
   return value;
 };
-const PORT = Number(env('LAB_IDP_PORT'));
+const PORT = Number(env("LAB_IDP_PORT"));
 const ISSUER = `http://127.0.0.1:${PORT}`;
 const ACCOUNTS = {
   alice: {
-    password: env('LAB_IDP_PASSWORD'),
-    email: 'alice@lab.usine.test',
+    password: env("LAB_IDP_PASSWORD"),
+    email: "alice@lab.usine.test",
   },
 };
 
-const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-const signing = { ...(await exportJWK(privateKey)), kid: `lab-${Date.now()}`, alg: 'RS256', use: 'sig' };
+const { privateKey } = await generateKeyPair("RS256", { extractable: true });
+const signing = {
+  ...(await exportJWK(privateKey)),
+  kid: `lab-${Date.now()}`,
+  alg: "RS256",
+  use: "sig",
+};
 
 const provider = new Provider(ISSUER, {
   clients: [
     {
       // Usine, a public native client: no secret, PKCE required, any loopback port.
-      client_id: 'usine',
-      application_type: 'native',
-      token_endpoint_auth_method: 'none',
-      redirect_uris: ['http://127.0.0.1/callback'],
+      client_id: "usine",
+      application_type: "native",
+      token_endpoint_auth_method: "none",
+      redirect_uris: ["http://127.0.0.1/callback"],
       grant_types: [
-        'authorization_code',
-        'refresh_token',
-        'urn:ietf:params:oauth:grant-type:device_code',
+        "authorization_code",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code",
       ],
-      response_types: ['code'],
+      response_types: ["code"],
     },
     {
       // The EFP-style CA: introspects the access tokens it is given.
-      client_id: 'usine-lab-ca',
-      client_secret: env('LAB_IDP_CA_SECRET'),
+      client_id: "usine-lab-ca",
+      client_secret: env("LAB_IDP_CA_SECRET"),
       grant_types: [],
       response_types: [],
       redirect_uris: [],
     },
   ],
   jwks: { keys: [signing] },
-  cookies: { keys: [env('LAB_IDP_CA_SECRET')] },
+  cookies: { keys: [env("LAB_IDP_CA_SECRET")] },
   // step-ca reads the e-mail from the ID token itself, as Keycloak and MyAccessID put it there.
   conformIdTokenClaims: false,
-  claims: { openid: ['sub'], email: ['email', 'email_verified'] },
-  scopes: ['openid', 'email', 'offline_access'],
+  claims: { openid: ["sub"], email: ["email", "email_verified"] },
+  scopes: ["openid", "email", "offline_access"],
   features: {
     devInteractions: { enabled: false },
     deviceFlow: { enabled: true },
@@ -82,12 +87,13 @@ const provider = new Provider(ISSUER, {
 });
 provider.proxy = false;
 
-const page = (title, body) => `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`;
+const page = (title, body) =>
+  `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`;
 
 const loginForm = (uid, message) =>
   page(
-    'Lab sign-in',
-    `${message ? `<p class="error">${message}</p>` : ''}
+    "Lab sign-in",
+    `${message ? `<p class="error">${message}</p>` : ""}
 <form method="post" action="/interaction/${uid}/login">
 <input name="login" autocomplete="username"><input name="password" type="password">
 <button type="submit">Sign in</button></form>
@@ -95,37 +101,37 @@ const loginForm = (uid, message) =>
   );
 
 const readForm = async (req) => {
-  let body = '';
+  let body = "";
   for await (const chunk of req) body += chunk;
   return new URLSearchParams(body);
 };
 
 const send = (res, status, html) => {
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8' });
+  res.writeHead(status, { "content-type": "text/html; charset=utf-8" });
   res.end(html);
 };
 
 async function interaction(req, res) {
-  const [, , uid, action] = new URL(req.url, ISSUER).pathname.split('/');
+  const [, , uid, action] = new URL(req.url, ISSUER).pathname.split("/");
   const details = await provider.interactionDetails(req, res);
-  if (details.uid !== uid) return send(res, 400, page('Wrong sign-in', '<p>Start again.</p>'));
-  if (action === 'abort') {
+  if (details.uid !== uid) return send(res, 400, page("Wrong sign-in", "<p>Start again.</p>"));
+  if (action === "abort") {
     return provider.interactionFinished(req, res, {
-      error: 'access_denied',
-      error_description: 'The user cancelled the sign-in.',
+      error: "access_denied",
+      error_description: "The user cancelled the sign-in.",
     });
   }
-  if (details.prompt.name === 'login') {
-    if (req.method !== 'POST' || action !== 'login') return send(res, 200, loginForm(uid));
+  if (details.prompt.name === "login") {
+    if (req.method !== "POST" || action !== "login") return send(res, 200, loginForm(uid));
     const form = await readForm(req);
-    const account = ACCOUNTS[form.get('login')];
-    if (!account || account.password !== form.get('password')) {
-      return send(res, 200, loginForm(uid, 'Wrong user name or password.'));
+    const account = ACCOUNTS[form.get("login")];
+    if (!account || account.password !== form.get("password")) {
+      return send(res, 200, loginForm(uid, "Wrong user name or password."));
     }
     return provider.interactionFinished(
       req,
       res,
-      { login: { accountId: form.get('login') } },
+      { login: { accountId: form.get("login") } },
       { mergeWithLastSubmission: false },
     );
   }
@@ -146,10 +152,10 @@ async function interaction(req, res) {
 const app = provider.callback();
 http
   .createServer((req, res) => {
-    if (req.url.startsWith('/interaction/')) {
-      interaction(req, res).catch((e) => send(res, 500, page('Error', `<p>${String(e)}</p>`)));
+    if (req.url.startsWith("/interaction/")) {
+      interaction(req, res).catch((e) => send(res, 500, page("Error", `<p>${String(e)}</p>`)));
     } else {
       app(req, res);
     }
   })
-  .listen(PORT, '127.0.0.1', () => console.log(`lab IdP on ${ISSUER}`));
+  .listen(PORT, "127.0.0.1", () => console.log(`lab IdP on ${ISSUER}`));
