@@ -426,6 +426,19 @@ async fn when_renewal_is_impossible_the_person_is_asked_in_time() {
         conns.wallet.status(&name).unwrap().state,
         usine_core::ssh::certificate::CertificateState::ExpiresSoon
     );
+    // Past the certificate's end, the open connection still opens channels (sshd checks a
+    // certificate at login only): work under way goes on until the person logs in again.
+    let ends = conns.wallet.status(&name).unwrap().valid_before;
+    let now = usine_core::ssh::certificate::now();
+    tokio::time::sleep(Duration::from_secs(ends.saturating_sub(now) + 2)).await;
+    assert_eq!(
+        conns.wallet.status(&name).unwrap().state,
+        usine_core::ssh::certificate::CertificateState::Expired
+    );
+    assert_eq!(
+        conn.exec("echo after the end").await.unwrap().stdout_text(),
+        "after the end\n"
+    );
     let renewed = usine_core::cluster::log_in_again(&store, &conns, &name, questions)
         .await
         .expect("logged in again")

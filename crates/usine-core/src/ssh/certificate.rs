@@ -37,7 +37,8 @@ pub(super) fn load(path: &Path) -> Result<Certificate, SshError> {
     })
 }
 
-pub(crate) fn now() -> u64 {
+/// Seconds since the Unix epoch, as certificates count.
+pub fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
