@@ -79,7 +79,7 @@ pub fn watch_certificates<R: Runtime>(app: AppHandle<R>) {
             match events.recv().await {
                 Ok(event) => {
                     if let Some((title, body)) = event.notice() {
-                        crate::notifications::show(&app, &title, &body);
+                        crate::notifications::login_needed(&app, event.cluster(), &title, &body);
                     }
                     if let Err(error) = crate::events::send(&app, AppEvent::Certificate(event)) {
                         tracing::debug!(%error, "stopping certificate events");

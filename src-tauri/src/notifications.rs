@@ -48,6 +48,61 @@ pub fn idle_warning<R: Runtime>(app: &AppHandle<R>, id: &str, title: &str, body:
     }
 }
 
+/// Says a browser login must be done again before `cluster`'s certificate ends; a click, or
+/// the "Log in again" button where the desktop shows buttons, opens the browser step at once.
+pub fn login_needed<R: Runtime>(app: &AppHandle<R>, cluster: &str, title: &str, body: &str) {
+    #[cfg(target_os = "linux")]
+    {
+        let again = usine_core::browser_login::log_in_again_words();
+        let notification = notify_rust::Notification::new()
+            .appname("Usine")
+            .summary(title)
+            .body(body)
+            .action("default", &again)
+            .action("login", &again)
+            .finalize();
+        let (app, cluster) = (app.clone(), cluster.to_owned());
+        std::thread::spawn(move || match notification.show() {
+            Ok(handle) => handle.wait_for_action(|action| {
+                if matches!(action, "default" | "login") {
+                    log_in_again(&app, &cluster);
+                }
+            }),
+            Err(error) => tracing::warn!(%error, "no desktop notification"),
+        });
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = cluster;
+        show(app, title, body);
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn log_in_again<R: Runtime>(app: &AppHandle<R>, cluster: &str) {
+    use tauri::Manager;
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+    let (app, cluster) = (app.clone(), cluster.to_owned());
+    tauri::async_runtime::spawn(async move {
+        let state = app.state::<crate::state::AppState>();
+        let questions = crate::commands::relay_questions(app.clone(), cluster.clone());
+        let again = usine_core::cluster::log_in_again(
+            &state.store,
+            &state.connections,
+            &cluster,
+            questions,
+        );
+        if let Err(error) = again.await {
+            tracing::warn!(%cluster, %error, "not logged in again from the notification");
+            show(&app, &cluster, &error.to_string());
+        }
+    });
+}
+
 /// What the user chose on the idle warning: a click or "Look at the job" shows the job,
 /// "Cancel the job" cancels it; closing it lets the job run.
 #[cfg(target_os = "linux")]

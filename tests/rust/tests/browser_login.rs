@@ -12,8 +12,10 @@ use usine_core::jobs::scheduler::Scheduler;
 use usine_core::jobs::slurm_ssh::SlurmOverSsh;
 use usine_core::secrets::{self, SecretKind};
 use usine_core::ssh::{QuestionKind, SshError};
+use usine_core::transfer;
 use usine_lab_tests::Lab;
-use usine_lab_tests::ssh::{Answers, answering};
+use usine_lab_tests::proxy::CuttableProxy;
+use usine_lab_tests::ssh::{Answers, answering, scratch_file};
 
 fn step_ca(lab: &Lab, provisioner: &str) -> CertificateAuthority {
     CertificateAuthority::StepCa {
@@ -449,5 +451,89 @@ async fn when_renewal_is_impossible_the_person_is_asked_in_time() {
     );
     assert_eq!(browser_logins(&asked.lock().unwrap()), 2);
     assert_eq!(conn.exec("id -un").await.unwrap().stdout_text(), "alice\n");
+    forget_token(&name).await;
+}
+
+/// The worst case: a 1 GiB upload under a browser login, the link drops midway, and by
+/// the time it is back the certificate has ended (and cannot renew by itself). Reconnecting
+/// needs the person; once they log in again, the upload continues from what the cluster had
+/// confirmed: nothing confirmed is sent again.
+#[tokio::test]
+async fn an_upload_cut_past_the_certificates_end_continues_after_logging_in_again() {
+    let lab = Lab::get();
+    let name = fresh_name(&lab, "upload").await;
+    let proxy = CuttableProxy::start(lab.var("USINE_LAB_SSH_PORT").parse().unwrap()).await;
+    let mut cluster = settings(&lab, &name, "USINE_LAB_SSH_PORT", step_ca(&lab, "lab-oidc"));
+    cluster.port = proxy.port();
+    let mut conns = Connections::new(lab.host_keys_for_port(proxy.port()));
+    conns.browser_wait = Duration::from_secs(20);
+    let (questions, asked) = answering(alice_logs_in(&lab));
+    let conn = conns.get(&cluster, questions.clone()).await.expect("login");
+    forget_token(&name).await; // the provider will not renew it
+
+    let size: u64 = 1 << 30;
+    let src = scratch_file("cert-upload");
+    std::fs::create_dir_all(&src).unwrap();
+    let chunk: Vec<u8> = (0..8u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let mut file = std::fs::File::create(src.join("weights.bin")).unwrap();
+    for i in 0..(size / chunk.len() as u64) {
+        use std::io::Write;
+        file.write_all(&chunk[..chunk.len() - (i as usize % 7)])
+            .unwrap();
+        file.write_all(&vec![i as u8; i as usize % 7]).unwrap();
+    }
+    drop(file);
+    let db = scratch_file("cert-upload-db").join("db.sqlite3");
+    let store = std::sync::Mutex::new(usine_core::store::Store::open(&db).unwrap());
+    let remote = format!("/home/alice/usine-it/cert-upload-{}", std::process::id());
+    let (id, _) = transfer::create(&store, &name, &src, &remote).unwrap();
+
+    let mut cut_at = 0;
+    let first = transfer::upload(&conn, &store, &id, |p| {
+        if cut_at == 0 && p.bytes_done > size * 6 / 10 {
+            cut_at = p.bytes_done;
+            proxy.cut();
+        }
+    })
+    .await;
+    assert!(
+        matches!(first, Err(transfer::TransferError::Interrupted(_))),
+        "{first:?}"
+    );
+
+    // The certificate ends while the link is down.
+    let ends = conns.wallet.status(&name).unwrap().valid_before;
+    let now = usine_core::ssh::certificate::now();
+    tokio::time::sleep(Duration::from_secs(ends.saturating_sub(now) + 2)).await;
+    proxy.restore();
+    let quietly = conns
+        .get(&cluster, answering(Answers::default()).0)
+        .await
+        .err();
+    assert!(
+        matches!(quietly, Some(ClusterError::Login(LoginError::Cancelled))),
+        "without the person, no new certificate: {quietly:?}"
+    );
+
+    // The person logs in again; the upload continues.
+    let conn = conns
+        .get(&cluster, questions)
+        .await
+        .expect("logged in again");
+    let second = transfer::upload(&conn, &store, &id, |_| {}).await.unwrap();
+    assert_eq!(second.verified, 1, "{:?}", second.problems);
+    let in_flight = transfer::CHANNELS as u64 * transfer::PART;
+    assert!(
+        second.bytes_sent <= size - cut_at + in_flight,
+        "sent {} after a cut at {cut_at} of {size}",
+        second.bytes_sent
+    );
+    assert_eq!(browser_logins(&asked.lock().unwrap()), 2);
+    conn.exec(&format!("rm -rf {}", usine_core::ssh::quote(&remote)))
+        .await
+        .unwrap();
+    std::fs::remove_dir_all(&src).unwrap();
     forget_token(&name).await;
 }

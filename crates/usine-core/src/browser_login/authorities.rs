@@ -20,7 +20,10 @@ pub struct Signed {
 
 /// One CA protocol. `http` is what `connect` returned (step-ca pins its own root).
 pub trait Authority {
-    async fn connect(&self) -> Result<Http, LoginError>;
+    /// The HTTP client for the CA: by default one that trusts the system's authorities.
+    async fn connect(&self) -> Result<Http, LoginError> {
+        Http::system()
+    }
     async fn provider(&self, http: &Http) -> Result<Provider, LoginError>;
     async fn sign(
         &self,
@@ -214,17 +217,8 @@ pub struct Sshca<'a> {
 }
 
 impl Authority for Sshca<'_> {
-    async fn connect(&self) -> Result<Http, LoginError> {
-        Http::system()
-    }
-
     async fn provider(&self, _http: &Http) -> Result<Provider, LoginError> {
-        Ok(Provider {
-            issuer: self.issuer.to_owned(),
-            client_id: self.client_id.to_owned(),
-            client_secret: None,
-            listen_port: None,
-        })
+        Ok(Provider::public_client(self.issuer, self.client_id))
     }
 
     async fn sign(
@@ -281,17 +275,8 @@ pub struct SigningService<'a> {
 }
 
 impl Authority for SigningService<'_> {
-    async fn connect(&self) -> Result<Http, LoginError> {
-        Http::system()
-    }
-
     async fn provider(&self, _http: &Http) -> Result<Provider, LoginError> {
-        Ok(Provider {
-            issuer: self.issuer.to_owned(),
-            client_id: self.client_id.to_owned(),
-            client_secret: None,
-            listen_port: None,
-        })
+        Ok(Provider::public_client(self.issuer, self.client_id))
     }
 
     async fn sign(

@@ -257,6 +257,11 @@ impl WalletEvent {
     }
 }
 
+/// The words of the button that logs in again (notification, cluster card).
+pub fn log_in_again_words() -> String {
+    crate::tr!(en: "Log in again", fr: "Se reconnecter")
+}
+
 /// Certificates less than this far from their end are not used for a new login.
 const MARGIN: u64 = 30;
 /// The warning before the end, when no silent renewal is possible.
@@ -352,9 +357,8 @@ impl Wallet {
         let wallet = self.clone();
         let cluster = request.cluster.clone();
         let task = tokio::spawn(async move {
-            let now = certificate::now();
-            let left = valid_before.saturating_sub(now.max(valid_after));
-            tokio::time::sleep(Duration::from_secs(left * 4 / 5)).await;
+            let wait = renew_in(valid_after, valid_before, certificate::now());
+            tokio::time::sleep(wait).await;
             match obtain(&request, None).await {
                 Ok(renewed) => {
                     let valid_before = renewed.certificate.valid_before();
@@ -389,6 +393,15 @@ impl Wallet {
             old.renewal.abort();
         }
     }
+}
+
+/// How long until a certificate valid from `valid_after` to `valid_before` is renewed, seen at
+/// `now` on this computer's clock: at 80 % of the time it has left. A clock a few minutes off
+/// only moves the renewal earlier: behind, the certificate seems to start later than now (its
+/// start counts); ahead, it seems to have less time left.
+fn renew_in(valid_after: u64, valid_before: u64, now: u64) -> Duration {
+    let left = valid_before.saturating_sub(now.max(valid_after));
+    Duration::from_secs(left * 4 / 5)
 }
 
 /// One certificate: tokens (refreshed silently when the keychain has a refresh token, else
@@ -471,4 +484,44 @@ async fn obtain(
         }
     }
     Ok(Issued { key, certificate })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renewal_comes_at_80_percent_and_never_later_with_a_skewed_clock() {
+        let (from, to) = (1_000_000, 1_000_000 + 12 * 3600);
+        assert_eq!(
+            renew_in(from, to, from),
+            Duration::from_secs(12 * 3600 * 4 / 5)
+        );
+        // This computer 3 minutes behind the CA: the certificate seems to start in the future.
+        let behind = renew_in(from, to, from - 180);
+        assert!(behind <= Duration::from_secs(12 * 3600 * 4 / 5));
+        // 3 minutes ahead: a little less time left, renewed a little earlier.
+        assert_eq!(
+            renew_in(from, to, from + 180),
+            Duration::from_secs((12 * 3600 - 180) * 4 / 5)
+        );
+        // Already ended by this clock: at once.
+        assert_eq!(renew_in(from, to, to + 1), Duration::ZERO);
+    }
+
+    #[test]
+    fn only_a_login_notice_asks_the_person() {
+        let renewed = WalletEvent::Renewed {
+            cluster: "leonardo".into(),
+            valid_before: 1,
+        };
+        assert_eq!(renewed.notice(), None);
+        let needed = WalletEvent::LoginNeeded {
+            cluster: "leonardo".into(),
+            valid_before: 1,
+        };
+        let (title, body) = needed.notice().unwrap();
+        assert!(title.starts_with("leonardo"), "{title}");
+        assert!(body.contains(&log_in_again_words()), "{body}");
+    }
 }

@@ -36,6 +36,18 @@ pub struct Provider {
     pub listen_port: Option<u16>,
 }
 
+impl Provider {
+    /// A provider where Usine is a public client (no secret) on any loopback port.
+    pub fn public_client(issuer: &str, client_id: &str) -> Self {
+        Self {
+            issuer: issuer.to_owned(),
+            client_id: client_id.to_owned(),
+            client_secret: None,
+            listen_port: None,
+        }
+    }
+}
+
 /// What a login brought back. Tokens are wiped from memory when dropped.
 pub struct Tokens {
     pub id_token: Option<Zeroizing<String>>,
