@@ -360,3 +360,81 @@ fn checked(
             .map(|t| Zeroizing::new(t.secret().clone())),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    use hmac::{KeyInit, Mac};
+    use openidconnect::core::CoreJwsSigningAlgorithm;
+    use openidconnect::{JsonWebKeySet, TokenResponse as _};
+
+    use super::*;
+
+    const ISSUER: &str = "https://idp.example";
+    const SECRET: &str = "a client secret long enough for HS256";
+
+    /// An ID token as a provider signs it (HS256 with the client's secret, which
+    /// `openidconnect` checks without a key set), with the claims given.
+    fn id_token(claims: serde_json::Value, key: &str) -> String {
+        let header = Base64UrlUnpadded::encode_string(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let body = Base64UrlUnpadded::encode_string(claims.to_string().as_bytes());
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
+        mac.update(format!("{header}.{body}").as_bytes());
+        let signature = Base64UrlUnpadded::encode_string(&mac.finalize().into_bytes());
+        format!("{header}.{body}.{signature}")
+    }
+
+    fn answer(aud: &str, nonce: &str, key: &str) -> CoreTokenResponse {
+        let now = crate::ssh::certificate::now();
+        let claims = serde_json::json!({
+            "iss": ISSUER, "aud": aud, "sub": "alice", "nonce": nonce,
+            "iat": now, "exp": now + 300,
+        });
+        serde_json::from_value(serde_json::json!({
+            "access_token": "an access token",
+            "token_type": "bearer",
+            "id_token": id_token(claims, key),
+        }))
+        .unwrap()
+    }
+
+    fn check(token: CoreTokenResponse) -> Result<Tokens, LoginError> {
+        let client = CoreClient::new(
+            ClientId::new("usine".into()),
+            IssuerUrl::new(ISSUER.into()).unwrap(),
+            JsonWebKeySet::default(),
+        )
+        .set_client_secret(ClientSecret::new(SECRET.into()));
+        let verifier = client
+            .id_token_verifier()
+            .set_allowed_algs(vec![CoreJwsSigningAlgorithm::HmacSha256]);
+        checked(&verifier, token, Some(&Nonce::new("this login".into())))
+    }
+
+    #[test]
+    fn only_an_id_token_for_this_client_and_this_login_goes_further() {
+        let good = answer("usine", "this login", SECRET);
+        assert!(good.id_token().is_some());
+        let tokens = check(good).expect("the right token passes");
+        assert_eq!(tokens.access_token.as_str(), "an access token");
+        for (what, token) in [
+            (
+                "another audience",
+                answer("another-client", "this login", SECRET),
+            ),
+            (
+                "another login's nonce",
+                answer("usine", "an old login", SECRET),
+            ),
+            (
+                "a forged signature",
+                answer("usine", "this login", "not the secret at all!!"),
+            ),
+        ] {
+            assert!(
+                matches!(check(token), Err(LoginError::TokenRejected { .. })),
+                "{what} was accepted"
+            );
+        }
+    }
+}
