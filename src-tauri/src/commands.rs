@@ -83,8 +83,8 @@ pub fn import_cluster(state: State<'_, AppState>, alias: String) -> Result<(), U
 
 #[tauri::command]
 #[tracing::instrument(skip(state), err(Debug))]
-pub fn forget_cluster(state: State<'_, AppState>, name: String) -> Result<(), UiError> {
-    Ok(cluster::forget(&state.store(), &name)?)
+pub async fn forget_cluster(state: State<'_, AppState>, name: String) -> Result<(), UiError> {
+    Ok(cluster::forget_with_login(&state.store, &state.connections, &name).await?)
 }
 
 #[tauri::command]

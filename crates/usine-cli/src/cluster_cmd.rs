@@ -35,7 +35,8 @@ pub enum ClusterCommand {
         #[arg(long)]
         device: bool,
     },
-    /// Forget a cluster (keys and keychain entries stay).
+    /// Forget a cluster (key files and their passphrases stay; a browser login's refresh token
+    /// is removed from the keychain).
     Forget { name: String },
 }
 
@@ -129,7 +130,8 @@ pub async fn run(command: ClusterCommand, json: bool) -> anyhow::Result<()> {
         ClusterCommand::List => list(&store, json),
         ClusterCommand::Connect { name, device } => connect(store, &name, device, json).await,
         ClusterCommand::Forget { name } => {
-            cluster::forget(&store, &name)?;
+            let (store, connections) = (std::sync::Mutex::new(store), Connections::default());
+            cluster::forget_with_login(&store, &connections, &name).await?;
             println!("Forgot {name}.");
             Ok(())
         }

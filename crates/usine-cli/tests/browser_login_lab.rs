@@ -164,5 +164,12 @@ fn add_and_connect_with_a_device_code_then_again_without_asking() {
             );
         }
     }
-    runtime.block_on(secrets::delete(SecretKind::RefreshToken, &name));
+    // Forgetting the cluster removes the refresh token, which could still mint certificates.
+    let forget = sb.run(&["cluster", "forget", &name], "");
+    assert!(forget.status.success(), "{}", text(&forget.stderr));
+    assert!(
+        runtime
+            .block_on(secrets::get(SecretKind::RefreshToken, &name))
+            .is_none()
+    );
 }

@@ -356,6 +356,20 @@ pub fn forget(store: &Store, name: &str) -> Result<(), ClusterError> {
     }
 }
 
+/// Forgets a cluster and what this computer holds to log in to it besides its settings: a
+/// browser login's certificate and key (memory, renewal stopped) and refresh token (keychain),
+/// which could otherwise still obtain certificates. The app's Forget and `usine cluster forget`.
+pub async fn forget_with_login(
+    store: &std::sync::Mutex<Store>,
+    connections: &Connections,
+    name: &str,
+) -> Result<(), ClusterError> {
+    forget(&crate::store::lock(store), name)?;
+    connections.wallet.forget(name);
+    crate::secrets::delete(crate::secrets::SecretKind::RefreshToken, name).await;
+    Ok(())
+}
+
 /// The discovery cached at the last connection, for offline use.
 pub fn cached_profile(store: &Store, name: &str) -> Result<Option<ClusterProfile>, ClusterError> {
     Ok(store.get_json(Table::ClusterProfiles, name)?)
