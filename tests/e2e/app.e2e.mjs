@@ -129,7 +129,11 @@ test("first launch: the guide takes a one-time-code user to a running first job 
   for (let i = 0; i < 3; i++) writeFileSync(path.join(cats, `cat-${i}.txt`), `meow ${i}\n`);
   await tap('input[name="data"][value="yes"]');
   await fill('input[name="source"]', "~/datasets/cats");
-  assert.match(await firstJob.getText(), /It goes to ~\/datasets\/cats on the cluster/);
+  // The place is worked out as the person types: wait for the last letter to reach it.
+  await browser.waitUntil(
+    async () => /It goes to ~\/datasets\/cats on the cluster/.test(await firstJob.getText()),
+    { timeout: 5_000, timeoutMsg: `not the expected place: ${await firstJob.getText()}` },
+  );
   await tap("button=Send it");
   await (
     await browser.$("p=Sent and checked.")
