@@ -66,20 +66,24 @@ fn ask(kind: &QuestionKind) -> Answer {
             destination,
             url,
             code,
-        } => {
-            match code {
-                Some(code) => eprintln!(
-                    "To log in to {destination}, open {url} in a browser (on any device) and enter the code {code}"
-                ),
-                None => eprintln!(
-                    "To log in to {destination}, open this address in your browser:\n    {url}"
-                ),
-            }
-            eprintln!("Usine waits here until the login is finished (Ctrl-C stops it).");
-            open_browser(url);
-            Answer::Trust
+        } => show_login_page(destination, url, code.as_deref()),
+    }
+}
+
+/// Says where to log in (and the code to type, for the device flow); the login goes on in the
+/// browser, so the question is answered at once.
+fn show_login_page(destination: &str, url: &str, code: Option<&str>) -> Answer {
+    match code {
+        Some(code) => eprintln!(
+            "To log in to {destination}, open {url} in a browser (on any device) and enter the code {code}"
+        ),
+        None => {
+            eprintln!("To log in to {destination}, open this address in your browser:\n    {url}")
         }
     }
+    eprintln!("Usine waits here until the login is finished (Ctrl-C stops it).");
+    open_browser(url);
+    Answer::Trust
 }
 
 /// Opens `url` with the program `$BROWSER` names, as many terminal tools do; without it the

@@ -112,11 +112,6 @@ impl IssuedCertificate {
     pub fn extension(&self, name: &str) -> Option<&str> {
         self.0.extensions().get(name).map(String::as_str)
     }
-
-    /// The certificate line, for an ssh-agent or a log of what was issued (it is public).
-    pub fn to_line(&self) -> String {
-        self.0.to_openssh().unwrap_or_default()
-    }
 }
 
 impl fmt::Debug for IssuedCertificate {
