@@ -31,6 +31,12 @@ LAB_STEPCA_LISTEN_PORT=9490
 LAB_SSHCA_PORT=9481
 LAB_SIGNER_PORT=9482
 LAB_CERT_SECONDS=60
+# Interactive sessions: a login node of "lab" that does not forward TCP (sites that turn
+# AllowTcpForwarding off), and JupyterLab + TensorBoard from PyPI in a venv that jobs use as a
+# site's module would be (cached: rebuilt only when the pinned versions change).
+LAB_NOFWD_PORT=2226
+LAB_JUPYTER=/opt/usine-lab/jupyter
+LAB_JUPYTER_PACKAGES="jupyterlab==4.6.6 tensorboard==2.21.0"
 
 # name -> the executable that a recorded PID must belong to, so that a reused PID is never killed.
 declare -A LAB_EXE=(
@@ -48,11 +54,12 @@ declare -A LAB_EXE=(
   [slurmrestd24]=$LAB_SLURM2_PREFIX/sbin/slurmrestd
   [slurmrestd24ctld]=$LAB_SLURM2_PREFIX/sbin/slurmrestd
   [sshd-lab24]=/usr/sbin/sshd
+  [sshd-nofwd]=/usr/sbin/sshd
   [idp]=/usr/bin/node
   [ca]=/usr/bin/node
 )
 # Stop order: the reverse of the start order.
-LAB_DAEMONS=(ca idp sshd-lab24 slurmrestd24ctld slurmrestd24 slurmd24 slurmctld24 slurmdbd24
+LAB_DAEMONS=(ca idp sshd-nofwd sshd-lab24 slurmrestd24ctld slurmrestd24 slurmd24 slurmctld24 slurmdbd24
   sshd-jump sshd-lab slurmrestd slurmd slurmctld slurmdbd mariadbd munged)
 
 log() { printf '[lab %s] %s\n' "$(date +%T)" "$*"; }

@@ -16,7 +16,7 @@ t0=$(date +%s.%N)
 
 PACKAGES=(munge slurm-wlm slurmctld slurmd slurm-client slurmdbd slurmrestd slurm-wlm-jwt-plugin
   mariadb-server openssh-server openssh-client libpam-google-authenticator oathtool curl jq
-  python3 procps openssl)
+  python3 python3-venv procps openssl)
 
 install_packages() {
   local missing=()
@@ -410,6 +410,7 @@ ssh_material() {
     printf '[127.0.0.1]:%s %s\n' "$LAB_SSH_PORT" "$(cut -d' ' -f1-2 /etc/ssh/ssh_host_ed25519_key.pub)"
     printf '[127.0.0.1]:%s %s\n' "$LAB_JUMP_PORT" "$(cut -d' ' -f1-2 "$LAB_STATE/hostkeys/jump_ed25519.pub")"
     printf '[127.0.0.1]:%s %s\n' "$LAB24_SSH_PORT" "$(cut -d' ' -f1-2 /etc/ssh/ssh_host_ed25519_key.pub)"
+    printf '[127.0.0.1]:%s %s\n' "$LAB_NOFWD_PORT" "$(cut -d' ' -f1-2 /etc/ssh/ssh_host_ed25519_key.pub)"
   } >"$LAB_CLIENT/known_hosts"
 
   # What a user's ~/.ssh/config for the lab looks like; tests use it for ProxyJump (OpenSSH
@@ -516,6 +517,14 @@ EOF
     /etc/ssh/sshd_usine_lab_config |
     { cat; printf 'Match all\n    SetEnv PATH=%s/bin:/usr/local/bin:/usr/bin:/bin\n' "$LAB_SLURM2_PREFIX"; } |
     write_if_changed /etc/ssh/sshd_usine_lab24_config && mark_changed sshd-lab24 || true
+  # A login node of "lab" that does not forward TCP: sessions go through the job instead.
+  ln -sfn /usr/sbin/sshd /usr/local/sbin/sshd-lab-nofwd
+  ln -sfn /etc/pam.d/sshd-lab /etc/pam.d/sshd-lab-nofwd
+  sed -e "s|^Port .*|Port $LAB_NOFWD_PORT|" -e 's|^PidFile .*|PidFile /run/sshd-usine-lab-nofwd.pid|' \
+    -e 's|^# Usine lab login node.*|# Usine lab login node of cluster lab without TCP forwarding. Written by tests/lab/up.sh.|' \
+    -e 's|^LogLevel VERBOSE|AllowTcpForwarding no\nLogLevel VERBOSE|' \
+    /etc/ssh/sshd_usine_lab_config | write_if_changed /etc/ssh/sshd_usine_lab_nofwd_config && mark_changed sshd-nofwd || true
+  /usr/sbin/sshd -t -f /etc/ssh/sshd_usine_lab_nofwd_config
   /usr/sbin/sshd -t -f /etc/ssh/sshd_usine_lab_config
   /usr/sbin/sshd -t -f /etc/ssh/sshd_usine_lab24_config
   /usr/sbin/sshd -t -f /etc/ssh/sshd_usine_lab_jump_config
@@ -531,6 +540,12 @@ EOF
     rm -f /run/sshd-usine-lab24.pid
     /usr/local/sbin/sshd-lab24 -f /etc/ssh/sshd_usine_lab24_config -E /var/log/sshd-usine-lab24.log
     record_pid sshd-lab24 /run/sshd-usine-lab24.pid
+  fi
+  if is_changed sshd-nofwd; then restart_needed sshd-nofwd; fi
+  if ! lab_alive sshd-nofwd; then
+    rm -f /run/sshd-usine-lab-nofwd.pid
+    /usr/local/sbin/sshd-lab-nofwd -f /etc/ssh/sshd_usine_lab_nofwd_config -E /var/log/sshd-usine-lab-nofwd.log
+    record_pid sshd-nofwd /run/sshd-usine-lab-nofwd.pid
   fi
   if ! lab_alive sshd-jump; then
     rm -f /run/sshd-usine-lab-jump.pid
@@ -599,6 +614,23 @@ identity_up() {
     "https://127.0.0.1:$LAB_STEPCA_PORT/health"
 }
 
+# JupyterLab and TensorBoard for the lab's session jobs, as a site's module would provide them;
+# lab24's node name resolves on the login node, as compute nodes' names do at a site.
+sessions_up() {
+  if [ "$(cat "$LAB_JUPYTER/.usine-packages" 2>/dev/null)" != "$LAB_JUPYTER_PACKAGES" ]; then
+    log "installing $LAB_JUPYTER_PACKAGES into $LAB_JUPYTER"
+    rm -rf "$LAB_JUPYTER.new"
+    /usr/bin/python3 -m venv "$LAB_JUPYTER.new"
+    # shellcheck disable=SC2086
+    "$LAB_JUPYTER.new/bin/pip" install -q --disable-pip-version-check $LAB_JUPYTER_PACKAGES
+    # A venv's scripts name its folder: build aside, then fix them up for the final place.
+    grep -rlF "$LAB_JUPYTER.new" "$LAB_JUPYTER.new/bin" | xargs -r sed -i "s|$LAB_JUPYTER.new|$LAB_JUPYTER|g"
+    echo "$LAB_JUPYTER_PACKAGES" >"$LAB_JUPYTER.new/.usine-packages"
+    rm -rf "$LAB_JUPYTER" && mv "$LAB_JUPYTER.new" "$LAB_JUPYTER"
+  fi
+  grep -qE '^127\.0\.0\.1[[:space:]]+node24$' /etc/hosts || echo '127.0.0.1 node24' >>/etc/hosts
+}
+
 write_env() {
   write_if_changed "$LAB_ENV_FILE" <<EOF || true
 # Written by tests/lab/up.sh: what tests need to reach the lab. Lab-only, throwaway credentials.
@@ -643,6 +675,8 @@ USINE_LAB_STEPCA_LISTEN_PORT=$LAB_STEPCA_LISTEN_PORT
 USINE_LAB_SSHCA_URL=http://127.0.0.1:$LAB_SSHCA_PORT/lab-efp
 USINE_LAB_SIGNER_URL=http://127.0.0.1:$LAB_SIGNER_PORT/api/v1/ssh-keys/sign
 USINE_LAB_CERT_SECONDS=$LAB_CERT_SECONDS
+USINE_LAB_NOFWD_PORT=$LAB_NOFWD_PORT
+USINE_LAB_JUPYTER=$LAB_JUPYTER
 EOF
 }
 
@@ -662,6 +696,7 @@ small_disk
 lustre_standin
 gpu_standin
 identity_up
+sessions_up
 write_env
 t1=$(date +%s.%N)
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }

@@ -448,6 +448,15 @@ impl Connections {
         Ok(conn)
     }
 
+    /// The cluster's connection, opened again if it dropped, asking nobody anything: for
+    /// work the person already started (a forward's next browser request).
+    pub async fn get_quietly(
+        &self,
+        settings: &ClusterSettings,
+    ) -> Result<Arc<Connection>, ClusterError> {
+        self.get(settings, refusing_questions()).await
+    }
+
     fn login_request(&self, settings: &ClusterSettings) -> Option<LoginRequest> {
         let Login::Browser {
             authority,

@@ -61,7 +61,8 @@ impl HasKind for SshError {
             | SshError::AuthRejected { .. }
             | SshError::CertificateExpired { .. }
             | SshError::CertificateNotYetValid { .. }
-            | SshError::BadCertificate { .. } => Refused,
+            | SshError::BadCertificate { .. }
+            | SshError::NotForwarded { .. } => Refused,
             SshError::WrongPassphrase { .. }
             | SshError::KeyMissing { .. }
             | SshError::PublicHalf { .. }

@@ -11,6 +11,7 @@ pub mod discovery;
 pub mod doctor;
 pub mod download;
 pub mod error_kind;
+pub mod forward;
 #[cfg(test)]
 mod fuzz_parsers;
 pub mod gpu;
@@ -23,6 +24,7 @@ pub mod local_pick;
 pub mod onboarding;
 pub mod owner;
 pub mod secrets;
+pub mod sessions;
 pub mod settings;
 pub mod sites;
 pub mod ssh;

@@ -140,6 +140,14 @@ const MIGRATIONS: &[&str] = &[
     // array; NULL: the whole file or folder `local_root`): 100,000 dropped files are one
     // transfer, not 100,000.
     "ALTER TABLE transfers ADD COLUMN picked TEXT;",
+    // 17: interactive sessions: a job whose server is opened through a forward; when its
+    // server was first seen answering.
+    "CREATE TABLE sessions (
+        job TEXT PRIMARY KEY NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        open_path TEXT NOT NULL,        -- the page to open, {token} for the server's token
+        ready_at TEXT
+    );",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -129,6 +129,8 @@ impl Scheduler for ThisComputer {
             .current_dir(&dir)
             .env("USINE_ARRAY", array)
             .env("SLURM_JOB_ID", numeric_id.to_string())
+            // The run's own name, which Usine knows it by (a session's file is named so).
+            .env("USINE_RUN_ID", tag)
             .env("SLURM_JOB_NAME", &spec.name)
             .env("SLURM_NNODES", "1")
             .env("SLURM_JOB_NUM_NODES", "1")

@@ -6,6 +6,7 @@ use russh::ChannelMsg;
 use russh::client::{self, Handle};
 use russh::keys::PublicKeyOrCertificate;
 use serde::Serialize;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use ts_rs::TS;
 
@@ -465,6 +466,53 @@ impl Connection {
         russh_sftp::client::SftpSession::new_with_config(channel.into_stream(), config)
             .await
             .map_err(|e| broken(format!("SFTP did not start: {e}")))
+    }
+
+    /// A byte stream to `host:port` as the login node reaches it (`direct-tcpip`, what
+    /// `ssh -L` asks for), on this connection: no new login, no new one-time code. A login
+    /// node that does not forward answers [`SshError::NotForwarded`].
+    pub async fn open_direct(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> Result<impl AsyncRead + AsyncWrite + Unpin + Send + 'static, SshError> {
+        match self
+            .handle
+            .channel_open_direct_tcpip(host, u32::from(port), "127.0.0.1", 0)
+            .await
+        {
+            Ok(channel) => Ok(channel.into_stream()),
+            Err(russh::Error::ChannelOpenFailure(why)) => Err(SshError::NotForwarded {
+                target: format!("{host}:{port}"),
+                reason: match why {
+                    russh::ChannelOpenFailure::AdministrativelyProhibited => {
+                        "forwarding is turned off".into()
+                    }
+                    russh::ChannelOpenFailure::ConnectFailed => "cannot connect".into(),
+                    other => format!("{other:?}"),
+                },
+            }),
+            Err(e) => Err(SshError::Disconnected {
+                host: self.endpoint.host.clone(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// `command`'s stdin and stdout as one byte stream (a relay through the cluster when the
+    /// login node does not forward). Like an SFTP session, it is not counted among the
+    /// commands running at once: it lives as long as what it carries.
+    pub async fn open_pipe(
+        &self,
+        command: &str,
+    ) -> Result<impl AsyncRead + AsyncWrite + Unpin + Send + 'static, SshError> {
+        let broken = |e: russh::Error| SshError::Disconnected {
+            host: self.endpoint.host.clone(),
+            reason: e.to_string(),
+        };
+        let channel = self.session_channel().await.map_err(broken)?;
+        channel.exec(true, command).await.map_err(broken)?;
+        Ok(channel.into_stream())
     }
 
     /// Closes the connection politely (the server logs a normal disconnect).

@@ -5,6 +5,13 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum SshError {
     #[error("{}", crate::tr!(
+        en: "The cluster's login node does not pass connections on to {} ({}); Usine goes through the job itself instead.",
+        fr: "Le nœud de connexion du cluster ne transmet pas les connexions vers {} ({}) ; Usine passe alors par le job lui-même.",
+        .target, .reason
+    ))]
+    NotForwarded { target: String, reason: String },
+
+    #[error("{}", crate::tr!(
         en: "Cannot reach {} on port {} ({}). Check your internet connection; some clusters are only reachable from your institution's network or VPN.",
         fr: "Impossible de joindre {} sur le port {} ({}). Vérifiez votre connexion internet ; certains clusters ne sont joignables que depuis le réseau de votre institution ou par VPN.",
         .host, .port, .reason
