@@ -5,6 +5,7 @@ mod files_cmd;
 mod gpu_cmd;
 mod jobs_cmd;
 mod key_cmd;
+mod session_cmd;
 mod terminal;
 mod transfer_cmd;
 
@@ -64,6 +65,12 @@ enum Command {
     /// A job's GPU samples: export them as a chart or a table.
     #[command(subcommand)]
     Metrics(gpu_cmd::MetricsCommand),
+    /// JupyterLab, TensorBoard or your own web app on a compute node (or this computer),
+    /// opened through the cluster's connection.
+    #[command(subcommand)]
+    Session(session_cmd::SessionCommand),
+    /// Reach a port of a running job's node from this computer (until Ctrl-C).
+    Forward(session_cmd::ForwardArgs),
 }
 
 #[derive(Subcommand)]
@@ -98,6 +105,8 @@ fn main() -> ExitCode {
         Command::Job(c) => block_on(jobs_cmd::job(c, cli.json)).map(|()| true),
         Command::Watch(args) => block_on(gpu_cmd::watch(args)).map(|()| true),
         Command::Metrics(c) => gpu_cmd::metrics(c).map(|()| true),
+        Command::Session(c) => block_on(session_cmd::run(c, cli.json)).map(|()| true),
+        Command::Forward(args) => block_on(session_cmd::forward(args, cli.json)).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -88,7 +88,7 @@ fn show_login_page(destination: &str, url: &str, code: Option<&str>) -> Answer {
 
 /// Opens `url` with the program `$BROWSER` names, as many terminal tools do; without it the
 /// person opens the printed address themselves (a terminal may be on a machine without one).
-fn open_browser(url: &str) {
+pub fn open_browser(url: &str) {
     let Some(browser) = std::env::var_os("BROWSER").filter(|b| !b.is_empty()) else {
         return;
     };

@@ -55,6 +55,24 @@ pub enum ForwardError {
         .0
     ))]
     NoRelay(String),
+    #[error(transparent)]
+    Job(#[from] crate::jobs::scheduler::JobError),
+    #[error("{}", crate::tr!(
+        en: "Job {} is not running on {} now (its nodes: {}). Forward a port of a running job, on one of its nodes.",
+        fr: "Le job {} ne tourne pas sur {} maintenant (ses nœuds : {}). Redirigez un port d'un job en cours, sur l'un de ses nœuds.",
+        .job, .node, .nodes
+    ))]
+    NotOnNode {
+        job: String,
+        node: String,
+        nodes: String,
+    },
+    #[error("{}", crate::tr!(
+        en: "Jobs on this computer listen on this computer already: open http://127.0.0.1:{}/ directly.",
+        fr: "Les jobs sur cet ordinateur écoutent déjà sur cet ordinateur : ouvrez directement http://127.0.0.1:{}/.",
+        .0
+    ))]
+    Here(u16),
     #[error("{}", crate::tr!(
         en: "No port is free on this computer for the forward ({}). Close another forward or program, then try again.",
         fr: "Aucun port n'est libre sur cet ordinateur pour la redirection ({}). Fermez une autre redirection ou un programme, puis réessayez.",
@@ -68,7 +86,9 @@ impl crate::error_kind::HasKind for ForwardError {
         match self {
             Self::Cluster(e) => e.kind(),
             Self::Ssh(e) => e.kind(),
-            Self::NoRelay(_) => crate::error_kind::ErrorKind::Refused,
+            Self::Job(e) => e.kind(),
+            Self::NoRelay(_) | Self::NotOnNode { .. } => crate::error_kind::ErrorKind::Refused,
+            Self::Here(_) => crate::error_kind::ErrorKind::Invalid,
             Self::Local(_) => crate::error_kind::ErrorKind::Local,
         }
     }
@@ -167,6 +187,72 @@ impl Forwards {
             None => false,
         }
     }
+}
+
+/// The nodes a job of the cluster runs on now, as Slurm names them (none once it ended).
+pub async fn nodes_of(conn: &Connection, job: &str) -> Result<Vec<String>, SshError> {
+    let out = conn
+        .exec(&format!(
+            "scontrol show hostnames \"$(squeue -h -j {} -t R -o %N)\" 2>/dev/null",
+            quote(job)
+        ))
+        .await?;
+    Ok(out
+        .stdout_text()
+        .lines()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Forwards `port` of a running job's node (its first, or `node`) to 127.0.0.1:`local_port`
+/// (0: any free one): `usine forward JOB PORT`, for experts' own servers.
+#[allow(clippy::too_many_arguments)]
+pub async fn to_job(
+    store: &std::sync::Mutex<crate::store::Store>,
+    connections: &Connections,
+    forwards: &Forwards,
+    how: &crate::jobs::targets::Opening,
+    job: &str,
+    port: u16,
+    node: Option<&str>,
+    local_port: u16,
+) -> Result<ForwardView, ForwardError> {
+    use crate::jobs::scheduler::JobError;
+    let entry = crate::jobs::history::get(&crate::store::lock(store), job)
+        .map_err(|_| JobError::NotFound(job.to_owned()))?;
+    if entry.target == crate::target::THIS_COMPUTER_ID {
+        return Err(ForwardError::Here(port));
+    }
+    let scheduler = crate::jobs::targets::open_as(store, connections, &entry.target, how).await?;
+    let Some(ssh) = scheduler.ssh() else {
+        return Err(ForwardError::Here(port));
+    };
+    let scheduler_id = entry.scheduler_id.clone().unwrap_or_default();
+    let nodes = nodes_of(ssh.connection(), &scheduler_id).await?;
+    let chosen = match node {
+        Some(n) => nodes.iter().find(|m| *m == n).cloned(),
+        None => nodes.first().cloned(),
+    };
+    let Some(chosen) = chosen else {
+        return Err(ForwardError::NotOnNode {
+            job: scheduler_id,
+            node: node.unwrap_or("-").to_owned(),
+            nodes: nodes.join(", "),
+        });
+    };
+    let settings =
+        crate::cluster::get(&crate::store::lock(store), &entry.target).map_err(JobError::from)?;
+    let to = Destination {
+        settings,
+        job: scheduler_id,
+        node: chosen,
+        port,
+    };
+    forwards
+        .open(connections, &format!("{}:{port}", entry.id), to, local_port)
+        .await
 }
 
 /// The login node's forwarding when it reaches the node; otherwise a relay through the job.

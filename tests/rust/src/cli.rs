@@ -37,6 +37,19 @@ impl Sandbox {
         }
     }
 
+    /// The command with the sandbox's folders, to start in the background (a tunnel that
+    /// stays open until it is killed).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(args)
+            .env("USINE_DATA_DIR", &self.data)
+            .env("HOME", &self.home)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
     pub fn run(&self, args: &[&str], stdin: &str) -> Output {
         self.run_with(args, stdin, &[])
     }
