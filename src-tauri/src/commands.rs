@@ -160,7 +160,7 @@ pub(crate) fn relay_questions<R: Runtime>(app: AppHandle<R>, cluster: String) ->
         while let Some(question) = rx.recv().await {
             let kind = question.kind.clone();
             if let QuestionKind::BrowserLogin { url, .. } = &kind {
-                crate::files::open_login_page(&app, url);
+                crate::files::open_page(&app, url);
             }
             let state = tauri::Manager::state::<AppState>(&app);
             let id = state.park(&cluster, question);

@@ -195,15 +195,16 @@ pub fn open_link<R: Runtime>(app: AppHandle<R>, url: String) -> Result<(), UiErr
         .map_err(|e| refused(e.to_string()))
 }
 
-/// Opens a browser login's page (the address the core built for the identity provider) in the
-/// system browser, or in the program `USINE_BROWSER` names (a browser other than the default
-/// one, or the lab's test browser).
-pub(crate) fn open_login_page<R: Runtime>(app: &AppHandle<R>, url: &str) {
+/// Opens a page the core built (a browser login's, a session's) in the system browser, or in
+/// the program `USINE_BROWSER` names (a browser other than the default one, or the lab's test
+/// browser). The address may carry a secret: it is never logged.
+pub(crate) fn open_page<R: Runtime>(app: &AppHandle<R>, url: &str) {
     let with = std::env::var("USINE_BROWSER")
         .ok()
         .filter(|b| !b.is_empty());
-    if let Err(error) = app.opener().open_url(url, with) {
-        tracing::warn!(%error, "could not open the login page; the dialog shows its address");
+    if app.opener().open_url(url, with).is_err() {
+        // Not the error itself: it may quote the address.
+        tracing::warn!("could not start the browser for a page");
     }
 }
 

@@ -14,6 +14,7 @@ mod logging;
 mod notifications;
 mod opened;
 mod page_recovery;
+mod sessions;
 mod state;
 mod transfers;
 mod updates;
@@ -85,6 +86,16 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             guide::guide_at_start,
             guide::save_guide,
             guide::guide_add_cluster,
+            sessions::session_kinds,
+            sessions::plan_session,
+            sessions::start_session,
+            sessions::list_sessions,
+            sessions::open_session,
+            sessions::stop_session,
+            sessions::extend_session,
+            sessions::forward_port,
+            sessions::list_forwards,
+            sessions::close_forward,
             updates::update_status,
             updates::check_update,
             updates::install_update,
@@ -120,6 +131,7 @@ pub fn configure<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             live::start_host_metrics(app.handle().clone());
             live::watch_certificates(app.handle().clone());
             jobs::start_tracker(app.handle().clone());
+            sessions::start_watch(app.handle().clone());
             Ok(())
         })
 }

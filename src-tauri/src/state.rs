@@ -26,6 +26,10 @@ pub struct AppState {
     pub listings: usine_core::cluster_files::Listings,
     /// Where downloads of this session landed: the only places Open may open.
     pub landed: Mutex<Vec<std::path::PathBuf>>,
+    /// Ports of jobs' nodes reachable from this computer (sessions' ways in among them).
+    pub forwards: usine_core::forward::Forwards,
+    /// Wakes the session watch (a session was started).
+    pub sessions_changed: tokio::sync::Notify,
 }
 
 impl AppState {
@@ -40,6 +44,8 @@ impl AppState {
             transfers: Mutex::new(HashMap::new()),
             listings: Default::default(),
             landed: Mutex::new(Vec::new()),
+            forwards: Default::default(),
+            sessions_changed: tokio::sync::Notify::new(),
         }
     }
 

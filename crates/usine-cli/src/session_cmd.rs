@@ -19,7 +19,7 @@ pub enum SessionCommand {
     /// The kinds of session: jupyterlab, tensorboard, web-app.
     Kinds,
     /// Start a session as a batch job (checked and costed first); --open opens it when ready.
-    Start(StartArgs),
+    Start(Box<StartArgs>),
     /// Sessions, with their state, time left and GPU-hours.
     List,
     /// Open a running session in the browser ($BROWSER), waiting for it to be ready; the
@@ -84,31 +84,52 @@ pub struct ForwardArgs {
 }
 
 pub async fn run(command: SessionCommand, json: bool) -> anyhow::Result<()> {
-    let store = Mutex::new(Store::open_default()?);
-    let connections = Connections::default();
-    let asking = Opening::Asking(terminal::questions());
     match command {
         SessionCommand::Kinds => print_kinds(json),
-        SessionCommand::Start(args) => {
-            let open = args.open;
-            let started = sessions::start(&store, &connections, &asking, &request(args)).await?;
-            print_started(&started, json);
-            if open {
-                open_and_wait(&store, &connections, &asking, &started.id).await?;
-            }
-        }
-        SessionCommand::List => print_list(&sessions::list(&store, None)?, json),
-        SessionCommand::Open { id } => open_and_wait(&store, &connections, &asking, &id).await?,
-        SessionCommand::Stop { id } => {
-            let forwards = Forwards::default();
-            let stopped = sessions::stop(&store, &connections, &forwards, &asking, &id).await?;
-            println!("Stopped. It used {:.2} GPU-hours.", stopped.gpu_hours);
-        }
-        SessionCommand::Extend { id, minutes } => {
-            sessions::extend(&store, &connections, &asking, &id, minutes).await?;
-            println!("The session has {minutes} more minutes.");
-        }
+        SessionCommand::Start(args) => start(*args, json).await?,
+        SessionCommand::List => print_list(&sessions::list(&open_store()?, None)?, json),
+        SessionCommand::Open { id } => open(&id).await?,
+        SessionCommand::Stop { id } => stop(&id).await?,
+        SessionCommand::Extend { id, minutes } => extend(&id, minutes).await?,
     }
+    Ok(())
+}
+
+fn open_store() -> anyhow::Result<Mutex<Store>> {
+    Ok(Mutex::new(Store::open_default()?))
+}
+
+fn asking() -> Opening {
+    Opening::Asking(terminal::questions())
+}
+
+pub async fn start(args: StartArgs, json: bool) -> anyhow::Result<()> {
+    let (store, connections) = (open_store()?, Connections::default());
+    let then_open = args.open;
+    let started = sessions::start(&store, &connections, &asking(), &request(args)).await?;
+    print_started(&started, json);
+    if then_open {
+        open_and_wait(&store, &connections, &asking(), &started.id).await?;
+    }
+    Ok(())
+}
+
+pub async fn open(id: &str) -> anyhow::Result<()> {
+    open_and_wait(&open_store()?, &Connections::default(), &asking(), id).await
+}
+
+pub async fn stop(id: &str) -> anyhow::Result<()> {
+    let (store, connections, forwards) =
+        (open_store()?, Connections::default(), Forwards::default());
+    let stopped = sessions::stop(&store, &connections, &forwards, &asking(), id).await?;
+    println!("Stopped. It used {:.2} GPU-hours.", stopped.gpu_hours);
+    Ok(())
+}
+
+pub async fn extend(id: &str, minutes: u64) -> anyhow::Result<()> {
+    let (store, connections) = (open_store()?, Connections::default());
+    sessions::extend(&store, &connections, &asking(), id, minutes).await?;
+    println!("The session has {minutes} more minutes.");
     Ok(())
 }
 
@@ -240,21 +261,15 @@ fn short(id: &str) -> &str {
 }
 
 pub async fn forward(args: ForwardArgs, json: bool) -> anyhow::Result<()> {
-    let store = Mutex::new(Store::open_default()?);
-    let (connections, forwards) = (Connections::default(), Forwards::default());
-    let asking = Opening::Asking(terminal::questions());
-    let (node, local) = (args.node.as_deref(), args.local_port);
-    let f = forward::to_job(
-        &store,
-        &connections,
-        &forwards,
-        &asking,
-        &args.job,
-        args.port,
-        node,
-        local,
-    )
-    .await?;
+    let (store, connections, forwards) =
+        (open_store()?, Connections::default(), Forwards::default());
+    let wanted = forward::JobPort {
+        job: args.job,
+        port: args.port,
+        node: args.node,
+        local_port: args.local_port,
+    };
+    let f = forward::to_job(&store, &connections, &forwards, &asking(), &wanted).await?;
     print_forward(&f, json);
     tokio::signal::ctrl_c().await?;
     Ok(())

@@ -41,6 +41,8 @@ pub enum AppEvent {
     FilesDropped(Dropped),
     /// A browser login's certificate was renewed, or the person must log in again.
     Certificate(crate::browser_login::WalletEvent),
+    /// A session became ready, its way in opened, or it is about to end: list them again.
+    SessionsChanged,
 }
 
 /// What was dropped on the window, and where (CSS pixels from the window's top left), so the

@@ -206,20 +206,29 @@ pub async fn nodes_of(conn: &Connection, job: &str) -> Result<Vec<String>, SshEr
         .collect())
 }
 
-/// Forwards `port` of a running job's node (its first, or `node`) to 127.0.0.1:`local_port`
-/// (0: any free one): `usine forward JOB PORT`, for experts' own servers.
-#[allow(clippy::too_many_arguments)]
+/// A port of a running job that an expert wants on this computer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobPort {
+    /// Usine's id of the job, or Slurm's.
+    pub job: String,
+    pub port: u16,
+    /// One of the job's nodes; its first when `None`.
+    pub node: Option<String>,
+    /// The port here; 0 takes any free one.
+    pub local_port: u16,
+}
+
+/// Forwards a port of a running job's node to 127.0.0.1: `usine forward JOB PORT`, for
+/// experts' own servers.
 pub async fn to_job(
     store: &std::sync::Mutex<crate::store::Store>,
     connections: &Connections,
     forwards: &Forwards,
     how: &crate::jobs::targets::Opening,
-    job: &str,
-    port: u16,
-    node: Option<&str>,
-    local_port: u16,
+    wanted: &JobPort,
 ) -> Result<ForwardView, ForwardError> {
     use crate::jobs::scheduler::JobError;
+    let (job, port, node) = (wanted.job.as_str(), wanted.port, wanted.node.as_deref());
     let entry = crate::jobs::history::get(&crate::store::lock(store), job)
         .map_err(|_| JobError::NotFound(job.to_owned()))?;
     if entry.target == crate::target::THIS_COMPUTER_ID {
@@ -251,7 +260,12 @@ pub async fn to_job(
         port,
     };
     forwards
-        .open(connections, &format!("{}:{port}", entry.id), to, local_port)
+        .open(
+            connections,
+            &format!("{}:{port}", entry.id),
+            to,
+            wanted.local_port,
+        )
         .await
 }
 

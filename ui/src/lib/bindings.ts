@@ -526,7 +526,71 @@ export type ExportFormat = "png" | "svg" | "csv";
 
 export type ErrorKind = "offline" | "refused" | "needsYou" | "notFound" | "invalid" | "busy" | "local";
 
-export type AppEvent = { "name": "host-metrics", "payload": HostMetrics } | { "name": "ssh-question", "payload": AskedQuestion } | { "name": "cluster-state", "payload": ClusterStateEvent } | { "name": "transfer-progress", "payload": Progressed } | { "name": "transfer-done", "payload": TransferDone } | { "name": "download-progress", "payload": Progressed } | { "name": "download-done", "payload": TransferDone } | { "name": "job-changed", "payload": JobEntry } | { "name": "gpu-samples", "payload": JobRef } | { "name": "job-idle", "payload": IdleJob } | { "name": "open-job", "payload": string } | { "name": "open-script" } | { "name": "update-available", "payload": AvailableUpdate } | { "name": "files-dropped", "payload": Dropped } | { "name": "certificate", "payload": WalletEvent };
+export type SessionRequest = { kind: string, target: string, 
+/**
+ * TensorBoard's folder of event files (`~` is the home).
+ */
+folder: string | null, 
+/**
+ * The web app's own command.
+ */
+command: string | null, gpus: number | null, gpuType: string | null, cpus: number | null, timeLimitMinutes: number | null, partition: string | null, account: string | null, 
+/**
+ * Modules, Python environment, container: where the server is installed.
+ */
+environment: Environment, workingDir: string | null, };
+
+export type SessionView = { 
+/**
+ * The job's id in Usine.
+ */
+id: string, kind: string, title: string, target: string, job: JobEntry, 
+/**
+ * Running, and its server answered (its connection file was read).
+ */
+ready: boolean, 
+/**
+ * Minutes before Slurm ends it, while it runs.
+ */
+minutesLeft: number | null, gpus: number, 
+/**
+ * GPU-hours spent so far (all of them once it ended).
+ */
+gpuHours: number, 
+/**
+ * The way in from this computer, while open in this process.
+ */
+forward: ForwardView | null, };
+
+export type SessionPlan = { spec: JobSpec, problems: Array<Problem>, cost: CostEstimate, };
+
+export type Stopped = { gpuHours: number, };
+
+export type SessionKind = { id: string, title: string, summary: string, asks: Asks | null, 
+/**
+ * Resources and time a session of this kind starts from.
+ */
+spec: JobSpec, };
+
+export type Asks = "folder" | "command";
+
+export type ForwardView = { 
+/**
+ * Usine's id for the forward (the job's for a session).
+ */
+id: string, cluster: string, 
+/**
+ * Slurm's job id.
+ */
+job: string, node: string, port: number, 
+/**
+ * The port on 127.0.0.1 that reaches it.
+ */
+localPort: number, route: Route, };
+
+export type Route = { "kind": "direct" } | { "kind": "relay", program: string, };
+
+export type AppEvent = { "name": "host-metrics", "payload": HostMetrics } | { "name": "ssh-question", "payload": AskedQuestion } | { "name": "cluster-state", "payload": ClusterStateEvent } | { "name": "transfer-progress", "payload": Progressed } | { "name": "transfer-done", "payload": TransferDone } | { "name": "download-progress", "payload": Progressed } | { "name": "download-done", "payload": TransferDone } | { "name": "job-changed", "payload": JobEntry } | { "name": "gpu-samples", "payload": JobRef } | { "name": "job-idle", "payload": IdleJob } | { "name": "open-job", "payload": string } | { "name": "open-script" } | { "name": "update-available", "payload": AvailableUpdate } | { "name": "files-dropped", "payload": Dropped } | { "name": "certificate", "payload": WalletEvent } | { "name": "sessions-changed" };
 
 export type ClusterStateEvent = { cluster: string, state: ConnectionState, };
 

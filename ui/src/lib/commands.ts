@@ -1,7 +1,7 @@
 // Generated from the #[tauri::command] signatures in src-tauri by `ipc_contract`.
 // Do not edit: run `UPDATE_BINDINGS=1 cargo test -p usine-app ipc_contract` instead.
 import type { Channel } from "@tauri-apps/api/core";
-import type { AvailableUpdate, Candidates, CertificateStatus, ClusterPlace, ClusterProfile, ClusterView, Deleted, Draft, DraftView, ExportFormat, FilePreview, FileTail, FolderPage, FolderView, GeneratedKey, GpuSummary, Guide, IfTaken, InputsAttached, JobEntry, JobSpec, Lang, Login, Logs, Moved, NewCluster, PathSize, PickKind, Place, Settings, Site, Target, Template, TransferCancelled, TransferFiles, TransferSummary, UploadStarted } from "./bindings";
+import type { AvailableUpdate, Candidates, CertificateStatus, ClusterPlace, ClusterProfile, ClusterView, Deleted, Draft, DraftView, ExportFormat, FilePreview, FileTail, FolderPage, FolderView, ForwardView, GeneratedKey, GpuSummary, Guide, IfTaken, InputsAttached, JobEntry, JobSpec, Lang, Login, Logs, Moved, NewCluster, PathSize, PickKind, Place, SessionKind, SessionPlan, SessionRequest, SessionView, Settings, Site, Stopped, Target, Template, TransferCancelled, TransferFiles, TransferSummary, UploadStarted } from "./bindings";
 
 export type QuestionAnswer = { "kind": "trust" } | { "kind": "texts", texts: Array<string>, } | { "kind": "cancel" };
 
@@ -84,6 +84,16 @@ export type Commands = {
   guide_at_start: { args: Record<string, never>; result: Guide | null };
   save_guide: { args: { guide: Guide }; result: void };
   guide_add_cluster: { args: { place: Place; user: string; login: Login; publicKey: string | null }; result: Guide };
+  session_kinds: { args: Record<string, never>; result: Array<SessionKind> };
+  plan_session: { args: { request: SessionRequest }; result: SessionPlan };
+  start_session: { args: { request: SessionRequest }; result: SessionView };
+  list_sessions: { args: Record<string, never>; result: Array<SessionView> };
+  open_session: { args: { id: string }; result: SessionView };
+  stop_session: { args: { id: string }; result: Stopped };
+  extend_session: { args: { id: string; minutes: number }; result: void };
+  forward_port: { args: { job: string; port: number }; result: ForwardView };
+  list_forwards: { args: Record<string, never>; result: Array<ForwardView> };
+  close_forward: { args: { id: string }; result: boolean };
   update_status: { args: Record<string, never>; result: UpdateStatus };
   check_update: { args: Record<string, never>; result: AvailableUpdate | null };
   install_update: { args: { progress: Channel<UpdateDownload> }; result: void };

@@ -23,6 +23,7 @@ describe("catalogues", () => {
       "term.scratch.expert",
       "time.minutes",
       "browse.place.scratch",
+      "nav.sessions",
     ];
     const same = keys.filter(
       (k) => translate("fr", k) === en[k] && words(en[k]).length > 5 && !sameWord.includes(k),

@@ -57,6 +57,12 @@ import type {
   PickKind,
   CertificateStatus,
   WalletEvent,
+  SessionKind,
+  SessionPlan,
+  SessionRequest,
+  SessionView,
+  Stopped,
+  ForwardView,
 } from "./bindings";
 
 /** The name of an event the app sends (generated from the core's `AppEvent`). */
@@ -300,3 +306,21 @@ export const attachInputs = (id: string, paths: string[]): Promise<InputsAttache
 /** Brings a job's outputs back into its folder in Downloads, one download per output folder;
  *  progress and the ends come as download events under the ids returned. */
 export const bringBackJob = (id: string): Promise<string[]> => call("bring_back_job", { id });
+
+export const sessionKinds = (): Promise<SessionKind[]> => call("session_kinds");
+/** What a session would cost and what is wrong with it, before it starts. */
+export const planSession = (request: SessionRequest): Promise<SessionPlan> =>
+  call("plan_session", { request });
+export const startSession = (request: SessionRequest): Promise<SessionView> =>
+  call("start_session", { request });
+export const listSessions = (): Promise<SessionView[]> => call("list_sessions");
+/** Opens the session's page in the system browser (the window never sees its token). */
+export const openSession = (id: string): Promise<SessionView> => call("open_session", { id });
+export const stopSession = (id: string): Promise<Stopped> => call("stop_session", { id });
+export const extendSession = (id: string, minutes: number): Promise<void> =>
+  call("extend_session", { id, minutes });
+export const onSessionsChanged = (handler: () => void) => on("sessions-changed", () => handler());
+export const forwardPort = (job: string, port: number): Promise<ForwardView> =>
+  call("forward_port", { job, port });
+export const listForwards = (): Promise<ForwardView[]> => call("list_forwards");
+export const closeForward = (id: string): Promise<boolean> => call("close_forward", { id });

@@ -547,22 +547,83 @@ pub async fn extend(
     Ok(())
 }
 
-/// After a restart or a dropped link: the way in to every ready session of the connected
-/// clusters, opened again (a session the cluster ended shows as ended). Errors are logged
-/// per session, never stop the others.
-pub async fn reopen(store: &Mutex<Store>, connections: &Connections, forwards: &Forwards) {
-    let connected = connections.connected().await;
-    let Ok(all) = list(store, Some(forwards)) else {
-        return;
-    };
-    for s in all {
-        let here = s.target == THIS_COMPUTER_ID;
-        if s.job.finished || s.forward.is_some() || here || !connected.contains(&s.target) {
-            continue;
+/// What the app tells the person about a session.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionNotice {
+    /// Its server answers: it can be opened.
+    Ready(SessionView),
+    /// Ten minutes or less before the cluster ends it.
+    EndsSoon(SessionView),
+}
+
+impl SessionNotice {
+    /// The notification's title and text.
+    pub fn words(&self) -> (String, String) {
+        match self {
+            Self::Ready(s) => (
+                crate::tr!(en: "{} is ready", fr: "{} est prêt", s.title),
+                crate::tr!(
+                    en: "Your session on {} answers: open it from Usine's Sessions.",
+                    fr: "Votre session sur {} répond : ouvrez-la depuis les Sessions d'Usine.",
+                    s.target
+                ),
+            ),
+            Self::EndsSoon(s) => (
+                crate::tr!(en: "{} ends in {} minutes", fr: "{} se termine dans {} minutes", s.title, s.minutes_left.unwrap_or(0)),
+                crate::tr!(
+                    en: "Save your work: the cluster ends the session at its time limit.",
+                    fr: "Enregistrez votre travail : le cluster arrête la session à sa limite de temps."
+                ),
+            ),
         }
-        if let Err(error) = open(store, connections, forwards, &Opening::Quietly, &s.id).await {
-            tracing::info!(session = %s.id, %error, "not reopened");
+    }
+}
+
+/// The app's watch over its sessions: each round opens the way in to running sessions of the
+/// connected clusters (after a restart or a dropped link, so Open is at once), and says once
+/// when one becomes ready and when one is about to end.
+#[derive(Default)]
+pub struct Watch {
+    ending_told: std::collections::HashSet<String>,
+}
+
+impl Watch {
+    /// One look: what to tell, and whether any session is unfinished (look again soon).
+    pub async fn round(
+        &mut self,
+        store: &Mutex<Store>,
+        connections: &Connections,
+        forwards: &Forwards,
+    ) -> (Vec<SessionNotice>, bool) {
+        let Ok(all) = list(store, Some(forwards)) else {
+            return (Vec::new(), false);
+        };
+        let connected = connections.connected().await;
+        let mut notices = Vec::new();
+        let mut running = false;
+        for s in all.into_iter().filter(|s| !s.job.finished) {
+            running = true;
+            if s.job.state != JobState::Running {
+                continue;
+            }
+            let reachable = s.target == THIS_COMPUTER_ID || connected.contains(&s.target);
+            let needs_way_in = s.target != THIS_COMPUTER_ID && s.forward.is_none();
+            if reachable && (!s.ready || needs_way_in) {
+                match open(store, connections, forwards, &Opening::Quietly, &s.id).await {
+                    Ok(_) if !s.ready => {
+                        if let Ok(now) = view(store, Some(forwards), &s.id) {
+                            notices.push(SessionNotice::Ready(now));
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::debug!(session = %s.id, %error, "not open yet"),
+                }
+            }
+            if s.minutes_left.is_some_and(|m| m <= 10) && self.ending_told.insert(s.id.clone()) {
+                notices.push(SessionNotice::EndsSoon(s));
+            }
         }
+        (notices, running)
     }
 }
 
