@@ -940,6 +940,149 @@ test("a running GPU job's chart fills in on the Monitor screen, then the job is 
   });
 });
 
+/** The sessions' tokens seen in the addresses the app opened: none may reach its log. */
+const sessionTokens = [];
+
+/** Starts a session from the Sessions screen on the lab (as bob, logged in with his one-time
+ *  code by the first test: the tunnel needs no new code), waits until it is ready, presses
+ *  Open, and returns the address the app handed to the browser, with the card. */
+async function startLabSession(lab, kind, fields, gpuHours) {
+  const pages = path.join(home, "session-pages.txt");
+  mkdirSync(path.join(home, "bin"), { recursive: true });
+  writeFileSync(path.join(home, "bin", "test-browser"), `#!/bin/sh\necho "$1" >> '${pages}'\n`);
+  chmodSync(path.join(home, "bin", "test-browser"), 0o755);
+  rmSync(pages, { force: true });
+  await (await browser.$('nav button[data-screen="sessions"]')).click();
+  await (await browser.$(`input[name="kind"][value="${kind}"]`)).click();
+  await (await browser.$('select[name="target"]')).selectByAttribute("value", "lab");
+  for (const [name, value] of Object.entries(fields)) await fill(`input[name="${name}"]`, value);
+  await fill('input[name="venv"]', lab.USINE_LAB_JUPYTER);
+  await fill('input[name="partition"]', "gpu");
+  await fill('input[name="account"]', lab.USINE_LAB_ACCOUNT);
+  await setTimeLimit("15", "minutes");
+  const cost = await browser.$("[data-cost]");
+  const costs = `Costs at most ${gpuHours} GPU hours.`;
+  await browser.waitUntil(async () => (await cost.getText()) === costs, {
+    timeout: 5_000,
+    timeoutMsg: "the session's cost was not shown",
+  });
+  const before = new Set();
+  for (const c of await browser.$$("[data-session]"))
+    before.add(await c.getAttribute("data-session"));
+  await (await browser.$('[data-action="start-session"]')).click();
+  let card;
+  await browser.waitUntil(
+    async () => {
+      for (const c of await browser.$$("[data-session]"))
+        if (!before.has(await c.getAttribute("data-session"))) card = c;
+      return card !== undefined;
+    },
+    { timeout: 15_000, timeoutMsg: "the new session did not appear" },
+  );
+  await browser.waitUntil(async () => (await card.getAttribute("data-ready")) === "true", {
+    timeout: 120_000,
+    timeoutMsg: `the session did not become ready: ${await card.getText()}`,
+  });
+  assert.match(await card.getText(), /Ready: 1[45] min left/);
+  assert.match(await card.getText(), /Reached through the login node/);
+  await (await card.$('[data-action="open-session"]')).click();
+  await browser.waitUntil(() => existsSync(pages), {
+    timeout: 10_000,
+    timeoutMsg: "Open did not start the browser",
+  });
+  const url = readFileSync(pages, "utf8").trim().split("\n").pop();
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\//);
+  sessionTokens.push(url.match(/[0-9a-f]{48}/)[0]);
+  return { url, card };
+}
+
+/** Stops the session from its card: it says what it used, and the job leaves Slurm's queue. */
+async function stopLabSession(card) {
+  const job = await card.getAttribute("data-job");
+  await (await card.$('[data-action="stop-session"]')).click();
+  await browser.waitUntil(
+    async () => /Stopped\. It used [\d.]+ GPU hours\./.test(await card.getText()),
+    {
+      timeout: 30_000,
+      timeoutMsg: "Stop did not say what the session used",
+    },
+  );
+  // The guide's "lab" is the 24.11 cluster; a job it has forgotten is an invalid id.
+  const squeue = path.join(labSettings().USINE_LAB24_SLURM_BIN, "squeue");
+  const queued = () => {
+    try {
+      return execFileSync(squeue, ["-h", "-j", job, "-t", "PD,R,CG", "-o", "%i"], {
+        stdio: ["ignore", "pipe", "pipe"],
+      })
+        .toString()
+        .trim();
+    } catch (e) {
+      if (/Invalid job id/.test(String(e.stderr))) return "";
+      throw e;
+    }
+  };
+  await browser.waitUntil(async () => queued() === "", {
+    timeout: 60_000,
+    timeoutMsg: `job ${job} is still in Slurm's queue`,
+  });
+}
+
+test("a JupyterLab session on the lab: opened through the tunnel, a notebook cell runs, its GPU chart fills, stopped", async () => {
+  const lab = labSettings();
+  const { url, card } = await startLabSession(lab, "jupyterlab", { gpus: "1" }, "0.25");
+  assert.match(url, /\/lab\?token=[0-9a-f]{48}$/);
+  // The page as a browser uses it: a kernel, and a cell over the kernel's websocket.
+  const cell = execFileSync(path.join(lab.USINE_LAB_JUPYTER, "bin", "python"), [
+    path.resolve(import.meta.dirname, "../lab/notebook_cell.py"),
+    url,
+    "import os; print(os.environ.get('SLURM_JOB_ID') is not None, 6 * 7)",
+  ]).toString();
+  assert.equal(cell, "True 42\n");
+  const chart = await card.$("[data-gpu-chart]");
+  await browser.waitUntil(async () => Number(await chart.getAttribute("data-samples")) >= 1, {
+    timeout: 60_000,
+    timeoutMsg: "the session's GPU chart got no samples",
+  });
+  await browser.saveScreenshot(path.join(out, "session-jupyterlab.png"));
+  await stopLabSession(card);
+});
+
+test("a TensorBoard session on the lab shows a training run's curves", async () => {
+  const lab = labSettings();
+  // A run's event files, as a training script writes them, where the lab's jobs can read them.
+  const runs = mkdtempSync(path.join(os.tmpdir(), "usine-e2e-runs-"));
+  chmodSync(runs, 0o755);
+  execFileSync(path.join(lab.USINE_LAB_JUPYTER, "bin", "python"), [
+    "-c",
+    `import time
+from tensorboard.summary.writer.event_file_writer import EventFileWriter
+from tensorboard.compat.proto.event_pb2 import Event
+from tensorboard.compat.proto.summary_pb2 import Summary
+w = EventFileWriter(${JSON.stringify(runs)})
+for step in range(10):
+    w.add_event(Event(step=step, wall_time=time.time(), summary=Summary(value=[Summary.Value(tag="loss", simple_value=1.0 / (step + 1))])))
+w.close()`,
+  ]);
+  execFileSync("chmod", ["-R", "a+rX", runs]);
+  const { url, card } = await startLabSession(
+    lab,
+    "tensorboard",
+    { gpus: "0", folder: runs },
+    "0.00",
+  );
+  let points = [];
+  const deadline = Date.now() + 60_000;
+  while (points.length < 10 && Date.now() < deadline) {
+    const res = await fetch(`${url}data/plugin/scalars/scalars?run=.&tag=loss`).catch(() => null);
+    if (res?.ok) points = await res.json();
+    else await new Promise((r) => setTimeout(r, 1_000));
+  }
+  assert.equal(points.length, 10, "TensorBoard did not show the run's 10 points");
+  assert.equal(points[9][1], 9);
+  await stopLabSession(card);
+  rmSync(runs, { recursive: true, force: true });
+});
+
 test("a job on this computer shows what it uses of the processors and memory", async () => {
   const name = `e2e-here-${process.pid}`;
   await (await browser.$('nav button[data-screen="drafts"]')).click();
@@ -1463,7 +1606,7 @@ test("the app's log is in the platform's log folder and holds no secret", () => 
   assert.match(log, /Usine starts/);
   console.log(`  log: ${log.split("\n").length} lines at debug level for Usine's own code`);
   // Everything above logged in with these; none may appear.
-  for (const secret of [lab.USINE_LAB_OTP_PASSWORD, lab.USINE_LAB_TOTP_SECRET]) {
+  for (const secret of [lab.USINE_LAB_OTP_PASSWORD, lab.USINE_LAB_TOTP_SECRET, ...sessionTokens]) {
     assert.ok(!log.includes(secret), "a secret reached the log");
   }
   // The browser login's refresh token is in the keychain only; its key, certificate and ID
