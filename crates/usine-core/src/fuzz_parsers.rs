@@ -1,5 +1,6 @@
 //! Mutation fuzzing of every parser of outside output: GPU tools, the GPU recorder's log,
-//! Slurm's text and JSON, `lfs quota`, `df`, SSH config files and imported sbatch scripts.
+//! Slurm's text and JSON, `lfs quota`, `df`, SSH config files, imported sbatch scripts and
+//! interactive sessions' connection files.
 //! Each family starts from real captures (`tests/samples/`) and feeds its parsers mutated
 //! copies: flipped and inserted bytes, tokens the formats care about (`|`, `=`, `NaN`, huge
 //! numbers, multi-byte characters), deleted, repeated and spliced ranges. A panic fails the test
@@ -355,6 +356,16 @@ fn ssh_certificates() {
         if let Ok(cert) = crate::ssh::IssuedCertificate::parse(&text(b)) {
             cert.extension("ssh-domain-grant@core.aai.geant.org");
         }
+    });
+}
+
+#[test]
+fn session_files() {
+    let file = b"gpu-node-17 41234 0123456789abcdef0123456789abcdef0123456789abcdef\n";
+    let lookup = b"gpu-node-17 41234 0123456789abcdef0123456789abcdef\n\n@nodes\ngpu-node-17\ngpu-node-18\n";
+    fuzz("session-file", &[file, lookup], |b| {
+        crate::sessions::connection_file::parse(b);
+        crate::sessions::lookup(b);
     });
 }
 

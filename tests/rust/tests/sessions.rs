@@ -132,6 +132,48 @@ async fn a_jupyterlab_session_answers_through_the_tunnel_again_after_a_dropped_l
     proxy.restore();
     assert_eq!(run_cell(&lab, &opened.url, "print(7 * 6)").await, "42\n");
     assert_eq!(sessions::list(&store, None).unwrap().len(), 1);
+    // Users may not lengthen a running job on the lab, as on most sites: said plainly.
+    let extend = sessions::extend(&store, &connections, &asking(), &started.id, 30).await;
+    assert!(
+        matches!(&extend, Err(SessionError::CannotExtend(..))),
+        "{extend:?}"
+    );
+    assert!(
+        extend
+            .unwrap_err()
+            .to_string()
+            .contains("start a new one with more time")
+    );
+
+    // An app started again (its forwards gone) finds the running session and opens its way in.
+    let after_restart = Forwards::default();
+    let mut watch = sessions::Watch::default();
+    let (notices, running) = watch.round(&store, &connections, &after_restart).await;
+    // Already ready before: no second "ready"; a 10-minute session is about to end, said once.
+    assert!(running);
+    assert!(
+        matches!(notices.as_slice(), [sessions::SessionNotice::EndsSoon(s)] if s.id == started.id),
+        "{} notices",
+        notices.len()
+    );
+    assert!(
+        watch
+            .round(&store, &connections, &after_restart)
+            .await
+            .0
+            .is_empty()
+    );
+    let reopened = after_restart
+        .get(&started.id)
+        .expect("the way in is open again");
+    let url = format!(
+        "http://127.0.0.1:{}/lab?token={}",
+        reopened.local_port,
+        opened.url.rsplit('=').next().unwrap()
+    );
+    assert_eq!(run_cell(&lab, &url, "print(6 * 7)").await, "42\n");
+    after_restart.close(&started.id);
+
     let stopped = sessions::stop(&store, &connections, &forwards, &asking(), &started.id)
         .await
         .unwrap();
