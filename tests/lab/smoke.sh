@@ -129,6 +129,19 @@ check "carol logs in with a valid certificate" carol_is_carol
 check "carol with an expired certificate is refused" refused as_carol "$USINE_LAB_EXPIRED_CERT_KEY" "$USINE_LAB_EXPIRED_CERT" true
 check "carol's key without a certificate is refused" refused as_carol "$USINE_LAB_CERT_KEY" /dev/null true
 check "ProxyJump through the bastion (127.0.0.1:$USINE_LAB_JUMP_PORT)" jump_reaches_login
+check "the login node forwards TCP (sessions' tunnels)" \
+  ssh "${SSH_OPTS[@]}" -i "$USINE_LAB_KEY" -W "127.0.0.1:$USINE_LAB_SSH_PORT" "alice@$USINE_LAB_HOST" </dev/null
+# The no-forwarding login node: SSH_OPTS with its port instead of the usual one.
+nofwd_refuses() {
+  local opts=("${SSH_OPTS[@]:0:${#SSH_OPTS[@]}-2}") said
+  said=$(ssh "${opts[@]}" -p "$USINE_LAB_NOFWD_PORT" -i "$USINE_LAB_KEY" \
+    -W "127.0.0.1:$USINE_LAB_SSH_PORT" "alice@$USINE_LAB_HOST" </dev/null 2>&1)
+  [[ $said == *"administratively prohibited"* ]]
+}
+check "the login node on :$USINE_LAB_NOFWD_PORT lets alice in but refuses to forward" nofwd_refuses
+check "alice's jobs find JupyterLab and TensorBoard in $USINE_LAB_JUPYTER" \
+  as_alice "$USINE_LAB_JUPYTER/bin/jupyter lab --version && $USINE_LAB_JUPYTER/bin/tensorboard --version_tb"
+check "lab24's node name resolves on the login node" getent hosts node24
 check "the bastion lets alice in but gives no shell" bastion_gives_no_shell
 check "SFTP works for alice" sftp_round_trip
 

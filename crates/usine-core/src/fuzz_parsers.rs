@@ -362,7 +362,8 @@ fn ssh_certificates() {
 #[test]
 fn session_files() {
     let file = b"gpu-node-17 41234 0123456789abcdef0123456789abcdef0123456789abcdef\n";
-    let lookup = b"gpu-node-17 41234 0123456789abcdef0123456789abcdef\n\n@nodes\ngpu-node-17\ngpu-node-18\n";
+    let lookup =
+        b"gpu-node-17 41234 0123456789abcdef0123456789abcdef\n\n@nodes\ngpu-node-17\ngpu-node-18\n";
     fuzz("session-file", &[file, lookup], |b| {
         crate::sessions::connection_file::parse(b);
         crate::sessions::lookup(b);
