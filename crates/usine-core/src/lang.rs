@@ -40,6 +40,25 @@ pub fn current() -> Lang {
         })
 }
 
+/// A catalogue entry's words in both languages, as the data files write them: English at the
+/// entry's top level, French under its `fr` table.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub(crate) struct Both<W> {
+    #[serde(flatten)]
+    pub en: W,
+    pub fr: W,
+}
+
+impl<W> Both<W> {
+    /// The words in the current language.
+    pub fn current(self) -> W {
+        match current() {
+            Lang::En => self.en,
+            Lang::Fr => self.fr,
+        }
+    }
+}
+
 /// Runs `f` with `lang` as this thread's language.
 pub fn with<T>(lang: Lang, f: impl FnOnce() -> T) -> T {
     let before = THREAD.with(|t| t.replace(Some(lang)));

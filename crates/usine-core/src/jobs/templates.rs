@@ -33,8 +33,7 @@ struct Words {
 struct Entry {
     id: String,
     #[serde(flatten)]
-    en: Words,
-    fr: Words,
+    words: crate::lang::Both<Words>,
     spec: JobSpec,
 }
 
@@ -51,14 +50,10 @@ fn entries() -> Vec<Entry> {
 }
 
 pub fn all() -> Vec<Template> {
-    let lang = crate::lang::current();
     entries()
         .into_iter()
         .map(|e| {
-            let words = match lang {
-                crate::lang::Lang::En => e.en,
-                crate::lang::Lang::Fr => e.fr,
-            };
+            let words = e.words.current();
             Template {
                 id: e.id,
                 title: words.title,
@@ -82,13 +77,14 @@ mod tests {
     #[test]
     fn every_template_speaks_french_about_the_same_fields() {
         for e in entries() {
+            let (en, fr) = (&e.words.en, &e.words.fr);
             assert_eq!(
-                e.fr.help.keys().collect::<Vec<_>>(),
-                e.en.help.keys().collect::<Vec<_>>(),
+                fr.help.keys().collect::<Vec<_>>(),
+                en.help.keys().collect::<Vec<_>>(),
                 "{}",
                 e.id
             );
-            assert_ne!(e.fr.title, e.en.title, "{}", e.id);
+            assert_ne!(fr.title, en.title, "{}", e.id);
         }
         let fr = crate::lang::with(crate::lang::Lang::Fr, || find("first-cpu-job")).unwrap();
         assert_eq!(fr.title, "Mon premier job : découvrir les processeurs");

@@ -46,8 +46,7 @@ struct Words {
 struct Entry {
     id: String,
     #[serde(flatten)]
-    en: Words,
-    fr: Words,
+    words: crate::lang::Both<Words>,
     asks: Option<Asks>,
     open: String,
     start: String,
@@ -69,14 +68,10 @@ fn entries() -> Vec<Entry> {
 }
 
 pub fn all() -> Vec<SessionKind> {
-    let lang = crate::lang::current();
     entries()
         .into_iter()
         .map(|e| {
-            let words = match lang {
-                crate::lang::Lang::En => e.en,
-                crate::lang::Lang::Fr => e.fr,
-            };
+            let words = e.words.current();
             SessionKind {
                 id: e.id,
                 title: words.title,
@@ -112,7 +107,7 @@ mod tests {
                 "{}",
                 e.id
             );
-            assert_ne!(e.fr.summary, e.en.summary, "{}", e.id);
+            assert_ne!(e.words.fr.summary, e.words.en.summary, "{}", e.id);
             // Other users of a node can read command lines: the token stays off them.
             assert!(!e.start.contains("--token") && !e.start.contains("token=\"$TOKEN"));
         }
