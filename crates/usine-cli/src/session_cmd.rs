@@ -239,11 +239,12 @@ fn print_list(all: &[SessionView], json: bool) {
         println!("No sessions. Start one: usine session start jupyterlab --target …");
     }
     for s in all {
-        let state = match (&s.minutes_left, s.ready, &s.job.waiting_because) {
-            (Some(m), true, _) => format!("ready, {m} min left"),
-            (Some(m), false, _) => format!("starting, {m} min left"),
-            (None, _, Some(why)) => format!("waiting: {why}"),
-            (None, _, None) => format!("{:?}", s.job.state).to_lowercase(),
+        let state = match (s.ready, s.minutes_left, &s.job.waiting_because) {
+            (true, Some(m), _) => format!("ready, {m} min left"),
+            (true, None, _) => "ready".into(),
+            (false, Some(m), _) => format!("starting, {m} min left"),
+            (false, None, Some(why)) => format!("waiting: {why}"),
+            (false, None, None) => format!("{:?}", s.job.state).to_lowercase(),
         };
         println!(
             "{:<14} {:<12} {:<14} {:<28} {:.2} GPU-h",

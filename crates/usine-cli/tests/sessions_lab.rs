@@ -9,23 +9,13 @@ use std::time::Duration;
 use usine_lab_tests::Lab;
 use usine_lab_tests::cli::{Sandbox, add_lab_cluster, text};
 
-fn ok(sb: &Sandbox, args: &[&str]) -> String {
-    let out = sb.run(args, "");
-    assert!(
-        out.status.success(),
-        "usine {args:?}: {}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-/// The first `http://` address a command prints, while it keeps running.
+/// The first `http://` address a command prints, while it keeps running (what it prints
+/// afterwards is read too: a closed pipe would end it).
 fn address_printed(child: &mut Child) -> String {
-    let stdout = child.stdout.take().unwrap();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    while let Some(Ok(line)) = lines.next() {
         if let Some(at) = line.find("http://") {
+            std::thread::spawn(move || lines.for_each(drop));
             return line[at..].split_whitespace().next().unwrap().to_owned();
         }
     }
@@ -36,10 +26,10 @@ fn address_printed(child: &mut Child) -> String {
 
 fn curl(url: &str) -> String {
     let out = std::process::Command::new("curl")
-        .args(["-sf", "--max-time", "30", url])
+        .args(["-sSf", "--max-time", "30", url])
         .output()
         .unwrap();
-    assert!(out.status.success(), "curl {url} failed");
+    assert!(out.status.success(), "curl {url}: {}", text(&out.stderr));
     text(&out.stdout)
 }
 
@@ -52,12 +42,9 @@ fn session_id(started: &str) -> String {
 fn jupyterlab_runs_on_this_computer_before_any_cluster() {
     let lab = Lab::get();
     let sb = Sandbox::new(&lab, false, env!("CARGO_BIN_EXE_usine"));
-    assert!(ok(&sb, &["session", "kinds"]).contains("jupyterlab"));
+    assert!(sb.ok(&["session", "kinds"]).contains("jupyterlab"));
     let venv = lab.var("USINE_LAB_JUPYTER");
-    let started = ok(
-        &sb,
-        &["session", "start", "jupyterlab", "--venv", venv, "--open"],
-    );
+    let started = sb.ok(&["session", "start", "jupyterlab", "--venv", venv, "--open"]);
     let url = started
         .lines()
         .find_map(|l| l.strip_prefix("Open: "))
@@ -80,8 +67,8 @@ fn jupyterlab_runs_on_this_computer_before_any_cluster() {
         .find(|l| l.starts_with("Started"))
         .map(session_id)
         .unwrap();
-    assert!(ok(&sb, &["session", "list"]).contains("ready"));
-    assert!(ok(&sb, &["session", "stop", &id]).contains("0.00 GPU-hours"));
+    assert!(sb.ok(&["session", "list"]).contains("ready"));
+    assert!(sb.ok(&["session", "stop", &id]).contains("0.00 GPU-hours"));
     let port: u16 = url[17..].split('/').next().unwrap().parse().unwrap();
     usine_lab_tests::wait_for("the server stopped", Duration::from_secs(30), || {
         std::net::TcpStream::connect(("127.0.0.1", port))
@@ -98,31 +85,28 @@ fn a_web_app_of_ones_own_opens_and_its_port_forwards_on_the_lab() {
     let sb = Sandbox::new(&lab, true, env!("CARGO_BIN_EXE_usine"));
     let add = add_lab_cluster(&sb, "lab", "alice", &["--key", lab.var("USINE_LAB_KEY")]);
     assert!(add.status.success(), "{}", text(&add.stderr));
-    ok(&sb, &["cluster", "connect", "lab"]);
+    sb.ok(&["cluster", "connect", "lab"]);
     let folder = format!("usine-it/{}", lab.unique("webapp"));
     lab.ssh_alice_ok(&format!(
         "mkdir -p {folder} && echo hello-from-the-node > {folder}/index.html"
     ));
-    let started = ok(
-        &sb,
-        &[
-            "session",
-            "start",
-            "web-app",
-            "--target",
-            "lab",
-            "--partition",
-            "cpu",
-            "--account",
-            lab.var("USINE_LAB_ACCOUNT"),
-            "--time",
-            "10",
-            "--cpus",
-            "1",
-            "--command",
-            &format!("cd ~/{folder} && exec python3 -m http.server \"$PORT\" --bind \"$BIND\""),
-        ],
-    );
+    let started = sb.ok(&[
+        "session",
+        "start",
+        "web-app",
+        "--target",
+        "lab",
+        "--partition",
+        "cpu",
+        "--account",
+        lab.var("USINE_LAB_ACCOUNT"),
+        "--time",
+        "10",
+        "--cpus",
+        "1",
+        "--command",
+        &format!("cd ~/{folder} && exec python3 -m http.server \"$PORT\" --bind \"$BIND\""),
+    ]);
     let id = session_id(&started);
     let job = started
         .split("as job ")
@@ -155,10 +139,12 @@ fn a_web_app_of_ones_own_opens_and_its_port_forwards_on_the_lab() {
         text(&wrong.stderr)
     );
 
-    let _ = forward.kill();
-    let _ = open.kill();
-    assert!(ok(&sb, &["session", "list"]).contains("web-app"));
-    ok(&sb, &["session", "stop", &id]);
+    for mut child in [forward, open] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert!(sb.ok(&["session", "list"]).contains("web-app"));
+    sb.ok(&["session", "stop", &id]);
     usine_lab_tests::wait_for("the job gone", Duration::from_secs(60), || {
         lab.ssh_alice_ok(&format!("squeue -h -j {job} -t PD,R -o %i"))
             .trim()

@@ -331,8 +331,14 @@ fn relay_command(program: &str, to: &Destination) -> String {
 async fn serve(listener: TcpListener, connections: Connections, to: Destination, route: Route) {
     let to = Arc::new(to);
     loop {
-        let Ok((mut socket, _)) = listener.accept().await else {
-            continue;
+        let mut socket = match listener.accept().await {
+            Ok((socket, _)) => socket,
+            Err(error) => {
+                // Out of file descriptors, say: wait instead of spinning.
+                tracing::warn!(%error, "the forward could not accept a connection");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                continue;
+            }
         };
         let (connections, to, route) = (connections.clone(), to.clone(), route.clone());
         tokio::spawn(async move {

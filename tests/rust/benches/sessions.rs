@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use usine_core::cluster::{self, Connections};
 use usine_core::forward::{Destination, Forwards};
-use usine_core::jobs::spec::{Environment, PythonEnv};
 use usine_core::jobs::targets::Opening;
-use usine_core::sessions::{self, SessionError, SessionRequest};
+use usine_core::sessions::{self, SessionError};
 use usine_core::ssh::Questions;
 use usine_core::store::Store;
 use usine_lab_tests::Lab;
@@ -42,19 +41,7 @@ async fn main() {
     println!("From Start to a notebook cell's answer on the lab (medians of {STARTS}):");
     let (mut queue, mut server, mut first_cell, mut total) = (vec![], vec![], vec![], vec![]);
     for _ in 0..STARTS {
-        let request = SessionRequest {
-            kind: "jupyterlab".into(),
-            target: "lab".into(),
-            partition: Some("cpu".into()),
-            account: Some(lab.var("USINE_LAB_ACCOUNT").into()),
-            time_limit_minutes: Some(10),
-            cpus: Some(1),
-            environment: Environment {
-                python: Some(PythonEnv::Venv(lab.var("USINE_LAB_JUPYTER").into())),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
+        let request = lab.session_request("jupyterlab", "lab");
         let t0 = Instant::now();
         let started = sessions::start(&store, &connections, &asking(), &request)
             .await
@@ -183,6 +170,7 @@ async fn main() {
         openssh.push(read_all(ssh_port).await);
     }
     let _ = ssh.kill();
+    let _ = ssh.wait();
     let (u, o) = (median(usine), median(openssh));
     println!("\nTunnel throughput, 1 GiB from the node, medians of {ROUNDS} alternating runs:");
     println!("  Usine (direct-tcpip on its connection)  {u:>8.0} MB/s");

@@ -362,7 +362,9 @@ pub fn view(
     let gpus = job.spec.total_gpus();
     let elapsed = job.record.as_ref().and_then(|r| r.elapsed_seconds);
     let running = job.state == JobState::Running;
-    let minutes_left = running.then(|| {
+    // This computer does not stop a session at its time limit: no minutes are counted down.
+    let limited = job.target != THIS_COMPUTER_ID;
+    let minutes_left = (running && limited).then(|| {
         job.spec
             .time_limit_minutes
             .saturating_sub(elapsed.unwrap_or(0) / 60)
@@ -445,6 +447,11 @@ pub async fn open(
         .map_err(JobError::from)?;
     let (listening, nodes) = lookup(&out.stdout);
     let listening = listening.ok_or(SessionError::Starting)?;
+    // No nodes at all: Slurm did not answer this time (a busy controller); look again later
+    // rather than refuse a session that may well be fine.
+    if nodes.is_empty() {
+        return Err(SessionError::Starting);
+    }
     if !nodes.contains(&listening.host) {
         return Err(SessionError::NotItsNode(listening.host));
     }
