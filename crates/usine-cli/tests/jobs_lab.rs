@@ -21,17 +21,6 @@ fn lab_with_alice_and(lab: &Lab, extra: &[&str]) -> Sandbox {
     sb
 }
 
-fn ok(sb: &Sandbox, args: &[&str]) -> String {
-    let out = sb.run(args, "");
-    assert!(
-        out.status.success(),
-        "usine {args:?}: {}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
 /// Cancels a lab job when dropped, so a failed test does not leave it holding the lab's GPUs.
 struct CancelOnDrop<'a>(&'a Sandbox, String);
 
@@ -54,7 +43,7 @@ fn new_draft(sb: &Sandbox, sets: &[&str]) -> String {
     for s in sets {
         args.extend(["--set", s]);
     }
-    let out: serde_json::Value = serde_json::from_str(&ok(sb, &args)).unwrap();
+    let out: serde_json::Value = serde_json::from_str(&sb.ok(&args)).unwrap();
     out["draft"]["id"].as_str().unwrap().to_owned()
 }
 
@@ -72,21 +61,21 @@ fn template_to_draft_to_a_finished_job_with_its_output(lab: Lab) {
             "commands=echo hello from $SLURM_JOB_NAME\n",
         ],
     );
-    let check = ok(&sb, &["draft", "check", &draft]);
+    let check = sb.ok(&["draft", "check", &draft]);
     assert!(check.contains("Checks: all good."), "{check}");
-    let script = ok(&sb, &["draft", "export", &draft]);
+    let script = sb.ok(&["draft", "export", &draft]);
     assert!(
         script.contains(&format!("#SBATCH --job-name={name}")),
         "{script}"
     );
 
-    let submitted = ok(&sb, &["submit", &draft, "--json"]);
+    let submitted = sb.ok(&["submit", &draft, "--json"]);
     let job: serde_json::Value = serde_json::from_str(&submitted).unwrap();
     let id = job["id"].as_str().unwrap().to_owned();
-    let logs = ok(&sb, &["job", "logs", &id, "--follow"]);
+    let logs = sb.ok(&["job", "logs", &id, "--follow"]);
     assert!(logs.contains(&format!("hello from {name}")), "{logs}");
     assert!(logs.trim_end().ends_with("--- completed ---"), "{logs}");
-    let list = ok(&sb, &["jobs"]);
+    let list = sb.ok(&["jobs"]);
     assert!(
         list.lines()
             .any(|l| l.contains(&name) && l.ends_with("completed")),
@@ -118,7 +107,7 @@ fn a_job_the_project_cannot_pay_for_is_stopped_before_it_is_sent() {
         said.contains("shorten the time limit to 00:15:00"),
         "{said}"
     );
-    assert!(ok(&sb, &["jobs"]).contains("No jobs yet"));
+    assert!(sb.ok(&["jobs"]).contains("No jobs yet"));
 }
 
 #[test]
@@ -136,12 +125,12 @@ fn a_job_queued_offline_is_sent_once_by_the_next_refresh() {
             "commands=echo queued\n",
         ],
     );
-    let queued = ok(&sb, &["submit", &draft, "--queue"]);
+    let queued = sb.ok(&["submit", &draft, "--queue"]);
     assert!(queued.contains("Queued"), "{queued}");
-    assert!(ok(&sb, &["jobs"]).contains("not sent yet"));
+    assert!(sb.ok(&["jobs"]).contains("not sent yet"));
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let list = ok(&sb, &["jobs", "--refresh"]);
+        let list = sb.ok(&["jobs", "--refresh"]);
         if list
             .lines()
             .any(|l| l.contains(&name) && l.ends_with("completed"))
@@ -177,28 +166,25 @@ fn a_refused_job_leaves_the_outbox_and_the_draft_says_why() {
     assert!(!out.status.success());
     let said = text(&out.stderr);
     assert!(said.contains("refused"), "{said}");
-    let list = ok(&sb, &["jobs"]);
+    let list = sb.ok(&["jobs"]);
     assert!(list.contains("refused by the cluster"), "{list}");
     assert!(!list.contains("not sent yet"), "{list}");
-    let check = ok(&sb, &["draft", "check", &draft]);
+    let check = sb.ok(&["draft", "check", &draft]);
     assert!(
         check.contains("Last sent: refused by the cluster"),
         "{check}"
     );
 
-    ok(
-        &sb,
-        &["draft", "edit", &draft, "--set", "extraDirectives=[]"],
-    );
+    sb.ok(&["draft", "edit", &draft, "--set", "extraDirectives=[]"]);
     let job: serde_json::Value =
-        serde_json::from_str(&ok(&sb, &["submit", &draft, "--json"])).unwrap();
+        serde_json::from_str(&sb.ok(&["submit", &draft, "--json"])).unwrap();
     let id = job["id"].as_str().unwrap().to_owned();
-    let logs = ok(&sb, &["job", "logs", &id, "--follow"]);
+    let logs = sb.ok(&["job", "logs", &id, "--follow"]);
     assert!(logs.contains("corrected"), "{logs}");
-    ok(&sb, &["jobs", "--refresh"]);
-    ok(&sb, &["jobs", "--refresh"]);
+    sb.ok(&["jobs", "--refresh"]);
+    sb.ok(&["jobs", "--refresh"]);
     assert_eq!(lab.jobs_named(&name), 1);
-    let check = ok(&sb, &["draft", "check", &draft]);
+    let check = sb.ok(&["draft", "check", &draft]);
     assert!(!check.contains("refused"), "{check}");
 }
 
@@ -223,7 +209,7 @@ fn two_refreshes_at_once_send_each_queued_job_exactly_once() {
     );
     let rounds = 20;
     for round in 0..rounds {
-        ok(&sb, &["submit", &draft, "--queue"]);
+        sb.ok(&["submit", &draft, "--queue"]);
         let (a, b) = std::thread::scope(|s| {
             let a = s.spawn(|| sb.run(&["jobs", "--refresh"], ""));
             let b = s.spawn(|| sb.run(&["jobs", "--refresh"], ""));
@@ -242,7 +228,7 @@ fn two_refreshes_at_once_send_each_queued_job_exactly_once() {
     lab.ssh_alice_ok(&format!("scancel --name={name}"));
     assert_eq!(ids.len(), rounds, "one job per queued submission: {ids:?}");
     // Every row of the outbox was sent (none left behind by the loser of a race).
-    let list = ok(&sb, &["jobs", "--refresh"]);
+    let list = sb.ok(&["jobs", "--refresh"]);
     assert!(!list.contains("not sent yet"), "{list}");
 }
 
@@ -262,9 +248,9 @@ fn through_the_sites_slurmrestd_with_a_token_fetched_over_ssh(lab: Lab) {
         ],
     );
     let job: serde_json::Value =
-        serde_json::from_str(&ok(&sb, &["submit", &draft, "--json"])).unwrap();
+        serde_json::from_str(&sb.ok(&["submit", &draft, "--json"])).unwrap();
     let id = job["id"].as_str().unwrap().to_owned();
-    let logs = ok(&sb, &["job", "logs", &id, "--follow"]);
+    let logs = sb.ok(&["job", "logs", &id, "--follow"]);
     assert!(logs.contains("via the REST service"), "{logs}");
     // slurmrestd, not sbatch over SSH, took it: the SSH path leaves its proof file behind.
     assert!(
@@ -296,12 +282,12 @@ fn watch_a_gpu_job_then_export_its_samples_as_csv_and_png(lab: Lab) {
         ],
     );
     let job: serde_json::Value =
-        serde_json::from_str(&ok(&sb, &["submit", &draft, "--json"])).unwrap();
+        serde_json::from_str(&sb.ok(&["submit", &draft, "--json"])).unwrap();
     let id = job["id"].as_str().unwrap().to_owned();
     let _cancel = CancelOnDrop(&sb, id.clone());
     let deadline = Instant::now() + Duration::from_secs(45);
     let table = loop {
-        let out = ok(&sb, &["watch", &id, "--once"]);
+        let out = sb.ok(&["watch", &id, "--once"]);
         if out.contains("1 GPU(s),") {
             break out;
         }
@@ -318,10 +304,7 @@ fn watch_a_gpu_job_then_export_its_samples_as_csv_and_png(lab: Lab) {
     let dir = usine_lab_tests::ssh::scratch_file("metrics");
     std::fs::create_dir_all(&dir).unwrap();
     let csv = dir.join("gpu.csv");
-    ok(
-        &sb,
-        &["metrics", "export", &id, "--csv", csv.to_str().unwrap()],
-    );
+    sb.ok(&["metrics", "export", &id, "--csv", csv.to_str().unwrap()]);
     let text = std::fs::read_to_string(&csv).unwrap();
     assert!(
         text.starts_with("time_ms,node,device,utilization_percent,"),
@@ -329,12 +312,9 @@ fn watch_a_gpu_job_then_export_its_samples_as_csv_and_png(lab: Lab) {
     );
     assert!(text.lines().count() >= 2, "{text}");
     let png = dir.join("gpu.png");
-    ok(
-        &sb,
-        &["metrics", "export", &id, "--png", png.to_str().unwrap()],
-    );
+    sb.ok(&["metrics", "export", &id, "--png", png.to_str().unwrap()]);
     assert_eq!(&std::fs::read(&png).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
-    ok(&sb, &["job", "cancel", &id]);
+    sb.ok(&["job", "cancel", &id]);
 }
 
 usine_lab_tests::on_every_cluster!(

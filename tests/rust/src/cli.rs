@@ -50,6 +50,18 @@ impl Sandbox {
         cmd
     }
 
+    /// Runs `usine ARGS` with nothing typed, which must succeed; its standard output.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args, "");
+        assert!(
+            out.status.success(),
+            "usine {args:?}: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    }
+
     pub fn run(&self, args: &[&str], stdin: &str) -> Output {
         self.run_with(args, stdin, &[])
     }

@@ -143,6 +143,31 @@ impl Lab {
         }
     }
 
+    /// A ten-minute, one-core session of `kind` on `target`, its server from the lab's venv
+    /// (as a site's module would provide it); on a cluster, in the lab's project.
+    pub fn session_request(
+        &self,
+        kind: &str,
+        target: &str,
+    ) -> usine_core::sessions::SessionRequest {
+        let cluster = target != usine_core::target::THIS_COMPUTER_ID;
+        usine_core::sessions::SessionRequest {
+            kind: kind.into(),
+            target: target.into(),
+            partition: cluster.then(|| "cpu".into()),
+            account: cluster.then(|| self.var("USINE_LAB_ACCOUNT").into()),
+            time_limit_minutes: Some(10),
+            cpus: Some(1),
+            environment: usine_core::jobs::spec::Environment {
+                python: Some(usine_core::jobs::spec::PythonEnv::Venv(
+                    self.var("USINE_LAB_JUPYTER").into(),
+                )),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
     /// How many jobs called `name` alice has in Slurm's accounting, once there is any. (A job
     /// that ends within a second can first reach slurmdbd under the name "allocation".)
     pub fn jobs_named(&self, name: &str) -> usize {

@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 
 use usine_core::cluster::{self, ClusterSettings, Connections};
 use usine_core::forward::{Forwards, Route};
-use usine_core::jobs::spec::{Environment, PythonEnv};
 use usine_core::jobs::targets::Opening;
-use usine_core::sessions::{self, Opened, SessionError, SessionRequest};
+use usine_core::sessions::{self, Opened, SessionError};
 use usine_core::ssh::Questions;
 use usine_core::store::Store;
 use usine_lab_tests::Lab;
@@ -29,20 +28,14 @@ fn asking() -> Opening {
     Opening::Asking(Questions::channel().0)
 }
 
-fn request(lab: &Lab, kind: &str, target: &str) -> SessionRequest {
-    SessionRequest {
-        kind: kind.into(),
-        target: target.into(),
-        partition: (target != "this-computer").then(|| "cpu".into()),
-        account: (target != "this-computer").then(|| lab.var("USINE_LAB_ACCOUNT").into()),
-        time_limit_minutes: Some(10),
-        cpus: Some(1),
-        environment: Environment {
-            python: Some(PythonEnv::Venv(lab.var("USINE_LAB_JUPYTER").into())),
-            ..Default::default()
-        },
-        ..Default::default()
-    }
+/// The HTTP status of a page through the tunnel.
+async fn status_of(url: &str) -> String {
+    let out = tokio::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", url])
+        .output()
+        .await
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Opens the session as soon as its server answers (what the app's Open does when pressed).
@@ -101,7 +94,7 @@ async fn a_jupyterlab_session_answers_through_the_tunnel_again_after_a_dropped_l
         &store,
         &connections,
         &asking(),
-        &request(&lab, "jupyterlab", &settings.name),
+        &lab.session_request("jupyterlab", &settings.name),
     )
     .await
     .unwrap();
@@ -119,12 +112,11 @@ async fn a_jupyterlab_session_answers_through_the_tunnel_again_after_a_dropped_l
 
     // Without the token the server lets nobody in (the node is shared).
     let plain = opened.url.split("/lab?").next().unwrap().to_owned() + "/api/kernels";
-    let status = tokio::process::Command::new("curl")
-        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", &plain])
-        .output()
-        .await
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&status.stdout), "403");
+    assert_eq!(status_of(&plain).await, "403");
+    // A browser opens many connections at once (Jupyter's page, its API, websockets).
+    let with_token = format!("{plain}?token={}", opened.url.rsplit('=').next().unwrap());
+    let many = futures_util::future::join_all((0..16).map(|_| status_of(&with_token))).await;
+    assert!(many.iter().all(|s| s == "200"), "{many:?}");
 
     // The link drops and comes back: the same page works again, without a new session.
     proxy.cut();
@@ -202,7 +194,7 @@ async fn without_forwarding_the_session_goes_through_the_job() {
         &store,
         &connections,
         &asking(),
-        &request(&lab, "jupyterlab", "nofwd"),
+        &lab.session_request("jupyterlab", "nofwd"),
     )
     .await
     .unwrap();
@@ -243,7 +235,7 @@ w.close()'",
     let connections = Connections::new(lab.host_keys_for_port(port));
     let store = store_with(&settings);
     let forwards = Forwards::default();
-    let mut asked = request(&lab, "tensorboard", "lab");
+    let mut asked = lab.session_request("tensorboard", "lab");
     asked.folder = Some(folder);
     let started = sessions::start(&store, &connections, &asking(), &asked)
         .await
@@ -274,19 +266,8 @@ w.close()'",
     assert!((points[4].2 - 0.2).abs() < 1e-6, "{points:?}");
     // Without the secret path, nothing.
     let root = base.rsplit_once('/').unwrap().0;
-    let status = tokio::process::Command::new("curl")
-        .args([
-            "-s",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            &format!("{root}/data/plugin/scalars/scalars?run=.&tag=loss"),
-        ])
-        .output()
-        .await
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&status.stdout), "404");
+    let without = format!("{root}/data/plugin/scalars/scalars?run=.&tag=loss");
+    assert_eq!(status_of(&without).await, "404");
     sessions::stop(&store, &connections, &forwards, &asking(), &started.id)
         .await
         .unwrap();
