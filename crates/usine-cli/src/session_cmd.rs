@@ -243,7 +243,10 @@ fn print_list(all: &[SessionView], json: bool) {
             (true, Some(m), _) => format!("ready, {m} min left"),
             (true, None, _) => "ready".into(),
             (false, Some(m), _) => format!("starting, {m} min left"),
-            (false, None, Some(why)) => format!("waiting: {why}"),
+            (false, None, Some(why)) => match &s.place {
+                Some(p) => format!("waiting ({} ahead): {why}", p.ahead),
+                None => format!("waiting: {why}"),
+            },
             (false, None, None) => format!("{:?}", s.job.state).to_lowercase(),
         };
         println!(

@@ -364,9 +364,11 @@ fn session_files() {
     let file = b"gpu-node-17 41234 0123456789abcdef0123456789abcdef0123456789abcdef\n";
     let lookup =
         b"gpu-node-17 41234 0123456789abcdef0123456789abcdef\n\n@nodes\ngpu-node-17\ngpu-node-18\n";
-    fuzz("session-file", &[file, lookup], |b| {
+    let queue = b"1201 2026-12-03T14:30:00\n1207 N/A\n1188 2026-12-03T15:00:00\n";
+    fuzz("session-file", &[file, lookup, queue], |b| {
         crate::sessions::connection_file::parse(b);
         crate::sessions::lookup(b);
+        crate::sessions::queue_place::parse(b, "1188");
     });
 }
 

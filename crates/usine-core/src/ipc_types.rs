@@ -70,6 +70,7 @@ pub fn typescript_module() -> String {
         crate::sessions::SessionView::decl(&cfg),
         crate::sessions::SessionPlan::decl(&cfg),
         crate::sessions::Stopped::decl(&cfg),
+        crate::sessions::queue_place::QueuePlace::decl(&cfg),
         crate::sessions::kinds::SessionKind::decl(&cfg),
         crate::sessions::kinds::Asks::decl(&cfg),
         crate::forward::ForwardView::decl(&cfg),

@@ -148,6 +148,9 @@ const MIGRATIONS: &[&str] = &[
         open_path TEXT NOT NULL,        -- the page to open, {token} for the server's token
         ready_at TEXT
     );",
+    // 18: where a waiting session stands in its partition's queue (JSON of
+    // sessions::queue_place::QueuePlace), from the last look.
+    "ALTER TABLE sessions ADD COLUMN place TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]

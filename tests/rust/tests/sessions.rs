@@ -177,7 +177,8 @@ async fn a_jupyterlab_session_answers_through_the_tunnel_again_after_a_dropped_l
 }
 
 usine_lab_tests::on_every_cluster!(
-    a_jupyterlab_session_answers_through_the_tunnel_again_after_a_dropped_link
+    a_jupyterlab_session_answers_through_the_tunnel_again_after_a_dropped_link,
+    a_waiting_session_says_why_and_where_it_stands,
 );
 
 /// A login node with `AllowTcpForwarding no`: the bytes go through `srun --overlap` into the
@@ -268,6 +269,54 @@ w.close()'",
     let root = base.rsplit_once('/').unwrap().0;
     let without = format!("{root}/data/plugin/scalars/scalars?run=.&tag=loss");
     assert_eq!(status_of(&without).await, "404");
+    sessions::stop(&store, &connections, &forwards, &asking(), &started.id)
+        .await
+        .unwrap();
+}
+
+/// A session the cluster cannot start yet (its project has no GPU-hours left) says why it
+/// waits and where it stands in its partition's queue, from one look of the app's watch.
+async fn a_waiting_session_says_why_and_where_it_stands(lab: Lab) {
+    let port: u16 = lab.var("USINE_LAB_SSH_PORT").parse().unwrap();
+    let settings = alice_cluster(&lab, lab.name(), port);
+    let connections = Connections::new(lab.host_keys_for_port(port));
+    let store = store_with(&settings);
+    let forwards = Forwards::default();
+    let mut asked = lab.session_request("jupyterlab", lab.name());
+    asked.account = Some(lab.var("USINE_LAB_SPENT_ACCOUNT").into());
+    asked.partition = Some("gpu".into());
+    asked.gpus = Some(2);
+    asked.time_limit_minutes = Some(60);
+    let started = sessions::start(&store, &connections, &asking(), &asked)
+        .await
+        .unwrap();
+    let mut watch = sessions::Watch::default();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let waiting = loop {
+        // The tracker's refresh, then the watch's look, as the app does them.
+        let _ = sessions::open(&store, &connections, &forwards, &asking(), &started.id).await;
+        watch.round(&store, &connections, &forwards).await;
+        let view = sessions::view(&store, None, &started.id).unwrap();
+        if view.place.is_some() && view.job.waiting_because.is_some() {
+            break view;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no place nor reason: {:?}",
+            view.job.state
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(
+        waiting
+            .job
+            .waiting_because
+            .unwrap()
+            .contains("no GPU-hours left")
+    );
+    assert!(!waiting.ready && waiting.forward.is_none());
+    let opened = sessions::open(&store, &connections, &forwards, &asking(), &started.id).await;
+    assert!(matches!(opened, Err(SessionError::Waiting(_))));
     sessions::stop(&store, &connections, &forwards, &asking(), &started.id)
         .await
         .unwrap();

@@ -550,6 +550,10 @@ id: string, kind: string, title: string, target: string, job: JobEntry,
  */
 ready: boolean, 
 /**
+ * While it waits: where it stands in its partition's queue (from the last look).
+ */
+place: QueuePlace | null, 
+/**
  * Minutes before Slurm ends it, while it runs.
  */
 minutesLeft: number | null, gpus: number, 
@@ -565,6 +569,17 @@ forward: ForwardView | null, };
 export type SessionPlan = { spec: JobSpec, problems: Array<Problem>, cost: CostEstimate, };
 
 export type Stopped = { gpuHours: number, };
+
+export type QueuePlace = { 
+/**
+ * Pending jobs of the same partition before it, in Slurm's order (priority, then age).
+ * Sites that hide other users' jobs show fewer: then it is "at least".
+ */
+ahead: number, 
+/**
+ * Slurm's estimate, as it prints it (the cluster's local time, `2026-12-03T14:30:00`).
+ */
+expectedStart: string | null, };
 
 export type SessionKind = { id: string, title: string, summary: string, asks: Asks | null, 
 /**

@@ -373,6 +373,9 @@ const en = {
   "sessions.state.ready": "Ready: {minutes} min left",
   "sessions.state.readyHere": "Ready",
   "sessions.state.ended": "Ended",
+  "sessions.place.first": "Next in line in its queue",
+  "sessions.place.ahead": "{ahead} jobs ahead of it in its queue",
+  "sessions.place.start": "Slurm expects it to start around {time}",
   "sessions.spent": "{hours} GPU hours so far",
   "sessions.route.direct": "Reached through the login node",
   "sessions.route.relay":

@@ -27,6 +27,7 @@ function session(over: Partial<SessionView>, job: Partial<JobEntry>): SessionVie
     title: "JupyterLab",
     target: "lab",
     ready: false,
+    place: { ahead: 3, expectedStart: "2026-12-03T14:30:00" },
     minutesLeft: null,
     gpus: 0,
     gpuHours: 0,
@@ -132,6 +133,9 @@ describe("Sessions", () => {
     );
     const { unmount } = render(Sessions);
     expect(await screen.findByText("Waiting: the GPUs are busy")).toBeTruthy();
+    expect(screen.getByText(/3 jobs ahead of it in its queue/).textContent).toContain(
+      "Slurm expects it to start around 2026-12-03 14:30",
+    );
     expect((screen.getByRole("button", { name: "Open" }) as HTMLButtonElement).disabled).toBe(true);
     unmount();
 
@@ -141,6 +145,7 @@ describe("Sessions", () => {
           ready: true,
           minutesLeft: 42,
           gpuHours: 0.25,
+          place: null,
           forward: {
             id: "s1",
             cluster: "lab",

@@ -8,6 +8,7 @@
 
 pub mod connection_file;
 pub mod kinds;
+pub mod queue_place;
 mod script;
 
 use std::sync::Mutex;
@@ -28,6 +29,7 @@ use crate::store::{Store, StoreError, lock};
 use crate::target::THIS_COMPUTER_ID;
 use connection_file::Listening;
 use kinds::{Asks, SessionKind};
+use queue_place::QueuePlace;
 
 /// What the person asks for; what they leave out comes from the kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -63,6 +65,8 @@ pub struct SessionView {
     pub job: JobEntry,
     /// Running, and its server answered (its connection file was read).
     pub ready: bool,
+    /// While it waits: where it stands in its partition's queue (from the last look).
+    pub place: Option<QueuePlace>,
     /// Minutes before Slurm ends it, while it runs.
     #[ts(type = "number | null")]
     pub minutes_left: Option<u64>,
@@ -296,6 +300,14 @@ fn record(store: &Store, job: &str, kind: &SessionKind) -> Result<(), StoreError
     Ok(())
 }
 
+fn set_place(store: &Store, job: &str, place: Option<&QueuePlace>) -> Result<(), StoreError> {
+    let json = place.and_then(|p| serde_json::to_string(p).ok());
+    store
+        .db
+        .execute("UPDATE sessions SET place = ?2 WHERE job = ?1", (job, json))?;
+    Ok(())
+}
+
 fn set_ready(store: &Store, job: &str) -> Result<(), StoreError> {
     store.db.execute(
         "UPDATE sessions SET ready_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE job = ?1 AND ready_at IS NULL",
@@ -308,6 +320,7 @@ struct Row {
     kind: String,
     open_path: String,
     ready: bool,
+    place: Option<String>,
 }
 
 fn row(store: &Store, job: &str) -> Result<Option<Row>, StoreError> {
@@ -315,13 +328,14 @@ fn row(store: &Store, job: &str) -> Result<Option<Row>, StoreError> {
     Ok(store
         .db
         .query_row(
-            "SELECT kind, open_path, ready_at IS NOT NULL FROM sessions WHERE job = ?1",
+            "SELECT kind, open_path, ready_at IS NOT NULL, place FROM sessions WHERE job = ?1",
             [job],
             |r| {
                 Ok(Row {
                     kind: r.get(0)?,
                     open_path: r.get(1)?,
                     ready: r.get(2)?,
+                    place: r.get(3)?,
                 })
             },
         )
@@ -376,6 +390,13 @@ pub fn view(
         title,
         target: job.target.clone(),
         ready: row.ready && running,
+        place: (job.state == JobState::Pending)
+            .then(|| {
+                row.place
+                    .as_deref()
+                    .and_then(|p| serde_json::from_str(p).ok())
+            })
+            .flatten(),
         minutes_left,
         gpus,
         gpu_hours,
@@ -554,6 +575,28 @@ pub async fn extend(
     Ok(())
 }
 
+/// Asks the cluster where a waiting session stands and keeps the answer for its card.
+async fn look_at_place(store: &Mutex<Store>, connections: &Connections, s: &SessionView) {
+    let (Some(id), Ok(settings)) = (
+        s.job.scheduler_id.as_deref(),
+        cluster::get(&lock(store), &s.target),
+    ) else {
+        return;
+    };
+    let partition = s.job.record.as_ref().map(|r| r.partition.as_str());
+    let partition = partition.filter(|p| !p.is_empty() && !p.contains(','));
+    let place = match connections.get_quietly(&settings).await {
+        Ok(conn) => match conn.exec(&queue_place::command(partition)).await {
+            Ok(out) => queue_place::parse(&out.stdout, id),
+            Err(_) => return,
+        },
+        Err(_) => return,
+    };
+    if let Err(error) = set_place(&lock(store), &s.id, place.as_ref()) {
+        tracing::warn!(%error, "the session's place was not kept");
+    }
+}
+
 /// What the app tells the person about a session.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SessionNotice {
@@ -610,6 +653,9 @@ impl Watch {
         let mut running = false;
         for s in all.into_iter().filter(|s| !s.job.finished) {
             running = true;
+            if s.job.state == JobState::Pending && connected.contains(&s.target) {
+                look_at_place(store, connections, &s).await;
+            }
             if s.job.state != JobState::Running {
                 continue;
             }

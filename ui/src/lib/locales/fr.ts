@@ -563,6 +563,9 @@ export const fr: Record<MessageKey, string> = {
   "sessions.state.ready": "Prête : {minutes} min restantes",
   "sessions.state.readyHere": "Prête",
   "sessions.state.ended": "Terminée",
+  "sessions.place.first": "La prochaine de sa file d'attente",
+  "sessions.place.ahead": "{ahead} jobs avant elle dans sa file d'attente",
+  "sessions.place.start": "Slurm prévoit son démarrage vers {time}",
   "sessions.spent": "{hours} heures GPU jusqu'ici",
   "sessions.route.direct": "Jointe par le nœud de connexion",
   "sessions.route.relay":
